@@ -1,0 +1,105 @@
+package dev.guard.core;
+
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * How long a breaker stays OPEN before it lets probes through, as a function of how many times in a row it
+ * has opened (1 for the first opening after CLOSED, 2 after a failed half-open probe, ...).
+ *
+ * <p>Instances are immutable. Use {@link #fixed(Duration)} or {@link #exponential(Duration, double, Duration, double)}.
+ */
+public interface Backoff {
+
+    /**
+     * The open wait in nanoseconds for the given consecutive opening.
+     *
+     * @param opening 1 for the first opening since the breaker was last CLOSED
+     */
+    long waitNanos(int opening);
+
+    /** The same wait after every opening. */
+    static Backoff fixed(Duration wait) {
+        long nanos = positive("openWait", wait);
+        return new Fixed(nanos);
+    }
+
+    /**
+     * {@code initial * multiplier^(opening-1)}, capped at {@code max}, then spread by a uniform random
+     * factor in {@code [1 - jitter, 1 + jitter]} (and capped again), so that many instances do not probe in
+     * lock-step.
+     *
+     * @param jitter from 0 (none) to 1
+     */
+    static Backoff exponential(Duration initial, double multiplier, Duration max, double jitter) {
+        long init = positive("backoff.initial", initial);
+        long cap = positive("backoff.max", max);
+        if (!(multiplier >= 1.0) || Double.isInfinite(multiplier)) {
+            throw new IllegalArgumentException("backoff.multiplier must be >= 1 and finite, was " + multiplier);
+        }
+        if (cap < init) {
+            throw new IllegalArgumentException("backoff.max (" + max + ") must be >= backoff.initial (" + initial + ")");
+        }
+        if (!(jitter >= 0.0 && jitter <= 1.0)) {
+            throw new IllegalArgumentException("backoff.jitter must be within [0, 1], was " + jitter);
+        }
+        return new Exponential(init, multiplier, cap, jitter);
+    }
+
+    private static long positive(String field, Duration d) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(field + " must be a positive duration, was " + d);
+        }
+        return d.toNanos();
+    }
+
+    /** A fixed open wait. */
+    final class Fixed implements Backoff {
+        private final long nanos;
+
+        private Fixed(long nanos) {
+            this.nanos = nanos;
+        }
+
+        @Override
+        public long waitNanos(int opening) {
+            return nanos;
+        }
+
+        @Override
+        public String toString() {
+            return "fixed(" + Duration.ofNanos(nanos) + ")";
+        }
+    }
+
+    /** An exponential open wait with a cap and jitter. */
+    final class Exponential implements Backoff {
+        private final long initial;
+        private final double multiplier;
+        private final long max;
+        private final double jitter;
+
+        private Exponential(long initial, double multiplier, long max, double jitter) {
+            this.initial = initial;
+            this.multiplier = multiplier;
+            this.max = max;
+            this.jitter = jitter;
+        }
+
+        @Override
+        public long waitNanos(int opening) {
+            double base = initial * Math.pow(multiplier, Math.max(0, opening - 1));
+            double capped = Math.min(base, (double) max);
+            if (jitter > 0) {
+                capped *= 1.0 + jitter * (2.0 * ThreadLocalRandom.current().nextDouble() - 1.0);
+            }
+            return Math.max(1L, Math.min(max, (long) capped));
+        }
+
+        @Override
+        public String toString() {
+            return "exponential(initial=" + Duration.ofNanos(initial) + ", multiplier=" + multiplier
+                    + ", max=" + Duration.ofNanos(max) + ", jitter=" + jitter + ")";
+        }
+    }
+}

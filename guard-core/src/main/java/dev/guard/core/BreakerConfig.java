@@ -1,0 +1,411 @@
+package dev.guard.core;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.Predicate;
+
+/**
+ * The immutable configuration of a {@link CircuitBreaker}. Build one with {@link #builder()}, start from a
+ * preset ({@link #database()}, {@link #messageBroker()}, {@link #internalApi()}, {@link #externalApi()}) or
+ * derive one with {@link #toBuilder()}. Every setter validates its value and throws
+ * {@link IllegalArgumentException} naming the field and the bad value.
+ *
+ * <h2>Trip conditions</h2>
+ * Each is optional (0 turns it off); any one that holds opens a CLOSED breaker:
+ * <ul>
+ *   <li>{@code consecutiveFailures}: that many failures in a row, with no success between (default 5);</li>
+ *   <li>{@code failureRateThreshold}: failed calls / calls in the window {@code >=} the threshold, in percent,
+ *       once the window holds at least {@code minimumCalls} calls (default 50%);</li>
+ *   <li>{@code slowCallRateThreshold}: calls slower than {@code slowCallDuration} / calls in the window
+ *       {@code >=} the threshold, with the same minimum (default off).</li>
+ * </ul>
+ * All comparisons are {@code >=}: a threshold of 50% trips at exactly half. Below {@code minimumCalls} the
+ * rates are reported as 0 and never trip; the status says how many calls the window holds.
+ *
+ * <h2>Windows</h2>
+ * {@link WindowType#COUNT} keeps the outcomes of the last {@code windowSize} calls; {@link WindowType#TIME}
+ * aggregates the calls of the last {@code windowSize} seconds in one-second buckets (the oldest second leaves
+ * as a whole). A count window needs no clock reading per call; a time window reads the clock once per call.
+ */
+public final class BreakerConfig {
+
+    /** How the sliding window of outcomes is measured. */
+    public enum WindowType {
+        /** The last {@code windowSize} recorded calls. */
+        COUNT,
+        /** The calls of the last {@code windowSize} seconds. */
+        TIME
+    }
+
+    private static final BreakerConfig DEFAULTS = new Builder().build();
+
+    private final int consecutiveFailures;
+    private final float failureRateThreshold;
+    private final float slowCallRateThreshold;
+    private final long slowCallDurationNanos;
+    private final WindowType windowType;
+    private final int windowSize;
+    private final int minimumCalls;
+    private final Backoff backoff;
+    private final int halfOpenMaxCalls;
+    private final int successThreshold;
+    private final long maxWaitInHalfOpenNanos;
+    private final boolean automaticHalfOpen;
+    private final Predicate<Throwable> recordFailureIf;
+    private final Predicate<Throwable> ignoreIf;
+    private final Predicate<Object> failOnResult;
+    private final boolean writableStackTrace;
+
+    private BreakerConfig(Builder b) {
+        this.consecutiveFailures = b.consecutiveFailures;
+        this.failureRateThreshold = b.failureRateThreshold;
+        this.slowCallRateThreshold = b.slowCallRateThreshold;
+        this.slowCallDurationNanos = b.slowCallDurationNanos;
+        this.windowType = b.windowType;
+        this.windowSize = b.windowSize;
+        this.minimumCalls = b.minimumCalls;
+        this.backoff = b.backoff;
+        this.halfOpenMaxCalls = b.halfOpenMaxCalls;
+        this.successThreshold = b.successThreshold;
+        this.maxWaitInHalfOpenNanos = b.maxWaitInHalfOpenNanos;
+        this.automaticHalfOpen = b.automaticHalfOpen;
+        this.recordFailureIf = b.recordFailureIf;
+        this.ignoreIf = b.ignoreIf;
+        this.failOnResult = b.failOnResult;
+        this.writableStackTrace = b.writableStackTrace;
+    }
+
+    /** The default configuration: 5 consecutive failures or 50% of at least 20 of the last 100 calls; 30 s open; 3 probes. */
+    public static BreakerConfig defaults() {
+        return DEFAULTS;
+    }
+
+    /** A builder holding the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration's values. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Preset for a database: 5 consecutive failures, 2 successful probes close, 30 s open. */
+    public static BreakerConfig database() {
+        return preset(5, 2, Duration.ofSeconds(30));
+    }
+
+    /** Preset for a message broker: 3 consecutive failures, 2 successful probes close, 20 s open. */
+    public static BreakerConfig messageBroker() {
+        return preset(3, 2, Duration.ofSeconds(20));
+    }
+
+    /** Preset for an internal API: 5 consecutive failures, 3 successful probes close, 60 s open. */
+    public static BreakerConfig internalApi() {
+        return preset(5, 3, Duration.ofSeconds(60));
+    }
+
+    /** Preset for an external API: 10 consecutive failures, 5 successful probes close, 2 min open. */
+    public static BreakerConfig externalApi() {
+        return preset(10, 5, Duration.ofMinutes(2));
+    }
+
+    private static BreakerConfig preset(int failures, int successes, Duration openWait) {
+        return builder().consecutiveFailures(failures).successThreshold(successes)
+                .halfOpenMaxCalls(successes).openWait(openWait).build();
+    }
+
+    /** Failures in a row that open the breaker; 0 when this condition is off. */
+    public int consecutiveFailures() {
+        return consecutiveFailures;
+    }
+
+    /** Failure-rate threshold in percent (0 exclusive to 100 inclusive); 0 when off. */
+    public float failureRateThreshold() {
+        return failureRateThreshold;
+    }
+
+    /** Slow-call-rate threshold in percent; 0 when off. */
+    public float slowCallRateThreshold() {
+        return slowCallRateThreshold;
+    }
+
+    /** A call taking longer than this many nanoseconds is slow; {@link Long#MAX_VALUE} when no call is ever slow. */
+    public long slowCallDurationNanos() {
+        return slowCallDurationNanos;
+    }
+
+    /** Whether call durations matter to this configuration (a slow-call duration is set). */
+    public boolean measuresDuration() {
+        return slowCallDurationNanos != Long.MAX_VALUE;
+    }
+
+    /** The kind of sliding window. */
+    public WindowType windowType() {
+        return windowType;
+    }
+
+    /** Window size: calls for {@link WindowType#COUNT}, seconds for {@link WindowType#TIME}. */
+    public int windowSize() {
+        return windowSize;
+    }
+
+    /** Calls the window must hold before the rates can trip the breaker. */
+    public int minimumCalls() {
+        return minimumCalls;
+    }
+
+    /** The open wait as a function of consecutive openings. */
+    public Backoff backoff() {
+        return backoff;
+    }
+
+    /** Probes admitted at the same time in HALF_OPEN. */
+    public int halfOpenMaxCalls() {
+        return halfOpenMaxCalls;
+    }
+
+    /** Successful probes that close a HALF_OPEN breaker. */
+    public int successThreshold() {
+        return successThreshold;
+    }
+
+    /** How long HALF_OPEN may last without reaching a verdict before the breaker re-opens; 0 for unbounded. */
+    public long maxWaitInHalfOpenNanos() {
+        return maxWaitInHalfOpenNanos;
+    }
+
+    /** Whether the registry's scheduler moves an OPEN breaker to HALF_OPEN when the wait elapses, without a call. */
+    public boolean automaticHalfOpen() {
+        return automaticHalfOpen;
+    }
+
+    /** Whether a thrown exception counts as a failure (if not ignored). Exceptions that do not count as successes. */
+    public Predicate<Throwable> recordFailureIf() {
+        return recordFailureIf;
+    }
+
+    /** Whether a thrown exception is ignored: its permit is released and it counts nowhere. Checked first. */
+    public Predicate<Throwable> ignoreIf() {
+        return ignoreIf;
+    }
+
+    /** Whether a returned value counts as a failure; {@code null} when results are never failures. */
+    public Predicate<Object> failOnResult() {
+        return failOnResult;
+    }
+
+    /** Whether {@link CallNotPermittedException}s carry a stack trace (then one is allocated per rejection). */
+    public boolean writableStackTrace() {
+        return writableStackTrace;
+    }
+
+    boolean sameWindowAs(BreakerConfig other) {
+        return windowType == other.windowType && windowSize == other.windowSize;
+    }
+
+    @Override
+    public String toString() {
+        return "BreakerConfig{consecutiveFailures=" + consecutiveFailures
+                + ", failureRateThreshold=" + failureRateThreshold
+                + ", slowCallRateThreshold=" + slowCallRateThreshold
+                + ", slowCallDuration=" + (measuresDuration() ? Duration.ofNanos(slowCallDurationNanos) : "off")
+                + ", window=" + windowType + "(" + windowSize + ")"
+                + ", minimumCalls=" + minimumCalls
+                + ", backoff=" + backoff
+                + ", halfOpenMaxCalls=" + halfOpenMaxCalls
+                + ", successThreshold=" + successThreshold
+                + ", maxWaitInHalfOpen=" + Duration.ofNanos(maxWaitInHalfOpenNanos)
+                + ", automaticHalfOpen=" + automaticHalfOpen + '}';
+    }
+
+    /** Builds a {@link BreakerConfig}; not thread-safe. */
+    public static final class Builder {
+        private int consecutiveFailures = 5;
+        private float failureRateThreshold = 50f;
+        private float slowCallRateThreshold = 0f;
+        private long slowCallDurationNanos = Long.MAX_VALUE;
+        private WindowType windowType = WindowType.COUNT;
+        private int windowSize = 100;
+        private int minimumCalls = 20;
+        private Backoff backoff = Backoff.fixed(Duration.ofSeconds(30));
+        private int halfOpenMaxCalls = 3;
+        private int successThreshold = 3;
+        private long maxWaitInHalfOpenNanos = Duration.ofSeconds(60).toNanos();
+        private boolean automaticHalfOpen = true;
+        private Predicate<Throwable> recordFailureIf = t -> true;
+        private Predicate<Throwable> ignoreIf = t -> false;
+        private Predicate<Object> failOnResult;
+        private boolean writableStackTrace;
+
+        private Builder() {
+        }
+
+        private Builder(BreakerConfig c) {
+            consecutiveFailures = c.consecutiveFailures;
+            failureRateThreshold = c.failureRateThreshold;
+            slowCallRateThreshold = c.slowCallRateThreshold;
+            slowCallDurationNanos = c.slowCallDurationNanos;
+            windowType = c.windowType;
+            windowSize = c.windowSize;
+            minimumCalls = c.minimumCalls;
+            backoff = c.backoff;
+            halfOpenMaxCalls = c.halfOpenMaxCalls;
+            successThreshold = c.successThreshold;
+            maxWaitInHalfOpenNanos = c.maxWaitInHalfOpenNanos;
+            automaticHalfOpen = c.automaticHalfOpen;
+            recordFailureIf = c.recordFailureIf;
+            ignoreIf = c.ignoreIf;
+            failOnResult = c.failOnResult;
+            writableStackTrace = c.writableStackTrace;
+        }
+
+        /** Failures in a row that open the breaker; 0 turns the condition off. */
+        public Builder consecutiveFailures(int count) {
+            this.consecutiveFailures = atLeast("consecutiveFailures", count, 0);
+            return this;
+        }
+
+        /** Failure-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
+        public Builder failureRateThreshold(float percent) {
+            this.failureRateThreshold = percent("failureRateThreshold", percent);
+            return this;
+        }
+
+        /** Slow-call-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
+        public Builder slowCallRateThreshold(float percent) {
+            this.slowCallRateThreshold = percent("slowCallRateThreshold", percent);
+            return this;
+        }
+
+        /** A call taking longer than this is slow; {@code null} means no call is ever slow. */
+        public Builder slowCallDuration(Duration duration) {
+            if (duration == null) {
+                this.slowCallDurationNanos = Long.MAX_VALUE;
+                return this;
+            }
+            if (duration.isNegative() || duration.isZero()) {
+                throw new IllegalArgumentException("slowCallDuration must be positive, was " + duration);
+            }
+            this.slowCallDurationNanos = duration.toNanos();
+            return this;
+        }
+
+        /** The window: the last {@code calls} calls. */
+        public Builder countWindow(int calls) {
+            this.windowType = WindowType.COUNT;
+            this.windowSize = range("windowSize", calls, 1, 1 << 20);
+            return this;
+        }
+
+        /** The window: the calls of the last {@code seconds} seconds. */
+        public Builder timeWindow(int seconds) {
+            this.windowType = WindowType.TIME;
+            this.windowSize = range("windowSize", seconds, 1, 3600);
+            return this;
+        }
+
+        /** Calls the window must hold before rates can trip; at least 1. */
+        public Builder minimumCalls(int calls) {
+            this.minimumCalls = atLeast("minimumCalls", calls, 1);
+            return this;
+        }
+
+        /** A fixed open wait. */
+        public Builder openWait(Duration wait) {
+            this.backoff = Backoff.fixed(wait);
+            return this;
+        }
+
+        /** Any open-wait policy, e.g. {@link Backoff#exponential(Duration, double, Duration, double)}. */
+        public Builder backoff(Backoff backoff) {
+            this.backoff = Objects.requireNonNull(backoff, "backoff");
+            return this;
+        }
+
+        /** Probes admitted at the same time in HALF_OPEN; at least 1. */
+        public Builder halfOpenMaxCalls(int calls) {
+            this.halfOpenMaxCalls = atLeast("halfOpenMaxCalls", calls, 1);
+            return this;
+        }
+
+        /** Successful probes that close a HALF_OPEN breaker; at least 1. */
+        public Builder successThreshold(int successes) {
+            this.successThreshold = atLeast("successThreshold", successes, 1);
+            return this;
+        }
+
+        /** Bound on HALF_OPEN without a verdict (a probe that never completes); then it re-opens. Zero: unbounded. */
+        public Builder maxWaitInHalfOpen(Duration wait) {
+            if (wait == null || wait.isNegative()) {
+                throw new IllegalArgumentException("maxWaitInHalfOpen must be zero or positive, was " + wait);
+            }
+            this.maxWaitInHalfOpenNanos = wait.toNanos();
+            return this;
+        }
+
+        /** Whether an OPEN breaker moves to HALF_OPEN on its own when its wait elapses (default true). */
+        public Builder automaticHalfOpen(boolean enabled) {
+            this.automaticHalfOpen = enabled;
+            return this;
+        }
+
+        /** Which exceptions count as failures (default: all); the others count as successes. */
+        public Builder recordFailureIf(Predicate<Throwable> predicate) {
+            this.recordFailureIf = Objects.requireNonNull(predicate, "recordFailureIf");
+            return this;
+        }
+
+        /** Which exceptions are ignored: permit released, counted nowhere (default: none). */
+        public Builder ignoreIf(Predicate<Throwable> predicate) {
+            this.ignoreIf = Objects.requireNonNull(predicate, "ignoreIf");
+            return this;
+        }
+
+        /** Which returned values count as failures (default: none). */
+        public Builder failOnResult(Predicate<Object> predicate) {
+            this.failOnResult = Objects.requireNonNull(predicate, "failOnResult");
+            return this;
+        }
+
+        /** Whether rejections carry a stack trace (default false: one shared stackless exception per opening). */
+        public Builder writableStackTrace(boolean writable) {
+            this.writableStackTrace = writable;
+            return this;
+        }
+
+        /** The configuration; cross-field rules are checked here. */
+        public BreakerConfig build() {
+            if (slowCallRateThreshold > 0 && slowCallDurationNanos == Long.MAX_VALUE) {
+                throw new IllegalArgumentException("slowCallRateThreshold=" + slowCallRateThreshold
+                        + " needs a slowCallDuration");
+            }
+            if (windowType == WindowType.COUNT && minimumCalls > windowSize) {
+                throw new IllegalArgumentException("minimumCalls (" + minimumCalls
+                        + ") must not exceed the count window size (" + windowSize + ")");
+            }
+            return new BreakerConfig(this);
+        }
+
+        private static int atLeast(String field, int value, int min) {
+            if (value < min) {
+                throw new IllegalArgumentException(field + " must be >= " + min + ", was " + value);
+            }
+            return value;
+        }
+
+        private static int range(String field, int value, int min, int max) {
+            if (value < min || value > max) {
+                throw new IllegalArgumentException(field + " must be within [" + min + ", " + max + "], was " + value);
+            }
+            return value;
+        }
+
+        private static float percent(String field, float value) {
+            if (!(value >= 0f && value <= 100f)) {
+                throw new IllegalArgumentException(field + " must be within [0, 100] percent, was " + value);
+            }
+            return value;
+        }
+    }
+}

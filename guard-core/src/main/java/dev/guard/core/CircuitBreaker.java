@@ -1,0 +1,203 @@
+package dev.guard.core;
+
+import dev.guard.core.event.BreakerListener;
+import dev.guard.core.event.EventKind;
+import dev.guard.core.event.Subscription;
+
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A circuit breaker: lets calls through while the protected resource works, rejects them fast while it does
+ * not, and probes it to find out when it works again. See {@link State} for the states and
+ * {@link BreakerConfig} for what trips it.
+ *
+ * <p>Two ways to use one:
+ * <ul>
+ *   <li>synchronous: {@link #call(Callable)}, {@link #run(Runnable)} and the {@code decorate*} methods, which
+ *       acquire a permission, time the call if the configuration needs durations, and record the outcome;</li>
+ *   <li>asynchronous integrations (a producer callback, a pooled connection): {@link #tryAcquirePermission()}
+ *       before the work and exactly one of {@link #onSuccess(long)}, {@link #onFailure(long, Throwable)},
+ *       {@link #onResult(long, Object)}, {@link #onIgnored()} or {@link #releasePermission()} after it.</li>
+ * </ul>
+ * In the CLOSED state neither way takes a lock or allocates.
+ *
+ * <p>Create breakers through a {@link BreakerRegistry}, or standalone with {@link #of(String, BreakerConfig)}.
+ */
+public interface CircuitBreaker {
+
+    /** A standalone breaker on the system clock, whose timed transitions run on a JVM-wide daemon scheduler. */
+    static CircuitBreaker of(String name, BreakerConfig config) {
+        return new AtomicCircuitBreaker(name, "custom", config, Clock.system(), SharedScheduler.INSTANCE);
+    }
+
+    /** The breaker's name, unique within its registry. */
+    String name();
+
+    /** What it guards: {@code kafka-topic}, {@code jdbc-datasource}, {@code custom}, ... */
+    String kind();
+
+    /** The current state. */
+    State state();
+
+    /** The current configuration. */
+    BreakerConfig config();
+
+    /** A snapshot of state, rates and totals. */
+    BreakerStatus status();
+
+    // ---------------------------------------------------------------------------------------------- async API
+
+    /**
+     * Asks to make one call. True in CLOSED, DISABLED and METRICS_ONLY; in OPEN true only once the open wait
+     * has elapsed (the breaker then moves to HALF_OPEN); in HALF_OPEN true while a probe permit is free.
+     * Every {@code true} must be followed by exactly one outcome method or {@link #releasePermission()}.
+     * A {@code false} is counted as a rejected call.
+     */
+    boolean tryAcquirePermission();
+
+    /** Like {@link #tryAcquirePermission()}, but throws the rejection. */
+    void acquirePermission() throws CallNotPermittedException;
+
+    /** Gives back a permission without recording an outcome (the call was never made). */
+    void releasePermission();
+
+    /** Records a successful call that took {@code durationNanos} (compared with the slow-call duration). */
+    void onSuccess(long durationNanos);
+
+    /**
+     * Records a call that threw: ignored if {@link BreakerConfig#ignoreIf()} matches, a failure if
+     * {@link BreakerConfig#recordFailureIf()} matches, a success otherwise.
+     */
+    void onFailure(long durationNanos, Throwable error);
+
+    /** Records a call that returned {@code result}: a failure if {@link BreakerConfig#failOnResult()} matches. */
+    void onResult(long durationNanos, Object result);
+
+    /** Records nothing and releases the permission: the outcome says nothing about the resource. */
+    void onIgnored();
+
+    /** The rejection to throw or fail a future with, for the current state. */
+    CallNotPermittedException rejection();
+
+    // ----------------------------------------------------------------------------------------------- sync API
+
+    /** Runs {@code callable} through the breaker: rejected with {@link CallNotPermittedException}, or timed and recorded. */
+    <T> T call(Callable<T> callable) throws Exception;
+
+    /** {@link #call(Callable)}, but on rejection or failure returns {@code fallback} applied to the exception. */
+    default <T> T call(Callable<T> callable, Function<Throwable, ? extends T> fallback) {
+        try {
+            return call(callable);
+        } catch (Exception e) {
+            return fallback.apply(e);
+        }
+    }
+
+    /** Runs {@code runnable} through the breaker. */
+    default void run(Runnable runnable) {
+        decorateSupplier(() -> {
+            runnable.run();
+            return null;
+        }).get();
+    }
+
+    /** A supplier that runs {@code supplier} through this breaker. Checked exceptions cannot occur. */
+    default <T> Supplier<T> decorateSupplier(Supplier<T> supplier) {
+        return () -> {
+            try {
+                return call(supplier::get);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+    }
+
+    /** A supplier that runs {@code supplier} through this breaker, falling back on rejection and failure. */
+    default <T> Supplier<T> decorateSupplier(Supplier<T> supplier, Function<Throwable, ? extends T> fallback) {
+        Supplier<T> guarded = decorateSupplier(supplier);
+        return () -> {
+            try {
+                return guarded.get();
+            } catch (RuntimeException e) {
+                return fallback.apply(e);
+            }
+        };
+    }
+
+    /** A callable that runs {@code callable} through this breaker. */
+    default <T> Callable<T> decorateCallable(Callable<T> callable) {
+        return () -> call(callable);
+    }
+
+    /** A callable that runs {@code callable} through this breaker, falling back on rejection and failure. */
+    default <T> Callable<T> decorateCallable(Callable<T> callable, Function<Throwable, ? extends T> fallback) {
+        return () -> call(callable, fallback);
+    }
+
+    /** A function that applies {@code function} through this breaker. */
+    default <T, R> Function<T, R> decorateFunction(Function<T, R> function) {
+        return t -> decorateSupplier(() -> function.apply(t)).get();
+    }
+
+    /** A function that applies {@code function} through this breaker, falling back on rejection and failure. */
+    default <T, R> Function<T, R> decorateFunction(Function<T, R> function, Function<Throwable, ? extends R> fallback) {
+        return t -> decorateSupplier(() -> function.apply(t), fallback).get();
+    }
+
+    /**
+     * A supplier of stages guarded by this breaker: rejection gives a failed stage (the supplier is not
+     * called); the outcome is recorded when the stage completes.
+     */
+    <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier);
+
+    /** {@link #decorateCompletionStage(Supplier)} whose stage completes with {@code fallback} on rejection and failure. */
+    default <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
+                                                                     Function<Throwable, ? extends T> fallback) {
+        Supplier<CompletionStage<T>> guarded = decorateCompletionStage(supplier);
+        return () -> guarded.get().handle((value, error) -> {
+            if (error == null) {
+                return CompletableFuture.completedFuture(value);
+            }
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            return CompletableFuture.<T>completedFuture(fallback.apply(cause));
+        }).thenCompose(Function.identity());
+    }
+
+    // ---------------------------------------------------------------------------------------------- admin
+
+    /** Back to CLOSED with an empty window, no consecutive failures and the backoff index cleared; emits a reset event. */
+    void reset();
+
+    /** Admin: rejects every call until {@link #close()} or {@link #reset()}. */
+    void forceOpen();
+
+    /** Admin: permits every call and records nothing but totals, until {@link #close()} or {@link #reset()}. */
+    void disable();
+
+    /** Admin shadow mode: permits every call, records and reports, never trips. */
+    void metricsOnly();
+
+    /** Back to normal operation: CLOSED with an empty window, from any other state. Not a resource close. */
+    void close();
+
+    /** Replaces the configuration, keeping the state, totals and (as far as the new window allows) the window. */
+    void replaceConfig(BreakerConfig config);
+
+    // --------------------------------------------------------------------------------------------- events
+
+    /** Subscribes {@code listener} to events of the given kinds. */
+    Subscription subscribe(Set<EventKind> kinds, BreakerListener listener);
+
+    /** Subscribes {@code listener} to transitions and resets only (never called per call). */
+    default Subscription subscribe(BreakerListener listener) {
+        return subscribe(EventKind.LIFECYCLE, listener);
+    }
+}

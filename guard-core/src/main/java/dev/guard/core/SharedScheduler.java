@@ -1,0 +1,38 @@
+package dev.guard.core;
+
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+
+/** A {@link Scheduler} on one daemon thread; registries own one each, standalone breakers share {@link #INSTANCE}. */
+final class SharedScheduler implements Scheduler {
+
+    static final SharedScheduler INSTANCE = new SharedScheduler("guard-breaker-timer");
+
+    private final ScheduledThreadPoolExecutor executor;
+
+    SharedScheduler(String threadName) {
+        ThreadFactory factory = r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        };
+        executor = new ScheduledThreadPoolExecutor(1, factory);
+        executor.setRemoveOnCancelPolicy(true);
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    }
+
+    @Override
+    public Cancellable schedule(Runnable task, long delayNanos) {
+        if (executor.isShutdown()) {
+            return () -> { };
+        }
+        ScheduledFuture<?> f = executor.schedule(task, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+        return () -> f.cancel(false);
+    }
+
+    void shutdown() {
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,649 @@
+package dev.guard.core;
+
+import dev.guard.core.event.BreakerEvent;
+import dev.guard.core.event.EventKind;
+import dev.guard.core.event.Subscription;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+
+import static dev.guard.core.Breakers.BOOM;
+import static dev.guard.core.Breakers.fail;
+import static dev.guard.core.Breakers.onlyConsecutive;
+import static dev.guard.core.Breakers.succeed;
+import static dev.guard.core.Breakers.times;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class CircuitBreakerTest {
+
+    private final ManualClock clock = new ManualClock();
+    private final BreakerRegistry registry = BreakerRegistry.builder().clock(clock).build();
+
+    @AfterEach
+    void closeRegistry() {
+        registry.close();
+    }
+
+    private CircuitBreaker breaker(BreakerConfig.Builder config) {
+        return registry.breaker("b", config.build());
+    }
+
+    @Nested
+    class TripConditions {
+
+        @Test
+        void consecutiveFailuresTripAtTheThresholdAndASuccessStartsOver() {
+            CircuitBreaker b = breaker(onlyConsecutive(3));
+            fail(b);
+            fail(b);
+            succeed(b);
+            fail(b);
+            fail(b);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().consecutiveFailures()).isEqualTo(2);
+            fail(b);
+            assertThat(b.state()).isEqualTo(State.OPEN);
+        }
+
+        @Test
+        void consecutiveConditionCanBeTurnedOff() {
+            CircuitBreaker b = breaker(onlyConsecutive(3).consecutiveFailures(0));
+            times(50, () -> fail(b));
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+        }
+
+        @Test
+        void failureRateTripsAtExactlyTheThresholdOnceMinimumCallsAreIn() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
+                    .countWindow(10).minimumCalls(4));
+            fail(b);
+            fail(b);
+            succeed(b);
+            assertThat(b.state()).as("3 calls < minimum 4").isEqualTo(State.CLOSED);
+            assertThat(b.status().failureRate()).as("below the minimum the rate reads 0").isZero();
+            assertThat(b.status().ratesReady()).isFalse();
+            succeed(b);
+            assertThat(b.state()).as("2/4 = 50% >= 50%").isEqualTo(State.OPEN);
+            assertThat(b.status().transitions(State.CLOSED, State.OPEN)).isEqualTo(1);
+        }
+
+        @Test
+        void failureRateJustBelowTheThresholdDoesNotTrip() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
+                    .countWindow(10).minimumCalls(10));
+            times(6, () -> succeed(b));
+            times(4, () -> fail(b));
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().failureRate()).isEqualTo(40.0);
+            assertThat(b.status().ratesReady()).isTrue();
+        }
+
+        @Test
+        void countWindowForgetsOutcomesOlderThanItsSize() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
+                    .countWindow(4).minimumCalls(4));
+            fail(b);
+            times(3, () -> succeed(b));
+            assertThat(b.status().failureRate()).isEqualTo(25.0);
+            succeed(b);
+            assertThat(b.status().failureRate()).as("the failure left the window").isZero();
+            assertThat(b.status().callsInWindow()).isEqualTo(4);
+        }
+
+        @Test
+        void timeWindowCountsTheLastSecondsOnly() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(60)
+                    .timeWindow(10).minimumCalls(5));
+            times(2, () -> fail(b));
+            times(3, () -> succeed(b));
+            assertThat(b.status().failureRate()).isEqualTo(40.0);
+            clock.advance(Duration.ofSeconds(5));
+            times(1, () -> fail(b));
+            assertThat(b.status().callsInWindow()).isEqualTo(6);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            clock.advance(Duration.ofSeconds(6));
+            assertThat(b.status().callsInWindow()).as("the first second left the window").isEqualTo(1);
+            times(3, () -> fail(b));
+            times(1, () -> succeed(b));
+            assertThat(b.state()).as("4 failures of 5 = 80% >= 60%").isEqualTo(State.OPEN);
+        }
+
+        @Test
+        void slowCallRateTrips() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(0)
+                    .slowCallDuration(Duration.ofMillis(100)).slowCallRateThreshold(50).countWindow(4).minimumCalls(4));
+            long slow = Duration.ofMillis(101).toNanos();
+            long fast = Duration.ofMillis(100).toNanos();
+            succeed(b, fast);
+            succeed(b, slow);
+            succeed(b, fast);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            succeed(b, slow);
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(b.status().slowCalls()).isEqualTo(2);
+        }
+
+        @Test
+        void callMeasuresDurationOnlyWhenASlowCallDurationIsSet() throws Exception {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(0)
+                    .slowCallDuration(Duration.ofSeconds(1)).slowCallRateThreshold(100).countWindow(1).minimumCalls(1));
+            b.call(() -> {
+                clock.advance(Duration.ofSeconds(2));
+                return "late";
+            });
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(b.status().slowCalls()).isEqualTo(1);
+        }
+    }
+
+    @Nested
+    class OpenState {
+
+        @Test
+        void rejectsWithANamedStacklessExceptionCarryingTheRetryTime() {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            fail(b);
+            clock.advance(Duration.ofSeconds(3));
+            assertThat(b.tryAcquirePermission()).isFalse();
+            CallNotPermittedException e = b.rejection();
+            assertThat(e.breakerName()).isEqualTo("b");
+            assertThat(e.state()).isEqualTo(State.OPEN);
+            assertThat(e.retryAfter()).isEqualTo(Duration.ofSeconds(7));
+            assertThat(e.getStackTrace()).isEmpty();
+            assertThat(e.getMessage()).contains("'b'", "OPEN", "7000 ms");
+            assertThat(e.nextAttemptEpochMillis()).isEqualTo(clock.currentTimeMillis() + 7_000);
+            assertThatThrownBy(() -> b.call(() -> "x")).isSameAs(e);
+            assertThat(b.status().rejectedCalls()).isEqualTo(2);
+            assertThat(b.status().millisUntilRecovery()).isEqualTo(7_000);
+        }
+
+        @Test
+        void writableStackTraceGivesAFreshExceptionPerRejection() {
+            CircuitBreaker b = breaker(onlyConsecutive(1).writableStackTrace(true));
+            fail(b);
+            CallNotPermittedException first = b.rejection();
+            assertThat(b.rejection()).isNotSameAs(first);
+            assertThat(first.getStackTrace()).isNotEmpty();
+        }
+
+        @Test
+        void movesToHalfOpenLazilyOnTheNextCallWhenNoSchedulerRuns() {
+            CircuitBreaker b = breaker(onlyConsecutive(1).automaticHalfOpen(false));
+            fail(b);
+            clock.advance(Duration.ofSeconds(9));
+            assertThat(b.tryAcquirePermission()).isFalse();
+            clock.advance(Duration.ofSeconds(1));
+            assertThat(b.state()).as("nothing scheduled: still open until asked").isEqualTo(State.OPEN);
+            assertThat(b.tryAcquirePermission()).isTrue();
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        }
+
+        @Test
+        void movesToHalfOpenOnItsOwnWithoutTraffic() {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            fail(b);
+            clock.advance(Duration.ofMillis(9_999));
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            clock.advance(Duration.ofMillis(1));
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        }
+
+        @Test
+        void exponentialBackoffIsIndexedByConsecutiveOpenings() {
+            CircuitBreaker b = breaker(onlyConsecutive(1)
+                    .backoff(Backoff.exponential(Duration.ofSeconds(1), 2, Duration.ofSeconds(5), 0)));
+            fail(b);
+            assertThat(b.status().openings()).isEqualTo(1);
+            assertThat(b.status().millisUntilRecovery()).isEqualTo(1_000);
+            clock.advance(Duration.ofSeconds(1));
+            fail(b); // probe fails
+            assertThat(b.status().openings()).isEqualTo(2);
+            assertThat(b.status().millisUntilRecovery()).isEqualTo(2_000);
+            clock.advance(Duration.ofSeconds(2));
+            fail(b);
+            assertThat(b.status().millisUntilRecovery()).isEqualTo(4_000);
+            clock.advance(Duration.ofSeconds(4));
+            fail(b);
+            assertThat(b.status().millisUntilRecovery()).as("capped").isEqualTo(5_000);
+            clock.advance(Duration.ofSeconds(5));
+            succeed(b);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().openings()).isZero();
+            fail(b);
+            assertThat(b.status().millisUntilRecovery()).as("index restarts after closing").isEqualTo(1_000);
+        }
+    }
+
+    @Nested
+    class HalfOpenState {
+
+        private CircuitBreaker halfOpen(BreakerConfig.Builder config) {
+            CircuitBreaker b = breaker(config);
+            times(config.build().consecutiveFailures(), () -> fail(b));
+            clock.advance(Duration.ofSeconds(10));
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            return b;
+        }
+
+        @Test
+        void admitsAtMostHalfOpenMaxCallsConcurrentProbes() {
+            CircuitBreaker b = halfOpen(onlyConsecutive(1).halfOpenMaxCalls(2).successThreshold(3));
+            assertThat(b.tryAcquirePermission()).isTrue();
+            assertThat(b.tryAcquirePermission()).isTrue();
+            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(b.rejection().state()).isEqualTo(State.HALF_OPEN);
+            b.onSuccess(0);
+            assertThat(b.tryAcquirePermission()).as("a completed probe frees its permit").isTrue();
+            b.releasePermission();
+            assertThat(b.tryAcquirePermission()).as("a released permit is free again").isTrue();
+        }
+
+        @Test
+        void successThresholdSuccessesClose() {
+            CircuitBreaker b = halfOpen(onlyConsecutive(1).halfOpenMaxCalls(1).successThreshold(3));
+            succeed(b);
+            succeed(b);
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            assertThat(b.status().halfOpenSuccesses()).isEqualTo(2);
+            succeed(b);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().callsInWindow()).as("CLOSED starts with an empty window").isZero();
+        }
+
+        @Test
+        void anyFailureReopens() {
+            CircuitBreaker b = halfOpen(onlyConsecutive(1).halfOpenMaxCalls(1).successThreshold(3));
+            succeed(b);
+            fail(b);
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(b.status().transitions(State.HALF_OPEN, State.OPEN)).isEqualTo(1);
+        }
+
+        @Test
+        void aProbeThatNeverCompletesIsBoundedByMaxWait() {
+            CircuitBreaker b = halfOpen(onlyConsecutive(1).maxWaitInHalfOpen(Duration.ofSeconds(5)));
+            assertThat(b.tryAcquirePermission()).isTrue();
+            assertThat(b.tryAcquirePermission()).isFalse();
+            clock.advance(Duration.ofSeconds(5));
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(b.status().openings()).isEqualTo(2);
+            clock.advance(Duration.ofSeconds(10));
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            assertThat(b.tryAcquirePermission()).as("fresh permits in the new half-open phase").isTrue();
+        }
+
+        @Test
+        void aSlowProbeReopensWhenSlowCallsCanTrip() {
+            CircuitBreaker b = halfOpen(onlyConsecutive(1).successThreshold(2)
+                    .slowCallDuration(Duration.ofMillis(100)).slowCallRateThreshold(50));
+            succeed(b, Duration.ofMillis(50).toNanos());
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            succeed(b, Duration.ofMillis(150).toNanos());
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(b.status().openings()).isEqualTo(2);
+        }
+
+        @Test
+        void aSlowProbeIsASuccessWhenOnlyDurationsAreMeasured() {
+            CircuitBreaker b = halfOpen(onlyConsecutive(1).successThreshold(1).slowCallDuration(Duration.ofMillis(100)));
+            succeed(b, Duration.ofMillis(150).toNanos());
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().slowCalls()).isEqualTo(1);
+        }
+
+        @Test
+        void ignoredProbeReleasesItsPermitAndCountsNowhere() {
+            CircuitBreaker b = halfOpen(onlyConsecutive(1).halfOpenMaxCalls(1)
+                    .ignoreIf(t -> t instanceof IllegalArgumentException));
+            assertThat(b.tryAcquirePermission()).isTrue();
+            b.onFailure(0, new IllegalArgumentException("bad input"));
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            assertThat(b.tryAcquirePermission()).isTrue();
+            b.onIgnored();
+            assertThat(b.tryAcquirePermission()).isTrue();
+            assertThat(b.status().ignoredCalls()).isEqualTo(2);
+        }
+    }
+
+    @Nested
+    class Classification {
+
+        @Test
+        void exceptionsNotMatchingRecordFailureIfCountAsSuccess() throws Exception {
+            CircuitBreaker b = breaker(onlyConsecutive(1).recordFailureIf(t -> t instanceof IOException));
+            assertThatThrownBy(() -> b.call(() -> {
+                throw new IllegalStateException("not an outage");
+            })).isInstanceOf(IllegalStateException.class);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().successfulCalls()).isEqualTo(1);
+            assertThatThrownBy(() -> b.call(() -> {
+                throw new IOException("down");
+            })).isInstanceOf(IOException.class);
+            assertThat(b.state()).isEqualTo(State.OPEN);
+        }
+
+        @Test
+        void ignoredExceptionsCountNowhere() {
+            CircuitBreaker b = breaker(onlyConsecutive(1).ignoreIf(t -> t instanceof UncheckedIOException));
+            assertThatThrownBy(() -> b.run(() -> {
+                throw new UncheckedIOException(new IOException("ignored"));
+            })).isInstanceOf(UncheckedIOException.class);
+            BreakerStatus s = b.status();
+            assertThat(s.state()).isEqualTo(State.CLOSED);
+            assertThat(s.ignoredCalls()).isEqualTo(1);
+            assertThat(s.successfulCalls() + s.failedCalls()).isZero();
+            assertThat(s.callsInWindow()).isZero();
+        }
+
+        @Test
+        void failOnResultCountsAReturnedValueAsFailureAndStillReturnsIt() throws Exception {
+            CircuitBreaker b = breaker(onlyConsecutive(2).failOnResult(r -> r instanceof Integer i && i >= 500));
+            assertThat(b.call(() -> 503)).isEqualTo(503);
+            assertThat(b.call(() -> 200)).isEqualTo(200);
+            assertThat(b.call(() -> 500)).isEqualTo(500);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.call(() -> 502)).isEqualTo(502);
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(b.status().failedCalls()).isEqualTo(3);
+        }
+    }
+
+    @Nested
+    class Decorators {
+
+        @Test
+        void supplierCallableFunctionAndRunnableAreGuarded() throws Exception {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            assertThat(b.decorateSupplier(() -> "s").get()).isEqualTo("s");
+            assertThat(b.decorateCallable(() -> "c").call()).isEqualTo("c");
+            assertThat(b.<Integer, Integer>decorateFunction(x -> x + 1).apply(1)).isEqualTo(2);
+            List<String> ran = new ArrayList<>();
+            b.run(() -> ran.add("r"));
+            assertThat(ran).containsExactly("r");
+            assertThat(b.status().successfulCalls()).isEqualTo(4);
+            assertThatThrownBy(() -> b.decorateSupplier(() -> {
+                throw BOOM;
+            }).get()).isSameAs(BOOM);
+            assertThatThrownBy(() -> b.decorateSupplier(() -> "never").get())
+                    .isInstanceOf(CallNotPermittedException.class);
+        }
+
+        @Test
+        void fallbacksApplyOnFailureAndOnRejection() throws Exception {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            List<Throwable> seen = new ArrayList<>();
+            Supplier<String> s = b.decorateSupplier(() -> {
+                throw BOOM;
+            }, t -> {
+                seen.add(t);
+                return "fallback";
+            });
+            assertThat(s.get()).isEqualTo("fallback");
+            assertThat(s.get()).isEqualTo("fallback");
+            assertThat(seen.get(0)).isSameAs(BOOM);
+            assertThat(seen.get(1)).isInstanceOf(CallNotPermittedException.class);
+            assertThat(b.call(() -> "x", t -> "fb")).isEqualTo("fb");
+            assertThat(b.decorateCallable(() -> "x", t -> "fb").call()).isEqualTo("fb");
+            assertThat(b.<Integer, String>decorateFunction(x -> "v", t -> "fb").apply(1)).isEqualTo("fb");
+        }
+
+        @Test
+        void completionStagesAreRecordedWhenTheyCompleteAndRejectedWithoutCallingTheSupplier() {
+            CircuitBreaker b = breaker(onlyConsecutive(2));
+            CompletableFuture<String> pending = new CompletableFuture<>();
+            CompletionStage<String> stage = b.decorateCompletionStage(() -> pending).get();
+            assertThat(b.status().successfulCalls() + b.status().failedCalls()).isZero();
+            pending.completeExceptionally(BOOM);
+            assertThat(stage.toCompletableFuture()).isCompletedExceptionally();
+            assertThat(b.status().failedCalls()).isEqualTo(1);
+            b.decorateCompletionStage(() -> CompletableFuture.<String>failedFuture(BOOM)).get();
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            boolean[] called = new boolean[1];
+            CompletionStage<String> rejected = b.decorateCompletionStage(() -> {
+                called[0] = true;
+                return CompletableFuture.completedFuture("no");
+            }).get();
+            assertThat(called[0]).isFalse();
+            assertThatThrownBy(() -> rejected.toCompletableFuture().join()).hasCauseInstanceOf(CallNotPermittedException.class);
+            CompletionStage<String> withFallback = b.decorateCompletionStage(
+                    () -> CompletableFuture.completedFuture("no"), t -> "fb:" + t.getClass().getSimpleName()).get();
+            assertThat(withFallback.toCompletableFuture().join()).isEqualTo("fb:CallNotPermittedException");
+        }
+    }
+
+    @Nested
+    class AdminStates {
+
+        @Test
+        void forcedOpenRejectsEverythingAndNeverMovesOnItsOwn() {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            b.forceOpen();
+            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(b.rejection().state()).isEqualTo(State.FORCED_OPEN);
+            clock.advance(Duration.ofHours(1));
+            assertThat(b.state()).isEqualTo(State.FORCED_OPEN);
+            b.close();
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.tryAcquirePermission()).isTrue();
+        }
+
+        @Test
+        void disabledPermitsAllAndNeverTrips() {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            b.disable();
+            times(10, () -> fail(b));
+            assertThat(b.state()).isEqualTo(State.DISABLED);
+            assertThat(b.status().failedCalls()).isEqualTo(10);
+            assertThat(b.status().callsInWindow()).isZero();
+            b.close();
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+        }
+
+        @Test
+        void metricsOnlyRecordsAndReportsButNeverTrips() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(2).failureRateThreshold(50)
+                    .countWindow(10).minimumCalls(2));
+            b.metricsOnly();
+            times(5, () -> fail(b));
+            succeed(b);
+            BreakerStatus s = b.status();
+            assertThat(s.state()).isEqualTo(State.METRICS_ONLY);
+            assertThat(s.failureRate()).isCloseTo(83.3, org.assertj.core.data.Offset.offset(0.1));
+            assertThat(s.callsInWindow()).isEqualTo(6);
+            b.close();
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+        }
+
+        @Test
+        void resetClearsWindowCountsAndBackoffAndEmitsAResetEvent() {
+            CircuitBreaker b = breaker(onlyConsecutive(3)
+                    .backoff(Backoff.exponential(Duration.ofSeconds(1), 2, Duration.ofSeconds(8), 0)));
+            List<BreakerEvent> events = new CopyOnWriteArrayList<>();
+            b.subscribe(events::add);
+            times(3, () -> fail(b));
+            b.reset();
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            BreakerStatus s = b.status();
+            assertThat(s.consecutiveFailures()).isZero();
+            assertThat(s.callsInWindow()).isZero();
+            assertThat(s.openings()).isZero();
+            assertThat(s.failedCalls()).as("totals are lifetime").isEqualTo(3);
+            assertThat(events).extracting(BreakerEvent::kind)
+                    .containsExactly(EventKind.TRANSITION, EventKind.TRANSITION, EventKind.RESET);
+            fail(b);
+            fail(b);
+            b.reset();
+            fail(b);
+            fail(b);
+            assertThat(b.state()).as("reset in CLOSED cleared the consecutive count").isEqualTo(State.CLOSED);
+        }
+    }
+
+    @Nested
+    class Events {
+
+        @Test
+        void transitionsCarryReasonSnapshotAndGaplessSequence() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
+                    .countWindow(8).minimumCalls(8).openWait(Duration.ofSeconds(10)).halfOpenMaxCalls(1)
+                    .successThreshold(1));
+            List<BreakerEvent.StateTransition> seen = new ArrayList<>();
+            b.subscribe(e -> seen.add((BreakerEvent.StateTransition) e));
+            times(3, () -> succeed(b));
+            times(5, () -> fail(b));
+            clock.advance(Duration.ofSeconds(10));
+            succeed(b);
+            assertThat(seen).extracting(BreakerEvent.StateTransition::to)
+                    .containsExactly(State.OPEN, State.HALF_OPEN, State.CLOSED);
+            assertThat(seen).extracting(BreakerEvent.StateTransition::sequence).containsExactly(1L, 2L, 3L);
+            BreakerEvent.StateTransition open = seen.get(0);
+            assertThat(open.reason()).isEqualTo("failure rate 62.5% >= 50.0% over 8 calls");
+            assertThat(open.snapshot().failureRate()).isEqualTo(62.5);
+            assertThat(open.snapshot().state()).isEqualTo(State.OPEN);
+            assertThat(open.breakerKind()).isEqualTo("custom");
+            assertThat(seen.get(1).reason()).isEqualTo("open wait elapsed");
+            assertThat(seen.get(2).reason()).isEqualTo("1 successful probes");
+        }
+
+        @Test
+        void consecutiveReasonIsReadable() {
+            CircuitBreaker b = breaker(onlyConsecutive(5));
+            List<String> reasons = new ArrayList<>();
+            b.subscribe(e -> reasons.add(((BreakerEvent.StateTransition) e).reason()));
+            times(5, () -> fail(b));
+            assertThat(reasons).containsExactly("5 consecutive failures");
+        }
+
+        @Test
+        void perCallEventsOnlyForSubscribersOfThoseKinds() {
+            CircuitBreaker b = breaker(onlyConsecutive(2).ignoreIf(t -> t instanceof IllegalArgumentException));
+            List<BreakerEvent> lifecycle = new ArrayList<>();
+            List<BreakerEvent> calls = new ArrayList<>();
+            b.subscribe(lifecycle::add);
+            Subscription sub = b.subscribe(EnumSet.of(EventKind.SUCCESS, EventKind.FAILURE, EventKind.IGNORED,
+                    EventKind.REJECTED), calls::add);
+            succeed(b);
+            assertThat(b.tryAcquirePermission()).isTrue();
+            b.onFailure(5, new IllegalArgumentException());
+            fail(b);
+            fail(b);
+            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(calls).extracting(BreakerEvent::kind).containsExactly(EventKind.SUCCESS, EventKind.IGNORED,
+                    EventKind.FAILURE, EventKind.FAILURE, EventKind.REJECTED);
+            assertThat(lifecycle).hasSize(1);
+            sub.close();
+            sub.close();
+            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(calls).as("unsubscribed").hasSize(5);
+        }
+
+        @Test
+        void aThrowingListenerBreaksNeitherTheBreakerNorOtherListeners() {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            List<BreakerEvent> seen = new ArrayList<>();
+            b.subscribe(e -> {
+                throw new IllegalStateException("listener bug");
+            });
+            b.subscribe(seen::add);
+            fail(b);
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(seen).hasSize(1);
+        }
+
+        @Test
+        void listenersMayCauseTransitionsWithoutDeadlockAndStillSeeThemInOrder() {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            List<State> seen = new ArrayList<>();
+            b.subscribe(e -> {
+                BreakerEvent.StateTransition t = (BreakerEvent.StateTransition) e;
+                seen.add(t.to());
+                if (t.to() == State.OPEN) {
+                    b.forceOpen(); // re-entrant transition from inside a listener
+                }
+            });
+            fail(b);
+            assertThat(seen).containsExactly(State.OPEN, State.FORCED_OPEN);
+        }
+    }
+
+    @Nested
+    class Status {
+
+        @Test
+        void statusReportsEverything() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(3).failureRateThreshold(90)
+                    .countWindow(10).minimumCalls(2).ignoreIf(t -> t instanceof IllegalArgumentException));
+            long t0 = clock.currentTimeMillis();
+            succeed(b);
+            clock.advance(Duration.ofSeconds(1));
+            fail(b);
+            assertThat(b.tryAcquirePermission()).isTrue();
+            b.onFailure(0, new IllegalArgumentException());
+            BreakerStatus s = b.status();
+            assertThat(s.name()).isEqualTo("b");
+            assertThat(s.kind()).isEqualTo("custom");
+            assertThat(s.state()).isEqualTo(State.CLOSED);
+            assertThat(s.consecutiveFailures()).isEqualTo(1);
+            assertThat(s.failureRate()).isEqualTo(50.0);
+            assertThat(s.callsInWindow()).isEqualTo(2);
+            assertThat(s.minimumCalls()).isEqualTo(2);
+            assertThat(s.failureRateThreshold()).isEqualTo(90.0);
+            assertThat(s.consecutiveFailureThreshold()).isEqualTo(3);
+            assertThat(s.lastFailureEpochMillis()).isEqualTo(t0 + 1_000);
+            assertThat(s.lastStateChangeEpochMillis()).isEqualTo(t0);
+            assertThat(s.millisUntilRecovery()).isZero();
+            assertThat(s.successfulCalls()).isEqualTo(1);
+            assertThat(s.failedCalls()).isEqualTo(1);
+            assertThat(s.ignoredCalls()).isEqualTo(1);
+            assertThat(s.rejectedCalls()).isZero();
+            assertThat(s.transitions()).isEmpty();
+        }
+    }
+
+    @Test
+    void replacingTheConfigKeepsStateCountsAndWindow() {
+        CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
+                .countWindow(10).minimumCalls(10));
+        times(3, () -> fail(b));
+        times(3, () -> succeed(b));
+        b.replaceConfig(b.config().toBuilder().countWindow(20).minimumCalls(8).build());
+        BreakerStatus s = b.status();
+        assertThat(s.callsInWindow()).isEqualTo(6);
+        assertThat(s.successfulCalls()).isEqualTo(3);
+        assertThat(s.failedCalls()).isEqualTo(3);
+        times(1, () -> fail(b));
+        times(1, () -> succeed(b));
+        assertThat(b.state()).as("4 of 8 under the new minimum").isEqualTo(State.OPEN);
+        b.replaceConfig(b.config().toBuilder().timeWindow(30).build());
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        assertThat(b.status().failedCalls()).isEqualTo(4);
+        assertThat(b.status().successfulCalls()).isEqualTo(4);
+    }
+
+    @Test
+    void standaloneBreakerUsesTheSharedSchedulerAndTheSystemClock() {
+        CircuitBreaker b = CircuitBreaker.of("standalone", onlyConsecutive(1).openWait(Duration.ofMillis(50)).build());
+        fail(b);
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                .until(() -> b.state() == State.HALF_OPEN);
+    }
+
+    @Test
+    void blankNamesAreRefused() {
+        assertThatThrownBy(() -> CircuitBreaker.of(" ", BreakerConfig.defaults()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("' '");
+    }
+}
