@@ -254,25 +254,29 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
                 evaluate(current, w, c, now);
             }
         } else {
-            otherSuccesses.increment();
-            if (isSlow) {
-                slow.increment();
-            }
-            if (acquired.state == State.HALF_OPEN) {
-                acquired.releaseProbe();
-                if (acquired == current) {
-                    if (isSlow && c.slowCallRateThreshold() > 0) {
-                        transition(acquired, State.OPEN, "slow probe: " + nanos / 1_000_000 + " ms > "
-                                + c.slowCallDurationNanos() / 1_000_000 + " ms", acquired.openings + 1);
-                    } else if (acquired.probeSuccesses.incrementAndGet() >= c.successThreshold()) {
-                        transition(acquired, State.CLOSED, c.successThreshold() + " successful probes",
-                                0);
-                    }
-                }
-            }
+            recordSuccessOutsideWindow(acquired, current, c, nanos, isSlow);
         }
         if (listeners.wants(EventKind.SUCCESS)) {
             listeners.publish(new BreakerEvent.CallSucceeded(name, nanos, isSlow, clock.currentTimeMillis()));
+        }
+    }
+
+    /** HALF_OPEN probes and late or unrecorded outcomes: kept out of {@link #recordSuccess} so that it inlines. */
+    private void recordSuccessOutsideWindow(Phase acquired, Phase current, BreakerConfig c, long nanos, boolean isSlow) {
+        otherSuccesses.increment();
+        if (isSlow) {
+            slow.increment();
+        }
+        if (acquired.state == State.HALF_OPEN) {
+            acquired.releaseProbe();
+            if (acquired == current) {
+                if (isSlow && c.slowCallRateThreshold() > 0) {
+                    transition(acquired, State.OPEN, "slow probe: " + nanos / 1_000_000 + " ms > "
+                            + c.slowCallDurationNanos() / 1_000_000 + " ms", acquired.openings + 1);
+                } else if (acquired.probeSuccesses.incrementAndGet() >= c.successThreshold()) {
+                    transition(acquired, State.CLOSED, c.successThreshold() + " successful probes", 0);
+                }
+            }
         }
     }
 
@@ -515,6 +519,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         if (p.state != State.CLOSED) {
             moveTo(State.CLOSED, "closed by operator");
         }
+    }
+
+    @Override
+    public boolean recoverEarly(String reason) {
+        Objects.requireNonNull(reason, "reason");
+        Phase p = phase;
+        return p.state == State.OPEN && transition(p, State.CLOSED, reason, 0);
     }
 
     @Override

@@ -188,6 +188,15 @@ public interface CircuitBreaker {
     /** Back to normal operation: CLOSED with an empty window, from any other state. Not a resource close. */
     void close();
 
+    /**
+     * Ends the open wait early because an out-of-band check (an active health probe) found the resource
+     * working: OPEN becomes CLOSED with {@code reason}, atomically, so no user call is spent as a probe.
+     * Does nothing in any other state (an operator's FORCED_OPEN is never overridden).
+     *
+     * @return whether this call closed the breaker
+     */
+    boolean recoverEarly(String reason);
+
     /** Replaces the configuration, keeping the state, totals and (as far as the new window allows) the window. */
     void replaceConfig(BreakerConfig config);
 

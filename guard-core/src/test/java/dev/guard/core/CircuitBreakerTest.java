@@ -201,6 +201,21 @@ class CircuitBreakerTest {
         }
 
         @Test
+        void recoverEarlyClosesAnOpenBreakerAtomicallyAndNothingElse() {
+            CircuitBreaker b = breaker(onlyConsecutive(1));
+            List<String> reasons = new ArrayList<>();
+            b.subscribe(e -> reasons.add(((BreakerEvent.StateTransition) e).reason()));
+            assertThat(b.recoverEarly("active probe succeeded")).as("not open").isFalse();
+            fail(b);
+            assertThat(b.recoverEarly("active probe succeeded")).isTrue();
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(reasons).containsExactly("1 consecutive failures", "active probe succeeded");
+            b.forceOpen();
+            assertThat(b.recoverEarly("active probe succeeded")).as("an operator's forced open stays").isFalse();
+            assertThat(b.state()).isEqualTo(State.FORCED_OPEN);
+        }
+
+        @Test
         void exponentialBackoffIsIndexedByConsecutiveOpenings() {
             CircuitBreaker b = breaker(onlyConsecutive(1)
                     .backoff(Backoff.exponential(Duration.ofSeconds(1), 2, Duration.ofSeconds(5), 0)));

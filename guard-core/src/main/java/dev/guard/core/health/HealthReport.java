@@ -1,0 +1,199 @@
+package dev.guard.core.health;
+
+import dev.guard.core.BreakerRegistry;
+import dev.guard.core.BreakerStatus;
+import dev.guard.core.State;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The health of a set of circuit breakers, as served by {@code GET /health/circuits}.
+ *
+ * <p><b>Healthy</b> means no circuit is open: none is {@link State#OPEN} or {@link State#FORCED_OPEN}
+ * ({@link State#isOpen()}); the status is then {@code "healthy"}, otherwise {@code "degraded"}. A
+ * {@link State#HALF_OPEN} circuit is already letting probe calls through, so it does not make the report
+ * degraded; it is listed in {@link #halfOpenCircuits()} so that callers can tell recovery is under way.
+ * {@link State#DISABLED} and {@link State#METRICS_ONLY} circuits permit every call and count as healthy.
+ *
+ * <p>{@link #toJson()} renders it as:
+ * <pre>{@code
+ * {"healthy":false,"status":"degraded","open_circuits":["kafka:orders"],"half_open_circuits":[],
+ *  "circuits":{"kafka:orders":{"name":"kafka:orders","kind":"kafka-topic","state":"open",
+ *    "consecutive_failures":5,"half_open_successes":0,"failure_rate":62.5,"slow_call_rate":0.0,
+ *    "calls_in_window":8,"minimum_calls":5,"rates_ready":true,"failure_rate_threshold":50.0,
+ *    "slow_call_rate_threshold":0.0,"consecutive_failure_threshold":5,"last_failure_epoch_millis":...,
+ *    "last_state_change_epoch_millis":...,"millis_until_recovery":29000,"openings":1,
+ *    "successful_calls":3,"failed_calls":5,"ignored_calls":0,"rejected_calls":2,"slow_calls":0,
+ *    "transitions":{"closed->open":1}}}}
+ * }</pre>
+ * States and transition keys are lower case ({@code half_open}, {@code forced_open}, ...), like the metric
+ * labels. Percentages are rounded to 3 decimals; numbers are always finite. Circuits and lists are in name order.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class HealthReport {
+
+    /** Value of {@link #status()} when no circuit is open. */
+    public static final String HEALTHY = "healthy";
+    /** Value of {@link #status()} when at least one circuit is open. */
+    public static final String DEGRADED = "degraded";
+
+    private final boolean healthy;
+    private final List<String> openCircuits;
+    private final List<String> halfOpenCircuits;
+    private final Map<String, BreakerStatus> circuits;
+
+    private HealthReport(Collection<BreakerStatus> statuses) {
+        List<BreakerStatus> sorted = new ArrayList<>(statuses);
+        sorted.sort((a, b) -> a.name().compareTo(b.name()));
+        Map<String, BreakerStatus> byName = new LinkedHashMap<>();
+        List<String> open = new ArrayList<>();
+        List<String> halfOpen = new ArrayList<>();
+        for (BreakerStatus s : sorted) {
+            Objects.requireNonNull(s, "status");
+            if (byName.putIfAbsent(s.name(), s) != null) {
+                throw new IllegalArgumentException("two statuses for circuit '" + s.name() + "'");
+            }
+            if (s.state().isOpen()) {
+                open.add(s.name());
+            } else if (s.state() == State.HALF_OPEN) {
+                halfOpen.add(s.name());
+            }
+        }
+        this.healthy = open.isEmpty();
+        this.openCircuits = List.copyOf(open);
+        this.halfOpenCircuits = List.copyOf(halfOpen);
+        this.circuits = Collections.unmodifiableMap(byName);
+    }
+
+    /** The health of every breaker of {@code registry}, now. */
+    public static HealthReport of(BreakerRegistry registry) {
+        return new HealthReport(registry.statusAll().values());
+    }
+
+    /** The health of these statuses (names must be unique). */
+    public static HealthReport of(Collection<BreakerStatus> statuses) {
+        return new HealthReport(Objects.requireNonNull(statuses, "statuses"));
+    }
+
+    /** True when no circuit is OPEN or FORCED_OPEN. */
+    public boolean healthy() {
+        return healthy;
+    }
+
+    /** {@value #HEALTHY} or {@value #DEGRADED}. */
+    public String status() {
+        return healthy ? HEALTHY : DEGRADED;
+    }
+
+    /** Names of the OPEN and FORCED_OPEN circuits, sorted. */
+    public List<String> openCircuits() {
+        return openCircuits;
+    }
+
+    /** Names of the HALF_OPEN circuits, sorted. */
+    public List<String> halfOpenCircuits() {
+        return halfOpenCircuits;
+    }
+
+    /** Status of every circuit, by name in name order. */
+    public Map<String, BreakerStatus> circuits() {
+        return circuits;
+    }
+
+    /** The report as compact JSON (see the class comment for the shape). */
+    public String toJson() {
+        JsonWriter w = new JsonWriter().beginObject();
+        w.name("healthy").value(healthy);
+        w.name("status").value(status());
+        w.name("open_circuits");
+        names(w, openCircuits);
+        w.name("half_open_circuits");
+        names(w, halfOpenCircuits);
+        w.name("circuits").beginObject();
+        for (BreakerStatus s : circuits.values()) {
+            w.name(s.name());
+            circuit(w, s);
+        }
+        return w.endObject().endObject().toJson();
+    }
+
+    private static void names(JsonWriter w, List<String> names) {
+        w.beginArray();
+        for (String n : names) {
+            w.value(n);
+        }
+        w.endArray();
+    }
+
+    private static void circuit(JsonWriter w, BreakerStatus s) {
+        w.beginObject();
+        w.name("name").value(s.name());
+        w.name("kind").value(s.kind());
+        w.name("state").value(label(s.state()));
+        w.name("consecutive_failures").value(s.consecutiveFailures());
+        w.name("half_open_successes").value(s.halfOpenSuccesses());
+        w.name("failure_rate").value(percent(s.failureRate()));
+        w.name("slow_call_rate").value(percent(s.slowCallRate()));
+        w.name("calls_in_window").value(s.callsInWindow());
+        w.name("minimum_calls").value(s.minimumCalls());
+        w.name("rates_ready").value(s.ratesReady());
+        w.name("failure_rate_threshold").value(percent(s.failureRateThreshold()));
+        w.name("slow_call_rate_threshold").value(percent(s.slowCallRateThreshold()));
+        w.name("consecutive_failure_threshold").value(s.consecutiveFailureThreshold());
+        w.name("last_failure_epoch_millis").value(s.lastFailureEpochMillis());
+        w.name("last_state_change_epoch_millis").value(s.lastStateChangeEpochMillis());
+        w.name("millis_until_recovery").value(s.millisUntilRecovery());
+        w.name("openings").value(s.openings());
+        w.name("successful_calls").value(s.successfulCalls());
+        w.name("failed_calls").value(s.failedCalls());
+        w.name("ignored_calls").value(s.ignoredCalls());
+        w.name("rejected_calls").value(s.rejectedCalls());
+        w.name("slow_calls").value(s.slowCalls());
+        w.name("transitions").beginObject();
+        Map<String, Long> transitions = s.transitions() == null ? Map.of() : s.transitions();
+        for (Map.Entry<String, Long> t : transitions.entrySet()) {
+            w.name(t.getKey().toLowerCase(Locale.ROOT)).value(t.getValue() == null ? 0L : t.getValue());
+        }
+        w.endObject();
+        w.endObject();
+    }
+
+    private static String label(State state) {
+        return state == null ? null : state.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** A percentage rounded to 3 decimals (thresholds are floats: 33.3f must not read 33.29999923706055). */
+    static double percent(double value) {
+        if (!Double.isFinite(value)) {
+            return 0.0;
+        }
+        return BigDecimal.valueOf(value).setScale(3, RoundingMode.HALF_UP).doubleValue();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HealthReport && ((HealthReport) o).circuits.equals(circuits);
+    }
+
+    @Override
+    public int hashCode() {
+        return circuits.hashCode();
+    }
+
+    /** A one-line summary: status, open and half-open circuits. */
+    @Override
+    public String toString() {
+        return "HealthReport{" + status() + ", open=" + openCircuits + ", halfOpen=" + halfOpenCircuits
+                + ", circuits=" + circuits.size() + "}";
+    }
+}

@@ -1,0 +1,100 @@
+package dev.guard.core.metrics;
+
+import dev.guard.core.BreakerRegistry;
+import dev.guard.core.BreakerStatus;
+import dev.guard.core.State;
+import io.prometheus.client.Collector;
+import io.prometheus.client.CounterMetricFamily;
+import io.prometheus.client.GaugeMetricFamily;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A Prometheus simpleclient {@link Collector} exporting the breakers of a {@link BreakerRegistry}, for
+ * applications without Micrometer (with Micrometer, use {@link BreakerMetrics}; do not export both into one
+ * scrape). The families match those of {@link BreakerMetrics}, labelled {@code name} and {@code kind}:
+ * <ul>
+ *   <li>{@code guard_breaker_state} (gauge): {@link State#code()}: 0 closed, 1 half-open, 2 open,
+ *       3 forced-open, 4 disabled, 5 metrics-only;</li>
+ *   <li>{@code guard_breaker_calls_total{outcome}} (counter): successful, failed, ignored, rejected, slow;</li>
+ *   <li>{@code guard_breaker_transitions_total{from,to}} (counter): one series per pair that happened, with
+ *       states as closed, half_open, open, forced_open, disabled, metrics_only;</li>
+ *   <li>{@code guard_breaker_failure_rate} and {@code guard_breaker_slow_call_rate} (gauges): percent, 0 until
+ *       the window holds minimum-calls calls.</li>
+ * </ul>
+ * Everything is computed at scrape time from one {@link BreakerRegistry#statusAll()}; nothing is added to the
+ * call path. Breakers removed from the registry disappear from the next scrape.
+ *
+ * <pre>{@code
+ * new BreakerCollector(breakers).register(CollectorRegistry.defaultRegistry);
+ * }</pre>
+ */
+public final class BreakerCollector extends Collector implements Collector.Describable {
+
+    private static final List<String> LABELS = List.of(MetricNames.TAG_NAME, MetricNames.TAG_KIND);
+    private static final List<String> CALL_LABELS =
+            List.of(MetricNames.TAG_NAME, MetricNames.TAG_KIND, MetricNames.TAG_OUTCOME);
+    private static final List<String> TRANSITION_LABELS =
+            List.of(MetricNames.TAG_NAME, MetricNames.TAG_KIND, MetricNames.TAG_FROM, MetricNames.TAG_TO);
+
+    private final BreakerRegistry breakers;
+
+    /** A collector of the breakers of {@code breakers}; {@linkplain #register(io.prometheus.client.CollectorRegistry) register} it. */
+    public BreakerCollector(BreakerRegistry breakers) {
+        this.breakers = Objects.requireNonNull(breakers, "breakers");
+    }
+
+    /** The five families, with a sample per breaker (and per outcome or transition) as of now. */
+    @Override
+    public List<MetricFamilySamples> collect() {
+        Families f = new Families();
+        for (BreakerStatus s : breakers.statusAll().values()) {
+            List<String> labels = List.of(s.name(), s.kind());
+            f.state.addMetric(labels, s.state().code());
+            for (int i = 0; i < MetricNames.OUTCOMES.length; i++) {
+                f.calls.addMetric(List.of(s.name(), s.kind(), MetricNames.OUTCOMES[i]), MetricNames.outcome(s, i));
+            }
+            for (State from : MetricNames.states()) {
+                for (State to : MetricNames.states()) {
+                    long n = s.transitions(from, to);
+                    if (n > 0) {
+                        f.transitions.addMetric(
+                                List.of(s.name(), s.kind(), MetricNames.label(from), MetricNames.label(to)), n);
+                    }
+                }
+            }
+            f.failureRate.addMetric(labels, MetricNames.finite(s.failureRate()));
+            f.slowCallRate.addMetric(labels, MetricNames.finite(s.slowCallRate()));
+        }
+        return f.asList();
+    }
+
+    /** The five families without samples (lets a {@code CollectorRegistry} check names without scraping). */
+    @Override
+    public List<MetricFamilySamples> describe() {
+        return new Families().asList();
+    }
+
+    private static String prometheusName(String dotted) {
+        return dotted.replace('.', '_');
+    }
+
+    private static final class Families {
+        final GaugeMetricFamily state =
+                new GaugeMetricFamily(prometheusName(MetricNames.STATE), MetricNames.STATE_HELP, LABELS);
+        final CounterMetricFamily calls =
+                new CounterMetricFamily(prometheusName(MetricNames.CALLS), MetricNames.CALLS_HELP, CALL_LABELS);
+        final CounterMetricFamily transitions = new CounterMetricFamily(prometheusName(MetricNames.TRANSITIONS),
+                MetricNames.TRANSITIONS_HELP, TRANSITION_LABELS);
+        final GaugeMetricFamily failureRate = new GaugeMetricFamily(prometheusName(MetricNames.FAILURE_RATE),
+                MetricNames.FAILURE_RATE_HELP, LABELS);
+        final GaugeMetricFamily slowCallRate = new GaugeMetricFamily(prometheusName(MetricNames.SLOW_CALL_RATE),
+                MetricNames.SLOW_CALL_RATE_HELP, LABELS);
+
+        List<MetricFamilySamples> asList() {
+            return Arrays.asList(state, calls, transitions, failureRate, slowCallRate);
+        }
+    }
+}
