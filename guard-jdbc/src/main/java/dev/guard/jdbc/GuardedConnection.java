@@ -1,0 +1,439 @@
+package dev.guard.jdbc;
+
+import java.sql.Array;
+import java.sql.Blob;
+import java.sql.CallableStatement;
+import java.sql.Clob;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.NClob;
+import java.sql.PreparedStatement;
+import java.sql.SQLClientInfoException;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.SQLXML;
+import java.sql.Savepoint;
+import java.sql.ShardingKey;
+import java.sql.Statement;
+import java.sql.Struct;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Executor;
+
+/**
+ * The {@link Connection} handed out by a {@link GuardedDataSource}: forwards every method, including the JDBC
+ * default methods ({@code beginRequest}, {@code endRequest}, {@code setShardingKey*}), to the driver's or pool's
+ * connection, and wraps the statements it creates so that their outcomes reach the breaker.
+ *
+ * <p>Recorded (see {@link Recorder}): {@code commit} and {@code rollback} (success or classified failure); failures of
+ * {@code createStatement}, {@code prepareStatement} and {@code prepareCall}. Once {@link #close()} was called nothing
+ * more is recorded: a use-after-close error (SQLState 08003 from pgjdbc and several drivers) is the caller's bug, not an outage.
+ * Like any JDBC connection, not thread-safe.
+ */
+final class GuardedConnection implements Connection {
+
+    private final Connection delegate;
+    private final Recorder recorder;
+    private boolean closed;
+
+    GuardedConnection(Connection delegate, Recorder recorder) {
+        this.delegate = delegate;
+        this.recorder = recorder;
+    }
+
+    /** The driver's or pool's connection. */
+    Connection delegate() {
+        return delegate;
+    }
+
+    long start() {
+        return recorder.start();
+    }
+
+    void succeeded(long start) {
+        recorder.used(start);
+    }
+
+    SQLException failed(SQLException e, long start) {
+        return closed ? e : recorder.useFailed(e, start);
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        if (iface.isInstance(delegate)) {
+            return iface.cast(delegate);
+        }
+        return delegate.unwrap(iface);
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) throws SQLException {
+        return iface.isInstance(this) || iface.isInstance(delegate) || delegate.isWrapperFor(iface);
+    }
+
+    @Override
+    public String toString() {
+        return "GuardedConnection{" + delegate + "}";
+    }
+
+    @Override
+    public Statement createStatement() throws SQLException {
+        try {
+            return new GuardedStatement(delegate.createStatement(), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public PreparedStatement prepareStatement(String sql) throws SQLException {
+        try {
+            return new GuardedPreparedStatement(delegate.prepareStatement(sql), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public CallableStatement prepareCall(String sql) throws SQLException {
+        try {
+            return new GuardedCallableStatement(delegate.prepareCall(sql), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public String nativeSQL(String sql) throws SQLException {
+        return delegate.nativeSQL(sql);
+    }
+
+    @Override
+    public void setAutoCommit(boolean autoCommit) throws SQLException {
+        delegate.setAutoCommit(autoCommit);
+    }
+
+    @Override
+    public boolean getAutoCommit() throws SQLException {
+        return delegate.getAutoCommit();
+    }
+
+    @Override
+    public void commit() throws SQLException {
+        long start = start();
+        try {
+            delegate.commit();
+            succeeded(start);
+        } catch (SQLException e) {
+            throw failed(e, start);
+        }
+    }
+
+    @Override
+    public void rollback() throws SQLException {
+        long start = start();
+        try {
+            delegate.rollback();
+            succeeded(start);
+        } catch (SQLException e) {
+            throw failed(e, start);
+        }
+    }
+
+    @Override
+    public void close() throws SQLException {
+        closed = true;
+        delegate.close();
+    }
+
+    @Override
+    public boolean isClosed() throws SQLException {
+        return delegate.isClosed();
+    }
+
+    @Override
+    public DatabaseMetaData getMetaData() throws SQLException {
+        return delegate.getMetaData();
+    }
+
+    @Override
+    public void setReadOnly(boolean readOnly) throws SQLException {
+        delegate.setReadOnly(readOnly);
+    }
+
+    @Override
+    public boolean isReadOnly() throws SQLException {
+        return delegate.isReadOnly();
+    }
+
+    @Override
+    public void setCatalog(String catalog) throws SQLException {
+        delegate.setCatalog(catalog);
+    }
+
+    @Override
+    public String getCatalog() throws SQLException {
+        return delegate.getCatalog();
+    }
+
+    @Override
+    public void setTransactionIsolation(int level) throws SQLException {
+        delegate.setTransactionIsolation(level);
+    }
+
+    @Override
+    public int getTransactionIsolation() throws SQLException {
+        return delegate.getTransactionIsolation();
+    }
+
+    @Override
+    public SQLWarning getWarnings() throws SQLException {
+        return delegate.getWarnings();
+    }
+
+    @Override
+    public void clearWarnings() throws SQLException {
+        delegate.clearWarnings();
+    }
+
+    @Override
+    public Statement createStatement(int resultSetType, int resultSetConcurrency) throws SQLException {
+        try {
+            return new GuardedStatement(delegate.createStatement(resultSetType, resultSetConcurrency), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public PreparedStatement prepareStatement(String sql, int resultSetType, int resultSetConcurrency) throws SQLException {
+        try {
+            return new GuardedPreparedStatement(delegate.prepareStatement(sql, resultSetType, resultSetConcurrency), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public CallableStatement prepareCall(String sql, int resultSetType, int resultSetConcurrency) throws SQLException {
+        try {
+            return new GuardedCallableStatement(delegate.prepareCall(sql, resultSetType, resultSetConcurrency), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public java.util.Map<String, Class<?>> getTypeMap() throws SQLException {
+        return delegate.getTypeMap();
+    }
+
+    @Override
+    public void setTypeMap(java.util.Map<String, Class<?>> map) throws SQLException {
+        delegate.setTypeMap(map);
+    }
+
+    @Override
+    public void setHoldability(int holdability) throws SQLException {
+        delegate.setHoldability(holdability);
+    }
+
+    @Override
+    public int getHoldability() throws SQLException {
+        return delegate.getHoldability();
+    }
+
+    @Override
+    public Savepoint setSavepoint() throws SQLException {
+        return delegate.setSavepoint();
+    }
+
+    @Override
+    public Savepoint setSavepoint(String name) throws SQLException {
+        return delegate.setSavepoint(name);
+    }
+
+    @Override
+    public void rollback(Savepoint savepoint) throws SQLException {
+        long start = start();
+        try {
+            delegate.rollback(savepoint);
+            succeeded(start);
+        } catch (SQLException e) {
+            throw failed(e, start);
+        }
+    }
+
+    @Override
+    public void releaseSavepoint(Savepoint savepoint) throws SQLException {
+        delegate.releaseSavepoint(savepoint);
+    }
+
+    @Override
+    public Statement createStatement(int resultSetType, int resultSetConcurrency, int resultSetHoldability) throws SQLException {
+        try {
+            return new GuardedStatement(delegate.createStatement(resultSetType, resultSetConcurrency, resultSetHoldability), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public PreparedStatement prepareStatement(String sql, int resultSetType, int resultSetConcurrency, int resultSetHoldability) throws SQLException {
+        try {
+            return new GuardedPreparedStatement(delegate.prepareStatement(sql, resultSetType, resultSetConcurrency, resultSetHoldability), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public CallableStatement prepareCall(String sql, int resultSetType, int resultSetConcurrency, int resultSetHoldability) throws SQLException {
+        try {
+            return new GuardedCallableStatement(delegate.prepareCall(sql, resultSetType, resultSetConcurrency, resultSetHoldability), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public PreparedStatement prepareStatement(String sql, int autoGeneratedKeys) throws SQLException {
+        try {
+            return new GuardedPreparedStatement(delegate.prepareStatement(sql, autoGeneratedKeys), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public PreparedStatement prepareStatement(String sql, int[] columnIndexes) throws SQLException {
+        try {
+            return new GuardedPreparedStatement(delegate.prepareStatement(sql, columnIndexes), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public PreparedStatement prepareStatement(String sql, String[] columnNames) throws SQLException {
+        try {
+            return new GuardedPreparedStatement(delegate.prepareStatement(sql, columnNames), this);
+        } catch (SQLException e) {
+            throw failed(e, 0L);
+        }
+    }
+
+    @Override
+    public Clob createClob() throws SQLException {
+        return delegate.createClob();
+    }
+
+    @Override
+    public Blob createBlob() throws SQLException {
+        return delegate.createBlob();
+    }
+
+    @Override
+    public NClob createNClob() throws SQLException {
+        return delegate.createNClob();
+    }
+
+    @Override
+    public SQLXML createSQLXML() throws SQLException {
+        return delegate.createSQLXML();
+    }
+
+    @Override
+    public boolean isValid(int timeout) throws SQLException {
+        return delegate.isValid(timeout);
+    }
+
+    @Override
+    public void setClientInfo(String name, String value) throws SQLClientInfoException {
+        delegate.setClientInfo(name, value);
+    }
+
+    @Override
+    public void setClientInfo(Properties properties) throws SQLClientInfoException {
+        delegate.setClientInfo(properties);
+    }
+
+    @Override
+    public String getClientInfo(String name) throws SQLException {
+        return delegate.getClientInfo(name);
+    }
+
+    @Override
+    public Properties getClientInfo() throws SQLException {
+        return delegate.getClientInfo();
+    }
+
+    @Override
+    public Array createArrayOf(String typeName, Object[] elements) throws SQLException {
+        return delegate.createArrayOf(typeName, elements);
+    }
+
+    @Override
+    public Struct createStruct(String typeName, Object[] attributes) throws SQLException {
+        return delegate.createStruct(typeName, attributes);
+    }
+
+    @Override
+    public void setSchema(String schema) throws SQLException {
+        delegate.setSchema(schema);
+    }
+
+    @Override
+    public String getSchema() throws SQLException {
+        return delegate.getSchema();
+    }
+
+    @Override
+    public void abort(Executor executor) throws SQLException {
+        delegate.abort(executor);
+    }
+
+    @Override
+    public void setNetworkTimeout(Executor executor, int milliseconds) throws SQLException {
+        delegate.setNetworkTimeout(executor, milliseconds);
+    }
+
+    @Override
+    public int getNetworkTimeout() throws SQLException {
+        return delegate.getNetworkTimeout();
+    }
+
+    @Override
+    public void beginRequest() throws SQLException {
+        delegate.beginRequest();
+    }
+
+    @Override
+    public void endRequest() throws SQLException {
+        delegate.endRequest();
+    }
+
+    @Override
+    public boolean setShardingKeyIfValid(ShardingKey shardingKey, ShardingKey superShardingKey, int timeout) throws SQLException {
+        return delegate.setShardingKeyIfValid(shardingKey, superShardingKey, timeout);
+    }
+
+    @Override
+    public boolean setShardingKeyIfValid(ShardingKey shardingKey, int timeout) throws SQLException {
+        return delegate.setShardingKeyIfValid(shardingKey, timeout);
+    }
+
+    @Override
+    public void setShardingKey(ShardingKey shardingKey, ShardingKey superShardingKey) throws SQLException {
+        delegate.setShardingKey(shardingKey, superShardingKey);
+    }
+
+    @Override
+    public void setShardingKey(ShardingKey shardingKey) throws SQLException {
+        delegate.setShardingKey(shardingKey);
+    }
+
+}

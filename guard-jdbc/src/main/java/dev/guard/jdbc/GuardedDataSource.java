@@ -1,0 +1,425 @@
+package dev.guard.jdbc;
+
+import dev.guard.core.BreakerConfig;
+import dev.guard.core.BreakerRegistry;
+import dev.guard.core.CircuitBreaker;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.ConnectionBuilder;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.sql.ShardingKeyBuilder;
+import java.time.Duration;
+import java.util.Objects;
+
+import javax.sql.DataSource;
+
+/**
+ * A {@link DataSource} guarded by one circuit breaker: while the database is down, {@link #getConnection()} throws a
+ * {@link DataSourceUnavailableException} at once (in microseconds, without touching the pool or the network) instead
+ * of making every request thread wait for the pool's connection timeout. Wrap the pool once; data access code does
+ * not change.
+ *
+ * <pre>{@code
+ * HikariDataSource pool = new HikariDataSource(hikariConfig);
+ * GuardedDataSource orders = GuardedDataSource.builder(pool)
+ *         .name("orders-db")                       // breaker "jdbc:orders-db", kind "jdbc-datasource"
+ *         .registry(registry)                      // the application's registry: metrics, health, events
+ *         .breakerConfig(BreakerConfig.database()) // the default
+ *         .activeProbe(Duration.ofSeconds(5), Duration.ofSeconds(2)) // optional
+ *         .build();
+ * }</pre>
+ *
+ * <h2>What is recorded</h2>
+ * <ul>
+ *   <li>{@code getConnection()} (also with user and password, and {@link #createConnectionBuilder()}{@code .build()})
+ *       takes a permission from the breaker; the acquisition records a success, or its exception classified by the
+ *       {@link SqlFailureClassifier}. In HALF_OPEN this acquisition is the probe. A pool's acquisition timeout
+ *       (HikariCP's {@code SQLTransientConnectionException}) is a failure.</li>
+ *   <li>The returned {@link Connection}, its {@link java.sql.Statement}s, {@link java.sql.PreparedStatement}s and
+ *       {@link java.sql.CallableStatement}s are wrapped by hand-written delegating classes: every {@code execute*},
+ *       {@code commit} and {@code rollback} records a success or its classified exception, and a failing
+ *       {@code createStatement}/{@code prepare*} its classified exception. These are reports about the resource
+ *       whose permission was taken at {@code getConnection()}: they take no new permission, and they are recorded
+ *       only while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), never as HALF_OPEN probes.
+ *       {@link java.sql.ResultSet}s are the driver's, not wrapped.</li>
+ *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, Throwable)}; NOT_A_FAILURE {@code ->}
+ *       {@link CircuitBreaker#onSuccess(long)}; SLOW {@code ->} a success slower than the configured slow-call
+ *       duration (so only slow-call-rate rules react; a plain success when none is configured); REPORT_ONLY
+ *       {@code ->} {@link CircuitBreaker#onIgnored()} and a WARN line at most once a minute per SQLState.</li>
+ *   <li>Durations are measured only when the breaker configuration needs them
+ *       ({@link BreakerConfig#measuresDuration()}).</li>
+ * </ul>
+ *
+ * <h2>Recovery</h2>
+ * Without an active probe, the breaker's own half-open probing applies: after the open wait, the next
+ * {@code getConnection()} calls are the probes. With {@link Builder#activeProbe(Duration, Duration)}, a daemon thread
+ * checks the database every interval while the breaker is OPEN or HALF_OPEN (see {@link #close()}), so recovery does
+ * not wait for the open wait and no user request is spent as a probe.
+ *
+ * <h2>Wrapping</h2>
+ * {@link #unwrap(Class)} and {@link #isWrapperFor(Class)} see through this data source (and the connection and
+ * statements) to the delegate. JDBC default methods ({@code createConnectionBuilder}, {@code createShardingKeyBuilder},
+ * {@code Connection.beginRequest/endRequest}, {@code Statement.executeLarge*}, ...) are forwarded to the delegate, not
+ * replaced by the interface defaults.
+ *
+ * <p>Thread-safe. Two guarded data sources with the same name in the same registry share one breaker.
+ */
+public final class GuardedDataSource implements DataSource, AutoCloseable {
+
+    /** The {@link CircuitBreaker#kind()} of data source breakers. */
+    public static final String KIND = "jdbc-datasource";
+
+    /** Prefix of the breaker name: the breaker of data source {@code orders-db} is {@code jdbc:orders-db}. */
+    public static final String BREAKER_PREFIX = "jdbc:";
+
+    private static final Logger LOG = LoggerFactory.getLogger(GuardedDataSource.class);
+
+    private final DataSource delegate;
+    private final String name;
+    private final CircuitBreaker breaker;
+    private final Recorder recorder;
+    private final ActiveProbe probe;
+
+    private GuardedDataSource(Builder b) {
+        this.delegate = b.delegate;
+        this.name = b.name;
+        this.breaker = b.registry.breaker(BREAKER_PREFIX + b.name, b.breakerConfig, KIND);
+        this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock());
+        this.probe = b.probeIntervalNanos > 0
+                ? new ActiveProbe(b.name, delegate, recorder, b.probeIntervalNanos, b.probeValidTimeoutSeconds,
+                        b.scheduleProbe)
+                : null;
+        // Initialise the rejection path (SQLException's DriverManager check, message classes) before it is needed.
+        recorder.rejection();
+        LOG.debug("DataSource '{}' ({}) guarded by circuit '{}'{}", name, delegate.getClass().getName(),
+                breaker.name(), probe == null ? "" : " with an active probe");
+    }
+
+    /**
+     * Starts building a guard around {@code delegate}.
+     *
+     * @param delegate the data source to guard: a pool, a driver's data source, H2's
+     * @return a builder; {@link Builder#name(String)} is required
+     * @throws IllegalArgumentException if {@code delegate} is {@code null}
+     */
+    public static Builder builder(DataSource delegate) {
+        if (delegate == null) {
+            throw new IllegalArgumentException("delegate DataSource must not be null, was null");
+        }
+        return new Builder(delegate);
+    }
+
+    /**
+     * The registry used when none is given: one JVM-wide registry, created on first use, with the default
+     * configuration and its own daemon scheduler thread. Prefer passing the application's registry, so that metrics,
+     * health and events see the breaker with all others.
+     *
+     * @return the shared default registry
+     */
+    public static BreakerRegistry defaultRegistry() {
+        return DefaultRegistry.INSTANCE;
+    }
+
+    /**
+     * The name given to the builder.
+     *
+     * @return e.g. {@code orders-db}
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * The breaker guarding this data source: {@code jdbc:<name>}, kind {@value #KIND}.
+     *
+     * @return the breaker, for status, admin operations and listeners
+     */
+    public CircuitBreaker breaker() {
+        return breaker;
+    }
+
+    /**
+     * The guarded data source.
+     *
+     * @return the delegate given to {@link #builder(DataSource)}
+     */
+    public DataSource delegate() {
+        return delegate;
+    }
+
+    // ------------------------------------------------------------------------------------------------ connections
+
+    /**
+     * A connection from the delegate, wrapped so that its use is recorded; or, while the breaker rejects calls, a
+     * {@link DataSourceUnavailableException} at once.
+     *
+     * @throws DataSourceUnavailableException while the breaker rejects calls
+     * @throws SQLException                   what the delegate throws (it is classified and recorded first)
+     */
+    @Override
+    public Connection getConnection() throws SQLException {
+        if (!breaker.tryAcquirePermission()) {
+            throw recorder.rejection();
+        }
+        long start = recorder.start();
+        Connection c;
+        try {
+            c = delegate.getConnection();
+        } catch (SQLException | RuntimeException e) {
+            recorder.acquisitionFailed(e, start);
+            throw e;
+        } catch (Error e) {
+            breaker.releasePermission();
+            throw e;
+        }
+        recorder.acquired(start);
+        return new GuardedConnection(c, recorder);
+    }
+
+    /**
+     * Like {@link #getConnection()}, with credentials passed to the delegate.
+     *
+     * @throws DataSourceUnavailableException while the breaker rejects calls
+     */
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+        return acquire(() -> delegate.getConnection(username, password));
+    }
+
+    /** How {@link #acquire(ConnectionSource)} obtains a connection from the delegate. */
+    @FunctionalInterface
+    interface ConnectionSource {
+        Connection get() throws SQLException;
+    }
+
+    /** The guarded acquisition for the less frequent entry points. */
+    Connection acquire(ConnectionSource source) throws SQLException {
+        if (!breaker.tryAcquirePermission()) {
+            throw recorder.rejection();
+        }
+        long start = recorder.start();
+        Connection c;
+        try {
+            c = source.get();
+        } catch (SQLException | RuntimeException e) {
+            recorder.acquisitionFailed(e, start);
+            throw e;
+        } catch (Error e) {
+            breaker.releasePermission();
+            throw e;
+        }
+        recorder.acquired(start);
+        return new GuardedConnection(c, recorder);
+    }
+
+    /**
+     * The delegate's connection builder, whose {@code build()} goes through the breaker like {@link #getConnection()}.
+     *
+     * @throws SQLFeatureNotSupportedException if the delegate does not support connection builders
+     */
+    @Override
+    public ConnectionBuilder createConnectionBuilder() throws SQLException {
+        return new GuardedConnectionBuilder(delegate.createConnectionBuilder(), this);
+    }
+
+    /** Forwarded to the delegate. */
+    @Override
+    public ShardingKeyBuilder createShardingKeyBuilder() throws SQLException {
+        return delegate.createShardingKeyBuilder();
+    }
+
+    // ------------------------------------------------------------------------------------------------ forwarded
+
+    @Override
+    public PrintWriter getLogWriter() throws SQLException {
+        return delegate.getLogWriter();
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) throws SQLException {
+        delegate.setLogWriter(out);
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) throws SQLException {
+        delegate.setLoginTimeout(seconds);
+    }
+
+    @Override
+    public int getLoginTimeout() throws SQLException {
+        return delegate.getLoginTimeout();
+    }
+
+    @Override
+    public java.util.logging.Logger getParentLogger() throws SQLFeatureNotSupportedException {
+        return delegate.getParentLogger();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        if (iface.isInstance(delegate)) {
+            return iface.cast(delegate);
+        }
+        return delegate.unwrap(iface);
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) throws SQLException {
+        return iface.isInstance(this) || iface.isInstance(delegate) || delegate.isWrapperFor(iface);
+    }
+
+    // ------------------------------------------------------------------------------------------------ lifecycle
+
+    /** The active probe, if configured (tests drive it directly). */
+    ActiveProbe probe() {
+        return probe;
+    }
+
+    /**
+     * Stops the active probe thread, if any. Does <b>not</b> close the delegate (the pool belongs to the caller)
+     * and leaves the breaker in its registry. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (probe != null) {
+            probe.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "GuardedDataSource{" + name + ", " + breaker.state() + ", " + delegate + "}";
+    }
+
+    private static final class DefaultRegistry {
+        static final BreakerRegistry INSTANCE = BreakerRegistry.create();
+    }
+
+    /** Builds a {@link GuardedDataSource}; not thread-safe. Every setter rejects bad input with an {@link IllegalArgumentException}. */
+    public static final class Builder {
+        private final DataSource delegate;
+        private String name;
+        private BreakerRegistry registry;
+        private BreakerConfig breakerConfig = BreakerConfig.database();
+        private SqlFailureClassifier classifier = SqlFailureClassifier.standard();
+        private long probeIntervalNanos;
+        private int probeValidTimeoutSeconds;
+        private boolean scheduleProbe = true;
+
+        private Builder(DataSource delegate) {
+            this.delegate = delegate;
+        }
+
+        /**
+         * The data source's name, used in messages and in the breaker name {@code jdbc:<name>}. Required.
+         *
+         * @param name non-blank, e.g. {@code orders-db}
+         * @return this builder
+         */
+        public Builder name(String name) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("name must not be blank, was '" + name + "'");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * The registry that holds the breaker (default: {@link GuardedDataSource#defaultRegistry()}). Its clock times
+         * calls and rate-limits warnings.
+         *
+         * @param registry the application's registry
+         * @return this builder
+         */
+        public Builder registry(BreakerRegistry registry) {
+            if (registry == null) {
+                throw new IllegalArgumentException("registry must not be null, was null");
+            }
+            this.registry = registry;
+            return this;
+        }
+
+        /**
+         * The breaker configuration (default {@link BreakerConfig#database()}); ignored if the registry already holds
+         * a breaker of that name or an override for it.
+         *
+         * @param config the configuration
+         * @return this builder
+         */
+        public Builder breakerConfig(BreakerConfig config) {
+            if (config == null) {
+                throw new IllegalArgumentException("breakerConfig must not be null, was null");
+            }
+            this.breakerConfig = config;
+            return this;
+        }
+
+        /**
+         * How exceptions are classified (default {@link SqlFailureClassifier#standard()}).
+         *
+         * @param classifier the classifier
+         * @return this builder
+         */
+        public Builder classifier(SqlFailureClassifier classifier) {
+            if (classifier == null) {
+                throw new IllegalArgumentException("classifier must not be null, was null");
+            }
+            this.classifier = classifier;
+            return this;
+        }
+
+        /**
+         * Turns on the active probe: every {@code interval}, while the breaker is OPEN or HALF_OPEN, a daemon thread
+         * takes a connection from the delegate and calls {@link Connection#isValid(int)} with {@code validTimeout}.
+         * Stop it with {@link GuardedDataSource#close()}.
+         *
+         * @param interval     time between probe rounds, positive
+         * @param validTimeout the {@code isValid} timeout, positive; rounded up to whole seconds (JDBC's unit)
+         * @return this builder
+         */
+        public Builder activeProbe(Duration interval, Duration validTimeout) {
+            if (interval == null || interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("activeProbe interval must be positive, was " + interval);
+            }
+            if (validTimeout == null || validTimeout.isNegative() || validTimeout.isZero()
+                    || validTimeout.compareTo(Duration.ofSeconds(Integer.MAX_VALUE)) > 0) {
+                throw new IllegalArgumentException("activeProbe validTimeout must be positive and at most "
+                        + Integer.MAX_VALUE + " s, was " + validTimeout);
+            }
+            this.probeIntervalNanos = interval.toNanos();
+            long seconds = validTimeout.getSeconds() + (validTimeout.getNano() > 0 ? 1 : 0);
+            this.probeValidTimeoutSeconds = (int) Math.min(Integer.MAX_VALUE, seconds);
+            return this;
+        }
+
+        /** Tests: configure the probe but do not schedule it (they call {@code probe().probeOnce()}). */
+        Builder unscheduledProbe() {
+            this.scheduleProbe = false;
+            return this;
+        }
+
+        /**
+         * The guarded data source; gets (or creates) its breaker in the registry.
+         *
+         * @return the data source
+         * @throws IllegalArgumentException if no name was set
+         */
+        public GuardedDataSource build() {
+            if (name == null) {
+                throw new IllegalArgumentException("name is required, was null");
+            }
+            if (registry == null) {
+                registry = defaultRegistry();
+            }
+            Objects.requireNonNull(delegate, "delegate");
+            return new GuardedDataSource(this);
+        }
+    }
+}

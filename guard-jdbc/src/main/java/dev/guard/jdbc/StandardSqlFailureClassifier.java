@@ -1,0 +1,180 @@
+package dev.guard.jdbc;
+
+import dev.guard.jdbc.SqlFailureClassifier.Outcome;
+
+import java.io.EOFException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTimeoutException;
+import java.sql.SQLTransientConnectionException;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The standard {@link SqlFailureClassifier}, documented there. Stateless; allocates only when an exception chain is
+ * longer than one (the cycle guard).
+ */
+final class StandardSqlFailureClassifier implements SqlFailureClassifier {
+
+    static final StandardSqlFailureClassifier DEFAULT = new StandardSqlFailureClassifier(Map.of());
+
+    /** Exceptions looked at per classification, a bound against pathological chains. */
+    private static final int MAX_CHAIN = 32;
+
+    private final Map<String, Outcome> overrides;
+
+    private StandardSqlFailureClassifier(Map<String, Outcome> overrides) {
+        this.overrides = overrides;
+    }
+
+    static StandardSqlFailureClassifier withOverrides(Map<String, Outcome> overrides) {
+        if (overrides == null) {
+            throw new IllegalArgumentException("overrides must not be null");
+        }
+        Map<String, Outcome> copy = new HashMap<>();
+        for (Map.Entry<String, Outcome> e : overrides.entrySet()) {
+            String key = e.getKey();
+            if (key == null || (key.length() != 2 && key.length() != 5) || !key.chars().allMatch(Character::isLetterOrDigit)) {
+                throw new IllegalArgumentException("override key must be a SQLState (5 letters or digits) or a "
+                        + "SQLState class (2), was '" + key + "'");
+            }
+            if (e.getValue() == null) {
+                throw new IllegalArgumentException("override for SQLState '" + key + "' must not be null");
+            }
+            copy.put(key.toUpperCase(Locale.ROOT), e.getValue());
+        }
+        return new StandardSqlFailureClassifier(Map.copyOf(copy));
+    }
+
+    @Override
+    public Outcome classify(Throwable error) {
+        Objects.requireNonNull(error, "error");
+        Outcome first = verdict(error);
+        Throwable cause = error.getCause();
+        SQLException next = error instanceof SQLException ? ((SQLException) error).getNextException() : null;
+        if ((cause == null || cause == error) && next == null) {
+            return first == null ? Outcome.NOT_A_FAILURE : first; // the common case: a single exception
+        }
+        Outcome best = first;
+        Map<Throwable, Boolean> seen = new IdentityHashMap<>();
+        seen.put(error, Boolean.TRUE);
+        ArrayDeque<Throwable> todo = new ArrayDeque<>();
+        push(todo, seen, cause);
+        push(todo, seen, next);
+        int looked = 1;
+        while (!todo.isEmpty() && looked < MAX_CHAIN && best != Outcome.FAILURE) {
+            Throwable t = todo.poll();
+            looked++;
+            best = stronger(best, verdict(t));
+            push(todo, seen, t.getCause());
+            if (t instanceof SQLException) {
+                push(todo, seen, ((SQLException) t).getNextException());
+            }
+        }
+        return best == null ? Outcome.NOT_A_FAILURE : best;
+    }
+
+    private static void push(ArrayDeque<Throwable> todo, Map<Throwable, Boolean> seen, Throwable t) {
+        if (t != null && seen.put(t, Boolean.TRUE) == null) {
+            todo.add(t);
+        }
+    }
+
+    /** FAILURE beats SLOW beats REPORT_ONLY beats NOT_A_FAILURE beats no verdict ({@code null}). */
+    private static Outcome stronger(Outcome a, Outcome b) {
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        return rank(b) > rank(a) ? b : a;
+    }
+
+    private static int rank(Outcome o) {
+        switch (o) {
+            case FAILURE:
+                return 3;
+            case SLOW:
+                return 2;
+            case REPORT_ONLY:
+                return 1;
+            default:
+                return 0;
+        }
+    }
+
+    /** The verdict on one throwable alone, or {@code null} for none. */
+    private Outcome verdict(Throwable t) {
+        if (t instanceof SQLException) {
+            Outcome bySqlState = bySqlState(((SQLException) t).getSQLState());
+            if (bySqlState != null) {
+                return bySqlState;
+            }
+            if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
+                    || t instanceof SQLRecoverableException) {
+                return Outcome.FAILURE;
+            }
+            if (t instanceof SQLTimeoutException) {
+                return Outcome.SLOW;
+            }
+            return null;
+        }
+        if (t instanceof SocketException || t instanceof SocketTimeoutException || t instanceof UnknownHostException
+                || t instanceof EOFException || t instanceof TimeoutException) {
+            return Outcome.FAILURE;
+        }
+        return null;
+    }
+
+    private Outcome bySqlState(String state) {
+        if (state == null || state.length() < 2) {
+            return null;
+        }
+        if (!overrides.isEmpty()) {
+            Outcome o = overrides.get(state);
+            if (o == null) {
+                o = overrides.get(state.substring(0, 2));
+            }
+            if (o != null) {
+                return o;
+            }
+        }
+        char c0 = state.charAt(0);
+        char c1 = state.charAt(1);
+        if (c0 == '0' && c1 == '8') {
+            return Outcome.FAILURE;
+        }
+        if (c0 == '5' && (c1 == '3' || c1 == '8')) {
+            return Outcome.FAILURE;
+        }
+        if (c0 == '5' && c1 == '7') {
+            if (state.equals("57P01") || state.equals("57P02") || state.equals("57P03")) {
+                return Outcome.FAILURE;
+            }
+            if (state.equals("57014")) {
+                return Outcome.SLOW;
+            }
+            return null;
+        }
+        if (c0 == '2' && c1 == '8') {
+            return Outcome.REPORT_ONLY;
+        }
+        if ((c0 == '2' && (c1 == '2' || c1 == '3')) || (c0 == '4' && c1 == '2') || (c0 == '0' && c1 == 'A')) {
+            return Outcome.NOT_A_FAILURE;
+        }
+        if (state.equals("40001") || state.equals("40P01")) {
+            return Outcome.NOT_A_FAILURE;
+        }
+        return null;
+    }
+}
