@@ -1,0 +1,590 @@
+package dev.guard.kafka;
+
+import dev.guard.core.Backoff;
+import dev.guard.core.BreakerConfig;
+import dev.guard.core.BreakerRegistry;
+import dev.guard.core.CircuitBreaker;
+import dev.guard.core.Clock;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.metrics.KafkaMetric;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+
+/**
+ * A drop-in {@link Producer} that puts a circuit breaker in front of every topic. Swap
+ * {@code new KafkaProducer<>(props)} for {@code GuardedProducer.builder(props, keySer, valueSer).build()} (or
+ * wrap an existing producer) and change nothing else.
+ *
+ * <p>Per topic ({@link TopicPolicy}), while its breaker is open a record is either rejected in microseconds
+ * with {@link CircuitOpenException} or buffered (bounded) and sent in order when the topic recovers. A topic
+ * is judged by its sends: retriable errors ({@link SendFailureClassifier}), and sends whose acknowledgement
+ * is overdue by {@link Builder#ackTimeout(Duration)} while still pending, so an outage opens the breaker in
+ * about a second instead of after {@code delivery.timeout.ms}.
+ *
+ * <p>Every record the guard accepts is delivered, or its future and callback fail with a named exception:
+ * {@link CircuitOpenException}, {@link BufferOverflowException}, {@link BufferExpiredException},
+ * {@link GuardClosedException}, or the producer's own error.
+ *
+ * <p>Breakers are named {@code kafka:<topic>} with kind {@code kafka-topic}, in the builder's
+ * {@link BreakerRegistry}.
+ */
+public final class GuardedProducer<K, V> implements Producer<K, V> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GuardedProducer.class);
+    /** Name prefix of topic breakers. */
+    public static final String BREAKER_PREFIX = "kafka:";
+    /** Kind of topic breakers. */
+    public static final String KIND = "kafka-topic";
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+    final Producer<K, V> delegate;
+    final Clock clock;
+    final SendFailureClassifier classifier;
+    final ExecutorService drainExecutor;
+    private final BreakerRegistry registry;
+    private final boolean ownsRegistry;
+    private final ScheduledExecutorService sweeper;
+    private final long ackTimeoutNanos;
+    private final TopicPolicy defaultPolicy;
+    private final Map<String, TopicPolicy> topicPolicies;
+    private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies;
+    private final BreakerConfig defaultBreakerConfig;
+    private final RecordSizer<K, V> sizer;
+    private final boolean transactional;
+    private final ConcurrentHashMap<String, TopicGuard<K, V>> guards = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> fatalReported = new ConcurrentHashMap<>();
+    private volatile boolean closing;
+
+    private GuardedProducer(Builder<K, V> b) {
+        this.delegate = b.delegate;
+        this.ownsRegistry = b.registry == null;
+        this.registry = b.registry != null ? b.registry : BreakerRegistry.create();
+        this.clock = registry.clock();
+        this.classifier = b.classifier;
+        this.ackTimeoutNanos = b.ackTimeout.toNanos();
+        this.defaultPolicy = b.defaultPolicy;
+        this.topicPolicies = Map.copyOf(b.topicPolicies);
+        this.patternPolicies = List.copyOf(b.patternPolicies);
+        this.defaultBreakerConfig = b.breakerConfig;
+        this.sizer = b.sizer;
+        this.transactional = b.transactional;
+        int id = INSTANCES.incrementAndGet();
+        this.drainExecutor = Executors.newCachedThreadPool(daemon("guard-producer-" + id + "-drain"));
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("guard-producer-" + id + "-sweep"));
+        if (b.sweep) {
+            long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), ackTimeoutNanos / 4);
+            sweeper.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private static ThreadFactory daemon(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Guards an existing producer. Its configuration is left as it is. */
+    public static <K, V> Builder<K, V> builder(Producer<K, V> delegate) {
+        return new Builder<>(Objects.requireNonNull(delegate, "delegate"), false, null, null);
+    }
+
+    /**
+     * Creates the {@link KafkaProducer} from {@code properties} with the guard's safer defaults for keys the
+     * properties do not set ({@link #SAFER_DEFAULTS}), and guards it. The serializers also size buffered records.
+     */
+    public static <K, V> Builder<K, V> builder(Properties properties, Serializer<K> keySerializer,
+                                               Serializer<V> valueSerializer) {
+        Objects.requireNonNull(properties, "properties");
+        Properties merged = new Properties();
+        merged.putAll(SAFER_DEFAULTS);
+        merged.putAll(properties);
+        KafkaProducer<K, V> producer = new KafkaProducer<>(merged, keySerializer, valueSerializer);
+        boolean tx = merged.getProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null
+                || merged.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null;
+        return new Builder<>(producer, tx, keySerializer, valueSerializer);
+    }
+
+    /**
+     * Defaults applied by {@link #builder(Properties, Serializer, Serializer)} where the properties say nothing:
+     * {@code max.block.ms=2000} (a send that reached Kafka before the breaker opened waits at most 2 s for
+     * metadata instead of 60 s; on BUFFER topics it is then buffered, not lost), and
+     * {@code enable.idempotence=true}, {@code acks=all} (the producer's defaults, made explicit because
+     * replays rely on them for per-partition order without duplicates).
+     */
+    public static final Map<String, String> SAFER_DEFAULTS = Map.of(
+            ProducerConfig.MAX_BLOCK_MS_CONFIG, "2000",
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
+            ProducerConfig.ACKS_CONFIG, "all");
+
+    // ---------------------------------------------------------------------------------------------- send
+
+    @Override
+    public Future<RecordMetadata> send(ProducerRecord<K, V> record) {
+        return send(record, null);
+    }
+
+    /**
+     * Sends through the topic's breaker. Closed: straight to Kafka. Open: the topic's policy. While a BUFFER
+     * topic's buffer holds records, new records queue behind them so that order is kept.
+     *
+     * @throws IllegalStateException if the producer is closed
+     */
+    @Override
+    public Future<RecordMetadata> send(ProducerRecord<K, V> record, Callback callback) {
+        if (closing) {
+            throw new IllegalStateException("Cannot send after the producer is closed (topic '"
+                    + (record == null ? null : record.topic()) + "')");
+        }
+        TopicGuard<K, V> g = guardFor(record.topic());
+        if (g.buffering) {
+            return g.enqueue(record, callback);
+        }
+        if (!g.breaker.tryAcquirePermission()) {
+            return g.onRejected(record, callback);
+        }
+        return g.sendNow(record, callback);
+    }
+
+    private TopicGuard<K, V> guardFor(String topic) {
+        TopicGuard<K, V> g = guards.get(topic);
+        return g != null ? g : guards.computeIfAbsent(topic, this::newGuard);
+    }
+
+    private TopicGuard<K, V> newGuard(String topic) {
+        if (topic == null || topic.isEmpty()) {
+            throw new IllegalArgumentException("record topic must not be empty, was '" + topic + "'");
+        }
+        TopicPolicy policy = policyFor(topic);
+        BreakerConfig config = policy.breakerConfig() != null ? policy.breakerConfig() : defaultBreakerConfig;
+        CircuitBreaker breaker = registry.breaker(BREAKER_PREFIX + topic, config, KIND);
+        return new TopicGuard<>(topic, breaker, policy, this);
+    }
+
+    /** The policy that applies to {@code topic}: by name, else the first matching pattern, else the default. */
+    public TopicPolicy policyFor(String topic) {
+        TopicPolicy p = topicPolicies.get(topic);
+        if (p != null) {
+            return p;
+        }
+        for (Map.Entry<Pattern, TopicPolicy> e : patternPolicies) {
+            if (e.getKey().matcher(topic).matches()) {
+                return e.getValue();
+            }
+        }
+        return defaultPolicy;
+    }
+
+    int sizeOf(ProducerRecord<K, V> record) {
+        return Math.max(0, sizer.sizeOf(record));
+    }
+
+    boolean isClosing() {
+        return closing;
+    }
+
+    void reportFatal(String topic, Exception e) {
+        String key = topic + '|' + e.getClass().getName();
+        long now = System.nanoTime();
+        Long last = fatalReported.get(key);
+        if (last == null || now - last > TimeUnit.MINUTES.toNanos(1)) {
+            fatalReported.put(key, now);
+            LOG.warn("Topic '{}': {} cannot be healed by waiting and does not trip the breaker; "
+                    + "fix the configuration (reported once a minute per error type)", topic, e.toString());
+        }
+    }
+
+    private void sweep() {
+        try {
+            long now = clock.nanoTime();
+            for (TopicGuard<K, V> g : guards.values()) {
+                g.sweep(now, ackTimeoutNanos);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("Producer guard sweep failed", e);
+        }
+    }
+
+    /** Runs one sweep now (overdue acknowledgements, buffer expiry); tests on a manual clock call this. */
+    void sweepNow() {
+        sweep();
+    }
+
+    // ------------------------------------------------------------------------------------ observability
+
+    /** The registry holding the topic breakers. */
+    public BreakerRegistry registry() {
+        return registry;
+    }
+
+    /** The breaker of {@code topic} (created with the topic's policy if new). */
+    public CircuitBreaker breaker(String topic) {
+        return guardFor(topic).breaker;
+    }
+
+    /** A snapshot of one topic's guard. */
+    public TopicStats stats(String topic) {
+        return guardFor(topic).stats();
+    }
+
+    /** Snapshots of every topic sent to so far, by topic. */
+    public Map<String, TopicStats> stats() {
+        Map<String, TopicStats> map = new LinkedHashMap<>();
+        guards.keySet().stream().sorted().forEach(t -> map.put(t, guards.get(t).stats()));
+        return Collections.unmodifiableMap(map);
+    }
+
+    // --------------------------------------------------------------------------------- flush and close
+
+    /**
+     * Flushes the delegate after waiting for the buffers of recovering topics to be handed over. Records
+     * buffered for topics whose breaker is open are not waited for (they could wait forever): see
+     * {@link #stats(String)}. Like {@link KafkaProducer#flush()}, waits for records already handed to Kafka.
+     */
+    @Override
+    public void flush() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (TopicGuard<K, V> g : guards.values()) {
+            if (g.buffering) {
+                try {
+                    g.awaitDrainedOrOpen(deadline);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new org.apache.kafka.common.errors.InterruptException(e);
+                }
+            }
+        }
+        delegate.flush();
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofMillis(Long.MAX_VALUE));
+    }
+
+    /**
+     * Stops accepting records, tries to hand every buffered record to Kafka within {@code timeout}, fails what
+     * remains with {@link GuardClosedException}, then closes the delegate with the time left.
+     */
+    @Override
+    public void close(Duration timeout) {
+        if (closing) {
+            return;
+        }
+        if (timeout == null || timeout.isNegative()) {
+            throw new IllegalArgumentException("close timeout must be zero or positive, was " + timeout);
+        }
+        long budget = timeout.compareTo(Duration.ofDays(1)) > 0 ? TimeUnit.DAYS.toNanos(1) : timeout.toNanos();
+        long deadline = System.nanoTime() + budget;
+        closing = true;
+        int failed = 0;
+        for (TopicGuard<K, V> g : guards.values()) {
+            if (g.buffering) {
+                g.scheduleDrain();
+            }
+        }
+        for (TopicGuard<K, V> g : guards.values()) {
+            failed += g.drainOrFail(deadline);
+        }
+        if (failed > 0) {
+            LOG.warn("Producer closed with {} buffered record(s) not sent; their futures failed with "
+                    + "GuardClosedException", failed);
+        }
+        sweeper.shutdownNow();
+        long left = Math.max(0, deadline - System.nanoTime());
+        try {
+            delegate.close(Duration.ofNanos(left));
+        } finally {
+            drainExecutor.shutdownNow();
+            if (ownsRegistry) {
+                registry.close();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------- delegation
+
+    /**
+     * @throws IllegalStateException if any topic policy is BUFFER: buffered records would leave their
+     *                               transaction; use REJECT for transactional producers
+     */
+    @Override
+    public void initTransactions() {
+        refuseBufferWithTransactions();
+        delegate.initTransactions();
+    }
+
+    private void refuseBufferWithTransactions() {
+        String buffering = bufferingPolicyName(defaultPolicy, topicPolicies, patternPolicies);
+        if (buffering != null) {
+            throw new IllegalStateException("a transactional producer cannot buffer records outside their "
+                    + "transaction, but " + buffering + " uses BUFFER; use TopicPolicy.reject()");
+        }
+    }
+
+    private static String bufferingPolicyName(TopicPolicy defaultPolicy, Map<String, TopicPolicy> topicPolicies,
+                                              List<Map.Entry<Pattern, TopicPolicy>> patternPolicies) {
+        if (defaultPolicy.mode() == TopicPolicy.Mode.BUFFER) {
+            return "the default policy";
+        }
+        for (Map.Entry<String, TopicPolicy> e : topicPolicies.entrySet()) {
+            if (e.getValue().mode() == TopicPolicy.Mode.BUFFER) {
+                return "topic '" + e.getKey() + "'";
+            }
+        }
+        for (Map.Entry<Pattern, TopicPolicy> e : patternPolicies) {
+            if (e.getValue().mode() == TopicPolicy.Mode.BUFFER) {
+                return "topic pattern '" + e.getKey() + "'";
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void beginTransaction() {
+        delegate.beginTransaction();
+    }
+
+    @Override
+    public void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets,
+                                         ConsumerGroupMetadata groupMetadata) {
+        delegate.sendOffsetsToTransaction(offsets, groupMetadata);
+    }
+
+    @Override
+    public void commitTransaction() {
+        delegate.commitTransaction();
+    }
+
+    @Override
+    public void abortTransaction() {
+        delegate.abortTransaction();
+    }
+
+    @Override
+    public void registerMetricForSubscription(KafkaMetric metric) {
+        delegate.registerMetricForSubscription(metric);
+    }
+
+    @Override
+    public void unregisterMetricFromSubscription(KafkaMetric metric) {
+        delegate.unregisterMetricFromSubscription(metric);
+    }
+
+    @Override
+    public List<PartitionInfo> partitionsFor(String topic) {
+        return delegate.partitionsFor(topic);
+    }
+
+    @Override
+    public Map<MetricName, ? extends Metric> metrics() {
+        return delegate.metrics();
+    }
+
+    @Override
+    public Uuid clientInstanceId(Duration timeout) {
+        return delegate.clientInstanceId(timeout);
+    }
+
+    @Override
+    public String toString() {
+        return "GuardedProducer{" + delegate + ", topics=" + guards.keySet() + '}';
+    }
+
+    // ------------------------------------------------------------------------------------------ builder
+
+    /** Builds a {@link GuardedProducer}. */
+    public static final class Builder<K, V> {
+        private final Producer<K, V> delegate;
+        private final boolean transactionalFromProperties;
+        private BreakerRegistry registry;
+        private SendFailureClassifier classifier = SendFailureClassifier.standard();
+        private Duration ackTimeout = Duration.ofSeconds(1);
+        private TopicPolicy defaultPolicy = TopicPolicy.buffer().build();
+        private final Map<String, TopicPolicy> topicPolicies = new HashMap<>();
+        private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies = new ArrayList<>();
+        private BreakerConfig breakerConfig = defaultTopicBreakerConfig();
+        private RecordSizer<K, V> sizer;
+        private boolean transactional;
+        private boolean sweep = true;
+
+        private Builder(Producer<K, V> delegate, boolean transactional, Serializer<K> keySerializer,
+                        Serializer<V> valueSerializer) {
+            this.delegate = delegate;
+            this.transactionalFromProperties = transactional;
+            this.transactional = transactional;
+            this.sizer = keySerializer != null && valueSerializer != null
+                    ? serializedSize(keySerializer, valueSerializer) : GuardedProducer::estimateSize;
+        }
+
+        /** The registry for topic breakers (default: a private one, closed with the producer). */
+        public Builder<K, V> registry(BreakerRegistry registry) {
+            this.registry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /** The breaker configuration of topics whose policy has none (default: {@link #defaultTopicBreakerConfig()}). */
+        public Builder<K, V> breakerConfig(BreakerConfig config) {
+            this.breakerConfig = Objects.requireNonNull(config, "breakerConfig");
+            return this;
+        }
+
+        /** The policy of topics without their own (default: BUFFER with default bounds). */
+        public Builder<K, V> defaultPolicy(TopicPolicy policy) {
+            this.defaultPolicy = Objects.requireNonNull(policy, "defaultPolicy");
+            return this;
+        }
+
+        /** The policy of one topic. */
+        public Builder<K, V> topic(String topic, TopicPolicy policy) {
+            if (topic == null || topic.isBlank()) {
+                throw new IllegalArgumentException("topic must not be blank, was '" + topic + "'");
+            }
+            topicPolicies.put(topic, Objects.requireNonNull(policy, "policy"));
+            return this;
+        }
+
+        /** The policy of topics whose whole name matches {@code pattern}; patterns are tried in order. */
+        public Builder<K, V> topicPattern(Pattern pattern, TopicPolicy policy) {
+            patternPolicies.add(Map.entry(Objects.requireNonNull(pattern, "pattern"),
+                    Objects.requireNonNull(policy, "policy")));
+            return this;
+        }
+
+        /** A send pending longer than this counts as failed while still pending (default 1 s). */
+        public Builder<K, V> ackTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("ackTimeout must be positive, was " + timeout);
+            }
+            this.ackTimeout = timeout;
+            return this;
+        }
+
+        /** What a send's exception means (default: {@link SendFailureClassifier#standard()}). */
+        public Builder<K, V> classifier(SendFailureClassifier classifier) {
+            this.classifier = Objects.requireNonNull(classifier, "classifier");
+            return this;
+        }
+
+        /** Sizes buffered records (default: the serializers when given, else an estimate of byte[]/String/ByteBuffer). */
+        public Builder<K, V> recordSizer(RecordSizer<K, V> sizer) {
+            this.sizer = Objects.requireNonNull(sizer, "recordSizer");
+            return this;
+        }
+
+        /** Declares the wrapped producer transactional: BUFFER policies are then refused. */
+        public Builder<K, V> transactional(boolean transactional) {
+            this.transactional = transactional || transactionalFromProperties;
+            return this;
+        }
+
+        /** Tests only: no background sweep; the test calls {@code sweepNow()} on its manual clock. */
+        Builder<K, V> manualSweep() {
+            this.sweep = false;
+            return this;
+        }
+
+        /**
+         * The producer.
+         *
+         * @throws IllegalStateException if the producer is transactional and a policy is BUFFER
+         */
+        public GuardedProducer<K, V> build() {
+            if (transactional) {
+                String buffering = bufferingPolicyName(defaultPolicy, topicPolicies, patternPolicies);
+                if (buffering != null) {
+                    throw new IllegalStateException("a transactional producer cannot buffer records outside "
+                            + "their transaction, but " + buffering + " uses BUFFER; use TopicPolicy.reject()");
+                }
+            }
+            return new GuardedProducer<>(this);
+        }
+    }
+
+    /**
+     * The default breaker configuration of a topic: 3 consecutive failures or 50% of at least 20 of the last
+     * 100 sends trip it; open for 1 s, doubling per consecutive opening up to 30 s with 20% jitter; one probe
+     * at a time, 2 successful probes close it; a probe without verdict for 10 s re-opens it.
+     */
+    public static BreakerConfig defaultTopicBreakerConfig() {
+        return BreakerConfig.builder()
+                .consecutiveFailures(3)
+                .failureRateThreshold(50).countWindow(100).minimumCalls(20)
+                .backoff(Backoff.exponential(Duration.ofSeconds(1), 2.0, Duration.ofSeconds(30), 0.2))
+                .halfOpenMaxCalls(1).successThreshold(2)
+                .maxWaitInHalfOpen(Duration.ofSeconds(10))
+                .build();
+    }
+
+    private static <K, V> RecordSizer<K, V> serializedSize(Serializer<K> keys, Serializer<V> values) {
+        return r -> {
+            byte[] k = r.key() == null ? null : keys.serialize(r.topic(), r.headers(), r.key());
+            byte[] v = r.value() == null ? null : values.serialize(r.topic(), r.headers(), r.value());
+            return (k == null ? 0 : k.length) + (v == null ? 0 : v.length) + headersSize(r);
+        };
+    }
+
+    static <K, V> int estimateSize(ProducerRecord<K, V> r) {
+        return sizeOfObject(r.key()) + sizeOfObject(r.value()) + headersSize(r);
+    }
+
+    private static int sizeOfObject(Object o) {
+        if (o == null) {
+            return 0;
+        }
+        if (o instanceof byte[] b) {
+            return b.length;
+        }
+        if (o instanceof ByteBuffer bb) {
+            return bb.remaining();
+        }
+        if (o instanceof String s) {
+            return s.length();
+        }
+        return 64;
+    }
+
+    private static <K, V> int headersSize(ProducerRecord<K, V> r) {
+        int n = 0;
+        for (Header h : r.headers()) {
+            n += h.key().length() + (h.value() == null ? 0 : h.value().length);
+        }
+        return n;
+    }
+}

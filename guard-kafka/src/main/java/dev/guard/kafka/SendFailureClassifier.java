@@ -1,0 +1,74 @@
+package dev.guard.kafka;
+
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidPidMappingException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+
+/**
+ * Decides what a send's exception says about the topic. Replaceable per producer.
+ *
+ * <p>The {@linkplain #standard() standard} policy:
+ * <table>
+ *   <caption>Standard classification</caption>
+ *   <tr><th>exception</th><th>verdict</th><th>effect</th></tr>
+ *   <tr><td>{@link RetriableException} and subclasses: {@code TimeoutException}, {@code BufferExhaustedException},
+ *       {@code NetworkException}, {@code NotLeaderOrFollowerException}, {@code NotEnoughReplicas*},
+ *       {@code UnknownTopicOrPartitionException}, ...</td><td>{@link Verdict#FAILURE}</td>
+ *       <td>counts toward tripping; on a BUFFER topic the record is put back at the head of the buffer</td></tr>
+ *   <tr><td>authentication, authorization, producer fenced, invalid epoch/PID mapping, out-of-order sequence,
+ *       unsupported version</td><td>{@link Verdict#FATAL}</td>
+ *       <td>does not trip (waiting cannot heal it); logged and published as an ignored-call event;
+ *       reaches the caller</td></tr>
+ *   <tr><td>everything else: {@code SerializationException}, {@code RecordTooLargeException},
+ *       {@code InvalidTopicException}, {@code InvalidRecordException}, {@code PolicyViolationException}, ...</td>
+ *       <td>{@link Verdict#NOT_A_FAILURE}</td><td>does not trip; reaches the caller unchanged</td></tr>
+ * </table>
+ */
+@FunctionalInterface
+public interface SendFailureClassifier {
+
+    /** What an exception means for the topic's breaker. */
+    enum Verdict {
+        /** The topic or cluster is failing: counts toward tripping, retried from the buffer on BUFFER topics. */
+        FAILURE,
+        /** A problem of this record or client that the topic's health does not explain: counts nowhere. */
+        NOT_A_FAILURE,
+        /** A configuration or security problem that waiting cannot heal: counts nowhere, reported loudly. */
+        FATAL
+    }
+
+    /** Classifies {@code exception}, the error a send's callback or {@code send()} itself produced. */
+    Verdict classify(Exception exception);
+
+    /** The standard policy described above. */
+    static SendFailureClassifier standard() {
+        return StandardClassifier.INSTANCE;
+    }
+}
+
+/** The documented default; a final class so the callback path stays monomorphic. */
+final class StandardClassifier implements SendFailureClassifier {
+    static final StandardClassifier INSTANCE = new StandardClassifier();
+
+    private StandardClassifier() {
+    }
+
+    @Override
+    public Verdict classify(Exception e) {
+        if (e instanceof RetriableException) {
+            return Verdict.FAILURE;
+        }
+        if (e instanceof AuthenticationException || e instanceof AuthorizationException
+                || e instanceof ProducerFencedException || e instanceof InvalidProducerEpochException
+                || e instanceof InvalidPidMappingException || e instanceof OutOfOrderSequenceException
+                || e instanceof UnsupportedVersionException) {
+            return Verdict.FATAL;
+        }
+        return Verdict.NOT_A_FAILURE;
+    }
+}

@@ -1,0 +1,634 @@
+package dev.guard.kafka;
+
+import dev.guard.core.CallNotPermittedException;
+import dev.guard.core.CircuitBreaker;
+import dev.guard.core.Clock;
+import dev.guard.core.State;
+import dev.guard.core.event.BreakerEvent;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Everything the producer knows about one topic: its breaker, its policy, its buffer and the counters that
+ * detect overdue acknowledgements.
+ *
+ * <p>Closed-state path ({@link #sendNow}): count the send, hand the record to Kafka with either the shared
+ * {@link #tracker} (no user callback, nothing to time: no allocation) or one small wrapper. The buffer, its
+ * lock and the drain task are only touched while {@link #buffering} is true.
+ */
+final class TopicGuard<K, V> {
+
+    static final Logger LOG = LoggerFactory.getLogger(GuardedProducer.class);
+    private static final int HISTORY = 64;
+
+    final String topic;
+    final CircuitBreaker breaker;
+    final TopicPolicy policy;
+    private final GuardedProducer<K, V> owner;
+    private final Producer<K, V> delegate;
+    private final Clock clock;
+    private final boolean buffer;
+
+    /** Shared callback for closed-state sends without a user callback. */
+    final Callback tracker = this::onTrackedCompletion;
+
+    // ---- overdue-ack detection: sends handed to Kafka (or blocked in send()) minus completions
+    final LongAdder sent = new LongAdder();
+    final LongAdder completed = new LongAdder();
+    private final AtomicLong overdueCredits = new AtomicLong();
+    private final long[] historyNanos = new long[HISTORY];
+    private final long[] historySent = new long[HISTORY];
+    private int historyCount;
+    private long overdueCounted;
+
+    // ---- counters
+    final LongAdder rejected = new LongAdder();
+    final LongAdder expired = new LongAdder();
+    final LongAdder overflowed = new LongAdder();
+    final LongAdder replayed = new LongAdder();
+    final LongAdder possibleDuplicates = new LongAdder();
+    final LongAdder overdue = new LongAdder();
+
+    // ---- buffer (guarded by lock)
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<PendingSend<K, V>> retry = new ArrayDeque<>();
+    private final ArrayDeque<PendingSend<K, V>> queue = new ArrayDeque<>();
+    private long bufferedBytes;
+    /** True while records wait or are being replayed: new sends queue behind them to keep order. */
+    volatile boolean buffering;
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+
+    // ---- a rejection shared by all REJECT sends of one opening
+    private volatile RejectedSend cachedRejection;
+
+    TopicGuard(String topic, CircuitBreaker breaker, TopicPolicy policy, GuardedProducer<K, V> owner) {
+        this.topic = topic;
+        this.breaker = breaker;
+        this.policy = policy;
+        this.owner = owner;
+        this.delegate = owner.delegate;
+        this.clock = owner.clock;
+        this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER;
+        breaker.subscribe(this::onTransition);
+    }
+
+    boolean buffers() {
+        return buffer;
+    }
+
+    // ------------------------------------------------------------------------------------------ sending
+
+    /** Closed-state send: the breaker granted a permission. */
+    Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback) {
+        if (buffer) {
+            PendingSend<K, V> p = new PendingSend<>(this, record, callback);
+            handToKafka(p);
+            return p;
+        }
+        boolean timed = breaker.config().measuresDuration();
+        Callback cb = callback == null && !timed ? tracker : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L);
+        sent.increment();
+        try {
+            return delegate.send(record, cb);
+        } catch (RuntimeException e) {
+            onSendThrew(e);
+            throw e;
+        }
+    }
+
+    private void handToKafka(PendingSend<K, V> p) {
+        p.attempts++;
+        if (breaker.config().measuresDuration()) {
+            p.startNanos = clock.nanoTime();
+        }
+        sent.increment();
+        try {
+            delegate.send(p.record, p);
+        } catch (RuntimeException e) {
+            // send() threw instead of failing the future: classify like a callback error, then surface it.
+            onBufferedSendCompleted(p, null, e);
+        }
+    }
+
+    private void onSendThrew(RuntimeException e) {
+        completed.increment();
+        record(e, 0L);
+    }
+
+    /** The breaker rejected the send. */
+    Future<RecordMetadata> onRejected(ProducerRecord<K, V> record, Callback callback) {
+        if (buffer) {
+            return enqueue(record, callback);
+        }
+        rejected.increment();
+        RejectedSend r = rejection();
+        if (callback != null) {
+            try {
+                callback.onCompletion(null, r.exception);
+            } catch (RuntimeException e) {
+                LOG.error("Send callback for topic '{}' threw", topic, e);
+            }
+        }
+        return r;
+    }
+
+    private RejectedSend rejection() {
+        CallNotPermittedException core = breaker.rejection();
+        RejectedSend r = cachedRejection;
+        if (r == null || r.source != core) {
+            r = new RejectedSend(core, new CircuitOpenException(topic, core));
+            cachedRejection = r;
+        }
+        return r;
+    }
+
+    // ---------------------------------------------------------------------------------------- outcomes
+
+    private void onTrackedCompletion(RecordMetadata metadata, Exception exception) {
+        completed.increment();
+        if (exception == null) {
+            if (!consumeCredit()) {
+                breaker.onSuccess(0L);
+            }
+        } else {
+            record(exception, 0L);
+        }
+    }
+
+    /** Records an outcome, unless an overdue failure was already counted for it. Returns the verdict. */
+    private SendFailureClassifier.Verdict record(Exception exception, long nanos) {
+        SendFailureClassifier.Verdict verdict = owner.classifier.classify(exception);
+        boolean credited = consumeCredit();
+        switch (verdict) {
+            case FAILURE:
+                if (!credited) {
+                    breaker.onFailure(nanos, exception);
+                }
+                break;
+            case FATAL:
+                owner.reportFatal(topic, exception);
+                breaker.onIgnored();
+                break;
+            default:
+                breaker.onIgnored();
+        }
+        return verdict;
+    }
+
+    private boolean consumeCredit() {
+        while (true) {
+            long c = overdueCredits.get();
+            if (c <= 0) {
+                return false;
+            }
+            if (overdueCredits.compareAndSet(c, c - 1)) {
+                breaker.releasePermission();
+                return true;
+            }
+        }
+    }
+
+    void onBufferedSendCompleted(PendingSend<K, V> p, RecordMetadata metadata, Exception exception) {
+        completed.increment();
+        long nanos = p.startNanos == 0 ? 0L : clock.nanoTime() - p.startNanos;
+        if (exception == null) {
+            if (!consumeCredit()) {
+                breaker.onSuccess(nanos);
+            }
+            p.finish(metadata, null);
+        } else if (record(exception, nanos) == SendFailureClassifier.Verdict.FAILURE && !owner.isClosing()) {
+            // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
+            // written the first attempt, so it is a possible duplicate.
+            possibleDuplicates.increment();
+            requeue(p);
+            return;
+        } else {
+            p.finish(null, exception);
+        }
+        if (buffering) {
+            scheduleDrain();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ buffer
+
+    Future<RecordMetadata> enqueue(ProducerRecord<K, V> record, Callback callback) {
+        PendingSend<K, V> p = new PendingSend<>(this, record, callback);
+        int size = owner.sizeOf(record);
+        p.size = size;
+        if (size > policy.maxBytes()) {
+            overflowed.increment();
+            p.finish(null, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
+                    + topic + "' (maxBytes=" + policy.maxBytes() + ")"));
+            return p;
+        }
+        PendingSend<K, V> evicted = null;
+        boolean refused = false;
+        lock.lock();
+        try {
+            if (owner.isClosing()) {
+                refused = true;
+            } else {
+                long deadline = 0;
+                while (queue.size() + retry.size() >= policy.maxRecords() || bufferedBytes + size > policy.maxBytes()) {
+                    if (policy.overflow() == TopicPolicy.Overflow.FAIL_OLDEST && !queue.isEmpty()) {
+                        evicted = queue.pollFirst();
+                        bufferedBytes -= evicted.size;
+                        break;
+                    }
+                    if (policy.overflow() != TopicPolicy.Overflow.BLOCK) {
+                        refused = true;
+                        break;
+                    }
+                    if (deadline == 0) {
+                        deadline = System.nanoTime() + policy.maxBlockNanos();
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0 || owner.isClosing()) {
+                        refused = true;
+                        break;
+                    }
+                    try {
+                        changed.awaitNanos(left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        refused = true;
+                        break;
+                    }
+                }
+                if (!refused) {
+                    p.bufferedAtNanos = clock.nanoTime();
+                    queue.addLast(p);
+                    bufferedBytes += size;
+                    buffering = true;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (evicted != null) {
+            overflowed.increment();
+            evicted.finish(null, new BufferOverflowException("evicted from the full buffer of topic '" + topic
+                    + "' (maxRecords=" + policy.maxRecords() + ", maxBytes=" + policy.maxBytes()
+                    + ", overflow=FAIL_OLDEST) to make room for a newer record"));
+        }
+        if (refused) {
+            if (owner.isClosing()) {
+                p.finish(null, new GuardClosedException("producer is closing; record for topic '" + topic
+                        + "' was not buffered"));
+            } else {
+                overflowed.increment();
+                p.finish(null, new BufferOverflowException("buffer of topic '" + topic + "' is full (maxRecords="
+                        + policy.maxRecords() + ", maxBytes=" + policy.maxBytes() + ", overflow=" + policy.overflow()
+                        + "); record refused"));
+            }
+            return p;
+        }
+        if (!breaker.state().isOpen()) {
+            scheduleDrain();
+        }
+        return p;
+    }
+
+    private void requeue(PendingSend<K, V> p) {
+        lock.lock();
+        try {
+            p.bufferedAtNanos = clock.nanoTime();
+            retry.addLast(p);
+            bufferedBytes += p.size;
+            buffering = true;
+        } finally {
+            lock.unlock();
+        }
+        if (!breaker.state().isOpen()) {
+            scheduleDrain();
+        }
+    }
+
+    void scheduleDrain() {
+        if (drainScheduled.compareAndSet(false, true)) {
+            try {
+                owner.drainExecutor.execute(this::drain);
+            } catch (RuntimeException rejectedByExecutor) {
+                drainScheduled.set(false);
+            }
+        }
+    }
+
+    /**
+     * Hands buffered records to Kafka in order: put-back in-flight failures first, then the buffer. In
+     * HALF_OPEN only the head goes, as the probe; its completion schedules the next step.
+     */
+    private void drain() {
+        try {
+            while (true) {
+                PendingSend<K, V> head;
+                lock.lock();
+                try {
+                    head = retry.isEmpty() ? queue.peekFirst() : retry.peekFirst();
+                    if (head == null) {
+                        buffering = false;
+                        changed.signalAll();
+                        return;
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                State state = breaker.state();
+                if (state.isOpen() || !breaker.tryAcquirePermission()) {
+                    return; // the transition to HALF_OPEN/CLOSED, or the probe's completion, drains again
+                }
+                lock.lock();
+                try {
+                    if (!retry.remove(head) && !queue.remove(head)) {
+                        breaker.releasePermission(); // expired or failed by close meanwhile
+                        continue;
+                    }
+                    bufferedBytes -= head.size;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                replayed.increment();
+                handToKafka(head);
+                if (state == State.HALF_OPEN) {
+                    return;
+                }
+            }
+        } finally {
+            drainScheduled.set(false);
+            if (buffering && hasWaiting() && !breaker.state().isOpen() && breaker.state() != State.HALF_OPEN) {
+                scheduleDrain();
+            }
+        }
+    }
+
+    private boolean hasWaiting() {
+        lock.lock();
+        try {
+            return !queue.isEmpty() || !retry.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void onTransition(BreakerEvent event) {
+        if (event instanceof BreakerEvent.StateTransition t && (t.to() == State.HALF_OPEN || t.to() == State.CLOSED)
+                && buffering) {
+            scheduleDrain();
+        }
+        lock.lock();
+        try {
+            changed.signalAll(); // flush() waits for "drained or open"
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- periodic sweep
+
+    /**
+     * Runs every {@code ackTimeout/4}: counts sends older than {@code ackTimeout} that have not completed as
+     * failures (once each), and expires buffered records past their {@code bufferTimeout}.
+     */
+    void sweep(long now, long ackTimeoutNanos) {
+        long sentNow = sent.sum();
+        long done = completed.sum();
+        int slot = historyCount % HISTORY;
+        historyNanos[slot] = now;
+        historySent[slot] = sentNow;
+        historyCount++;
+        long sentBefore = sentAsOf(now - ackTimeoutNanos);
+        State state = breaker.state();
+        if (sentBefore >= 0 && (state == State.CLOSED || state == State.METRICS_ONLY)) {
+            long newlyOverdue = sentBefore - done - overdueCounted;
+            if (newlyOverdue > 0) {
+                long n = Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
+                overdueCounted += newlyOverdue;
+                overdueCredits.addAndGet(newlyOverdue);
+                overdue.add(newlyOverdue);
+                AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
+                        + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
+                for (long i = 0; i < n && breaker.state() == state; i++) {
+                    breaker.onFailure(ackTimeoutNanos, e);
+                }
+            }
+        }
+        if (done >= sentNow) {
+            // everything sent has completed: forget what was counted, credits are consumed or moot
+            overdueCounted = 0;
+            overdueCredits.set(0);
+            historyCount = 0;
+        } else if (overdueCounted > sentNow - done) {
+            overdueCounted = sentNow - done;
+        }
+        if (buffer) {
+            expire(now);
+        }
+    }
+
+    /** The sent counter at the newest sweep at or before {@code time}; -1 if none that old. */
+    private long sentAsOf(long time) {
+        int n = Math.min(historyCount, HISTORY);
+        long best = -1;
+        long bestTime = Long.MIN_VALUE;
+        for (int i = 0; i < n; i++) {
+            long t = historyNanos[i];
+            if (t <= time && t > bestTime) {
+                bestTime = t;
+                best = historySent[i];
+            }
+        }
+        return best;
+    }
+
+    private void expire(long now) {
+        List<PendingSend<K, V>> dead = null;
+        long timeout = policy.bufferTimeoutNanos();
+        lock.lock();
+        try {
+            for (ArrayDeque<PendingSend<K, V>> q : List.of(retry, queue)) {
+                while (!q.isEmpty() && now - q.peekFirst().bufferedAtNanos >= timeout) {
+                    PendingSend<K, V> p = q.pollFirst();
+                    bufferedBytes -= p.size;
+                    if (dead == null) {
+                        dead = new ArrayList<>();
+                    }
+                    dead.add(p);
+                }
+            }
+            if (dead != null) {
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (dead != null) {
+            expired.add(dead.size());
+            for (PendingSend<K, V> p : dead) {
+                p.finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
+                        + (now - p.bufferedAtNanos) / 1_000_000 + " ms in the buffer (bufferTimeout="
+                        + timeout / 1_000_000 + " ms) while the topic was unavailable"));
+            }
+        }
+    }
+
+    // --------------------------------------------------------------------------------- flush and close
+
+    /** Waits until the buffer is empty or the breaker is open, up to {@code deadlineNanos} (System.nanoTime). */
+    boolean awaitDrainedOrOpen(long deadlineNanos) throws InterruptedException {
+        lock.lock();
+        try {
+            while (buffering && (!queue.isEmpty() || !retry.isEmpty()) && !breaker.state().isOpen()) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits until nothing is buffered, up to the deadline; then fails what is left. Returns how many failed. */
+    int drainOrFail(long deadlineNanos) {
+        lock.lock();
+        try {
+            while (!queue.isEmpty() || !retry.isEmpty()) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        List<PendingSend<K, V>> left = new ArrayList<>();
+        lock.lock();
+        try {
+            left.addAll(retry);
+            left.addAll(queue);
+            retry.clear();
+            queue.clear();
+            bufferedBytes = 0;
+            buffering = false;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        for (PendingSend<K, V> p : left) {
+            p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
+                    + "' could be sent (breaker " + breaker.state() + ")"));
+        }
+        return left.size();
+    }
+
+    TopicStats stats() {
+        int records;
+        long bytes;
+        lock.lock();
+        try {
+            records = queue.size() + retry.size();
+            bytes = bufferedBytes;
+        } finally {
+            lock.unlock();
+        }
+        return new TopicStats(topic, breaker.state(), policy.mode(), records, bytes, rejected.sum(), expired.sum(),
+                overflowed.sum(), replayed.sum(), possibleDuplicates.sum(), overdue.sum());
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    /** Wraps a user callback (or times the send) on REJECT topics. */
+    private final class TrackedCallback implements Callback {
+        private final Callback user;
+        private final long start;
+
+        TrackedCallback(Callback user, long start) {
+            this.user = user;
+            this.start = start;
+        }
+
+        @Override
+        public void onCompletion(RecordMetadata metadata, Exception exception) {
+            completed.increment();
+            long nanos = start == 0 ? 0L : clock.nanoTime() - start;
+            if (exception == null) {
+                if (!consumeCredit()) {
+                    breaker.onSuccess(nanos);
+                }
+            } else {
+                record(exception, nanos);
+            }
+            if (user != null) {
+                try {
+                    user.onCompletion(metadata, exception);
+                } catch (RuntimeException e) {
+                    LOG.error("Send callback for topic '{}' threw", topic, e);
+                }
+            }
+        }
+    }
+
+    /** An already-failed, immutable future shared by every rejection of one opening. */
+    static final class RejectedSend implements Future<RecordMetadata> {
+        final CallNotPermittedException source;
+        final CircuitOpenException exception;
+
+        RejectedSend(CallNotPermittedException source, CircuitOpenException exception) {
+            this.source = source;
+            this.exception = exception;
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            return false;
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return false;
+        }
+
+        @Override
+        public boolean isDone() {
+            return true;
+        }
+
+        @Override
+        public RecordMetadata get() throws ExecutionException {
+            throw new ExecutionException(exception);
+        }
+
+        @Override
+        public RecordMetadata get(long timeout, TimeUnit unit) throws ExecutionException {
+            throw new ExecutionException(exception);
+        }
+    }
+}
