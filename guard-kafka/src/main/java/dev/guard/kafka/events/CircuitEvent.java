@@ -1,0 +1,190 @@
+package dev.guard.kafka.events;
+
+import dev.guard.core.State;
+
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One circuit event as carried on the circuit-events topic: a CloudEvents 1.0 event in structured JSON mode
+ * ({@code content-type: application/cloudevents+json}). Two types are published:
+ * <ul>
+ *   <li>{@value #TRANSITION_TYPE}: a breaker changed state; {@link #data()} is a {@link Transition};</li>
+ *   <li>{@value #EVENTS_DROPPED_TYPE}: the publisher had to drop transitions (its queue overflowed while the
+ *       cluster was unreachable); {@link #data()} is an {@link EventsDropped} with the count, so loss is
+ *       never silent.</li>
+ * </ul>
+ * Events of any other type (published by a newer version) are read as {@link Other}, keeping their data.
+ *
+ * <p>A record on the topic looks like this (one line; wrapped here):
+ * <pre>{@code
+ * {"specversion":"1.0","type":"dev.guard.circuit.transition","source":"/orders-service/web-1-4242-a1b2c3",
+ *  "id":"5f0c1d2e-17","time":"2026-01-01T00:00:01.250Z","subject":"kafka:orders",
+ *  "datacontenttype":"application/json","guardservice":"orders-service","guardinstance":"web-1-4242-a1b2c3",
+ *  "data":{"breaker":"kafka:orders","kind":"kafka-topic","from":"CLOSED","to":"OPEN",
+ *          "reason":"5 consecutive failures","sequence":3,"failureRate":62.5,"slowCallRate":0.0,
+ *          "consecutiveFailures":5,"callsInWindow":8,"nextAttempt":"2026-01-01T00:00:31.250Z",
+ *          "nextAttemptEpochMillis":1767225631250,"epochMillis":1767225601250}}
+ * }</pre>
+ *
+ * @param id       CloudEvents {@code id}: unique per {@code source}
+ * @param source   CloudEvents {@code source}: {@code /<service>/<instance>}, the publishing service instance
+ * @param type     CloudEvents {@code type}
+ * @param time     CloudEvents {@code time}: when it happened
+ * @param service  extension {@code guardservice}: the service name, or null if absent
+ * @param instance extension {@code guardinstance}: the instance id, or null if absent
+ * @param data     the payload, matching {@code type}
+ */
+public record CircuitEvent(String id, String source, String type, Instant time, String service, String instance,
+                           Data data) {
+
+    /** CloudEvents type of a state transition. */
+    public static final String TRANSITION_TYPE = "dev.guard.circuit.transition";
+    /** CloudEvents type of a notice that transitions were dropped. */
+    public static final String EVENTS_DROPPED_TYPE = "dev.guard.circuit.events-dropped";
+    /** Kafka {@code content-type} header value of structured-mode CloudEvents. */
+    public static final String CONTENT_TYPE = "application/cloudevents+json";
+    /** CloudEvents spec version written. */
+    public static final String SPEC_VERSION = "1.0";
+
+    /** Validates: id, source and type not blank; time and data present; known types carry their data type. */
+    public CircuitEvent {
+        requireText(id, "id");
+        requireText(source, "source");
+        requireText(type, "type");
+        Objects.requireNonNull(time, "time");
+        Objects.requireNonNull(data, "data");
+        if (TRANSITION_TYPE.equals(type) && !(data instanceof Transition)) {
+            throw new IllegalArgumentException("type " + type + " needs Transition data, was " + data.getClass().getSimpleName());
+        }
+        if (EVENTS_DROPPED_TYPE.equals(type) && !(data instanceof EventsDropped)) {
+            throw new IllegalArgumentException("type " + type + " needs EventsDropped data, was " + data.getClass().getSimpleName());
+        }
+    }
+
+    /** The payload of an event. */
+    public sealed interface Data permits Transition, EventsDropped, Other {
+    }
+
+    /**
+     * A breaker's state change.
+     *
+     * @param breakerName            the breaker, unique within its service instance
+     * @param breakerKind            {@code kafka-topic}, {@code jdbc-datasource}, {@code custom}, ...
+     * @param from                   the state left, a {@link State} name (kept as text: newer states stay readable)
+     * @param to                     the state entered
+     * @param reason                 why, e.g. {@code "5 consecutive failures"}
+     * @param sequence               per-breaker transition number, from 1, without gaps at the source
+     * @param failureRate            failure rate at the transition, percent
+     * @param slowCallRate           slow-call rate at the transition, percent
+     * @param consecutiveFailures    failures in a row at the transition
+     * @param callsInWindow          calls in the breaker's window at the transition (rates read 0 below its minimum)
+     * @param nextAttemptEpochMillis when OPEN: when probe calls will be admitted; 0 otherwise
+     * @param epochMillis            when the transition happened
+     */
+    public record Transition(String breakerName, String breakerKind, String from, String to, String reason,
+                             long sequence, double failureRate, double slowCallRate, int consecutiveFailures,
+                             long callsInWindow, long nextAttemptEpochMillis, long epochMillis) implements Data {
+
+        /** Validates the names and the sequence. */
+        public Transition {
+            requireText(breakerName, "breakerName");
+            requireText(from, "from");
+            requireText(to, "to");
+            breakerKind = breakerKind == null ? "custom" : breakerKind;
+            reason = reason == null ? "" : reason;
+            if (sequence < 1) {
+                throw new IllegalArgumentException("sequence must be >= 1, was " + sequence);
+            }
+        }
+
+        /** The state entered, if this version knows it. */
+        public Optional<State> toState() {
+            return parseState(to);
+        }
+
+        /** The state left, if this version knows it. */
+        public Optional<State> fromState() {
+            return parseState(from);
+        }
+
+        /** Whether calls are rejected in the state entered ({@code OPEN} or {@code FORCED_OPEN}). */
+        public boolean isOpen() {
+            return toState().map(State::isOpen).orElse(false);
+        }
+
+        private static Optional<State> parseState(String name) {
+            try {
+                return Optional.of(State.valueOf(name));
+            } catch (IllegalArgumentException unknown) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * Transitions were dropped by the publisher: {@code count} of them, that happened between
+     * {@code sinceEpochMillis} and {@code untilEpochMillis}, of the named breakers (at most 100 names).
+     *
+     * @param count            transitions dropped since the previous notice
+     * @param sinceEpochMillis time of the oldest transition dropped
+     * @param untilEpochMillis time of the newest transition dropped
+     * @param breakers         names of the breakers whose transitions were dropped (at most 100)
+     */
+    public record EventsDropped(long count, long sinceEpochMillis, long untilEpochMillis, List<String> breakers)
+            implements Data {
+
+        /** Validates the count and copies the list. */
+        public EventsDropped {
+            if (count < 1) {
+                throw new IllegalArgumentException("count must be >= 1, was " + count);
+            }
+            breakers = breakers == null ? List.of() : List.copyOf(breakers);
+        }
+    }
+
+    /**
+     * The data of an event type this version does not know, as parsed JSON (maps, lists, strings, numbers,
+     * booleans, nulls).
+     *
+     * @param fields the JSON object, or a map with the single key {@code "value"} if the data was not an object
+     */
+    public record Other(Map<String, Object> fields) implements Data {
+        /** Copies the map (null values allowed). */
+        public Other {
+            fields = fields == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(fields));
+        }
+    }
+
+    /** The transition, if this is one. */
+    public Optional<Transition> transition() {
+        return data instanceof Transition ? Optional.of((Transition) data) : Optional.empty();
+    }
+
+    /** The drop notice, if this is one. */
+    public Optional<EventsDropped> eventsDropped() {
+        return data instanceof EventsDropped ? Optional.of((EventsDropped) data) : Optional.empty();
+    }
+
+    /** The Kafka record key: {@code source|breaker} for transitions, {@code source|#events-dropped} for notices. */
+    public String key() {
+        if (data instanceof Transition) {
+            return source + "|" + ((Transition) data).breakerName();
+        }
+        if (data instanceof EventsDropped) {
+            return source + "|#events-dropped";
+        }
+        return source + "|#" + type;
+    }
+
+    static void requireText(String value, String field) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(field + " must not be blank, was " + (value == null ? "null" : "'" + value + "'"));
+        }
+    }
+}
