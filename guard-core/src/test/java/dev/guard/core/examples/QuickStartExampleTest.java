@@ -14,12 +14,12 @@ import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The README's guard-core quick start, compiled and run so that it cannot rot. Keep the two in step. */
+/** The README's guard-core quick start, compiled and run; ReadmeSnippetsTest checks README.md shows it. */
 class QuickStartExampleTest {
 
     @Test
     void quickStart() throws Exception {
-        // --- README: guard-core quick start ---
+        // tag::core[]
         BreakerRegistry registry = BreakerRegistry.builder()
                 .defaultConfig(BreakerConfig.builder()
                         .consecutiveFailures(5)                 // 5 failures in a row trip it
@@ -50,7 +50,7 @@ class QuickStartExampleTest {
             // fast failure while the breaker is open: retry after rejected.retryAfter()
         }
         System.out.println(registry.statusAll());
-        // --- end ---
+        // end::core[]
         assertThat(answer).isEqualTo("17");
         assertThat(inventory.state()).isEqualTo(State.CLOSED);
         registry.close();

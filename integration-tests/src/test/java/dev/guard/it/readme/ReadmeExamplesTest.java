@@ -1,0 +1,195 @@
+package dev.guard.it.readme;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.guard.core.BreakerConfig;
+import dev.guard.core.BreakerRegistry;
+import dev.guard.core.State;
+import dev.guard.core.health.GuardHttpServer;
+import dev.guard.core.metrics.BreakerMetrics;
+import dev.guard.jdbc.DataSourceUnavailableException;
+import dev.guard.jdbc.GuardedDataSource;
+import dev.guard.kafka.CircuitOpenException;
+import dev.guard.kafka.GuardedProducer;
+import dev.guard.kafka.TopicPolicy;
+import dev.guard.kafka.events.CircuitEventConsumer;
+import dev.guard.kafka.events.CircuitEventPublisher;
+import dev.guard.testkit.KafkaBroker;
+import dev.guard.testkit.KafkaBrokers;
+import dev.guard.testkit.PostgresServer;
+import dev.guard.testkit.ToxicProxy;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The README's quick starts, compiled and run against a real broker and a real PostgreSQL. The code between
+ * {@code tag::NAME[]} and {@code end::NAME[]} is what README.md shows ({@link ReadmeSnippetsTest} checks it).
+ */
+class ReadmeExamplesTest {
+
+    static KafkaBroker kafka;
+    static PostgresServer postgres;
+    static String bootstrapServers;
+
+    @BeforeAll
+    static void start() {
+        kafka = KafkaBrokers.start();
+        postgres = PostgresServer.start();
+        bootstrapServers = kafka.bootstrapServers();
+        kafka.createTopic("orders", 3);
+        kafka.createTopic("clicks", 3);
+    }
+
+    @AfterAll
+    static void stop() {
+        kafka.close();
+        postgres.close();
+    }
+
+    @Test
+    void testkitQuickStart() throws Exception {
+        // tag::testkit[]
+        KafkaBroker broker = KafkaBrokers.start();           // a real KRaft broker in the test JVM, ephemeral port
+        PostgresServer database = PostgresServer.start();    // a real PostgreSQL, ephemeral port
+        broker.stopBroker();                                 // port closed: clients see a real outage
+        database.stop();                                     // 57P01 on open connections, 08001 on new ones
+        broker.startBroker();                                // same port, same data
+        database.restart();
+        try (ToxicProxy proxy = ToxicProxy.start("localhost", database.port())) {
+            proxy.cutAll();                                  // or refuseNew(), blackhole(), heal()
+        }
+        // end::testkit[]
+        assertThat(broker.isBrokerRunning()).isTrue();
+        broker.close();
+        database.close();
+    }
+
+    @Test
+    void guardedProducerQuickStart() throws Exception {
+        BreakerRegistry registry = BreakerRegistry.create();
+        List<Exception> rejected = new CopyOnWriteArrayList<>();
+        // tag::producer[]
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+
+        Producer<String, String> producer = GuardedProducer
+                .builder(props, new StringSerializer(), new StringSerializer())
+                .registry(registry)                                   // one registry for the whole service
+                .topic("orders", TopicPolicy.buffer()                 // hold orders while Kafka is down
+                        .maxRecords(50_000).bufferTimeout(Duration.ofMinutes(10)).build())
+                .topic("clicks", TopicPolicy.reject().build())        // drop clicks fast instead
+                .build();
+
+        producer.send(new ProducerRecord<>("orders", "order-1", "{\"total\": 42}"), (metadata, error) -> {
+            if (error instanceof CircuitOpenException open) {
+                // only for REJECT topics: the breaker is open; retry after open.retryAfter()
+                rejected.add(open);
+            }
+        });
+        // end::producer[]
+        producer.flush();
+        ((GuardedProducer<String, String>) producer).breaker("clicks").forceOpen();
+        producer.send(new ProducerRecord<>("clicks", "c", "1"), (m, e) -> rejected.add(e));
+        assertThat(rejected).singleElement().isInstanceOf(CircuitOpenException.class);
+        producer.close(Duration.ofSeconds(10));
+        registry.close();
+    }
+
+    @Test
+    void guardedDataSourceQuickStart() throws Exception {
+        BreakerRegistry registry = BreakerRegistry.create();
+        HikariConfig hikariConfig = new HikariConfig();
+        hikariConfig.setJdbcUrl(postgres.jdbcUrl());
+        hikariConfig.setUsername("postgres");
+        hikariConfig.setConnectionTimeout(2_000);
+        int answered = 0;
+        // tag::datasource[]
+        HikariDataSource pool = new HikariDataSource(hikariConfig);
+        GuardedDataSource dataSource = GuardedDataSource.builder(pool)
+                .name("orders-db")                                    // breaker "jdbc:orders-db"
+                .registry(registry)
+                .breakerConfig(BreakerConfig.database())              // 5 failures, 2 probes, 30 s open
+                .activeProbe(Duration.ofSeconds(5), Duration.ofSeconds(2)) // end the wait as soon as the DB answers
+                .build();
+
+        try (Connection c = dataSource.getConnection()) {             // unchanged data access code
+            answered = c.createStatement().executeQuery("select 1").next() ? 1 : 0;
+        } catch (DataSourceUnavailableException open) {
+            // SQLState 08001 in microseconds instead of connectionTimeout; retry after open.retryAfter()
+        } catch (SQLException e) {
+            // the database answered with an error: counted only if it is an outage (08, 53, 57P0x, ...)
+        }
+        // end::datasource[]
+        assertThat(answered).isEqualTo(1);
+        dataSource.breaker().forceOpen();
+        long t0 = System.nanoTime();
+        org.assertj.core.api.Assertions.assertThatThrownBy(dataSource::getConnection)
+                .isInstanceOf(DataSourceUnavailableException.class);
+        assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
+        dataSource.close();
+        pool.close();
+        registry.close();
+    }
+
+    @Test
+    void circuitEventsAndHealthQuickStart() throws Exception {
+        BreakerRegistry registry = BreakerRegistry.create();
+        SimpleMeterRegistry meterRegistry = new SimpleMeterRegistry();
+        List<String> seen = new CopyOnWriteArrayList<>();
+        // tag::events[]
+        // Publish every transition of every breaker in the registry to guard.circuit-events ...
+        CircuitEventPublisher events = CircuitEventPublisher.builder(registry)
+                .bootstrapServers(bootstrapServers)
+                .service("orders-service")                            // source: /orders-service/<instance>
+                .start();
+
+        // ... and read them anywhere as a fleet view.
+        CircuitEventConsumer fleet = CircuitEventConsumer.builder(bootstrapServers)
+                .fromBeginning(true)
+                .listener(event -> event.transition().ifPresent(t ->
+                        seen.add(t.breakerName() + " " + t.from() + " -> " + t.to() + ": " + t.reason())))
+                .start();
+        // end::events[]
+        // tag::health[]
+        BreakerMetrics.of(registry).bindTo(meterRegistry);           // guard.breaker.state, .calls, .transitions, rates
+        GuardHttpServer http = GuardHttpServer.builder(registry)
+                .port(0)                                              // 0: any free port; 127.0.0.1 by default
+                .start();
+        URI health = http.uri().resolve("/health/circuits");          // 200 healthy, 503 degraded; also /metrics
+        // end::health[]
+        registry.breaker("payments-api").forceOpen();
+        await().atMost(Duration.ofSeconds(30)).until(() -> seen.contains("payments-api CLOSED -> FORCED_OPEN: forced open"));
+        assertThat(fleet.fleet().open()).isNotEmpty();
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(health).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(503);
+        assertThat(response.body()).contains("\"open_circuits\":[\"payments-api\"]");
+        assertThat(meterRegistry.get("guard.breaker.state").tag("name", "payments-api").gauge().value())
+                .isEqualTo(State.FORCED_OPEN.code());
+        http.close();
+        fleet.close();
+        events.close(Duration.ofSeconds(5));
+        registry.close();
+    }
+}
