@@ -20,6 +20,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
@@ -67,7 +68,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private final LongAdder slow = new LongAdder();
     private final AtomicLongArray transitionCounts = new AtomicLongArray(STATES.length * STATES.length);
     private volatile long retiredRecorded;
-    private volatile long lastFailureMillis;
+    /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
+    private final AtomicLong lastFailureMillis = new AtomicLong();
     private volatile Scheduler.Cancellable timer;
 
     // Ordered, lock-free delivery of transition events: whoever holds the "drain" ticket delivers in sequence.
@@ -284,7 +286,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
         Phase current = acquired.state == State.HALF_OPEN ? phase : acquired;
-        lastFailureMillis = clock.currentTimeMillis();
+        lastFailureMillis.setOpaque(clock.currentTimeMillis());
         if (isSlow) {
             slow.increment();
         }
@@ -609,7 +611,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         return new BreakerStatus(name, kind, p.state, consecutiveFailures.get(),
                 p.probeSuccesses == null ? 0 : p.probeSuccesses.get(), failureRate, slowRate, calls,
                 c.minimumCalls(), c.failureRateThreshold(), c.slowCallRateThreshold(), c.consecutiveFailures(),
-                lastFailureMillis, p.enteredMillis, untilRecovery, p.openings,
+                lastFailureMillis.getOpaque(), p.enteredMillis, untilRecovery, p.openings,
                 windowSuccesses + otherSuccesses.sum(), windowFailures.sum() + otherFailures.sum(),
                 ignored.sum(), rejected.sum(), slow.sum(), Collections.unmodifiableMap(transitions));
     }
