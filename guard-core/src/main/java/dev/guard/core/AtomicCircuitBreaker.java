@@ -71,6 +71,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
     private volatile Scheduler.Cancellable timer;
+    private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     // Ordered, lock-free delivery of transition events: whoever holds the "drain" ticket delivers in sequence.
     private final ConcurrentSkipListMap<Long, BreakerEvent> pendingLifecycle = new ConcurrentSkipListMap<>();
@@ -544,6 +546,30 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         }
         config = newConfig;
         LOG.info("Circuit '{}' configuration replaced in state {}: {}", name, phase.state, newConfig);
+    }
+
+    // -------------------------------------------------------------------------------------- measurements
+
+    @Override
+    public boolean attach(BreakerMeasurement measurement) {
+        Objects.requireNonNull(measurement, "measurement");
+        synchronized (measurements) {
+            for (BreakerMeasurement m : measurements) {
+                if (m.name().equals(measurement.name())) {
+                    return false;
+                }
+            }
+            measurements.add(measurement);
+        }
+        if (listeners.wants(EventKind.ATTACHED)) {
+            listeners.publish(new BreakerEvent.MeasurementAttached(name, measurement, clock.currentTimeMillis()));
+        }
+        return true;
+    }
+
+    @Override
+    public java.util.List<BreakerMeasurement> measurements() {
+        return java.util.List.copyOf(measurements);
     }
 
     // -------------------------------------------------------------------------------------------- events

@@ -200,6 +200,20 @@ public interface CircuitBreaker {
     /** Replaces the configuration, keeping the state, totals and (as far as the new window allows) the window. */
     void replaceConfig(BreakerConfig config);
 
+    // ---------------------------------------------------------------------------------------- measurements
+
+    /**
+     * Attaches a measurement of what this breaker guards; the metrics exporters publish it with the breaker's
+     * tags, also when attached after binding (subscribers of {@link EventKind#ATTACHED} are told). A second
+     * measurement with the same name is ignored.
+     *
+     * @return whether it was attached
+     */
+    boolean attach(BreakerMeasurement measurement);
+
+    /** The attached measurements, in attachment order. */
+    java.util.List<BreakerMeasurement> measurements();
+
     // --------------------------------------------------------------------------------------------- events
 
     /** Subscribes {@code listener} to events of the given kinds. */

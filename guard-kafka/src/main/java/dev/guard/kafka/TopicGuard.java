@@ -1,5 +1,6 @@
 package dev.guard.kafka;
 
+import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
@@ -71,7 +72,9 @@ final class TopicGuard<K, V> {
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<PendingSend<K, V>> retry = new ArrayDeque<>();
     private final ArrayDeque<PendingSend<K, V>> queue = new ArrayDeque<>();
-    private long bufferedBytes;
+    /** Written under {@link #lock}, read by metrics without it. */
+    private volatile long bufferedBytes;
+    private volatile int bufferedCount;
     /** True while records wait or are being replayed: new sends queue behind them to keep order. */
     volatile boolean buffering;
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -88,6 +91,32 @@ final class TopicGuard<K, V> {
         this.clock = owner.clock;
         this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER;
         breaker.subscribe(this::onTransition);
+        attachMeasurements();
+    }
+
+    /** Per-topic figures, exported by the core metrics binders next to the breaker's own meters. */
+    private void attachMeasurements() {
+        breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records",
+                "Records waiting in the topic's buffer while its breaker is open or recovering", () -> bufferedCount));
+        breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.bytes",
+                "Estimated bytes of the records in the topic's buffer", () -> bufferedBytes));
+        breaker.attach(BreakerMeasurement.counter("guard.kafka.rejected",
+                "Records failed fast with CircuitOpenException (REJECT topics)", rejected::sum));
+        breaker.attach(BreakerMeasurement.counter("guard.kafka.expired",
+                "Buffered records failed with BufferExpiredException", expired::sum));
+        breaker.attach(BreakerMeasurement.counter("guard.kafka.overflowed",
+                "Records refused or evicted with BufferOverflowException", overflowed::sum));
+        breaker.attach(BreakerMeasurement.counter("guard.kafka.replayed",
+                "Buffered records handed to Kafka after recovery", replayed::sum));
+        breaker.attach(BreakerMeasurement.counter("guard.kafka.possible.duplicates",
+                "In-flight records that failed retriably and were sent again", possibleDuplicates::sum));
+        breaker.attach(BreakerMeasurement.counter("guard.kafka.overdue",
+                "Sends counted as failed because their acknowledgement was overdue", overdue::sum));
+    }
+
+    /** Call with {@link #lock} held after the buffer changed. */
+    private void depthChanged() {
+        bufferedCount = queue.size() + retry.size();
     }
 
     boolean buffers() {
@@ -280,6 +309,7 @@ final class TopicGuard<K, V> {
                     bufferedBytes += size;
                     buffering = true;
                 }
+                depthChanged();
             }
         } finally {
             lock.unlock();
@@ -315,6 +345,7 @@ final class TopicGuard<K, V> {
             retry.addLast(p);
             bufferedBytes += p.size;
             buffering = true;
+            depthChanged();
         } finally {
             lock.unlock();
         }
@@ -363,6 +394,7 @@ final class TopicGuard<K, V> {
                         continue;
                     }
                     bufferedBytes -= head.size;
+                    depthChanged();
                     changed.signalAll();
                 } finally {
                     lock.unlock();
@@ -476,6 +508,7 @@ final class TopicGuard<K, V> {
                 }
             }
             if (dead != null) {
+                depthChanged();
                 changed.signalAll();
             }
         } finally {
@@ -538,6 +571,7 @@ final class TopicGuard<K, V> {
             queue.clear();
             bufferedBytes = 0;
             buffering = false;
+            depthChanged();
             changed.signalAll();
         } finally {
             lock.unlock();

@@ -590,6 +590,27 @@ class GuardedProducerTest {
     }
 
     @Test
+    void perTopicFiguresReachTheCoreMetricsBinder() {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        dev.guard.core.metrics.BreakerMetrics.of(registry).bindTo(meters);
+        build(GuardedProducer.builder(mock).recordSizer(r -> 10));
+        CircuitBreaker b = producer.breaker("b");
+        b.forceOpen();
+        for (int i = 0; i < 3; i++) {
+            producer.send(rec("b", "m" + i));
+        }
+        assertThat(meters.get("guard.kafka.buffered.records").tag("name", "kafka:b").tag("kind", "kafka-topic")
+                .gauge().value()).isEqualTo(3.0);
+        assertThat(meters.get("guard.kafka.buffered.bytes").tag("name", "kafka:b").gauge().value()).isEqualTo(30.0);
+        b.close();
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 3);
+        assertThat(meters.get("guard.kafka.buffered.records").tag("name", "kafka:b").gauge().value()).isZero();
+        assertThat(meters.get("guard.kafka.replayed").tag("name", "kafka:b").functionCounter().count()).isEqualTo(3.0);
+        assertThat(meters.get("guard.breaker.state").tag("name", "kafka:b").gauge().value()).isZero();
+    }
+
+    @Test
     void aCallbackThatThrowsDoesNotBreakTheGuard() {
         build();
         Callback bad = (m, e) -> {

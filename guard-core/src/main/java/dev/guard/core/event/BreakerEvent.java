@@ -1,5 +1,6 @@
 package dev.guard.core.event;
 
+import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
 
@@ -10,7 +11,8 @@ import dev.guard.core.State;
  */
 public sealed interface BreakerEvent
         permits BreakerEvent.StateTransition, BreakerEvent.Reset, BreakerEvent.CallSucceeded,
-        BreakerEvent.CallFailed, BreakerEvent.CallIgnored, BreakerEvent.CallRejected {
+        BreakerEvent.CallFailed, BreakerEvent.CallIgnored, BreakerEvent.CallRejected,
+        BreakerEvent.MeasurementAttached {
 
     /** The name of the breaker. */
     String breakerName();
@@ -73,6 +75,15 @@ public sealed interface BreakerEvent
         @Override
         public EventKind kind() {
             return EventKind.REJECTED;
+        }
+    }
+
+    /** A guard attached a measurement to the breaker (metrics exporters bind it). */
+    record MeasurementAttached(String breakerName, BreakerMeasurement measurement, long epochMillis)
+            implements BreakerEvent {
+        @Override
+        public EventKind kind() {
+            return EventKind.ATTACHED;
         }
     }
 }

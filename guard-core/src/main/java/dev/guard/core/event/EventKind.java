@@ -19,7 +19,9 @@ public enum EventKind {
     /** A call whose outcome was ignored. */
     IGNORED,
     /** A call rejected by an open breaker. */
-    REJECTED;
+    REJECTED,
+    /** A guard attached a measurement to the breaker; see {@link BreakerEvent.MeasurementAttached}. */
+    ATTACHED;
 
     /** The kinds that happen at most once per state change or admin action: cheap to listen to. */
     public static final Set<EventKind> LIFECYCLE = EnumSet.of(TRANSITION, RESET);

@@ -1,14 +1,19 @@
 package dev.guard.core.metrics;
 
+import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
+import dev.guard.core.CircuitBreaker;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
 import io.prometheus.client.Collector;
 import io.prometheus.client.CounterMetricFamily;
 import io.prometheus.client.GaugeMetricFamily;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -68,7 +73,30 @@ public final class BreakerCollector extends Collector implements Collector.Descr
             f.failureRate.addMetric(labels, MetricNames.finite(s.failureRate()));
             f.slowCallRate.addMetric(labels, MetricNames.finite(s.slowCallRate()));
         }
-        return f.asList();
+        List<MetricFamilySamples> all = new ArrayList<>(f.asList());
+        all.addAll(measurements());
+        return all;
+    }
+
+    /** One family per measurement name that guards attached to breakers, a sample per breaker. */
+    private List<MetricFamilySamples> measurements() {
+        Map<String, MetricFamilySamples> families = new LinkedHashMap<>();
+        for (CircuitBreaker b : breakers.all()) {
+            for (BreakerMeasurement m : b.measurements()) {
+                String name = prometheusName(m.name());
+                MetricFamilySamples family = families.computeIfAbsent(name + '|' + m.type(), k ->
+                        m.type() == BreakerMeasurement.Type.COUNTER
+                                ? new CounterMetricFamily(name, m.description(), LABELS)
+                                : new GaugeMetricFamily(name, m.description(), LABELS));
+                double v = MetricNames.finite(m.value().getAsDouble());
+                if (family instanceof CounterMetricFamily c) {
+                    c.addMetric(List.of(b.name(), b.kind()), v);
+                } else {
+                    ((GaugeMetricFamily) family).addMetric(List.of(b.name(), b.kind()), v);
+                }
+            }
+        }
+        return new ArrayList<>(families.values());
     }
 
     /** The five families without samples (lets a {@code CollectorRegistry} check names without scraping). */

@@ -1,5 +1,6 @@
 package dev.guard.core.metrics;
 
+import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.CircuitBreaker;
@@ -216,6 +217,7 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
         final Tags tags;
         private final List<Meter> meters = new ArrayList<>();
         private final Set<String> transitions = new HashSet<>();
+        private final Set<String> measurementNames = new HashSet<>();
         private Subscription transitionListener;
         private boolean closed;
         private volatile Snapshot snapshot;
@@ -227,10 +229,12 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
         }
 
         void register() {
-            Subscription s = breaker.subscribe(EnumSet.of(EventKind.TRANSITION), event -> {
+            Subscription s = breaker.subscribe(EnumSet.of(EventKind.TRANSITION, EventKind.ATTACHED), event -> {
                 if (event instanceof BreakerEvent.StateTransition) {
                     BreakerEvent.StateTransition t = (BreakerEvent.StateTransition) event;
                     ensureTransition(t.from(), t.to());
+                } else if (event instanceof BreakerEvent.MeasurementAttached) {
+                    ensureMeasurement(((BreakerEvent.MeasurementAttached) event).measurement());
                 }
             });
             synchronized (this) {
@@ -253,6 +257,10 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
                 add(Gauge.builder(MetricNames.SLOW_CALL_RATE, this, m -> MetricNames.finite(m.status().slowCallRate()))
                         .tags(tags).description(MetricNames.SLOW_CALL_RATE_HELP).register(meterRegistry));
             }
+            // Measurements attached before we subscribed (the subscription above covers those after).
+            for (BreakerMeasurement m : breaker.measurements()) {
+                ensureMeasurement(m);
+            }
             // Transitions made before we subscribed (the subscription above covers those after).
             BreakerStatus now = breaker.status();
             for (State from : MetricNames.states()) {
@@ -272,6 +280,19 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
                     .tags(tags).tag(MetricNames.TAG_FROM, MetricNames.label(from))
                     .tag(MetricNames.TAG_TO, MetricNames.label(to))
                     .description(MetricNames.TRANSITIONS_HELP).register(meterRegistry));
+        }
+
+        synchronized void ensureMeasurement(BreakerMeasurement m) {
+            if (closed || !measurementNames.add(m.name())) {
+                return;
+            }
+            if (m.type() == BreakerMeasurement.Type.COUNTER) {
+                add(FunctionCounter.builder(m.name(), m, x -> MetricNames.finite(x.value().getAsDouble()))
+                        .tags(tags).description(m.description()).register(meterRegistry));
+            } else {
+                add(Gauge.builder(m.name(), m, x -> MetricNames.finite(x.value().getAsDouble())).strongReference(true)
+                        .tags(tags).description(m.description()).register(meterRegistry));
+            }
         }
 
         private void add(Meter meter) {
