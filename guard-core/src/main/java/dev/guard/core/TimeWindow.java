@@ -58,14 +58,12 @@ final class TimeWindow implements OutcomeWindow {
     public boolean record(boolean failure, boolean slow, long now) {
         long tick = Math.floorDiv(now, bucketNanos);
         int i = (int) Math.floorMod(tick, (long) buckets);
-        boolean rolled = false;
         long t = (long) TICKS.getAcquire(ticks, i);
         if (t != tick && t != WRITING && (t == EMPTY || t < tick) && TICKS.compareAndSet(ticks, i, t, WRITING)) {
             startCalls[i] = calls;
             startFails[i] = fails;
             startSlows[i] = slows;
             TICKS.setRelease(ticks, i, tick);
-            rolled = true;
         }
         CALLS.getAndAdd(this, 1L);
         if (failure) {
@@ -81,7 +79,7 @@ final class TimeWindow implements OutcomeWindow {
             return true;
         }
         long bad = lastBadTick;
-        return rolled || (bad != EMPTY && tick - bad < buckets);
+        return bad != EMPTY && tick - bad < buckets;
     }
 
     @Override
