@@ -118,7 +118,8 @@ class BreakerRegistryTest {
                 .defaultConfig(Breakers.onlyConsecutive(1).openWait(Duration.ofMillis(100)).build()).build()) {
             CircuitBreaker b = r.breaker("idle");
             Breakers.fail(b);
-            assertThat(b.state()).isEqualTo(State.OPEN);
+            // no call after this point: only the scheduler can move it on (on a loaded machine it may already have)
+            assertThat(b.state()).isIn(State.OPEN, State.HALF_OPEN);
             Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> b.state() == State.HALF_OPEN);
         }
     }

@@ -651,7 +651,8 @@ class CircuitBreakerTest {
     void standaloneBreakerUsesTheSharedSchedulerAndTheSystemClock() {
         CircuitBreaker b = CircuitBreaker.of("standalone", onlyConsecutive(1).openWait(Duration.ofMillis(50)).build());
         fail(b);
-        assertThat(b.state()).isEqualTo(State.OPEN);
+        // no call after this point: only the scheduler can move it on (on a loaded machine it may already have)
+        assertThat(b.state()).isIn(State.OPEN, State.HALF_OPEN);
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
                 .until(() -> b.state() == State.HALF_OPEN);
     }
