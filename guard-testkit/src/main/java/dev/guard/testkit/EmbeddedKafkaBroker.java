@@ -38,7 +38,12 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
             "broker.session.timeout.ms", "1500",
             "broker.heartbeat.interval.ms", "300",
             "group.initial.rebalance.delay.ms", "0",
-            "offsets.topic.num.partitions", "1");
+            "offsets.topic.num.partitions", "1",
+            // a single broker: the internal topics must not ask for more replicas, or consumer groups and
+            // transactions fail with INVALID_REPLICATION_FACTOR
+            "offsets.topic.replication.factor", "1",
+            "transaction.state.log.replication.factor", "1",
+            "transaction.state.log.min.isr", "1");
 
     private final Path baseDirectory;
     private final KafkaClusterTestKit cluster;
