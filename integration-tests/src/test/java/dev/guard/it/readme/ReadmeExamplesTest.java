@@ -12,6 +12,7 @@ import dev.guard.jdbc.GuardedDataSource;
 import dev.guard.kafka.CircuitOpenException;
 import dev.guard.kafka.GuardedProducer;
 import dev.guard.kafka.TopicPolicy;
+import dev.guard.kafka.consumer.GuardedConsumerLoop;
 import dev.guard.kafka.events.CircuitEventConsumer;
 import dev.guard.kafka.events.CircuitEventPublisher;
 import dev.guard.testkit.KafkaBroker;
@@ -19,9 +20,12 @@ import dev.guard.testkit.KafkaBrokers;
 import dev.guard.testkit.PostgresServer;
 import dev.guard.testkit.ToxicProxy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +36,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -149,6 +154,57 @@ class ReadmeExamplesTest {
         assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
         dataSource.close();
         pool.close();
+        registry.close();
+    }
+
+    @Test
+    void guardedConsumerQuickStart() throws Exception {
+        BreakerRegistry registry = BreakerRegistry.create();
+        kafka.createTopic("orders-in", 1);
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, String>(java.util.Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 3; i++) {
+                producer.send(new ProducerRecord<>("orders-in", "order-" + i, "{}")).get(30, TimeUnit.SECONDS);
+            }
+        }
+        GuardedDataSource dataSource = GuardedDataSource.builder(postgres.dataSource()).name("orders-in-db")
+                .registry(registry).build();
+        try (Connection c = dataSource.getConnection()) {
+            c.createStatement().execute("create table orders_in (id text primary key, payload text)");
+        }
+        Properties consumerProps = new Properties();
+        consumerProps.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, "orders-writer");
+        consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        consumerProps.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        consumerProps.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        // tag::consumer[]
+        GuardedConsumerLoop<String, String> loop = GuardedConsumerLoop
+                .builder(new KafkaConsumer<String, String>(consumerProps))   // enable.auto.commit=false
+                .name("orders-writer")
+                .topics("orders-in")
+                .breakers(dataSource.breaker())          // partitions paused, not failing, while the DB is down
+                .handler(record -> {                     // throwing = not processed: sought back, retried later
+                    try (Connection c = dataSource.getConnection();
+                         PreparedStatement insert = c.prepareStatement(
+                                 "insert into orders_in values (?, ?) on conflict (id) do nothing")) {
+                        insert.setString(1, record.key());
+                        insert.setString(2, record.value());
+                        insert.executeUpdate();
+                    }
+                })
+                .build();
+        loop.start();                                    // its own polling thread; loop.close() stops it
+        // end::consumer[]
+        await().atMost(Duration.ofSeconds(60)).until(() -> loop.processed() == 3);
+        loop.close();
+        try (Connection c = dataSource.getConnection()) {
+            var rs = c.createStatement().executeQuery("select count(*) from orders_in");
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(3);
+        }
+        dataSource.close();
         registry.close();
     }
 
