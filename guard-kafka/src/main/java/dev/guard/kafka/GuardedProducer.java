@@ -5,6 +5,7 @@ import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
@@ -143,12 +144,20 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /**
      * Defaults applied by {@link #builder(Properties, Serializer, Serializer)} where the properties say nothing:
-     * {@code max.block.ms=2000} (a send that reached Kafka before the breaker opened waits at most 2 s for
-     * metadata instead of 60 s; on BUFFER topics it is then buffered, not lost), and
-     * {@code enable.idempotence=true}, {@code acks=all} (the producer's defaults, made explicit because
-     * replays rely on them for per-partition order without duplicates).
+     * <ul>
+     *   <li>{@code metadata.recovery.strategy=none}: with Kafka 4's default ({@code rebootstrap}) a producer that
+     *       loses every broker drops its metadata and each {@code send()} then blocks up to {@code max.block.ms};
+     *       with {@code none} a producer that has metadata keeps it, so {@code send()} never blocks in an outage
+     *       and the guard detects the outage from overdue acknowledgements instead. The price: a cluster whose
+     *       every broker address changes is not rediscovered; set {@code rebootstrap} if yours can;</li>
+     *   <li>{@code max.block.ms=2000}: where {@code send()} must still wait for metadata (the first send to a topic
+     *       during an outage) it waits 2 s, not 60 s; on BUFFER topics the record is then buffered, not lost;</li>
+     *   <li>{@code enable.idempotence=true}, {@code acks=all}: the producer's defaults, made explicit because
+     *       replays rely on them for per-partition order without duplicates.</li>
+     * </ul>
      */
     public static final Map<String, String> SAFER_DEFAULTS = Map.of(
+            CommonClientConfigs.METADATA_RECOVERY_STRATEGY_CONFIG, "none",
             ProducerConfig.MAX_BLOCK_MS_CONFIG, "2000",
             ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
             ProducerConfig.ACKS_CONFIG, "all");

@@ -53,6 +53,10 @@ final class TopicGuard<K, V> {
     // ---- overdue-ack detection: sends handed to Kafka (or blocked in send()) minus completions
     final LongAdder sent = new LongAdder();
     final LongAdder completed = new LongAdder();
+    /** Successful completions: while they keep coming the topic makes progress, however long acks queue. */
+    private final LongAdder succeeded = new LongAdder();
+    private long succeededAtLastSweep;
+    private long lastProgressNanos = Long.MIN_VALUE;
     private final AtomicLong overdueCredits = new AtomicLong();
     private final long[] historyNanos = new long[HISTORY];
     private final long[] historySent = new long[HISTORY];
@@ -194,6 +198,7 @@ final class TopicGuard<K, V> {
     private void onTrackedCompletion(RecordMetadata metadata, Exception exception) {
         completed.increment();
         if (exception == null) {
+            succeeded.increment();
             if (!consumeCredit()) {
                 breaker.onSuccess(0L);
             }
@@ -239,6 +244,7 @@ final class TopicGuard<K, V> {
         completed.increment();
         long nanos = p.startNanos == 0 ? 0L : clock.nanoTime() - p.startNanos;
         if (exception == null) {
+            succeeded.increment();
             if (!consumeCredit()) {
                 breaker.onSuccess(nanos);
             }
@@ -438,8 +444,9 @@ final class TopicGuard<K, V> {
     // ---------------------------------------------------------------------------------- periodic sweep
 
     /**
-     * Runs every {@code ackTimeout/4}: counts sends older than {@code ackTimeout} that have not completed as
-     * failures (once each), and expires buffered records past their {@code bufferTimeout}.
+     * Runs every {@code ackTimeout/4}: while no send of the topic has succeeded for {@code ackTimeout}, counts
+     * sends older than {@code ackTimeout} that have not completed as failures (once each); and expires buffered
+     * records past their {@code bufferTimeout}.
      */
     void sweep(long now, long ackTimeoutNanos) {
         long sentNow = sent.sum();
@@ -448,9 +455,17 @@ final class TopicGuard<K, V> {
         historyNanos[slot] = now;
         historySent[slot] = sentNow;
         historyCount++;
+        long ok = succeeded.sum();
+        if (ok != succeededAtLastSweep || lastProgressNanos == Long.MIN_VALUE) {
+            succeededAtLastSweep = ok;
+            lastProgressNanos = now;
+        }
+        // A send is overdue when it is older than ackTimeout AND the topic has had no successful acknowledgement
+        // for ackTimeout: under saturation acks queue behind each other but keep coming, which is not an outage.
+        boolean stalled = now - lastProgressNanos >= ackTimeoutNanos;
         long sentBefore = sentAsOf(now - ackTimeoutNanos);
         State state = breaker.state();
-        if (sentBefore >= 0 && (state == State.CLOSED || state == State.METRICS_ONLY)) {
+        if (stalled && sentBefore >= 0 && (state == State.CLOSED || state == State.METRICS_ONLY)) {
             long newlyOverdue = sentBefore - done - overdueCounted;
             if (newlyOverdue > 0) {
                 long n = Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
@@ -614,6 +629,7 @@ final class TopicGuard<K, V> {
             completed.increment();
             long nanos = start == 0 ? 0L : clock.nanoTime() - start;
             if (exception == null) {
+                succeeded.increment();
                 if (!consumeCredit()) {
                     breaker.onSuccess(nanos);
                 }

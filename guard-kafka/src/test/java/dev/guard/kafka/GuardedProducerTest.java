@@ -394,6 +394,36 @@ class GuardedProducerTest {
         }
 
         @Test
+        void slowAcknowledgementsThatKeepComingAreSaturationNotAnOutage() {
+            build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build())
+                    .ackTimeout(Duration.ofSeconds(1)));
+            for (int i = 0; i < 20; i++) {
+                producer.send(rec("r", "v" + i)); // a backlog: each ack queues behind the ones before it
+            }
+            for (int step = 0; step < 16; step++) {
+                producer.sweepNow();
+                clock.advance(Duration.ofMillis(250));
+                mock.completeNext(); // one ack every 250 ms: slow, but the topic makes progress
+            }
+            producer.sweepNow();
+            assertThat(producer.stats("r").overdue()).isZero();
+            assertThat(producer.breaker("r").state()).isEqualTo(State.CLOSED);
+            // The acknowledgements stop: now the pending sends are overdue.
+            for (int step = 0; step < 5; step++) {
+                clock.advance(Duration.ofMillis(250));
+                producer.sweepNow();
+            }
+            assertThat(producer.breaker("r").state()).isEqualTo(State.OPEN);
+        }
+
+        @Test
+        void theSaferDefaultsKeepSendFromBlockingInAnOutage() {
+            assertThat(GuardedProducer.SAFER_DEFAULTS).containsEntry("metadata.recovery.strategy", "none")
+                    .containsEntry("max.block.ms", "2000").containsEntry("enable.idempotence", "true")
+                    .containsEntry("acks", "all");
+        }
+
+        @Test
         void acknowledgedSendsAreNeverOverdue() {
             build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build()));
             for (int i = 0; i < 10; i++) {
