@@ -4,7 +4,13 @@
 #   guard-bench/run-benchmarks.sh                      # the whole suite, ~10 min on 2 cores
 #   guard-bench/run-benchmarks.sh 'ClosedCall1T' -wi 1 -i 2 -w 500ms -r 500ms   # a subset, short iterations
 #
+#   OUTAGE=1 guard-bench/run-benchmarks.sh 'JdbcGuard|KafkaSend' -wi 1 -i 3 -w 1s -r 1s
+#                                                      # + the Kafka outage latency run (OutageLatency, ~30 s)
+#
 # Every argument goes to JMH (a benchmark regex, -wi/-i/-w/-r/-f, ...). SKIP_BUILD=1 reuses the built jar.
+# OUTAGE=1 also runs dev.guard.bench.OutageLatency after JMH (embedded broker stopped for OUTAGE_SECONDS, default
+# 10) and adds its section to the report. The JdbcGuard* and KafkaSend benchmarks and OutageLatency run from the
+# same shaded jar (it carries H2, HikariCP and the embedded Kafka broker of guard-testkit).
 # Run it on a quiet machine: anything else running skews the numbers, the 2-thread ones most.
 set -euo pipefail
 
@@ -18,8 +24,8 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 cd "$ROOT"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  echo ">> building guard-core and guard-bench"
-  mvn -B -q -pl guard-core,guard-bench -am package -DskipTests
+  echo ">> building guard-bench and the modules it benchmarks"
+  mvn -B -q -pl guard-bench -am package -DskipTests
 fi
 [[ -f "$JAR" ]] || { echo "missing $JAR: build it first" >&2; exit 1; }
 
@@ -30,4 +36,20 @@ rm -f "$JSON"
 "$JAVA" -jar "$JAR" -prof gc -rf json -rff "$JSON" "$@" 2>&1 | tee "$LOG"
 
 [[ -s "$JSON" ]] || { echo "JMH wrote no results to $JSON" >&2; exit 1; }
-python3 "$BENCH/report.py" --json "$JSON" --out "$OUT" --command "$COMMAND" --load-before "$LOAD_BEFORE"
+
+REPORT_ARGS=()
+if [[ "${OUTAGE:-0}" == 1 ]]; then
+  OUTAGE_JSON="$BENCH/target/outage-result.json"
+  OUTAGE_LOG="$BENCH/target/outage-output.txt"
+  rm -f "$OUTAGE_JSON"
+  echo ">> Kafka outage latency (OutageLatency; output also in ${OUTAGE_LOG#"$ROOT"/})"
+  # a raw send blocked on metadata returns within max.block.ms (60 s) of the restart at the latest: bound the run
+  timeout 300 "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$JAR" \
+      dev.guard.bench.OutageLatency --json "$OUTAGE_JSON" --outage-seconds "${OUTAGE_SECONDS:-10}" 2>&1 \
+      | grep -v 'NetworkClient' | tee "$OUTAGE_LOG"
+  [[ -s "$OUTAGE_JSON" ]] || { echo "OutageLatency wrote no results to $OUTAGE_JSON" >&2; exit 1; }
+  REPORT_ARGS+=(--outage "$OUTAGE_JSON")
+  COMMAND="OUTAGE=1 $COMMAND"
+fi
+python3 "$BENCH/report.py" --json "$JSON" --out "$OUT" --command "$COMMAND" --load-before "$LOAD_BEFORE" \
+    ${REPORT_ARGS[@]+"${REPORT_ARGS[@]}"}

@@ -1,0 +1,370 @@
+package dev.guard.bench;
+
+import dev.guard.core.State;
+import dev.guard.core.event.BreakerEvent;
+import dev.guard.kafka.GuardedProducer;
+import dev.guard.kafka.TopicPolicy;
+import dev.guard.kafka.TopicStats;
+import dev.guard.testkit.KafkaBroker;
+import dev.guard.testkit.KafkaBrokers;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * guard-kafka, outage: how long {@code send()} takes while the broker is down, raw {@link KafkaProducer} with the
+ * default configuration against {@link GuardedProducer} built with {@code GuardedProducer.builder(props, ser, ser)}
+ * (its safer defaults: {@code max.block.ms=2000}), one REJECT topic and one BUFFER topic (issue target: guarded
+ * p99 &lt;= 10 µs once the breaker is open). Not a JMH benchmark: one run, every call timed.
+ *
+ * <p>Embedded KRaft broker from guard-testkit, three 3-partition topics. Steady load: 2 sender threads per
+ * producer and topic (raw, guarded REJECT, guarded BUFFER: 6 threads), each sending one 100-byte record every
+ * {@code periodMicros} (default 1000) without waiting for acknowledgements. After {@code beforeSeconds} the broker is
+ * stopped ({@code stopBroker()}), kept down {@code outageSeconds}, then restarted; the senders go on for
+ * {@code afterSeconds}. Every {@code send()} call's start and duration go into a per-thread {@code long[]}; the
+ * outage window is the sends that <em>started</em> between the {@code stopBroker()} call and the
+ * {@code startBroker()} call, each with its full duration (a send blocked in the outage counts when it returns).
+ *
+ * <p>Usage: {@code java -cp benchmarks.jar dev.guard.bench.OutageLatency [--json out.json] [--outage-seconds 10]
+ * [--before-seconds 5] [--after-seconds 5] [--period-micros 1000]}. Prints a markdown table.
+ */
+public final class OutageLatency {
+
+    static final String RAW_TOPIC = "outage-raw";
+    static final String REJECT_TOPIC = "outage-reject";
+    static final String BUFFER_TOPIC = "outage-buffer";
+    static final int THREADS_PER_PRODUCER = 2;
+
+    private OutageLatency() {
+    }
+
+    /** One sender thread: a fixed-rate loop of {@code send()} calls, each timed. */
+    static final class Sender extends Thread {
+        final Producer<byte[], byte[]> producer;
+        final ProducerRecord<byte[], byte[]> record;
+        final long periodNanos;
+        final long[] starts;
+        final long[] durations;
+        int count;
+        long exceptions;
+        String firstException;
+        volatile boolean stop;
+
+        Sender(String name, Producer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record, long periodNanos,
+               int capacity) {
+            super(name);
+            setDaemon(true);
+            this.producer = producer;
+            this.record = record;
+            this.periodNanos = periodNanos;
+            this.starts = new long[capacity];
+            this.durations = new long[capacity];
+        }
+
+        @Override
+        public void run() {
+            long next = System.nanoTime();
+            while (!stop) {
+                long t0 = System.nanoTime();
+                try {
+                    producer.send(record);
+                } catch (RuntimeException e) {
+                    exceptions++;
+                    if (firstException == null) {
+                        firstException = e.toString();
+                    }
+                }
+                long d = System.nanoTime() - t0;
+                if (count < starts.length) {
+                    starts[count] = t0;
+                    durations[count] = d;
+                    count++;
+                }
+                next += periodNanos;
+                long now = System.nanoTime();
+                if (next > now) {
+                    LockSupport.parkNanos(next - now);
+                } else {
+                    next = now; // behind (e.g. after a blocked send): no burst to catch up
+                }
+            }
+        }
+    }
+
+    /** p50/p99/max of the sends that started in [from, to). */
+    record Stats(int n, long p50, long p99, long max) {
+        static Stats of(List<Sender> senders, long from, long to) {
+            int n = 0;
+            for (Sender s : senders) {
+                for (int i = 0; i < s.count; i++) {
+                    if (s.starts[i] >= from && s.starts[i] < to) {
+                        n++;
+                    }
+                }
+            }
+            long[] d = new long[n];
+            int k = 0;
+            for (Sender s : senders) {
+                for (int i = 0; i < s.count; i++) {
+                    if (s.starts[i] >= from && s.starts[i] < to) {
+                        d[k++] = s.durations[i];
+                    }
+                }
+            }
+            Arrays.sort(d);
+            if (n == 0) {
+                return new Stats(0, -1, -1, -1);
+            }
+            return new Stats(n, d[rank(n, 0.50)], d[rank(n, 0.99)], d[n - 1]);
+        }
+
+        /** Nearest-rank percentile index. */
+        static int rank(int n, double q) {
+            return Math.min(n - 1, Math.max(0, (int) Math.ceil(q * n) - 1));
+        }
+
+        String json() {
+            return String.format(Locale.ROOT, "{\"n\": %d, \"p50_ns\": %d, \"p99_ns\": %d, \"max_ns\": %d}", n, p50, p99,
+                    max);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        String json = null;
+        int outageSeconds = 10;
+        int beforeSeconds = 5;
+        int afterSeconds = 5;
+        long periodMicros = 1000;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--json" -> json = args[++i];
+                case "--outage-seconds" -> outageSeconds = Integer.parseInt(args[++i]);
+                case "--before-seconds" -> beforeSeconds = Integer.parseInt(args[++i]);
+                case "--after-seconds" -> afterSeconds = Integer.parseInt(args[++i]);
+                case "--period-micros" -> periodMicros = Long.parseLong(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        String loadBefore = loadavg();
+        long periodNanos = TimeUnit.MICROSECONDS.toNanos(periodMicros);
+        int capacity = (int) Math.min(50_000_000L,
+                (beforeSeconds + outageSeconds + afterSeconds + 120L) * 1_000_000_000L / periodNanos + 1000);
+
+        KafkaBroker broker = KafkaBrokers.startEmbedded(Map.of());
+        for (String t : new String[] {RAW_TOPIC, REJECT_TOPIC, BUFFER_TOPIC}) {
+            KafkaSend.createTopic(broker, t, 3);
+        }
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        KafkaProducer<byte[], byte[]> raw = new KafkaProducer<>(props, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        GuardedProducer<byte[], byte[]> guarded = GuardedProducer.builder(props, new ByteArraySerializer(),
+                        new ByteArraySerializer())
+                .topic(REJECT_TOPIC, TopicPolicy.reject().build())
+                .topic(BUFFER_TOPIC, TopicPolicy.buffer().build())
+                .build();
+        byte[] value = KafkaSend.value();
+        ProducerRecord<byte[], byte[]> rawRecord = new ProducerRecord<>(RAW_TOPIC, value);
+        ProducerRecord<byte[], byte[]> rejectRecord = new ProducerRecord<>(REJECT_TOPIC, value);
+        ProducerRecord<byte[], byte[]> bufferRecord = new ProducerRecord<>(BUFFER_TOPIC, value);
+        raw.send(rawRecord).get(30, TimeUnit.SECONDS);
+        guarded.send(rejectRecord).get(30, TimeUnit.SECONDS);
+        guarded.send(bufferRecord).get(30, TimeUnit.SECONDS);
+
+        AtomicLong rejectOpen = new AtomicLong();
+        AtomicLong bufferOpen = new AtomicLong();
+        AtomicLong rejectClosed = new AtomicLong();
+        AtomicLong bufferClosed = new AtomicLong();
+        guarded.breaker(REJECT_TOPIC).subscribe(e -> onTransition(e, rejectOpen, rejectClosed));
+        guarded.breaker(BUFFER_TOPIC).subscribe(e -> onTransition(e, bufferOpen, bufferClosed));
+
+        List<Sender> rawSenders = new ArrayList<>();
+        List<Sender> rejectSenders = new ArrayList<>();
+        List<Sender> bufferSenders = new ArrayList<>();
+        for (int i = 0; i < THREADS_PER_PRODUCER; i++) {
+            rawSenders.add(new Sender("raw-" + i, raw, rawRecord, periodNanos, capacity));
+            rejectSenders.add(new Sender("guarded-reject-" + i, guarded, rejectRecord, periodNanos, capacity));
+            bufferSenders.add(new Sender("guarded-buffer-" + i, guarded, bufferRecord, periodNanos, capacity));
+        }
+        List<Sender> all = new ArrayList<>();
+        all.addAll(rawSenders);
+        all.addAll(rejectSenders);
+        all.addAll(bufferSenders);
+        System.out.printf("outage run: %d sender threads, one send each every %d µs; %d s before, %d s outage,"
+                + " %d s after%n", all.size(), periodMicros, beforeSeconds, outageSeconds, afterSeconds);
+        long startedAt = System.nanoTime();
+        all.forEach(Thread::start);
+
+        Thread.sleep(TimeUnit.SECONDS.toMillis(beforeSeconds));
+        long stopCalled = System.nanoTime();
+        rejectClosed.set(0);
+        bufferClosed.set(0);
+        broker.stopBroker();
+        long stopReturned = System.nanoTime();
+        System.out.printf("broker stopped (stopBroker() took %d ms)%n", (stopReturned - stopCalled) / 1_000_000);
+        long sleepUntil = stopCalled + TimeUnit.SECONDS.toNanos(outageSeconds);
+        while (System.nanoTime() < sleepUntil) {
+            Thread.sleep(Math.max(1, (sleepUntil - System.nanoTime()) / 1_000_000));
+        }
+        long restartCalled = System.nanoTime();
+        broker.startBroker();
+        long restartReturned = System.nanoTime();
+        System.out.printf("broker restarted (startBroker() took %d ms)%n", (restartReturned - restartCalled) / 1_000_000);
+        Thread.sleep(TimeUnit.SECONDS.toMillis(afterSeconds));
+        for (Sender s : all) {
+            s.stop = true;
+        }
+        for (Sender s : all) {
+            s.join(TimeUnit.SECONDS.toMillis(90)); // a raw send blocked on metadata returns within max.block.ms (60 s)
+            if (s.isAlive()) {
+                System.out.println("WARNING: sender " + s.getName() + " still blocked in send()");
+            }
+        }
+        long endedAt = System.nanoTime();
+
+        String[][] rows = {
+                {"raw", "raw `KafkaProducer`, default config", RAW_TOPIC},
+                {"guarded_reject", "`GuardedProducer`, REJECT topic", REJECT_TOPIC},
+                {"guarded_buffer", "`GuardedProducer`, BUFFER topic", BUFFER_TOPIC},
+        };
+        List<List<Sender>> groups = List.of(rawSenders, rejectSenders, bufferSenders);
+        Stats[] before = new Stats[3];
+        Stats[] outage = new Stats[3];
+        Stats[] afterOpen = new Stats[3];
+        long[] exceptions = new long[3];
+        String[] firstException = new String[3];
+        for (int i = 0; i < 3; i++) {
+            before[i] = Stats.of(groups.get(i), startedAt, stopCalled);
+            outage[i] = Stats.of(groups.get(i), stopCalled, restartCalled);
+            long opened = i == 1 ? rejectOpen.get() : i == 2 ? bufferOpen.get() : 0;
+            afterOpen[i] = opened == 0 ? null : Stats.of(groups.get(i), opened, restartCalled);
+            for (Sender s : groups.get(i)) {
+                exceptions[i] += s.exceptions;
+                if (firstException[i] == null) {
+                    firstException[i] = s.firstException;
+                }
+            }
+        }
+        TopicStats rejectStats = guarded.stats(REJECT_TOPIC);
+        TopicStats bufferStats = guarded.stats(BUFFER_TOPIC);
+
+        StringBuilder md = new StringBuilder();
+        md.append("| producer | sends in outage | p50 µs | p99 µs | max µs | p99 µs once OPEN | steady p50 / p99 µs"
+                + " before |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for (int i = 0; i < 3; i++) {
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s / %s |%n", rows[i][1], outage[i].n,
+                    us(outage[i].p50), us(outage[i].p99), us(outage[i].max),
+                    afterOpen[i] == null ? "n/a" : us(afterOpen[i].p99), us(before[i].p50), us(before[i].p99)));
+        }
+        md.append(String.format(Locale.ROOT, "%ntime from stopBroker() to OPEN: REJECT topic %s, BUFFER topic %s"
+                        + " (stopBroker() itself took %d ms)%n", ms(rejectOpen.get(), stopCalled),
+                ms(bufferOpen.get(), stopCalled), (stopReturned - stopCalled) / 1_000_000));
+        md.append(String.format(Locale.ROOT, "time from startBroker() to CLOSED: REJECT topic %s, BUFFER topic %s%n",
+                ms(rejectClosed.get(), restartCalled), ms(bufferClosed.get(), restartCalled)));
+        md.append("REJECT topic: ").append(rejectStats).append('\n');
+        md.append("BUFFER topic: ").append(bufferStats).append('\n');
+        for (int i = 0; i < 3; i++) {
+            if (exceptions[i] > 0) {
+                md.append(rows[i][0]).append(": ").append(exceptions[i]).append(" send() calls threw, first: ")
+                        .append(firstException[i]).append('\n');
+            }
+        }
+        System.out.println();
+        System.out.print(md);
+
+        if (json != null) {
+            StringBuilder j = new StringBuilder("{\n");
+            j.append(String.format(Locale.ROOT, "  \"date\": \"%s\",%n", Instant.now()));
+            j.append(String.format(Locale.ROOT, "  \"load_before\": \"%s\",%n  \"load_after\": \"%s\",%n", loadBefore,
+                    loadavg()));
+            j.append(String.format(Locale.ROOT, "  \"threads_per_producer\": %d,%n  \"period_us\": %d,%n",
+                    THREADS_PER_PRODUCER, periodMicros));
+            j.append(String.format(Locale.ROOT, "  \"before_s\": %d,%n  \"outage_s\": %d,%n  \"after_s\": %d,%n",
+                    beforeSeconds, outageSeconds, afterSeconds));
+            j.append(String.format(Locale.ROOT, "  \"stop_broker_ms\": %.1f,%n  \"start_broker_ms\": %.1f,%n",
+                    (stopReturned - stopCalled) / 1e6, (restartReturned - restartCalled) / 1e6));
+            j.append(String.format(Locale.ROOT, "  \"time_to_open_ms\": {\"guarded_reject\": %s, \"guarded_buffer\": %s},%n",
+                    msJson(rejectOpen.get(), stopCalled), msJson(bufferOpen.get(), stopCalled)));
+            j.append(String.format(Locale.ROOT,
+                    "  \"time_to_closed_after_restart_ms\": {\"guarded_reject\": %s, \"guarded_buffer\": %s},%n",
+                    msJson(rejectClosed.get(), restartCalled), msJson(bufferClosed.get(), restartCalled)));
+            j.append(String.format(Locale.ROOT, "  \"run_s\": %.1f,%n", (endedAt - startedAt) / 1e9));
+            j.append("  \"rows\": [\n");
+            for (int i = 0; i < 3; i++) {
+                j.append(String.format(Locale.ROOT, "    {\"key\": \"%s\", \"label\": \"%s\", \"before\": %s, "
+                                + "\"outage\": %s, \"after_open\": %s, \"exceptions\": %d, \"first_exception\": %s}%s%n",
+                        rows[i][0], rows[i][1].replace("\"", "'"), before[i].json(), outage[i].json(),
+                        afterOpen[i] == null ? "null" : afterOpen[i].json(), exceptions[i],
+                        firstException[i] == null ? "null" : '"' + firstException[i].replace("\\", "\\\\")
+                                .replace("\"", "'") + '"', i < 2 ? "," : ""));
+            }
+            j.append("  ],\n");
+            j.append(String.format(Locale.ROOT, "  \"reject_stats\": \"%s\",%n  \"buffer_stats\": \"%s\"%n}%n",
+                    rejectStats.toString().replace("\"", "'"), bufferStats.toString().replace("\"", "'")));
+            Path out = Path.of(json);
+            if (out.getParent() != null) {
+                Files.createDirectories(out.getParent());
+            }
+            Files.writeString(out, j.toString(), StandardCharsets.UTF_8);
+            System.out.println("wrote " + out);
+        }
+
+        try {
+            guarded.close(Duration.ofSeconds(10));
+            raw.close(Duration.ofSeconds(10));
+        } finally {
+            broker.close();
+        }
+        System.exit(0);
+    }
+
+    private static void onTransition(BreakerEvent e, AtomicLong open, AtomicLong closed) {
+        if (e instanceof BreakerEvent.StateTransition t) {
+            if (t.to() == State.OPEN) {
+                open.compareAndSet(0, System.nanoTime());
+            } else if (t.to() == State.CLOSED) {
+                closed.compareAndSet(0, System.nanoTime());
+            }
+        }
+    }
+
+    private static String us(long nanos) {
+        return nanos < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", nanos / 1000.0);
+    }
+
+    private static String ms(long at, long from) {
+        return at == 0 ? "never" : String.format(Locale.ROOT, "%.0f ms", (at - from) / 1e6);
+    }
+
+    private static String msJson(long at, long from) {
+        return at == 0 ? "null" : String.format(Locale.ROOT, "%.1f", (at - from) / 1e6);
+    }
+
+    static String loadavg() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+}
