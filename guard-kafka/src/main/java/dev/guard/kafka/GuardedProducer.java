@@ -336,6 +336,9 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                     + "GuardClosedException", failed);
         }
         sweeper.shutdownNow();
+        for (TopicGuard<K, V> g : guards.values()) {
+            g.detach();
+        }
         long left = Math.max(0, deadline - System.nanoTime());
         try {
             delegate.close(Duration.ofNanos(left));

@@ -46,6 +46,7 @@ final class TopicGuard<K, V> {
     private final Producer<K, V> delegate;
     private final Clock clock;
     private final boolean buffer;
+    private final dev.guard.core.event.Subscription transitions;
 
     /** Shared callback for closed-state sends without a user callback. */
     final Callback tracker = this::onTrackedCompletion;
@@ -94,7 +95,7 @@ final class TopicGuard<K, V> {
         this.delegate = owner.delegate;
         this.clock = owner.clock;
         this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER;
-        breaker.subscribe(this::onTransition);
+        this.transitions = breaker.subscribe(this::onTransition);
         attachMeasurements();
     }
 
@@ -596,6 +597,11 @@ final class TopicGuard<K, V> {
                     + "' could be sent (breaker " + breaker.state() + ")"));
         }
         return left.size();
+    }
+
+    /** Stops listening to the breaker, which may outlive this producer in a shared registry. */
+    void detach() {
+        transitions.close();
     }
 
     TopicStats stats() {
