@@ -446,8 +446,8 @@ final class TopicGuard<K, V> {
 
     /**
      * Runs every {@code ackTimeout/4}: while no send of the topic has succeeded for {@code ackTimeout}, counts
-     * sends older than {@code ackTimeout} that have not completed as failures (once each); and expires buffered
-     * records past their {@code bufferTimeout}.
+     * sends older than {@code ackTimeout} that have not completed as failures (once each; in HALF_OPEN such a
+     * send is the probe, and it fails the probe); and expires buffered records past their {@code bufferTimeout}.
      */
     void sweep(long now, long ackTimeoutNanos) {
         long sentNow = sent.sum();
@@ -466,10 +466,14 @@ final class TopicGuard<K, V> {
         boolean stalled = now - lastProgressNanos >= ackTimeoutNanos;
         long sentBefore = sentAsOf(now - ackTimeoutNanos);
         State state = breaker.state();
-        if (stalled && sentBefore >= 0 && (state == State.CLOSED || state == State.METRICS_ONLY)) {
+        if (stalled && sentBefore >= 0
+                && (state == State.CLOSED || state == State.METRICS_ONLY || state == State.HALF_OPEN)) {
             long newlyOverdue = sentBefore - done - overdueCounted;
             if (newlyOverdue > 0) {
-                long n = Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
+                // In HALF_OPEN the overdue send is the probe: one failed probe re-opens the breaker now rather
+                // than after maxWaitInHalfOpen.
+                long n = state == State.HALF_OPEN ? 1
+                        : Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
                 overdueCounted += newlyOverdue;
                 overdueCredits.addAndGet(newlyOverdue);
                 overdue.add(newlyOverdue);

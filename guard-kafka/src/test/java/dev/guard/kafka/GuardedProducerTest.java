@@ -424,6 +424,32 @@ class GuardedProducerTest {
         }
 
         @Test
+        void anOverdueProbeFailsTheProbeInsteadOfWaitingForMaxWaitInHalfOpen() {
+            producer = GuardedProducer.builder(mock).registry(registry).manualSweep()
+                    .breakerConfig(quick().toBuilder().maxWaitInHalfOpen(Duration.ofSeconds(60)).build())
+                    .topic("r", TopicPolicy.reject().build()).ackTimeout(Duration.ofSeconds(1)).build();
+            producer.send(rec("r", "a"));
+            producer.send(rec("r", "b"));
+            producer.sweepNow();
+            clock.advance(Duration.ofSeconds(1));
+            producer.sweepNow();
+            CircuitBreaker b = producer.breaker("r");
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            clock.advance(Duration.ofSeconds(1));
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            producer.send(rec("r", "probe")); // the broker is still down: the probe is never acknowledged
+            producer.sweepNow();
+            clock.advance(Duration.ofMillis(500));
+            producer.sweepNow();
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            clock.advance(Duration.ofMillis(500));
+            producer.sweepNow();
+            assertThat(b.state()).as("re-opened after ackTimeout, not after maxWaitInHalfOpen (60 s)")
+                    .isEqualTo(State.OPEN);
+            assertThat(b.status().openings()).isEqualTo(2);
+        }
+
+        @Test
         void acknowledgedSendsAreNeverOverdue() {
             build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build()));
             for (int i = 0; i < 10; i++) {
