@@ -45,7 +45,7 @@ if [[ "${OUTAGE:-0}" == 1 ]]; then
   echo ">> Kafka outage latency (OutageLatency; output also in ${OUTAGE_LOG#"$ROOT"/})"
   # a raw send blocked on metadata returns within max.block.ms (60 s) of the restart at the latest: bound the run
   timeout 300 "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$JAR" \
-      dev.guard.bench.OutageLatency --json "$OUTAGE_JSON" --outage-seconds "${OUTAGE_SECONDS:-10}" 2>&1 \
+      dev.guard.bench.OutageLatency --json "$OUTAGE_JSON" --outage-seconds "${OUTAGE_SECONDS:-10}" --after-seconds "${AFTER_SECONDS:-30}" 2>&1 \
       | grep -v 'NetworkClient' | tee "$OUTAGE_LOG"
   [[ -s "$OUTAGE_JSON" ]] || { echo "OutageLatency wrote no results to $OUTAGE_JSON" >&2; exit 1; }
   REPORT_ARGS+=(--outage "$OUTAGE_JSON")

@@ -278,7 +278,7 @@ final class TopicGuard<K, V> {
         }
         PendingSend<K, V> evicted = null;
         boolean refused = false;
-        lock.lock();
+        lockForCaller();
         try {
             if (owner.isClosing()) {
                 refused = true;
@@ -339,14 +339,31 @@ final class TopicGuard<K, V> {
             }
             return p;
         }
-        if (!breaker.state().isOpen()) {
+        if (breaker.state() == State.CLOSED) {
+            // Only a closed topic drains continuously. In HALF_OPEN the transition and each probe's completion
+            // schedule the drain; scheduling here would hand a task to the executor on every buffered send.
             scheduleDrain();
         }
         return p;
     }
 
-    private void requeue(PendingSend<K, V> p) {
+    /**
+     * Takes {@link #lock} for a sender's thread (or the I/O thread): every critical section is a few hundred
+     * nanoseconds, so spin briefly before parking; a park and unpark costs tens of microseconds, more than the
+     * whole buffered send should.
+     */
+    private void lockForCaller() {
+        for (int spin = 0; spin < 2_000; spin++) {
+            if (lock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
         lock.lock();
+    }
+
+    private void requeue(PendingSend<K, V> p) {
+        lockForCaller();
         try {
             p.bufferedAtNanos = clock.nanoTime();
             retry.addLast(p);
