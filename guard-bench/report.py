@@ -297,7 +297,7 @@ def outage_section(p, path):
         return
     p("## guard-kafka: send() latency across a broker outage")
     p("")
-    p("> **Single smoke run on a shared machine** (`dev.guard.bench.OutageLatency`, not JMH), %s, load average before %s,"
+    p("> **One run** of `dev.guard.bench.OutageLatency` (not JMH), %s, load average before %s,"
       " after %s." % (o.get("date", "?")[:16].replace("T", " ") + " UTC", o.get("load_before", "n/a"),
                       o.get("load_after", "n/a")))
     p("")
@@ -550,9 +550,8 @@ def main():
                 p("| `System.%s()` | %s |" % (m, fmt_ns(r)))
             p("")
 
-    banner = ("> **%s on a shared machine** (2 cores, other engineers' test runs in parallel), %s; date, JMH"
-              " settings and load average in \"This run\" above. The numbers are indicative only."
-              % ("Smoke run" if smoke else "Run", now))
+    banner = ("> **%s on the 2-core machine**, %s; date, JMH settings and load average (the only sign of other"
+              " work on the machine) in \"This run\" above." % ("Smoke run" if smoke else "Run", now))
     jdbc_section(p, res, banner)
     kafka_section(p, res, banner)
     if args.outage:
