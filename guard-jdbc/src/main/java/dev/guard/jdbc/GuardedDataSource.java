@@ -79,6 +79,8 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GuardedDataSource.class);
 
     private final DataSource delegate;
+    /** {@code delegate::getConnection}, created once so that the hot path allocates no lambda. */
+    private final ConnectionSource plainConnections;
     private final String name;
     private final CircuitBreaker breaker;
     private final Recorder recorder;
@@ -86,6 +88,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
 
     private GuardedDataSource(Builder b) {
         this.delegate = b.delegate;
+        this.plainConnections = delegate::getConnection;
         this.name = b.name;
         this.breaker = b.registry.breaker(BREAKER_PREFIX + b.name, b.breakerConfig, KIND);
         this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock());
@@ -162,22 +165,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
      */
     @Override
     public Connection getConnection() throws SQLException {
-        if (!breaker.tryAcquirePermission()) {
-            throw recorder.rejection();
-        }
-        long start = recorder.start();
-        Connection c;
-        try {
-            c = delegate.getConnection();
-        } catch (SQLException | RuntimeException e) {
-            recorder.acquisitionFailed(e, start);
-            throw e;
-        } catch (Error e) {
-            breaker.releasePermission();
-            throw e;
-        }
-        recorder.acquired(start);
-        return new GuardedConnection(c, recorder);
+        return acquire(plainConnections);
     }
 
     /**
@@ -196,7 +184,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         Connection get() throws SQLException;
     }
 
-    /** The guarded acquisition for the less frequent entry points. */
+    /** The guarded acquisition of every entry point ({@link #plainConnections} is built once: no allocation per call). */
     Connection acquire(ConnectionSource source) throws SQLException {
         if (!breaker.tryAcquirePermission()) {
             throw recorder.rejection();
