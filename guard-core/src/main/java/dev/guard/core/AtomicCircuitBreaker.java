@@ -245,7 +245,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
                 now = clock.nanoTime();
             }
             boolean evaluate = w.record(false, isSlow, now);
-            if (consecutiveFailures.get() != 0) {
+            if (consecutiveFailures.get() != 0) { // only written while a streak is on, and only when tracked
                 consecutiveFailures.set(0);
             }
             if (isSlow) {
@@ -288,7 +288,10 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
         Phase current = acquired.state == State.HALF_OPEN ? phase : acquired;
-        lastFailureMillis.setOpaque(clock.currentTimeMillis());
+        long nowMillis = clock.currentTimeMillis();
+        if (lastFailureMillis.getOpaque() != nowMillis) { // failures within one millisecond write no shared line
+            lastFailureMillis.setOpaque(nowMillis);
+        }
         if (isSlow) {
             slow.increment();
         }
@@ -299,12 +302,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             }
             w.record(true, isSlow, now);
             windowFailures.increment();
-            int inRow = consecutiveFailures.incrementAndGet();
+            int threshold = c.consecutiveFailures();
+            // the streak is one counter shared by every thread: not touched when the condition is off
+            int inRow = threshold > 0 ? consecutiveFailures.incrementAndGet() : 0;
             if (acquired.state == State.HALF_OPEN) {
                 acquired.releaseProbe();
             }
             if (current.state == State.CLOSED) {
-                int threshold = c.consecutiveFailures();
                 if (threshold > 0 && inRow >= threshold) {
                     transition(current, State.OPEN, inRow + " consecutive failures", 1);
                 } else {

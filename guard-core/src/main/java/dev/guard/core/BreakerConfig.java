@@ -26,6 +26,11 @@ import java.util.function.Predicate;
  * {@link WindowType#COUNT} keeps the outcomes of the last {@code windowSize} calls; {@link WindowType#TIME}
  * aggregates the calls of the last {@code windowSize} seconds in one-second buckets (the oldest second leaves
  * as a whole). A count window needs no clock reading per call; a time window reads the clock once per call.
+ * Used from one thread at a time a count window is exactly the last {@code windowSize} calls. Once two threads
+ * collide on it, it splits into stripes (at most one per core, never below 16 slots each) whose sizes add up to
+ * {@code windowSize}, each thread recording into the stripe its id selects: the window then holds the last
+ * {@code windowSize / stripes} calls of each stripe, and a stripe that went quiet while the others each turned
+ * over several times is emptied. This keeps cores from writing one shared line per call.
  */
 public final class BreakerConfig {
 

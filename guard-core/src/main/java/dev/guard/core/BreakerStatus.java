@@ -9,7 +9,8 @@ import java.util.Map;
  * @param name                    breaker name
  * @param kind                    what it guards: {@code kafka-topic}, {@code jdbc-datasource}, {@code custom}, ...
  * @param state                   current state
- * @param consecutiveFailures     failures since the last success
+ * @param consecutiveFailures     failures since the last success; 0 when the consecutive-failure condition is off
+ *                                (not tracked then, so that it costs nothing)
  * @param halfOpenSuccesses       successful probes in the current HALF_OPEN phase (0 otherwise)
  * @param failureRate             failed / calls in the window, percent
  * @param slowCallRate            slow / calls in the window, percent

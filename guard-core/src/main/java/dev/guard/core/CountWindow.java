@@ -2,80 +2,188 @@ package dev.guard.core;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The outcomes of the last {@code size} calls, as two bit rings (failed, slow) plus their population counts.
+ * The outcomes of the last {@code size} calls, kept in bit rings (failed, slow) with their population counts.
  *
- * <p>{@code record} takes one slot from an ever-growing index ({@code getAndAdd}) and sets or clears that slot's
- * bits. A bit and its count change together and only through an atomic read-modify-write whose result says
- * whether the bit flipped, so {@code failures == bitCount(failBits)} holds whenever no record is in flight. A
- * success over a slot that held no failure touches nothing but the index; a success into a full window that
- * holds no failure and no slow call does not even touch the index (it could not change the window), only a
- * striped counter: healthy traffic writes no cache line shared between cores.
+ * <p><b>One ring while uncontended.</b> {@code record} claims the next slot of the ring with a CAS on its index
+ * and sets or clears that slot's bits. A bit and its count change together, only through an atomic
+ * read-modify-write whose result says whether the bit flipped, so {@code failures == bitCount(failBits)} holds
+ * whenever no record is in flight. Used from one thread at a time, the window is exactly "the last
+ * {@code size} calls" (the model-based test checks this against a reference model).
+ *
+ * <p><b>Stripes under contention.</b> When two threads collide on a ring's index, the window splits into twice
+ * as many rings (up to the number of cores, each ring keeping at least {@value #MIN_RING} slots), their sizes
+ * adding up to {@code size}; the outcomes held so far are moved into the new rings, so nothing the window held is
+ * lost. A thread records into the ring its thread id selects. The rates are the sums over the rings, so the window
+ * still holds {@code size} outcomes, but as "the last {@code size / stripes} calls of each stripe" rather than
+ * an exact global order: one shared index written by every call would cost more than the rest of the breaker.
+ * A stripe whose threads went quiet would keep old outcomes forever; whenever a ring has seen as many outcomes as
+ * it has slots (a lap, clean successes included), any ring that completed no lap during the last
+ * {@value #STALE_LAPS}&times;stripes laps of the others is emptied.
+ *
+ * <p><b>Healthy traffic writes nothing shared.</b> A success into a full ring that holds no failure and no slow
+ * call cannot change the window: it only increments a striped counter. A success into a full ring, whatever it
+ * holds, cannot raise a rate either, so {@code record} tells the breaker to skip the evaluation.
  */
 final class CountWindow implements OutcomeWindow {
+
+    /** Rings are never split below this many slots: rates over fewer outcomes would be noise. */
+    static final int MIN_RING = 16;
+    /** A ring is stale after the others completed this many laps per stripe while it completed none. */
+    static final int STALE_LAPS = 4;
+    private static final int MAX_STRIPES =
+            Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors() * 2 - 1));
 
     private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NEXT;
     private static final VarHandle FAILURES;
     private static final VarHandle SLOWS;
+    private static final VarHandle LAPS;
+    private static final VarHandle SPLITTING;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            NEXT = l.findVarHandle(CountWindow.class, "next", long.class);
-            FAILURES = l.findVarHandle(CountWindow.class, "failures", int.class);
-            SLOWS = l.findVarHandle(CountWindow.class, "slows", int.class);
+            NEXT = l.findVarHandle(RingIndex.class, "next", long.class);
+            FAILURES = l.findVarHandle(RingFields.class, "failures", int.class);
+            SLOWS = l.findVarHandle(RingFields.class, "slows", int.class);
+            LAPS = l.findVarHandle(CountWindow.class, "laps", long.class);
+            SPLITTING = l.findVarHandle(CountWindow.class, "splitting", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
     private final int size;
-    private final long[] failBits;
-    private final long[] slowBits;
-    private volatile long next;
-    private volatile int failures;
-    private volatile int slows;
-    private volatile long base;
-    /** Successes recorded without touching the ring (see {@link #record}); part of {@link #totalRecorded()}. */
-    private final java.util.concurrent.atomic.LongAdder cleanSuccesses = new java.util.concurrent.atomic.LongAdder();
+    private final int maxStripes;
+    private volatile Ring[] rings;
+    private volatile long laps;
+    private volatile int splitting;
+    /** Successes recorded without touching a ring (see {@link #record}); part of {@link #totalRecorded()}. */
+    private final LongAdder cleanSuccesses = new LongAdder();
 
     CountWindow(int size) {
+        this(size, MAX_STRIPES);
+    }
+
+    /** {@code maxStripes}: a power of two; tests pass it to split on a machine with few cores. */
+    CountWindow(int size, int maxStripes) {
+        if (Integer.bitCount(maxStripes) != 1) {
+            throw new IllegalArgumentException("maxStripes must be a power of two, was " + maxStripes);
+        }
         this.size = size;
-        int words = (size + 63) >>> 6;
-        this.failBits = new long[words];
-        this.slowBits = new long[words];
+        this.maxStripes = Math.max(1, Math.min(maxStripes, Integer.highestOneBit(Math.max(1, size / MIN_RING))));
+        this.rings = new Ring[] {new Ring(size, 0)};
     }
 
     @Override
     public boolean record(boolean failure, boolean slow, long now) {
-        if (!failure && !slow && failures == 0 && slows == 0 && next - base >= size) {
-            // A full window of clean successes: this success would replace a success, so the window's content
-            // cannot change. Count it in a striped adder instead of the shared index, so that healthy traffic
-            // from many cores writes no shared cache line at all.
+        Ring[] rs = rings;
+        Ring r;
+        if (rs.length == 1) {
+            r = rs[0];
+        } else {
+            r = rs[(int) Thread.currentThread().getId() & (rs.length - 1)];
+            // laps count every outcome, clean successes included: a plain countdown on this stripe's own line,
+            // racy on purpose (a lost decrement only delays a lap), robust to going below zero
+            int left = r.untilLap - 1;
+            r.untilLap = left;
+            if (left <= 0) {
+                r.untilLap = r.size;
+                lapCompleted(rs, r);
+            }
+        }
+        boolean full = r.next - r.base >= r.size;
+        if (!failure && !slow && full && r.failures == 0 && r.slows == 0) {
+            // A full ring of clean successes: this success would replace a success, so the window cannot change.
+            // Count it in a striped adder instead of the ring's index: healthy traffic writes no shared line.
             cleanSuccesses.increment();
             return false;
         }
-        long i = (long) NEXT.getAndAdd(this, 1L);
-        int slot = (int) (i % size);
-        int word = slot >>> 6;
+        long i = r.next;
+        if (!NEXT.compareAndSet(r, i, i + 1)) {
+            i = contended(rs, r);
+        }
+        int slot = (int) (i % r.size);
+        int word = Ring.PAD + (slot >>> 6);
         long bit = 1L << slot;
-        flip(failBits, FAILURES, word, bit, failure);
-        flip(slowBits, SLOWS, word, bit, slow);
-        return failure || slow || failures != 0 || slows != 0;
+        r.flip(r.failBits, FAILURES, word, bit, failure);
+        r.flip(r.slowBits, SLOWS, word, bit, slow);
+        if (!full && i + 1 - r.base >= r.size) {
+            r.filled = true;
+        }
+        // A success into a full ring replaces an outcome and adds no call: no rate can rise, nothing to evaluate.
+        return failure || slow || (!full && (rs.length > 1 || r.failures != 0 || r.slows != 0));
     }
 
-    private void flip(long[] bits, VarHandle count, int word, long bit, boolean value) {
-        if (value) {
-            long old = (long) BITS.getAndBitwiseOr(bits, word, bit);
-            if ((old & bit) == 0) {
-                count.getAndAdd(this, 1);
+    /** The CAS on {@code r}'s index lost to another thread: split the window if it may, then take a slot anyway. */
+    private long contended(Ring[] rs, Ring r) {
+        trySplit(rs);
+        // this outcome still goes to the ring it was meant for: it stays counted in the totals even if retired
+        return (long) NEXT.getAndAdd(r, 1L);
+    }
+
+    /** Splits unless the stripes are at their maximum, another thread splits, or {@code rs} was already split. */
+    boolean trySplit(Ring[] rs) {
+        if (rs.length >= maxStripes || !SPLITTING.compareAndSet(this, 0, 1)) {
+            return false;
+        }
+        try {
+            if (rings != rs) {
+                return false;
             }
-        } else if (((long) BITS.getOpaque(bits, word) & bit) != 0) {
-            long old = (long) BITS.getAndBitwiseAnd(bits, word, ~bit);
-            if ((old & bit) != 0) {
-                count.getAndAdd(this, -1);
+            split(rs);
+            return true;
+        } finally {
+            splitting = 0;
+        }
+    }
+
+    /** Splits now as contention would (tests). */
+    boolean split() {
+        return trySplit(rings);
+    }
+
+    /** Doubles the stripes; the outcomes each old ring holds move, oldest first, into the two rings that replace it. */
+    private void split(Ring[] old) {
+        int stripes = old.length * 2;
+        Ring[] fresh = new Ring[stripes];
+        for (int j = 0; j < stripes; j++) {
+            fresh[j] = new Ring(size / stripes + (j < size % stripes ? 1 : 0), laps);
+        }
+        for (int j = 0; j < old.length; j++) {
+            Ring o = old[j];
+            long end = o.next;
+            long start = Math.max(o.base, end - o.size);
+            // newest outcomes last: each of the two heirs keeps as many of the newest as it has room for
+            int k = 0;
+            for (long i = start; i < end; i++, k++) {
+                int slot = (int) (i % o.size);
+                long bit = 1L << slot;
+                int word = Ring.PAD + (slot >>> 6);
+                Ring heir = fresh[(k & 1) == 0 ? j : j + old.length];
+                heir.append(((long) BITS.getVolatile(o.failBits, word) & bit) != 0,
+                        ((long) BITS.getVolatile(o.slowBits, word) & bit) != 0);
+            }
+        }
+        Ring[] before = old[0].retired;
+        Ring[] all = new Ring[before.length + old.length];
+        System.arraycopy(before, 0, all, 0, before.length);
+        System.arraycopy(old, 0, all, before.length, old.length);
+        fresh[0].retired = all; // published with the rings themselves: totals never see a split half done
+        rings = fresh;
+    }
+
+    private void lapCompleted(Ring[] rs, Ring r) {
+        long lap = (long) LAPS.getAndAdd(this, 1L) + 1;
+        r.lastLap = lap;
+        long staleAfter = (long) STALE_LAPS * rs.length;
+        for (Ring o : rs) {
+            if (o != r && lap - o.lastLap > staleAfter) {
+                o.lastLap = lap;
+                o.clear();
             }
         }
     }
@@ -87,50 +195,165 @@ final class CountWindow implements OutcomeWindow {
 
     @Override
     public long calls(long now) {
-        return Math.min(next - base, size);
+        long calls = 0;
+        for (Ring r : rings) {
+            calls += r.filled ? r.size : Math.min(r.next - r.base, r.size);
+        }
+        return calls;
     }
 
     @Override
     public long failures(long now) {
-        return failures;
+        long n = 0;
+        for (Ring r : rings) {
+            n += r.failures;
+        }
+        return n;
     }
 
     @Override
     public long slowCalls(long now) {
-        return slows;
+        long n = 0;
+        for (Ring r : rings) {
+            n += r.slows;
+        }
+        return n;
     }
 
     @Override
     public long totalRecorded() {
-        return next + cleanSuccesses.sum();
+        Ring[] rs = rings;
+        long n = cleanSuccesses.sum();
+        for (Ring r : rs[0].retired) {
+            n += r.next - r.moved;
+        }
+        for (Ring r : rs) {
+            n += r.next - r.moved;
+        }
+        return n;
     }
 
     @Override
     public void clear() {
-        base = next;
-        for (int w = 0; w < failBits.length; w++) {
-            long f = (long) BITS.getAndSet(failBits, w, 0L);
-            if (f != 0) {
-                FAILURES.getAndAdd(this, -Long.bitCount(f));
-            }
-            long s = (long) BITS.getAndSet(slowBits, w, 0L);
-            if (s != 0) {
-                SLOWS.getAndAdd(this, -Long.bitCount(s));
-            }
+        for (Ring r : rings) {
+            r.clear();
         }
     }
 
     @Override
     public long replayInto(OutcomeWindow target, long now) {
-        long end = next; // successes skipped by the clean-window path changed nothing in the ring
-        long start = Math.max(base, end - size);
-        for (long i = start; i < end; i++) {
-            int slot = (int) (i % size);
-            long bit = 1L << slot;
-            boolean f = ((long) BITS.getVolatile(failBits, slot >>> 6) & bit) != 0;
-            boolean s = ((long) BITS.getVolatile(slowBits, slot >>> 6) & bit) != 0;
-            target.record(f, s, now);
+        long replayed = 0;
+        for (Ring r : rings) {
+            long end = r.next; // successes skipped by the clean-ring path changed nothing in the ring
+            long start = Math.max(r.base, end - r.size);
+            for (long i = start; i < end; i++) {
+                int slot = (int) (i % r.size);
+                long bit = 1L << slot;
+                int word = Ring.PAD + (slot >>> 6);
+                target.record(((long) BITS.getVolatile(r.failBits, word) & bit) != 0,
+                        ((long) BITS.getVolatile(r.slowBits, word) & bit) != 0, now);
+            }
+            replayed += end - start;
         }
-        return end - start;
+        return replayed;
+    }
+
+    /** Stripes in use (tests). */
+    int stripes() {
+        return rings.length;
+    }
+
+    // Padding keeps two rings' hot fields off one cache line (each core writes only its own ring), and, within a
+    // ring, the index written by every call off the line of counts that other cores read to evaluate the rates.
+
+    abstract static class RingPadBefore {
+        long p00, p01, p02, p03, p04, p05, p06, p07;
+    }
+
+    abstract static class RingIndex extends RingPadBefore {
+        volatile long next;
+        /** Outcomes (clean successes included) until this stripe completes its next lap. */
+        int untilLap;
+    }
+
+    abstract static class RingPadMiddle extends RingIndex {
+        long p10, p11, p12, p13, p14, p15, p16, p17;
+    }
+
+    abstract static class RingFields extends RingPadMiddle {
+        volatile int failures;
+        volatile int slows;
+        volatile long base;
+        /**
+         * Whether {@code next - base} reached the size since the last clear: lets another core count this ring's
+         * calls without reading the index line. A record racing with a clear may leave it set on a ring that is
+         * not full yet; the rate then reads low, never high, until the ring fills.
+         */
+        volatile boolean filled;
+        volatile long lastLap;
+    }
+
+    static final class Ring extends RingFields {
+        /** Words of padding on both sides of the bits: two rings' bit arrays never share a cache line. */
+        static final int PAD = 8;
+        static final Ring[] NONE = new Ring[0];
+        final int size;
+        final long[] failBits;
+        final long[] slowBits;
+        /** Outcomes copied in by a split: they were counted by the ring they came from. */
+        long moved;
+        /** Only in ring 0: the rings that splits replaced, whose counts stay part of the totals. */
+        Ring[] retired = NONE;
+        long p20, p21, p22, p23, p24, p25, p26, p27;
+
+        Ring(int size, long lap) {
+            this.size = size;
+            int words = (size + 63) >>> 6;
+            this.failBits = new long[words + 2 * PAD];
+            this.slowBits = new long[words + 2 * PAD];
+            this.lastLap = lap;
+            this.untilLap = size;
+        }
+
+        /** Only while the ring is not yet published (a split): plain single-threaded appends. */
+        void append(boolean failure, boolean slow) {
+            int slot = (int) (next % size);
+            int word = PAD + (slot >>> 6);
+            long bit = 1L << slot;
+            flip(failBits, FAILURES, word, bit, failure);
+            flip(slowBits, SLOWS, word, bit, slow);
+            next++;
+            moved++;
+            filled = next >= size;
+        }
+
+        void flip(long[] bits, VarHandle count, int word, long bit, boolean value) {
+            if (value) {
+                long old = (long) BITS.getAndBitwiseOr(bits, word, bit);
+                if ((old & bit) == 0) {
+                    count.getAndAdd(this, 1);
+                }
+            } else if (((long) BITS.getOpaque(bits, word) & bit) != 0) {
+                long old = (long) BITS.getAndBitwiseAnd(bits, word, ~bit);
+                if ((old & bit) != 0) {
+                    count.getAndAdd(this, -1);
+                }
+            }
+        }
+
+        void clear() {
+            base = next;
+            filled = false;
+            for (int w = PAD; w < failBits.length - PAD; w++) {
+                long f = (long) BITS.getAndSet(failBits, w, 0L);
+                if (f != 0) {
+                    FAILURES.getAndAdd(this, -Long.bitCount(f));
+                }
+                long s = (long) BITS.getAndSet(slowBits, w, 0L);
+                if (s != 0) {
+                    SLOWS.getAndAdd(this, -Long.bitCount(s));
+                }
+            }
+        }
     }
 }

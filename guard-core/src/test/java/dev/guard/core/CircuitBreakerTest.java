@@ -62,6 +62,20 @@ class CircuitBreakerTest {
             CircuitBreaker b = breaker(onlyConsecutive(3).consecutiveFailures(0));
             times(50, () -> fail(b));
             assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().consecutiveFailures()).as("not tracked while the condition is off").isZero();
+        }
+
+        @Test
+        void theSuccessThatFillsTheWindowToTheMinimumStillEvaluates() {
+            // a success into a full window is never evaluated (it cannot raise a rate); the one that fills it is
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
+                    .countWindow(4).minimumCalls(4));
+            fail(b);
+            fail(b);
+            succeed(b);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            succeed(b);
+            assertThat(b.state()).as("2/4 = 50% reached by the success that filled the window").isEqualTo(State.OPEN);
         }
 
         @Test
