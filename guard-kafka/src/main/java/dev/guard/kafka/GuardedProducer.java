@@ -182,7 +182,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                     + (record == null ? null : record.topic()) + "')");
         }
         TopicGuard<K, V> g = guardFor(record.topic());
-        if (g.buffering) {
+        if (g.buffering()) {
             return g.enqueue(record, callback);
         }
         if (!g.breaker.tryAcquirePermission()) {
@@ -290,7 +290,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     public void flush() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (TopicGuard<K, V> g : guards.values()) {
-            if (g.buffering) {
+            if (g.buffering()) {
                 try {
                     g.awaitDrainedOrOpen(deadline);
                 } catch (InterruptedException e) {
@@ -324,7 +324,8 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         closing = true;
         int failed = 0;
         for (TopicGuard<K, V> g : guards.values()) {
-            if (g.buffering) {
+            g.stopAccepting();
+            if (g.buffering()) {
                 g.scheduleDrain();
             }
         }

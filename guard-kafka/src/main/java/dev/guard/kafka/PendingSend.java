@@ -7,23 +7,24 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One record of a BUFFER topic: the future handed to the caller and the callback handed to Kafka, in one
- * object. It completes only when the record is delivered, or fails for good; a retriable failure of an
- * in-flight attempt puts it back in the buffer instead.
+ * One record of a BUFFER topic: the future handed to the caller, the callback handed to Kafka and the node of
+ * the topic's {@link SendBuffer}, in one object. It completes only when the record is delivered, or fails for
+ * good; a retriable failure of an in-flight attempt puts it back in the buffer instead.
  */
 final class PendingSend<K, V> extends CompletableFuture<RecordMetadata> implements Callback {
 
     final TopicGuard<K, V> guard;
     final ProducerRecord<K, V> record;
     final Callback userCallback;
-    /** Clock reading when the current attempt was handed to Kafka, if the breaker measures durations. */
-    long startNanos;
+    /**
+     * While buffered: clock reading when it entered the buffer (for expiry). While with Kafka: clock reading
+     * when the attempt was handed over if the breaker measures durations, else 0.
+     */
+    long stampNanos;
     /** Estimated bytes, set when buffered. */
     int size;
-    /** Clock reading when it entered the buffer (for expiry). */
-    long bufferedAtNanos;
-    /** How many times it was handed to Kafka. */
-    int attempts;
+    /** The next node of the buffer's queue (see {@link SendBuffer}). */
+    volatile PendingSend<K, V> next;
 
     PendingSend(TopicGuard<K, V> guard, ProducerRecord<K, V> record, Callback userCallback) {
         this.guard = guard;
