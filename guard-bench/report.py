@@ -316,6 +316,17 @@ def outage_section(p, path):
     p("**Outage window** = the sends that *started* between the `stopBroker()` and `startBroker()` calls, each with its")
     p("full duration (a raw send blocked in the outage counts when it returns, after the restart). **Once OPEN** =")
     p("the sends that started between the breaker's first OPEN and the restart (it includes the HALF_OPEN probes).")
+    if o.get("jvm_args"):
+        p("JVM options: `%s`." % o["jvm_args"])
+        if "AlwaysPreTouch" in o["jvm_args"]:
+            p("The heap is faulted in at start (`-XX:+AlwaysPreTouch`): in a JVM a few seconds old eden is still on its")
+            p("first pass and every first write to a 4 KiB page faults (10-20 µs on this VM), which lands on whichever")
+            p("`send()` allocates (the BUFFER topic's, one future per buffered record: every ~85 calls); a service that")
+            p("has run a few GC cycles has no such faults.")
+        else:
+            p("**Without `-XX:+AlwaysPreTouch`**: the first write to each 4 KiB page of a young heap faults (10-20 µs on")
+            p("this VM) inside whichever `send()` allocates, the BUFFER topic's every ~85 calls; `run-benchmarks.sh` pre-touches.")
+        p("The first sends of the first outage run interpreted until the JIT compiles the open-state path; they count.")
     p("")
     p("| producer | sends in outage | p50 µs | p99 µs | max µs | p99 µs once OPEN | max µs once OPEN | steady p50 / p99 µs"
       " (before) |")
@@ -339,6 +350,12 @@ def outage_section(p, path):
       % (ms(tto.get("guarded_reject")), ms(tto.get("guarded_buffer"))))
     p("- Time from the `startBroker()` call to the guarded breaker CLOSED again: REJECT topic %s, BUFFER topic %s."
       % (ms(ttc.get("guarded_reject")), ms(ttc.get("guarded_buffer"))))
+    for r in o.get("rows", []):
+        per = r.get("after_open_per_thread") or []
+        if per:
+            p("- %s, once OPEN, per sender thread: p99 %s µs (max %s µs)."
+              % (r.get("label"), " / ".join(fmt_us(t.get("p99_ns")) for t in per),
+                 " / ".join(fmt_us(t.get("max_ns")) for t in per)))
     for key in ("reject_stats", "buffer_stats"):
         if o.get(key):
             p("- `%s`" % o[key])
@@ -351,9 +368,17 @@ def outage_section(p, path):
     for r in o.get("rows", []):
         ao = r.get("after_open")
         if r.get("key", "").startswith("guarded") and ao:
-            ok = ao.get("p99_ns", -1) >= 0 and ao["p99_ns"] <= KAFKA_OPEN_P99_TARGET_NS
-            p("| %s: `send()` p99 <= %.0f µs once OPEN | %s µs | %s |"
-              % (r.get("label"), KAFKA_OPEN_P99_TARGET_NS / 1000, fmt_us(ao.get("p99_ns")), verdict(ok)))
+            per = [t.get("p99_ns", -1) for t in (r.get("after_open_per_thread") or [])]
+            if per:  # the wording: p99 on every thread, so the worst thread decides
+                worst = max(per)
+                ok = min(per) >= 0 and worst <= KAFKA_OPEN_P99_TARGET_NS
+                p("| %s: `send()` p99 <= %.0f µs once OPEN, on every thread | worst thread %s µs (all threads %s µs) | %s |"
+                  % (r.get("label"), KAFKA_OPEN_P99_TARGET_NS / 1000, fmt_us(worst), fmt_us(ao.get("p99_ns")),
+                     verdict(ok)))
+            else:
+                ok = ao.get("p99_ns", -1) >= 0 and ao["p99_ns"] <= KAFKA_OPEN_P99_TARGET_NS
+                p("| %s: `send()` p99 <= %.0f µs once OPEN | %s µs | %s |"
+                  % (r.get("label"), KAFKA_OPEN_P99_TARGET_NS / 1000, fmt_us(ao.get("p99_ns")), verdict(ok)))
     p("")
 
 def main():
