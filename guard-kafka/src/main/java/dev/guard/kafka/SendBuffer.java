@@ -41,8 +41,8 @@ final class SendBuffer<K, V> {
     private static final AtomicLongFieldUpdater<SendBuffer> OCCUPANCY =
             AtomicLongFieldUpdater.newUpdater(SendBuffer.class, "occupancy");
     @SuppressWarnings("rawtypes")
-    private static final AtomicReferenceFieldUpdater<SendBuffer, PendingSend> TAIL =
-            AtomicReferenceFieldUpdater.newUpdater(SendBuffer.class, PendingSend.class, "tail");
+    private static final AtomicReferenceFieldUpdater<SendBuffer, BufferedSend> TAIL =
+            AtomicReferenceFieldUpdater.newUpdater(SendBuffer.class, BufferedSend.class, "tail");
 
     /** Set once by {@link #shut()}: no more offers. The sign bit, so that {@code occupancy < 0} tests it. */
     private static final long SHUT_BIT = 1L << 63;
@@ -64,16 +64,16 @@ final class SendBuffer<K, V> {
     /** Records and byte units of the queue, reserved or linked, not yet removed; and {@link #SHUT_BIT}. */
     private volatile long occupancy;
     /** The last linked node; senders swap themselves in. */
-    private volatile PendingSend<K, V> tail;
+    private volatile BufferedSend<K, V> tail;
     /** Guarded by {@link #lock}: the node before the first queued record (a consumed record, or the stub). */
-    private PendingSend<K, V> head;
+    private BufferedSend<K, V> head;
 
     /** Guards every removal, the put-back queue and {@link #changed}. */
     final ReentrantLock lock = new ReentrantLock();
     /** Signalled (under {@link #lock}) whenever a record leaves the buffer and on every breaker transition. */
     final Condition changed = lock.newCondition();
     /** In-flight records put back after a retriable failure: sent before the queue. Guarded by {@link #lock}. */
-    private final ArrayDeque<PendingSend<K, V>> retry = new ArrayDeque<>();
+    private final ArrayDeque<PutBack<K, V>> retry = new ArrayDeque<>();
     /** Written under {@link #lock}, read without it. */
     private volatile int retryRecords;
     private volatile long retryBytes;
@@ -94,7 +94,7 @@ final class SendBuffer<K, V> {
         }
         this.unitShift = shift;
         this.maxUnits = maxBytes >>> shift;
-        PendingSend<K, V> stub = new PendingSend<>(null, null, null);
+        BufferedSend<K, V> stub = new BufferedSend<>(null, null, null);
         this.head = stub;
         this.tail = stub;
     }
@@ -111,7 +111,7 @@ final class SendBuffer<K, V> {
      *
      * @return {@link #ACCEPTED}, {@link #FULL} (nothing changed) or {@link #SHUT} (nothing changed)
      */
-    int offer(PendingSend<K, V> p) {
+    int offer(BufferedSend<K, V> p) {
         int outcome = reserve(p.size);
         if (outcome == ACCEPTED) {
             link(p);
@@ -150,10 +150,10 @@ final class SendBuffer<K, V> {
     }
 
     /** Links {@code p} (its {@code size} the reserved one) at the tail: the accepted order is the link order. */
-    void link(PendingSend<K, V> p) {
+    void link(BufferedSend<K, V> p) {
         // Between reserve() and here a consumer sees the count but not the node, and waits.
         @SuppressWarnings("unchecked")
-        PendingSend<K, V> prev = TAIL.getAndSet(this, p);
+        BufferedSend<K, V> prev = TAIL.getAndSet(this, p);
         prev.next = p;
     }
 
@@ -193,9 +193,9 @@ final class SendBuffer<K, V> {
     // ------------------------------------------------------------------------------- consumers (locked)
 
     /** The next queued record without removing it; waits out a sender between reservation and link. */
-    private PendingSend<K, V> peekQueue() {
-        PendingSend<K, V> h = head;
-        PendingSend<K, V> n = h.next;
+    private BufferedSend<K, V> peekQueue() {
+        BufferedSend<K, V> h = head;
+        BufferedSend<K, V> n = h.next;
         for (int spins = 0; n == null && (occupancy & COUNTS) != 0; spins++) {
             // Every removal happens under the lock we hold: a count without a node is a sender about to link.
             if (spins < 100) {
@@ -209,8 +209,8 @@ final class SendBuffer<K, V> {
     }
 
     /** Removes {@code n}, the node after {@link #head}, from the queue. */
-    private void unlinkHead(PendingSend<K, V> n) {
-        PendingSend<K, V> old = head;
+    private void unlinkHead(BufferedSend<K, V> n) {
+        BufferedSend<K, V> old = head;
         head = n;
         // A consumed node must not keep later ones reachable (a caller may hold its future for long). No sender
         // writes it again: only the one whose getAndSet returned it did, and we read that link.
@@ -221,8 +221,8 @@ final class SendBuffer<K, V> {
     /** The record {@link #takeHead()} would take: the oldest put-back, else the oldest queued; null if none. */
     PendingSend<K, V> peekHead() {
         assert lock.isHeldByCurrentThread();
-        PendingSend<K, V> r = retry.peekFirst();
-        return r != null ? r : peekQueue();
+        PutBack<K, V> r = retry.peekFirst();
+        return r != null ? r.send : peekQueue();
     }
 
     /**
@@ -231,16 +231,16 @@ final class SendBuffer<K, V> {
      */
     PendingSend<K, V> takeHead() {
         assert lock.isHeldByCurrentThread();
-        PendingSend<K, V> r = retry.peekFirst();
+        PutBack<K, V> r = retry.peekFirst();
         if (r != null) {
             transit = true;
             retry.pollFirst();
             retryRecords--;
             retryBytes -= r.size;
             changed.signalAll();
-            return r;
+            return r.send;
         }
-        PendingSend<K, V> n = peekQueue();
+        BufferedSend<K, V> n = peekQueue();
         if (n != null) {
             transit = true;
             unlinkHead(n);
@@ -255,9 +255,9 @@ final class SendBuffer<K, V> {
     }
 
     /** Removes and returns the oldest queued record (not a put-back), or null (FAIL_OLDEST eviction). */
-    PendingSend<K, V> pollOldestQueued() {
+    BufferedSend<K, V> pollOldestQueued() {
         assert lock.isHeldByCurrentThread();
-        PendingSend<K, V> n = peekQueue();
+        BufferedSend<K, V> n = peekQueue();
         if (n != null) {
             unlinkHead(n);
             changed.signalAll();
@@ -265,20 +265,25 @@ final class SendBuffer<K, V> {
         return n;
     }
 
-    /** Removes, into {@code out}, the records at the heads of both queues stamped before {@code now - timeout}. */
-    void pollExpired(long now, long timeout, List<PendingSend<K, V>> out) {
+    /**
+     * Removes the records at the heads of both queues that entered them {@code timeout} or more before {@code now};
+     * adds each to {@code out} and the time it entered to {@code since}.
+     */
+    void pollExpired(long now, long timeout, List<PendingSend<K, V>> out, List<Long> since) {
         assert lock.isHeldByCurrentThread();
         int before = out.size();
-        while (!retry.isEmpty() && now - retry.peekFirst().stampNanos >= timeout) {
-            PendingSend<K, V> r = retry.pollFirst();
+        while (!retry.isEmpty() && now - retry.peekFirst().since >= timeout) {
+            PutBack<K, V> r = retry.pollFirst();
             retryRecords--;
             retryBytes -= r.size;
-            out.add(r);
+            out.add(r.send);
+            since.add(r.since);
         }
-        PendingSend<K, V> n;
+        BufferedSend<K, V> n;
         while ((n = peekQueue()) != null && now - n.stampNanos >= timeout) {
             unlinkHead(n);
             out.add(n);
+            since.add(n.stampNanos);
         }
         if (out.size() != before) {
             changed.signalAll();
@@ -286,16 +291,17 @@ final class SendBuffer<K, V> {
     }
 
     /**
-     * Puts an in-flight record back, behind earlier put-backs and before every queued record. Never refused for
-     * room (it may exceed the bounds); refused (false) only once {@link #takeAll()} sealed the buffer.
+     * Puts an in-flight record back at {@code now}, behind earlier put-backs and before every queued record. Never
+     * refused for room (it may exceed the bounds); refused (false) only once {@link #takeAll()} sealed the buffer.
      */
-    boolean putBack(PendingSend<K, V> p) {
+    boolean putBack(PendingSend<K, V> p, long now) {
         assert lock.isHeldByCurrentThread();
         if (sealed) {
             return false;
         }
-        retry.addLast(p);
-        retryBytes += p.size;
+        PutBack<K, V> r = new PutBack<>(p, now, p.size());
+        retry.addLast(r);
+        retryBytes += r.size;
         retryRecords++;
         return true;
     }
@@ -305,16 +311,37 @@ final class SendBuffer<K, V> {
         assert lock.isHeldByCurrentThread();
         shut();
         sealed = true;
-        List<PendingSend<K, V>> out = new java.util.ArrayList<>(retry);
+        List<PendingSend<K, V>> out = new java.util.ArrayList<>(retry.size());
+        for (PutBack<K, V> r : retry) {
+            out.add(r.send);
+        }
         retry.clear();
         retryRecords = 0;
         retryBytes = 0;
-        PendingSend<K, V> n;
+        BufferedSend<K, V> n;
         while ((n = peekQueue()) != null) {
             unlinkHead(n);
             out.add(n);
         }
         changed.signalAll();
         return out;
+    }
+
+    /**
+     * A record put back: a closed topic's {@link PendingSend} carries no time stamp or size of its own (they would
+     * cost every send 8 more bytes), so the put-back does. Allocated only when an in-flight attempt fails.
+     */
+    private static final class PutBack<K, V> {
+        final PendingSend<K, V> send;
+        /** When it was put back, for expiry. */
+        final long since;
+        /** Its size as counted toward the byte bound: known if it was buffered before, else 0. */
+        final int size;
+
+        PutBack(PendingSend<K, V> send, long since, int size) {
+            this.send = send;
+            this.since = since;
+            this.size = size;
+        }
     }
 }

@@ -153,12 +153,15 @@ final class TopicGuard<K, V> {
 
     /** Closed-state send: the breaker granted a permission. */
     Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback) {
+        boolean timed = breaker.config().measuresDuration();
         if (buffer != null) {
-            PendingSend<K, V> p = new PendingSend<>(this, record, callback);
-            handToKafka(p);
+            // The record and callback, to send it again if the attempt fails retriably: 32 bytes; 16 more only
+            // when the breaker times calls.
+            PendingSend<K, V> p = timed ? new BufferedSend<>(this, record, callback)
+                    : new PendingSend<>(this, record, callback);
+            handToKafka(p, timed);
             return p;
         }
-        boolean timed = breaker.config().measuresDuration();
         Callback cb = callback == null && !timed ? tracker : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L);
         sent.increment();
         try {
@@ -169,8 +172,8 @@ final class TopicGuard<K, V> {
         }
     }
 
-    private void handToKafka(PendingSend<K, V> p) {
-        p.stampNanos = breaker.config().measuresDuration() ? clock.nanoTime() : 0L;
+    private void handToKafka(PendingSend<K, V> p, boolean timed) {
+        p.attemptStarted(timed ? clock.nanoTime() : 0L);
         sent.increment();
         try {
             delegate.send(p.record, p);
@@ -261,7 +264,8 @@ final class TopicGuard<K, V> {
 
     void onBufferedSendCompleted(PendingSend<K, V> p, RecordMetadata metadata, Exception exception) {
         completed.increment();
-        long nanos = p.stampNanos == 0 ? 0L : clock.nanoTime() - p.stampNanos;
+        long start = p.attemptStartNanos();
+        long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
             succeeded.increment();
             if (!consumeCredit()) {
@@ -307,9 +311,9 @@ final class TopicGuard<K, V> {
             return outcome == SendBuffer.SHUT || owner.isClosing() ? refuseClosing(record, callback)
                     : refuseFull(callback);
         }
-        PendingSend<K, V> p;
+        BufferedSend<K, V> p;
         try {
-            p = new PendingSend<>(this, record, callback);
+            p = new BufferedSend<>(this, record, callback);
         } catch (Throwable t) { // out of memory: give the room back, a consumer waits for the link
             buffer.cancel(size);
             throw t;
@@ -332,7 +336,7 @@ final class TopicGuard<K, V> {
         }
         int outcome = SendBuffer.FULL;
         while (outcome == SendBuffer.FULL) { // FAIL_OLDEST
-            PendingSend<K, V> evicted;
+            BufferedSend<K, V> evicted;
             lock.lock();
             try {
                 evicted = buffer.pollOldestQueued();
@@ -397,11 +401,11 @@ final class TopicGuard<K, V> {
 
     /** Puts a record that failed retriably in flight back at the head of the buffer (I/O thread, usually). */
     private void requeue(PendingSend<K, V> p) {
-        p.stampNanos = clock.nanoTime();
+        long now = clock.nanoTime();
         boolean kept;
         lock.lock();
         try {
-            kept = buffer.putBack(p);
+            kept = buffer.putBack(p, now);
         } finally {
             lock.unlock();
         }
@@ -449,7 +453,7 @@ final class TopicGuard<K, V> {
                 }
                 try {
                     replayed.increment();
-                    handToKafka(head);
+                    handToKafka(head, breaker.config().measuresDuration());
                 } finally {
                     buffer.handed();
                 }
@@ -573,17 +577,18 @@ final class TopicGuard<K, V> {
         }
         long timeout = policy.bufferTimeoutNanos();
         List<PendingSend<K, V>> dead = new ArrayList<>(0);
+        List<Long> since = new ArrayList<>(0);
         lock.lock();
         try {
-            buffer.pollExpired(now, timeout, dead);
+            buffer.pollExpired(now, timeout, dead, since);
         } finally {
             lock.unlock();
         }
         if (!dead.isEmpty()) {
             expired.add(dead.size());
-            for (PendingSend<K, V> p : dead) {
-                p.finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
-                        + (now - p.stampNanos) / 1_000_000 + " ms in the buffer (bufferTimeout="
+            for (int i = 0; i < dead.size(); i++) {
+                dead.get(i).finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
+                        + (now - since.get(i)) / 1_000_000 + " ms in the buffer (bufferTimeout="
                         + timeout / 1_000_000 + " ms) while the topic was unavailable"));
             }
         }

@@ -119,6 +119,28 @@ class GuardedProducerTest {
         }
 
         @Test
+        void bufferTopicsTimeTheirSendsWhenTheBreakerMeasuresDurations() {
+            BreakerConfig timed = quick().toBuilder().slowCallDuration(Duration.ofMillis(100)).build();
+            build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.buffer().breakerConfig(timed).build()));
+            clock.advance(Duration.ofSeconds(1)); // a start stamp of 0 means "not timed"
+            producer.send(rec("b", "slow"));
+            clock.advance(Duration.ofMillis(150));
+            mock.completeNext();
+            producer.send(rec("b", "fast"));
+            clock.advance(Duration.ofMillis(50));
+            mock.completeNext();
+            assertThat(producer.breaker("b").status().slowCalls()).isEqualTo(1);
+            // A buffered record is timed from its hand-over on recovery, not from when it was buffered.
+            producer.breaker("b").forceOpen();
+            producer.send(rec("b", "waited"));
+            clock.advance(Duration.ofSeconds(5));
+            producer.breaker("b").close();
+            Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 3);
+            mock.completeNext();
+            assertThat(producer.breaker("b").status().slowCalls()).isEqualTo(1);
+        }
+
+        @Test
         void retriableErrorsTripTheTopicsBreakerOnly() {
             build();
             producer.send(rec("r", "a"));

@@ -18,8 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class SendBufferTest {
 
-    private static PendingSend<String, String> rec(int producer, int seq, int size) {
-        PendingSend<String, String> p = new PendingSend<>(null, new ProducerRecord<>("t", producer + ":" + seq), null);
+    private static BufferedSend<String, String> rec(int producer, int seq, int size) {
+        BufferedSend<String, String> p = new BufferedSend<>(null, new ProducerRecord<>("t", producer + ":" + seq), null);
         p.size = size;
         return p;
     }
@@ -69,8 +69,8 @@ class SendBufferTest {
         b.offer(rec(0, 0, 10));
         b.offer(rec(0, 1, 10));
         locked(b, () -> {
-            assertThat(b.putBack(rec(9, 0, 500))).isTrue();
-            assertThat(b.putBack(rec(9, 1, 500))).as("beyond both bounds").isTrue();
+            assertThat(b.putBack(rec(9, 0, 500), 0)).isTrue();
+            assertThat(b.putBack(rec(9, 1, 500), 0)).as("beyond both bounds").isTrue();
             return null;
         });
         assertThat(b.records()).isEqualTo(4);
@@ -92,7 +92,7 @@ class SendBufferTest {
         assertThat(b.isEmpty()).isTrue();
         assertThat(b.reserve(5)).isEqualTo(SendBuffer.ACCEPTED);
         assertThat(b.isEmpty()).isFalse();
-        PendingSend<String, String> p = rec(0, 0, 5);
+        BufferedSend<String, String> p = rec(0, 0, 5);
         Thread linker = new Thread(() -> {
             try {
                 Thread.sleep(50);
@@ -115,22 +115,22 @@ class SendBufferTest {
     void aTakenRecordKeepsTheBufferNonEmptyUntilHandedOver() {
         SendBuffer<String, String> b = new SendBuffer<>(10, 1_000);
         b.offer(rec(0, 0, 1));
-        PendingSend<String, String> p = locked(b, b::takeHead);
+        BufferedSend<String, String> p = (BufferedSend<String, String>) locked(b, b::takeHead);
         assertThat(b.records()).isZero();
         assertThat(b.isEmpty()).isFalse();
         b.handed();
         assertThat(b.isEmpty()).isTrue();
         assertThat(p.next).isNull();
-        locked(b, () -> b.putBack(p));
+        locked(b, () -> b.putBack(p, 0));
         assertThat(b.isEmpty()).isFalse();
     }
 
     @Test
     void consumedNodesDoNotKeepLaterOnesReachable() {
         SendBuffer<String, String> b = new SendBuffer<>(10, 1_000);
-        PendingSend<String, String> first = rec(0, 0, 1);
-        PendingSend<String, String> second = rec(0, 1, 1);
-        PendingSend<String, String> third = rec(0, 2, 1);
+        BufferedSend<String, String> first = rec(0, 0, 1);
+        BufferedSend<String, String> second = rec(0, 1, 1);
+        BufferedSend<String, String> third = rec(0, 2, 1);
         b.offer(first);
         b.offer(second);
         b.offer(third);
@@ -146,15 +146,15 @@ class SendBufferTest {
     void shutRefusesOffersAndTakeAllSealsAgainstPutBacks() {
         SendBuffer<String, String> b = new SendBuffer<>(10, 1_000);
         b.offer(rec(0, 0, 1));
-        locked(b, () -> b.putBack(rec(9, 0, 1)));
+        locked(b, () -> b.putBack(rec(9, 0, 1), 0));
         b.shut();
         assertThat(b.offer(rec(0, 1, 1))).isEqualTo(SendBuffer.SHUT);
         assertThat(b.reserve(1)).isEqualTo(SendBuffer.SHUT);
-        assertThat(locked(b, () -> b.putBack(rec(9, 1, 1)))).as("closing, not yet sealed").isTrue();
+        assertThat(locked(b, () -> b.putBack(rec(9, 1, 1), 0))).as("closing, not yet sealed").isTrue();
         List<PendingSend<String, String>> all = locked(b, b::takeAll);
         assertThat(all).extracting(p -> p.record.value()).containsExactly("9:0", "9:1", "0:0");
         assertThat(b.isEmpty()).isTrue();
-        assertThat(locked(b, () -> b.putBack(rec(9, 2, 1)))).isFalse();
+        assertThat(locked(b, () -> b.putBack(rec(9, 2, 1), 0))).isFalse();
         assertThat(b.isEmpty()).isTrue();
     }
 
@@ -162,19 +162,21 @@ class SendBufferTest {
     void expiryRemovesOldHeadsOfBothQueues() {
         SendBuffer<String, String> b = new SendBuffer<>(10, 1_000);
         for (int i = 0; i < 4; i++) {
-            PendingSend<String, String> p = rec(0, i, 1);
+            BufferedSend<String, String> p = rec(0, i, 1);
             p.stampNanos = i * 100L;
             b.offer(p);
         }
-        PendingSend<String, String> back = rec(9, 0, 1);
-        back.stampNanos = 50;
-        locked(b, () -> b.putBack(back));
+        // a closed topic's in-flight record: no stamp or size of its own
+        PendingSend<String, String> back = new PendingSend<>(null, new ProducerRecord<>("t", "9:0"), null);
+        locked(b, () -> b.putBack(back, 50));
         List<PendingSend<String, String>> dead = new ArrayList<>();
+        List<Long> since = new ArrayList<>();
         locked(b, () -> {
-            b.pollExpired(250, 100, dead);
+            b.pollExpired(250, 100, dead, since);
             return null;
         });
         assertThat(dead).extracting(p -> p.record.value()).containsExactly("9:0", "0:0", "0:1");
+        assertThat(since).containsExactly(50L, 0L, 100L);
         assertThat(b.records()).isEqualTo(2);
     }
 
@@ -221,7 +223,7 @@ class SendBufferTest {
                     start.await();
                     ThreadLocalRandom r = ThreadLocalRandom.current();
                     for (int i = 0; i < perProducer; i++) {
-                        PendingSend<String, String> p = rec(id, i, r.nextInt(1, 60));
+                        BufferedSend<String, String> p = rec(id, i, r.nextInt(1, 60));
                         p.stampNanos = System.nanoTime();
                         int outcome;
                         if (r.nextBoolean()) {
@@ -287,7 +289,8 @@ class SendBufferTest {
                                 removed.add(p);
                             }
                         } else {
-                            b.pollExpired(System.nanoTime(), TimeUnit.MICROSECONDS.toNanos(50), removed);
+                            b.pollExpired(System.nanoTime(), TimeUnit.MICROSECONDS.toNanos(50), removed,
+                                    new ArrayList<>());
                         }
                     } finally {
                         b.lock.unlock();
