@@ -20,7 +20,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -56,13 +55,15 @@ final class TopicGuard<K, V> {
     final Callback tracker = this::onTrackedCompletion;
 
     // ---- overdue-ack detection: sends handed to Kafka (or blocked in send()) minus completions
+    /** Written by the senders' threads. */
     final LongAdder sent = new LongAdder();
-    final LongAdder completed = new LongAdder();
-    /** Successful completions: while they keep coming the topic makes progress, however long acks queue. */
-    private final LongAdder succeeded = new LongAdder();
+    /**
+     * Written by the I/O thread, on lines of its own; successful completions tell progress: while they keep
+     * coming the topic makes progress, however long acks queue.
+     */
+    private final Completions completions = new Completions();
     private long succeededAtLastSweep;
     private long lastProgressNanos = Long.MIN_VALUE;
-    private final AtomicLong overdueCredits = new AtomicLong();
     private final long[] historyNanos = new long[HISTORY];
     private final long[] historySent = new long[HISTORY];
     private int historyCount;
@@ -184,7 +185,7 @@ final class TopicGuard<K, V> {
     }
 
     private void onSendThrew(RuntimeException e) {
-        completed.increment();
+        completions.unsuccessful();
         record(e, 0L);
     }
 
@@ -218,13 +219,13 @@ final class TopicGuard<K, V> {
     // ---------------------------------------------------------------------------------------- outcomes
 
     private void onTrackedCompletion(RecordMetadata metadata, Exception exception) {
-        completed.increment();
         if (exception == null) {
-            succeeded.increment();
+            completions.succeeded();
             if (!consumeCredit()) {
                 breaker.onSuccess(0L);
             }
         } else {
+            completions.unsuccessful();
             record(exception, 0L);
         }
     }
@@ -250,35 +251,31 @@ final class TopicGuard<K, V> {
     }
 
     private boolean consumeCredit() {
-        while (true) {
-            long c = overdueCredits.get();
-            if (c <= 0) {
-                return false;
-            }
-            if (overdueCredits.compareAndSet(c, c - 1)) {
-                breaker.releasePermission();
-                return true;
-            }
+        if (completions.takeCredit()) {
+            breaker.releasePermission();
+            return true;
         }
+        return false;
     }
 
     void onBufferedSendCompleted(PendingSend<K, V> p, RecordMetadata metadata, Exception exception) {
-        completed.increment();
         long start = p.attemptStartNanos();
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
-            succeeded.increment();
+            completions.succeeded();
             if (!consumeCredit()) {
                 breaker.onSuccess(nanos);
             }
             p.finish(metadata, null);
-        } else if (record(exception, nanos) == SendFailureClassifier.Verdict.FAILURE && !owner.isClosing()) {
-            // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
-            // written the first attempt, so it is a possible duplicate.
-            possibleDuplicates.increment();
-            requeue(p);
-            return;
         } else {
+            completions.unsuccessful();
+            if (record(exception, nanos) == SendFailureClassifier.Verdict.FAILURE && !owner.isClosing()) {
+                // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
+                // written the first attempt, so it is a possible duplicate.
+                possibleDuplicates.increment();
+                requeue(p);
+                return;
+            }
             p.finish(null, exception);
         }
         if (!buffer.isEmpty() && !breaker.state().isOpen()) {
@@ -510,12 +507,12 @@ final class TopicGuard<K, V> {
      */
     void sweep(long now, long ackTimeoutNanos) {
         long sentNow = sent.sum();
-        long done = completed.sum();
+        long done = completions.completedCount();
         int slot = historyCount % HISTORY;
         historyNanos[slot] = now;
         historySent[slot] = sentNow;
         historyCount++;
-        long ok = succeeded.sum();
+        long ok = completions.succeededCount();
         if (ok != succeededAtLastSweep || lastProgressNanos == Long.MIN_VALUE) {
             succeededAtLastSweep = ok;
             lastProgressNanos = now;
@@ -534,7 +531,7 @@ final class TopicGuard<K, V> {
                 long n = state == State.HALF_OPEN ? 1
                         : Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
                 overdueCounted += newlyOverdue;
-                overdueCredits.addAndGet(newlyOverdue);
+                completions.addCredits(newlyOverdue);
                 overdue.add(newlyOverdue);
                 AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
@@ -546,7 +543,7 @@ final class TopicGuard<K, V> {
         if (done >= sentNow) {
             // everything sent has completed: forget what was counted, credits are consumed or moot
             overdueCounted = 0;
-            overdueCredits.set(0);
+            completions.clearCredits();
             historyCount = 0;
         } else if (overdueCounted > sentNow - done) {
             overdueCounted = sentNow - done;
@@ -682,14 +679,14 @@ final class TopicGuard<K, V> {
 
         @Override
         public void onCompletion(RecordMetadata metadata, Exception exception) {
-            completed.increment();
             long nanos = start == 0 ? 0L : clock.nanoTime() - start;
             if (exception == null) {
-                succeeded.increment();
+                completions.succeeded();
                 if (!consumeCredit()) {
                     breaker.onSuccess(nanos);
                 }
             } else {
+                completions.unsuccessful();
                 record(exception, nanos);
             }
             if (user != null) {
