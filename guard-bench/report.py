@@ -64,6 +64,11 @@ class Result:
         sec = entry.get("secondaryMetrics", {})
         norm = sec.get("gc.alloc.rate.norm")
         self.bytes = num(norm["score"]) if norm else float("nan")
+        # per-iteration values of every secondary metric, all forks pooled (AuxCounters of KafkaSend)
+        self.raw = {}
+        for name, m in sec.items():
+            values = [num(v) for fork in (m.get("rawData") or []) for v in fork]
+            self.raw[name] = [v for v in values if not math.isnan(v)]
 
 
 def load(paths):
@@ -240,10 +245,48 @@ def jdbc_section(p, res, banner):
     p("")
 
 
+# Two-sided 99.9% quantiles of Student's t (the confidence JMH reports), by degrees of freedom.
+T999 = [(1, 636.62), (2, 31.599), (3, 12.924), (4, 8.610), (5, 6.869), (6, 5.959), (7, 5.408), (8, 5.041),
+        (9, 4.781), (10, 4.587), (12, 4.318), (15, 4.073), (20, 3.850), (25, 3.725), (30, 3.646), (40, 3.551),
+        (60, 3.460), (120, 3.373), (10 ** 9, 3.291)]
+
+
+def t999(df):
+    """Student's t quantile for a two-sided 99.9% interval; linear in 1/df between table entries."""
+    if df < 1:
+        return float("nan")
+    for (d0, t0), (d1, t1) in zip(T999, T999[1:]):
+        if d0 <= df <= d1:
+            w = (1.0 / d0 - 1.0 / df) / (1.0 / d0 - 1.0 / d1)
+            return t0 + w * (t1 - t0)
+    return T999[-1][1]
+
+
+def mean_ci(values):
+    """(mean, 99.9% half-width, n) of per-iteration values; the half-width is nan below two values."""
+    n = len(values)
+    if n == 0:
+        return float("nan"), float("nan"), 0
+    m = sum(values) / n
+    if n < 2:
+        return m, float("nan"), n
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    return m, t999(n - 1) * sd / math.sqrt(n), n
+
+
+KAFKA_PAIRED = [
+    # (label, throughput ratio counter, send-call ratio counter, ps/send, send-call ps/send, mB/send)
+    ("raw `KafkaProducer`", None, None, "rawPsPerSend", "rawSendCallPsPerSend", "rawMilliBytesPerSend"),
+    ("`GuardedProducer`, REJECT topic", "rejectThroughputRatioPpm", "rejectSendCallRatioPpm", "rejectPsPerSend",
+     "rejectSendCallPsPerSend", "rejectMilliBytesPerSend"),
+    ("`GuardedProducer`, BUFFER topic (default policy)", "bufferThroughputRatioPpm", "bufferSendCallRatioPpm",
+     "bufferPsPerSend", "bufferSendCallPsPerSend", "bufferMilliBytesPerSend"),
+]
+
+
 def kafka_section(p, res, banner):
-    raw = res.get(("KafkaSend", "raw", None))
-    rows = [(m, res.get(("KafkaSend", m, None))) for m in ("guardedReject", "guardedBuffer")]
-    if raw is None and all(r is None for _, r in rows):
+    paired = res.get(("KafkaSend", "pairedRound", None))
+    if paired is None:
         return
     p("## guard-kafka: GuardedProducer vs raw KafkaProducer, closed state")
     p("")
@@ -251,29 +294,55 @@ def kafka_section(p, res, banner):
     p("")
     p("Issue target: closed-state `send()` throughput of `GuardedProducer` >= %.2fx the raw `KafkaProducer`, same run."
       % KAFKA_RATIO_TARGET)
-    p("Each benchmark forks a JVM that starts guard-testkit's embedded KRaft broker (3-partition topics), a raw")
-    p("producer and a `GuardedProducer` wrapping a second raw producer with the same configuration (`acks=all`,")
-    p("`linger.ms=5`, default batch size and buffer memory), 100-byte values, 1 thread, asynchronous sends (no wait")
-    p("for acknowledgements; both producers flushed after every iteration). At saturation the score is bounded by")
-    p("the producer draining to the broker in the same JVM, so it is noisy. The guard's `ackTimeout` is 30 s here,")
-    p("not the default 1 s: at saturation the producer's own queue delays acknowledgements by more than 1 s on this")
-    p("machine, and with the default the guard counted them overdue and opened the breaker of a healthy broker")
-    p("(seen in smoke runs with 32 MiB and 4 MiB of `buffer.memory`). The trial fails if a guarded topic's breaker")
-    p("left CLOSED (`dev.guard.bench.KafkaSend`).")
+    p("Measured at saturation (each producer in its own fork, sending as fast as the broker in the same JVM drains it)")
+    p("the error was ±55-69%, useless for a 2% margin; so `dev.guard.bench.KafkaSend` measures paired batches at a")
+    p("fixed workload below saturation. One fork starts guard-testkit's embedded KRaft broker (3-partition topics), ONE")
+    p("`KafkaProducer` (`acks=all`, `linger.ms=5`, default batch size and buffer memory) and a `GuardedProducer` wrapping")
+    p("that very producer (a REJECT topic, a BUFFER topic, everything else default): raw is `send()` on the producer")
+    p("itself, so the guard is the only difference. One round = a batch of 1000 sends (100-byte values, no key, no")
+    p("callback) through raw, REJECT and BUFFER in turn (the order rotates every round), each batch followed by")
+    p("`flush()`: each starts with an empty producer buffer and never blocks on it. A batch's time covers its sends")
+    p("and its flush, i.e. 1000 records sent and acknowledged. **Throughput ratio** of a round = t(raw batch) /")
+    p("t(guarded batch); each 2 s iteration (a few hundred rounds) reports the *median* of its rounds' ratios, which")
+    p("ignores the few batches a GC pause or a preemption spoils; the table gives the mean of the per-iteration medians")
+    p("with its 99.9%% error (Student's t) over every iteration of every fork (%d here)."
+      % len(paired.raw.get("rejectThroughputRatioPpm", [])))
+    p("A verdict is inconclusive when that interval contains the target or is wider than the %.0f%% margin. Also shown:"
+      % ((1 - KAFKA_RATIO_TARGET) * 100))
+    p("the median time per send of each producer (end to end, and for the `send()` calls alone, the calling thread's")
+    p("cost), and the bytes the calling thread allocates per send (`ThreadMXBean`; Kafka's I/O thread allocates the")
+    p("same for both). The trial fails if a guarded topic's breaker left CLOSED.")
     p("")
-    p("| producer | ops/s | guarded/raw | B/op | target >= %.2fx |" % KAFKA_RATIO_TARGET)
-    p("| --- | ---: | ---: | ---: | --- |")
-    p("| raw `KafkaProducer` | %s |  | %s |  |" % (fmt_ops(raw), fmt_bytes(raw)))
-    for m, r in rows:
-        label = {"guardedReject": "`GuardedProducer`, REJECT topic",
-                 "guardedBuffer": "`GuardedProducer`, BUFFER topic (default policy)"}[m]
-        q = score_ratio(r, raw)
-        p("| %s | %s | %s | %s | %s |" % (label, fmt_ops(r), "n/a" if q is None else "%.3fx" % q, fmt_bytes(r),
-                                         ratio_verdict(q, q is not None and q >= KAFKA_RATIO_TARGET,
-                                                       rel_noise(r, raw), 1 - KAFKA_RATIO_TARGET)))
+    p("| producer | ns/send, end to end | ns/send, `send()` calls | B/send, calling thread | throughput vs raw"
+      " (end to end) | `send()` calls vs raw | target >= %.2fx |" % KAFKA_RATIO_TARGET)
+    p("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+
+    def fmt_mean(name, scale, digits):
+        m, e, n = mean_ci(paired.raw.get(name, []))
+        if n == 0:
+            return "n/a", m, e
+        if math.isnan(e):
+            return ("%%.%df" % digits) % (m / scale), m / scale, e
+        return ("%%.%df ± %%.%df" % (digits, digits)) % (m / scale, e / scale), m / scale, e / scale
+
+    for label, ratio, call_ratio, ps, call_ps, mb in KAFKA_PAIRED:
+        t_end, _, _ = fmt_mean(ps, 1000.0, 1)
+        t_call, _, _ = fmt_mean(call_ps, 1000.0, 1)
+        b, _, _ = fmt_mean(mb, 1000.0, 1)
+        if ratio is None:
+            p("| %s | %s | %s | %s |  |  |  |" % (label, t_end, t_call, b))
+            continue
+        q_text, q, q_err = fmt_mean(ratio, 1e6, 3)
+        c_text, _, _ = fmt_mean(call_ratio, 1e6, 3)
+        if math.isnan(q):
+            v = "n/a"
+        else:
+            v = verdict(q >= KAFKA_RATIO_TARGET)
+            if math.isnan(q_err) or q_err > 1 - KAFKA_RATIO_TARGET or abs(q - KAFKA_RATIO_TARGET) <= q_err:
+                v += " (inconclusive: %.3f ± %s)" % (q, "n/a" if math.isnan(q_err) else "%.3f" % q_err)
+        p("| %s | %s | %s | %s | %sx | %sx | %s |" % (label, t_end, t_call, b, q_text, c_text, v))
     p("")
-    p("B/op is the whole JVM's allocation per `send()` (`-prof gc`), the broker in the same JVM included: only the")
-    p("difference between the rows is the producers'.")
+    p("The primary JMH score of `KafkaSend.pairedRound` (time per send over the three producers) is not used.")
     p("")
 
 
@@ -316,6 +385,17 @@ def outage_section(p, path):
     p("**Outage window** = the sends that *started* between the `stopBroker()` and `startBroker()` calls, each with its")
     p("full duration (a raw send blocked in the outage counts when it returns, after the restart). **Once OPEN** =")
     p("the sends that started between the breaker's first OPEN and the restart (it includes the HALF_OPEN probes).")
+    if o.get("jvm_args"):
+        p("JVM options: `%s`." % o["jvm_args"])
+        if "AlwaysPreTouch" in o["jvm_args"]:
+            p("The heap is faulted in at start (`-XX:+AlwaysPreTouch`): in a JVM a few seconds old eden is still on its")
+            p("first pass and every first write to a 4 KiB page faults (10-20 µs on this VM), which lands on whichever")
+            p("`send()` allocates (the BUFFER topic's, one future per buffered record: every ~85 calls); a service that")
+            p("has run a few GC cycles has no such faults.")
+        else:
+            p("**Without `-XX:+AlwaysPreTouch`**: the first write to each 4 KiB page of a young heap faults (10-20 µs on")
+            p("this VM) inside whichever `send()` allocates, the BUFFER topic's every ~85 calls; `run-benchmarks.sh` pre-touches.")
+        p("The first sends of the first outage run interpreted until the JIT compiles the open-state path; they count.")
     p("")
     p("| producer | sends in outage | p50 µs | p99 µs | max µs | p99 µs once OPEN | max µs once OPEN | steady p50 / p99 µs"
       " (before) |")
@@ -339,6 +419,12 @@ def outage_section(p, path):
       % (ms(tto.get("guarded_reject")), ms(tto.get("guarded_buffer"))))
     p("- Time from the `startBroker()` call to the guarded breaker CLOSED again: REJECT topic %s, BUFFER topic %s."
       % (ms(ttc.get("guarded_reject")), ms(ttc.get("guarded_buffer"))))
+    for r in o.get("rows", []):
+        per = r.get("after_open_per_thread") or []
+        if per:
+            p("- %s, once OPEN, per sender thread: p99 %s µs (max %s µs)."
+              % (r.get("label"), " / ".join(fmt_us(t.get("p99_ns")) for t in per),
+                 " / ".join(fmt_us(t.get("max_ns")) for t in per)))
     for key in ("reject_stats", "buffer_stats"):
         if o.get(key):
             p("- `%s`" % o[key])
@@ -351,9 +437,17 @@ def outage_section(p, path):
     for r in o.get("rows", []):
         ao = r.get("after_open")
         if r.get("key", "").startswith("guarded") and ao:
-            ok = ao.get("p99_ns", -1) >= 0 and ao["p99_ns"] <= KAFKA_OPEN_P99_TARGET_NS
-            p("| %s: `send()` p99 <= %.0f µs once OPEN | %s µs | %s |"
-              % (r.get("label"), KAFKA_OPEN_P99_TARGET_NS / 1000, fmt_us(ao.get("p99_ns")), verdict(ok)))
+            per = [t.get("p99_ns", -1) for t in (r.get("after_open_per_thread") or [])]
+            if per:  # the issue's wording: p99 on every thread, so the worst thread decides
+                worst = max(per)
+                ok = min(per) >= 0 and worst <= KAFKA_OPEN_P99_TARGET_NS
+                p("| %s: `send()` p99 <= %.0f µs once OPEN, on every thread | worst thread %s µs (all threads %s µs) | %s |"
+                  % (r.get("label"), KAFKA_OPEN_P99_TARGET_NS / 1000, fmt_us(worst), fmt_us(ao.get("p99_ns")),
+                     verdict(ok)))
+            else:
+                ok = ao.get("p99_ns", -1) >= 0 and ao["p99_ns"] <= KAFKA_OPEN_P99_TARGET_NS
+                p("| %s: `send()` p99 <= %.0f µs once OPEN | %s µs | %s |"
+                  % (r.get("label"), KAFKA_OPEN_P99_TARGET_NS / 1000, fmt_us(ao.get("p99_ns")), verdict(ok)))
     p("")
 
 def main():
@@ -377,9 +471,14 @@ def main():
     wi, w = first.get("warmupIterations"), first.get("warmupTime")
     mi, m = first.get("measurementIterations"), first.get("measurementTime")
     # the suite's defaults (see ClosedCall / OpenReject): 5 x 1 s warmup, 8 x 1 s measurement
-    smoke = any(e.get("measurementIterations", 0) < 8 or e.get("warmupIterations", 0) < 5
-                or e.get("measurementTime") != "1 s" or e.get("warmupTime") != "1 s"
-                for e in data if ".Clocks." not in e["benchmark"])
+    def shorter_than_default(e):
+        if ".KafkaSend." in e["benchmark"]:  # its own defaults: 3 forks, 5 x 2 s warmup, 10 x 2 s measurement
+            return (e.get("forks", 0) < 3 or e.get("measurementIterations", 0) < 10 or e.get("warmupIterations", 0) < 5
+                    or e.get("measurementTime") != "2 s" or e.get("warmupTime") != "2 s")
+        return (e.get("measurementIterations", 0) < 8 or e.get("warmupIterations", 0) < 5
+                or e.get("measurementTime") != "1 s" or e.get("warmupTime") != "1 s")
+
+    smoke = any(shorter_than_default(e) for e in data if ".Clocks." not in e["benchmark"])
 
     out = []
     p = out.append
@@ -392,7 +491,7 @@ def main():
     p("`GuardedDataSource` against the raw HikariCP pool it wraps; of guard-kafka's `GuardedProducer` against a raw")
     p("`KafkaProducer` (embedded broker from guard-testkit); and, with `OUTAGE=1`, `send()` latency across a broker")
     p("outage. Every benchmark runs in its own forked JVM on ONE breaker shared by its threads. Mode: average time,")
-    p("ns/op (Kafka sends: throughput, ops/s); B/op is")
+    p("ns/op (Kafka closed state: paired batches, ratios and times from their own counters); B/op is")
     p("`gc.alloc.rate.norm` from `-prof gc` (\"0\" means under %.2f B/op, i.e. nothing allocated per call)." % ZERO_BYTES)
     p("**Overhead** = contender ns/op - baseline ns/op (the baseline runs the same work with no breaker).")
     p("")
@@ -411,7 +510,8 @@ def main():
     p("## This run")
     p("")
     if smoke:
-        p("> **Smoke run**: iterations shorter than the suite's defaults (5 x 1 s warmup, 8 x 1 s measurement);")
+        p("> **Smoke run**: iterations shorter than the suite's defaults (5 x 1 s warmup, 8 x 1 s measurement; KafkaSend:")
+        p("> 3 forks, 5 x 2 s warmup, 10 x 2 s measurement);")
         p("> the numbers below only show that the pipeline works and hint at the orders of magnitude.")
         p("")
     p("| | |")

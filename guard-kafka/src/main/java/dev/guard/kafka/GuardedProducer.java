@@ -182,7 +182,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                     + (record == null ? null : record.topic()) + "')");
         }
         TopicGuard<K, V> g = guardFor(record.topic());
-        if (g.buffering) {
+        if (g.buffering()) {
             return g.enqueue(record, callback);
         }
         if (!g.breaker.tryAcquirePermission()) {
@@ -290,7 +290,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     public void flush() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (TopicGuard<K, V> g : guards.values()) {
-            if (g.buffering) {
+            if (g.buffering()) {
                 try {
                     g.awaitDrainedOrOpen(deadline);
                 } catch (InterruptedException e) {
@@ -324,7 +324,8 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         closing = true;
         int failed = 0;
         for (TopicGuard<K, V> g : guards.values()) {
-            if (g.buffering) {
+            g.stopAccepting();
+            if (g.buffering()) {
                 g.scheduleDrain();
             }
         }
@@ -593,8 +594,10 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     }
 
     private static <K, V> int headersSize(ProducerRecord<K, V> r) {
+        // toArray(), not the iterator: nothing allocated for the usual record without headers, and fewer calls on
+        // the open-state path, whose first sends in an outage run interpreted
         int n = 0;
-        for (Header h : r.headers()) {
+        for (Header h : r.headers().toArray()) {
             n += h.key().length() + (h.value() == null ? 0 : h.value().length);
         }
         return n;

@@ -14,16 +14,13 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -31,8 +28,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * detect overdue acknowledgements.
  *
  * <p>Closed-state path ({@link #sendNow}): count the send, hand the record to Kafka with either the shared
- * {@link #tracker} (no user callback, nothing to time: no allocation) or one small wrapper. The buffer, its
- * lock and the drain task are only touched while {@link #buffering} is true.
+ * {@link #tracker} (no user callback, nothing to time: no allocation) or one small wrapper. The buffer and the
+ * drain task are only touched while {@link #buffering()} is true.
+ *
+ * <p>Open-state path of a BUFFER topic ({@link #enqueue}): size the record, read the clock, append it to the
+ * {@link SendBuffer} without a lock. A full buffer (FAIL_NEW) answers with one shared failed future and
+ * exception, like a REJECT topic. Only FAIL_OLDEST eviction and BLOCK waiting take the buffer's lock.
  */
 final class TopicGuard<K, V> {
 
@@ -45,20 +46,24 @@ final class TopicGuard<K, V> {
     private final GuardedProducer<K, V> owner;
     private final Producer<K, V> delegate;
     private final Clock clock;
-    private final boolean buffer;
+    /** The buffer of a BUFFER topic; null for REJECT topics. */
+    private final SendBuffer<K, V> buffer;
+    private final ReentrantLock lock;
     private final dev.guard.core.event.Subscription transitions;
 
     /** Shared callback for closed-state sends without a user callback. */
     final Callback tracker = this::onTrackedCompletion;
 
     // ---- overdue-ack detection: sends handed to Kafka (or blocked in send()) minus completions
+    /** Written by the senders' threads. */
     final LongAdder sent = new LongAdder();
-    final LongAdder completed = new LongAdder();
-    /** Successful completions: while they keep coming the topic makes progress, however long acks queue. */
-    private final LongAdder succeeded = new LongAdder();
+    /**
+     * Written by the I/O thread, on lines of its own; successful completions tell progress: while they keep
+     * coming the topic makes progress, however long acks queue.
+     */
+    private final Completions completions = new Completions();
     private long succeededAtLastSweep;
     private long lastProgressNanos = Long.MIN_VALUE;
-    private final AtomicLong overdueCredits = new AtomicLong();
     private final long[] historyNanos = new long[HISTORY];
     private final long[] historySent = new long[HISTORY];
     private int historyCount;
@@ -72,17 +77,17 @@ final class TopicGuard<K, V> {
     final LongAdder possibleDuplicates = new LongAdder();
     final LongAdder overdue = new LongAdder();
 
-    // ---- buffer (guarded by lock)
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final ArrayDeque<PendingSend<K, V>> retry = new ArrayDeque<>();
-    private final ArrayDeque<PendingSend<K, V>> queue = new ArrayDeque<>();
-    /** Written under {@link #lock}, read by metrics without it. */
-    private volatile long bufferedBytes;
-    private volatile int bufferedCount;
-    /** True while records wait or are being replayed: new sends queue behind them to keep order. */
-    volatile boolean buffering;
+    // ---- buffer
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    /** Threads waiting on the buffer's condition (flush, close, BLOCK); written under its lock. */
+    private volatile int waiters;
+    /** What a full buffer answers (FAIL_NEW, and BLOCK or FAIL_OLDEST when nothing can make room): shared. */
+    private final BufferOverflowException overflowError;
+    private final FailedSend refusedSend;
+    private final boolean failNew;
+    private final long maxBytes;
+    /** What an evicted record (FAIL_OLDEST) fails with: shared. */
+    private final BufferOverflowException evictedError;
 
     // ---- a rejection shared by all REJECT sends of one opening
     private volatile RejectedSend cachedRejection;
@@ -94,7 +99,19 @@ final class TopicGuard<K, V> {
         this.owner = owner;
         this.delegate = owner.delegate;
         this.clock = owner.clock;
-        this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER;
+        this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER
+                ? new SendBuffer<>(policy.maxRecords(), policy.maxBytes()) : null;
+        this.lock = buffer == null ? null : buffer.lock;
+        // Built once: a message built per refused record costs more than the rest of the refusal.
+        this.overflowError = new BufferOverflowException("buffer of topic '" + topic + "' is full (maxRecords="
+                + policy.maxRecords() + ", maxBytes=" + policy.maxBytes() + ", overflow=" + policy.overflow()
+                + "); record refused");
+        this.refusedSend = new FailedSend(overflowError);
+        this.failNew = policy.overflow() == TopicPolicy.Overflow.FAIL_NEW;
+        this.maxBytes = policy.maxBytes();
+        this.evictedError = new BufferOverflowException("evicted from the full buffer of topic '" + topic
+                + "' (maxRecords=" + policy.maxRecords() + ", maxBytes=" + policy.maxBytes()
+                + ", overflow=FAIL_OLDEST) to make room for a newer record");
         this.transitions = breaker.subscribe(this::onTransition);
         attachMeasurements();
     }
@@ -102,9 +119,10 @@ final class TopicGuard<K, V> {
     /** Per-topic figures, exported by the core metrics binders next to the breaker's own meters. */
     private void attachMeasurements() {
         breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records",
-                "Records waiting in the topic's buffer while its breaker is open or recovering", () -> bufferedCount));
+                "Records waiting in the topic's buffer while its breaker is open or recovering",
+                () -> buffer == null ? 0 : buffer.records()));
         breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.bytes",
-                "Estimated bytes of the records in the topic's buffer", () -> bufferedBytes));
+                "Estimated bytes of the records in the topic's buffer", () -> buffer == null ? 0 : buffer.bytes()));
         breaker.attach(BreakerMeasurement.counter("guard.kafka.rejected",
                 "Records failed fast with CircuitOpenException (REJECT topics)", rejected::sum));
         breaker.attach(BreakerMeasurement.counter("guard.kafka.expired",
@@ -119,25 +137,32 @@ final class TopicGuard<K, V> {
                 "Sends counted as failed because their acknowledgement was overdue", overdue::sum));
     }
 
-    /** Call with {@link #lock} held after the buffer changed. */
-    private void depthChanged() {
-        bufferedCount = queue.size() + retry.size();
+    boolean buffers() {
+        return buffer != null;
     }
 
-    boolean buffers() {
-        return buffer;
+    /**
+     * True while records of this BUFFER topic wait, are put back, or one is being handed over by the drain: new
+     * sends then queue behind them to keep order.
+     */
+    boolean buffering() {
+        SendBuffer<K, V> b = buffer;
+        return b != null && !b.isEmpty();
     }
 
     // ------------------------------------------------------------------------------------------ sending
 
     /** Closed-state send: the breaker granted a permission. */
     Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback) {
-        if (buffer) {
-            PendingSend<K, V> p = new PendingSend<>(this, record, callback);
-            handToKafka(p);
+        boolean timed = breaker.config().measuresDuration();
+        if (buffer != null) {
+            // The record and callback, to send it again if the attempt fails retriably: 32 bytes; 16 more only
+            // when the breaker times calls.
+            PendingSend<K, V> p = timed ? new BufferedSend<>(this, record, callback)
+                    : new PendingSend<>(this, record, callback);
+            handToKafka(p, timed);
             return p;
         }
-        boolean timed = breaker.config().measuresDuration();
         Callback cb = callback == null && !timed ? tracker : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L);
         sent.increment();
         try {
@@ -148,11 +173,8 @@ final class TopicGuard<K, V> {
         }
     }
 
-    private void handToKafka(PendingSend<K, V> p) {
-        p.attempts++;
-        if (breaker.config().measuresDuration()) {
-            p.startNanos = clock.nanoTime();
-        }
+    private void handToKafka(PendingSend<K, V> p, boolean timed) {
+        p.attemptStarted(timed ? clock.nanoTime() : 0L);
         sent.increment();
         try {
             delegate.send(p.record, p);
@@ -163,13 +185,13 @@ final class TopicGuard<K, V> {
     }
 
     private void onSendThrew(RuntimeException e) {
-        completed.increment();
+        completions.unsuccessful();
         record(e, 0L);
     }
 
     /** The breaker rejected the send. */
     Future<RecordMetadata> onRejected(ProducerRecord<K, V> record, Callback callback) {
-        if (buffer) {
+        if (buffer != null) {
             return enqueue(record, callback);
         }
         rejected.increment();
@@ -197,13 +219,13 @@ final class TopicGuard<K, V> {
     // ---------------------------------------------------------------------------------------- outcomes
 
     private void onTrackedCompletion(RecordMetadata metadata, Exception exception) {
-        completed.increment();
         if (exception == null) {
-            succeeded.increment();
+            completions.succeeded();
             if (!consumeCredit()) {
                 breaker.onSuccess(0L);
             }
         } else {
+            completions.unsuccessful();
             record(exception, 0L);
         }
     }
@@ -229,116 +251,73 @@ final class TopicGuard<K, V> {
     }
 
     private boolean consumeCredit() {
-        while (true) {
-            long c = overdueCredits.get();
-            if (c <= 0) {
-                return false;
-            }
-            if (overdueCredits.compareAndSet(c, c - 1)) {
-                breaker.releasePermission();
-                return true;
-            }
+        if (completions.takeCredit()) {
+            breaker.releasePermission();
+            return true;
         }
+        return false;
     }
 
     void onBufferedSendCompleted(PendingSend<K, V> p, RecordMetadata metadata, Exception exception) {
-        completed.increment();
-        long nanos = p.startNanos == 0 ? 0L : clock.nanoTime() - p.startNanos;
+        long start = p.attemptStartNanos();
+        long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
-            succeeded.increment();
+            completions.succeeded();
             if (!consumeCredit()) {
                 breaker.onSuccess(nanos);
             }
             p.finish(metadata, null);
-        } else if (record(exception, nanos) == SendFailureClassifier.Verdict.FAILURE && !owner.isClosing()) {
-            // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
-            // written the first attempt, so it is a possible duplicate.
-            possibleDuplicates.increment();
-            requeue(p);
-            return;
         } else {
+            completions.unsuccessful();
+            if (record(exception, nanos) == SendFailureClassifier.Verdict.FAILURE && !owner.isClosing()) {
+                // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
+                // written the first attempt, so it is a possible duplicate.
+                possibleDuplicates.increment();
+                requeue(p);
+                return;
+            }
             p.finish(null, exception);
         }
-        if (buffering) {
-            scheduleDrain();
+        if (!buffer.isEmpty() && !breaker.state().isOpen()) {
+            scheduleDrain(); // a probe's completion, or a record handed over while the buffer drains
         }
     }
 
     // ------------------------------------------------------------------------------------------ buffer
 
     Future<RecordMetadata> enqueue(ProducerRecord<K, V> record, Callback callback) {
-        PendingSend<K, V> p = new PendingSend<>(this, record, callback);
         int size = owner.sizeOf(record);
-        p.size = size;
-        if (size > policy.maxBytes()) {
+        if (size > maxBytes) {
+            PendingSend<K, V> p = new PendingSend<>(this, record, callback);
             overflowed.increment();
             p.finish(null, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
-                    + topic + "' (maxBytes=" + policy.maxBytes() + ")"));
+                    + topic + "' (maxBytes=" + maxBytes + ")"));
             return p;
         }
-        PendingSend<K, V> evicted = null;
-        boolean refused = false;
-        lockForCaller();
+        // After guardFor() put this guard in the map: either close() sees the guard and shuts its buffer, or we
+        // see closing here.
+        if (owner.isClosing()) {
+            return refuseClosing(record, callback);
+        }
+        // Room first, then the future: a refused record allocates nothing.
+        int outcome = buffer.reserve(size);
+        if (outcome == SendBuffer.FULL && !failNew) {
+            outcome = makeRoom(size);
+        }
+        if (outcome != SendBuffer.ACCEPTED) {
+            return outcome == SendBuffer.SHUT || owner.isClosing() ? refuseClosing(record, callback)
+                    : refuseFull(callback);
+        }
+        BufferedSend<K, V> p;
         try {
-            if (owner.isClosing()) {
-                refused = true;
-            } else {
-                long deadline = 0;
-                while (queue.size() + retry.size() >= policy.maxRecords() || bufferedBytes + size > policy.maxBytes()) {
-                    if (policy.overflow() == TopicPolicy.Overflow.FAIL_OLDEST && !queue.isEmpty()) {
-                        evicted = queue.pollFirst();
-                        bufferedBytes -= evicted.size;
-                        break;
-                    }
-                    if (policy.overflow() != TopicPolicy.Overflow.BLOCK) {
-                        refused = true;
-                        break;
-                    }
-                    if (deadline == 0) {
-                        deadline = System.nanoTime() + policy.maxBlockNanos();
-                    }
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0 || owner.isClosing()) {
-                        refused = true;
-                        break;
-                    }
-                    try {
-                        changed.awaitNanos(left);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        refused = true;
-                        break;
-                    }
-                }
-                if (!refused) {
-                    p.bufferedAtNanos = clock.nanoTime();
-                    queue.addLast(p);
-                    bufferedBytes += size;
-                    buffering = true;
-                }
-                depthChanged();
-            }
-        } finally {
-            lock.unlock();
+            p = new BufferedSend<>(this, record, callback);
+        } catch (Throwable t) { // out of memory: give the room back, a consumer waits for the link
+            buffer.cancel(size);
+            throw t;
         }
-        if (evicted != null) {
-            overflowed.increment();
-            evicted.finish(null, new BufferOverflowException("evicted from the full buffer of topic '" + topic
-                    + "' (maxRecords=" + policy.maxRecords() + ", maxBytes=" + policy.maxBytes()
-                    + ", overflow=FAIL_OLDEST) to make room for a newer record"));
-        }
-        if (refused) {
-            if (owner.isClosing()) {
-                p.finish(null, new GuardClosedException("producer is closing; record for topic '" + topic
-                        + "' was not buffered"));
-            } else {
-                overflowed.increment();
-                p.finish(null, new BufferOverflowException("buffer of topic '" + topic + "' is full (maxRecords="
-                        + policy.maxRecords() + ", maxBytes=" + policy.maxBytes() + ", overflow=" + policy.overflow()
-                        + "); record refused"));
-            }
-            return p;
-        }
+        p.size = size;
+        p.stampNanos = clock.nanoTime();
+        buffer.link(p);
         if (breaker.state() == State.CLOSED) {
             // Only a closed topic drains continuously. In HALF_OPEN the transition and each probe's completion
             // schedule the drain; scheduling here would hand a task to the executor on every buffered send.
@@ -347,31 +326,90 @@ final class TopicGuard<K, V> {
         return p;
     }
 
-    /**
-     * Takes {@link #lock} for a sender's thread (or the I/O thread): every critical section is a few hundred
-     * nanoseconds, so spin briefly before parking; a park and unpark costs tens of microseconds, more than the
-     * whole buffered send should.
-     */
-    private void lockForCaller() {
-        for (int spin = 0; spin < 2_000; spin++) {
-            if (lock.tryLock()) {
-                return;
-            }
-            Thread.onSpinWait();
+    /** The buffer is full: FAIL_OLDEST evicts, BLOCK waits. Returns the outcome of the last reservation. */
+    private int makeRoom(int size) {
+        if (policy.overflow() == TopicPolicy.Overflow.BLOCK) {
+            return awaitRoom(size);
         }
-        lock.lock();
+        int outcome = SendBuffer.FULL;
+        while (outcome == SendBuffer.FULL) { // FAIL_OLDEST
+            BufferedSend<K, V> evicted;
+            lock.lock();
+            try {
+                evicted = buffer.pollOldestQueued();
+            } finally {
+                lock.unlock();
+            }
+            if (evicted == null) {
+                return SendBuffer.FULL; // only put-backs fill it: they are not evicted
+            }
+            overflowed.increment();
+            evicted.finish(null, evictedError);
+            outcome = buffer.reserve(size);
+        }
+        return outcome;
     }
 
-    private void requeue(PendingSend<K, V> p) {
-        lockForCaller();
+    /** BLOCK: waits up to {@code maxBlock} for room; every removal signals the buffer's condition. */
+    private int awaitRoom(int size) {
+        long deadline = System.nanoTime() + policy.maxBlockNanos();
+        int outcome = SendBuffer.FULL;
+        lock.lock();
         try {
-            p.bufferedAtNanos = clock.nanoTime();
-            retry.addLast(p);
-            bufferedBytes += p.size;
-            buffering = true;
-            depthChanged();
+            waiters++;
+            while (outcome == SendBuffer.FULL) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || owner.isClosing()) {
+                    break;
+                }
+                try {
+                    buffer.changed.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                outcome = buffer.reserve(size);
+            }
+        } finally {
+            waiters--;
+            lock.unlock();
+        }
+        return outcome;
+    }
+
+    private Future<RecordMetadata> refuseFull(Callback callback) {
+        overflowed.increment();
+        if (callback != null) {
+            try {
+                callback.onCompletion(null, overflowError);
+            } catch (RuntimeException e) {
+                LOG.error("Send callback for topic '{}' threw", topic, e);
+            }
+        }
+        return refusedSend;
+    }
+
+    private Future<RecordMetadata> refuseClosing(ProducerRecord<K, V> record, Callback callback) {
+        PendingSend<K, V> p = new PendingSend<>(this, record, callback);
+        p.finish(null, new GuardClosedException("producer is closing; record for topic '" + topic
+                + "' was not buffered"));
+        return p;
+    }
+
+    /** Puts a record that failed retriably in flight back at the head of the buffer (I/O thread, usually). */
+    private void requeue(PendingSend<K, V> p) {
+        long now = clock.nanoTime();
+        boolean kept;
+        lock.lock();
+        try {
+            kept = buffer.putBack(p, now);
         } finally {
             lock.unlock();
+        }
+        if (!kept) {
+            p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
+                    + "' could be sent again"));
+            return;
         }
         if (!breaker.state().isOpen()) {
             scheduleDrain();
@@ -390,73 +428,74 @@ final class TopicGuard<K, V> {
 
     /**
      * Hands buffered records to Kafka in order: put-back in-flight failures first, then the buffer. In
-     * HALF_OPEN only the head goes, as the probe; its completion schedules the next step.
+     * HALF_OPEN only the head goes, as the probe; its completion schedules the next step. One drain at a time
+     * ({@link #drainScheduled}).
      */
     private void drain() {
         try {
             while (true) {
+                State state = breaker.state();
                 PendingSend<K, V> head;
                 lock.lock();
                 try {
-                    head = retry.isEmpty() ? queue.peekFirst() : retry.peekFirst();
-                    if (head == null) {
-                        buffering = false;
-                        changed.signalAll();
+                    if (buffer.peekHead() == null) {
                         return;
                     }
-                } finally {
-                    lock.unlock();
-                }
-                State state = breaker.state();
-                if (state.isOpen() || !breaker.tryAcquirePermission()) {
-                    return; // the transition to HALF_OPEN/CLOSED, or the probe's completion, drains again
-                }
-                lock.lock();
-                try {
-                    if (!retry.remove(head) && !queue.remove(head)) {
-                        breaker.releasePermission(); // expired or failed by close meanwhile
-                        continue;
+                    if (state.isOpen() || !breaker.tryAcquirePermission()) {
+                        return; // the transition to HALF_OPEN/CLOSED, or the probe's completion, drains again
                     }
-                    bufferedBytes -= head.size;
-                    depthChanged();
-                    changed.signalAll();
+                    head = buffer.takeHead();
                 } finally {
                     lock.unlock();
                 }
-                replayed.increment();
-                handToKafka(head);
+                try {
+                    replayed.increment();
+                    handToKafka(head, breaker.config().measuresDuration());
+                } finally {
+                    buffer.handed();
+                }
+                signalWaiters(); // flush() and close() wait for the buffer to be empty, the handed record included
                 if (state == State.HALF_OPEN) {
                     return;
                 }
             }
         } finally {
             drainScheduled.set(false);
-            if (buffering && hasWaiting() && !breaker.state().isOpen() && breaker.state() != State.HALF_OPEN) {
+            State state = breaker.state();
+            if (!buffer.isEmpty() && !state.isOpen() && state != State.HALF_OPEN) {
                 scheduleDrain();
             }
         }
     }
 
-    private boolean hasWaiting() {
-        lock.lock();
-        try {
-            return !queue.isEmpty() || !retry.isEmpty();
-        } finally {
-            lock.unlock();
+    /** Wakes flush(), close() and BLOCK waiters, if any, after a change made without the buffer's lock. */
+    private void signalWaiters() {
+        if (waiters != 0) {
+            lock.lock();
+            try {
+                buffer.changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Stops buffering: records offered from now on are refused with {@link GuardClosedException}. */
+    void stopAccepting() {
+        if (buffer != null) {
+            buffer.shut();
         }
     }
 
     private void onTransition(BreakerEvent event) {
+        if (buffer == null) {
+            return;
+        }
         if (event instanceof BreakerEvent.StateTransition t && (t.to() == State.HALF_OPEN || t.to() == State.CLOSED)
-                && buffering) {
+                && buffering()) {
             scheduleDrain();
         }
-        lock.lock();
-        try {
-            changed.signalAll(); // flush() waits for "drained or open"
-        } finally {
-            lock.unlock();
-        }
+        signalWaiters(); // flush() waits for "drained or open"
     }
 
     // ---------------------------------------------------------------------------------- periodic sweep
@@ -468,12 +507,12 @@ final class TopicGuard<K, V> {
      */
     void sweep(long now, long ackTimeoutNanos) {
         long sentNow = sent.sum();
-        long done = completed.sum();
+        long done = completions.completedCount();
         int slot = historyCount % HISTORY;
         historyNanos[slot] = now;
         historySent[slot] = sentNow;
         historyCount++;
-        long ok = succeeded.sum();
+        long ok = completions.succeededCount();
         if (ok != succeededAtLastSweep || lastProgressNanos == Long.MIN_VALUE) {
             succeededAtLastSweep = ok;
             lastProgressNanos = now;
@@ -492,7 +531,7 @@ final class TopicGuard<K, V> {
                 long n = state == State.HALF_OPEN ? 1
                         : Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
                 overdueCounted += newlyOverdue;
-                overdueCredits.addAndGet(newlyOverdue);
+                completions.addCredits(newlyOverdue);
                 overdue.add(newlyOverdue);
                 AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
@@ -504,12 +543,12 @@ final class TopicGuard<K, V> {
         if (done >= sentNow) {
             // everything sent has completed: forget what was counted, credits are consumed or moot
             overdueCounted = 0;
-            overdueCredits.set(0);
+            completions.clearCredits();
             historyCount = 0;
         } else if (overdueCounted > sentNow - done) {
             overdueCounted = sentNow - done;
         }
-        if (buffer) {
+        if (buffer != null) {
             expire(now);
         }
     }
@@ -530,32 +569,23 @@ final class TopicGuard<K, V> {
     }
 
     private void expire(long now) {
-        List<PendingSend<K, V>> dead = null;
+        if (buffer.isEmpty()) {
+            return;
+        }
         long timeout = policy.bufferTimeoutNanos();
+        List<PendingSend<K, V>> dead = new ArrayList<>(0);
+        List<Long> since = new ArrayList<>(0);
         lock.lock();
         try {
-            for (ArrayDeque<PendingSend<K, V>> q : List.of(retry, queue)) {
-                while (!q.isEmpty() && now - q.peekFirst().bufferedAtNanos >= timeout) {
-                    PendingSend<K, V> p = q.pollFirst();
-                    bufferedBytes -= p.size;
-                    if (dead == null) {
-                        dead = new ArrayList<>();
-                    }
-                    dead.add(p);
-                }
-            }
-            if (dead != null) {
-                depthChanged();
-                changed.signalAll();
-            }
+            buffer.pollExpired(now, timeout, dead, since);
         } finally {
             lock.unlock();
         }
-        if (dead != null) {
+        if (!dead.isEmpty()) {
             expired.add(dead.size());
-            for (PendingSend<K, V> p : dead) {
-                p.finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
-                        + (now - p.bufferedAtNanos) / 1_000_000 + " ms in the buffer (bufferTimeout="
+            for (int i = 0; i < dead.size(); i++) {
+                dead.get(i).finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
+                        + (now - since.get(i)) / 1_000_000 + " ms in the buffer (bufferTimeout="
                         + timeout / 1_000_000 + " ms) while the topic was unavailable"));
             }
         }
@@ -565,51 +595,54 @@ final class TopicGuard<K, V> {
 
     /** Waits until the buffer is empty or the breaker is open, up to {@code deadlineNanos} (System.nanoTime). */
     boolean awaitDrainedOrOpen(long deadlineNanos) throws InterruptedException {
+        if (buffer == null) {
+            return true;
+        }
         lock.lock();
         try {
-            while (buffering && (!queue.isEmpty() || !retry.isEmpty()) && !breaker.state().isOpen()) {
+            waiters++;
+            while (!buffer.isEmpty() && !breaker.state().isOpen()) {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
                     return false;
                 }
-                changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+                buffer.changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
             }
             return true;
         } finally {
+            waiters--;
             lock.unlock();
         }
     }
 
     /** Waits until nothing is buffered, up to the deadline; then fails what is left. Returns how many failed. */
     int drainOrFail(long deadlineNanos) {
+        if (buffer == null) {
+            return 0;
+        }
         lock.lock();
         try {
-            while (!queue.isEmpty() || !retry.isEmpty()) {
+            waiters++;
+            while (!buffer.isEmpty()) {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
                     break;
                 }
                 try {
-                    changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+                    buffer.changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     break;
                 }
             }
         } finally {
+            waiters--;
             lock.unlock();
         }
-        List<PendingSend<K, V>> left = new ArrayList<>();
+        List<PendingSend<K, V>> left;
         lock.lock();
         try {
-            left.addAll(retry);
-            left.addAll(queue);
-            retry.clear();
-            queue.clear();
-            bufferedBytes = 0;
-            buffering = false;
-            depthChanged();
-            changed.signalAll();
+            left = buffer.takeAll();
         } finally {
             lock.unlock();
         }
@@ -626,15 +659,8 @@ final class TopicGuard<K, V> {
     }
 
     TopicStats stats() {
-        int records;
-        long bytes;
-        lock.lock();
-        try {
-            records = queue.size() + retry.size();
-            bytes = bufferedBytes;
-        } finally {
-            lock.unlock();
-        }
+        int records = buffer == null ? 0 : buffer.records();
+        long bytes = buffer == null ? 0 : buffer.bytes();
         return new TopicStats(topic, breaker.state(), policy.mode(), records, bytes, rejected.sum(), expired.sum(),
                 overflowed.sum(), replayed.sum(), possibleDuplicates.sum(), overdue.sum());
     }
@@ -653,14 +679,14 @@ final class TopicGuard<K, V> {
 
         @Override
         public void onCompletion(RecordMetadata metadata, Exception exception) {
-            completed.increment();
             long nanos = start == 0 ? 0L : clock.nanoTime() - start;
             if (exception == null) {
-                succeeded.increment();
+                completions.succeeded();
                 if (!consumeCredit()) {
                     breaker.onSuccess(nanos);
                 }
             } else {
+                completions.unsuccessful();
                 record(exception, nanos);
             }
             if (user != null) {
@@ -674,13 +700,23 @@ final class TopicGuard<K, V> {
     }
 
     /** An already-failed, immutable future shared by every rejection of one opening. */
-    static final class RejectedSend implements Future<RecordMetadata> {
+    static final class RejectedSend extends FailedSend {
         final CallNotPermittedException source;
         final CircuitOpenException exception;
 
         RejectedSend(CallNotPermittedException source, CircuitOpenException exception) {
+            super(exception);
             this.source = source;
             this.exception = exception;
+        }
+    }
+
+    /** An already-failed, immutable future, shared by the sends it answers. */
+    static class FailedSend implements Future<RecordMetadata> {
+        private final Exception failure;
+
+        FailedSend(Exception failure) {
+            this.failure = failure;
         }
 
         @Override
@@ -700,12 +736,12 @@ final class TopicGuard<K, V> {
 
         @Override
         public RecordMetadata get() throws ExecutionException {
-            throw new ExecutionException(exception);
+            throw new ExecutionException(failure);
         }
 
         @Override
         public RecordMetadata get(long timeout, TimeUnit unit) throws ExecutionException {
-            throw new ExecutionException(exception);
+            throw new ExecutionException(failure);
         }
     }
 }

@@ -30,9 +30,17 @@ public final class TopicPolicy {
 
     /** What happens when a BUFFER topic's buffer is full. */
     public enum Overflow {
-        /** The new record fails with {@link BufferOverflowException} (default). */
+        /**
+         * The new record fails with {@link BufferOverflowException} (default). Like a REJECT topic's rejection,
+         * the refusal allocates nothing: its future is an already-failed one shared by the refused records of the
+         * topic, and so is its stackless exception.
+         */
         FAIL_NEW,
-        /** The oldest buffered record fails with {@link BufferOverflowException} and the new one is buffered. */
+        /**
+         * The oldest buffered records fail with {@link BufferOverflowException}, as many as it takes for the new
+         * one to fit, and the new one is buffered. Records put back after an in-flight failure are not evicted: if
+         * they alone fill the buffer, the new record fails.
+         */
         FAIL_OLDEST,
         /** The caller waits up to {@code maxBlock} for room, then the new record fails. */
         BLOCK

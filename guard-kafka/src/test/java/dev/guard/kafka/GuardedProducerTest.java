@@ -24,6 +24,8 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -114,6 +116,28 @@ class GuardedProducerTest {
             assertThat(f.isDone()).isFalse();
             mock.completeNext();
             assertThat(f.get(1, TimeUnit.SECONDS).topic()).isEqualTo("b");
+        }
+
+        @Test
+        void bufferTopicsTimeTheirSendsWhenTheBreakerMeasuresDurations() {
+            BreakerConfig timed = quick().toBuilder().slowCallDuration(Duration.ofMillis(100)).build();
+            build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.buffer().breakerConfig(timed).build()));
+            clock.advance(Duration.ofSeconds(1)); // a start stamp of 0 means "not timed"
+            producer.send(rec("b", "slow"));
+            clock.advance(Duration.ofMillis(150));
+            mock.completeNext();
+            producer.send(rec("b", "fast"));
+            clock.advance(Duration.ofMillis(50));
+            mock.completeNext();
+            assertThat(producer.breaker("b").status().slowCalls()).isEqualTo(1);
+            // A buffered record is timed from its hand-over on recovery, not from when it was buffered.
+            producer.breaker("b").forceOpen();
+            producer.send(rec("b", "waited"));
+            clock.advance(Duration.ofSeconds(5));
+            producer.breaker("b").close();
+            Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 3);
+            mock.completeNext();
+            assertThat(producer.breaker("b").status().slowCalls()).isEqualTo(1);
         }
 
         @Test
@@ -643,6 +667,85 @@ class GuardedProducerTest {
             }
         }
         assertThat(producer.stats("r").rejected()).isEqualTo(rejected);
+    }
+
+    /**
+     * Senders race the lock-free buffer of a small BUFFER topic while its breaker flips: every future completes,
+     * delivered and overflowed records add up to what was sent, the overflow counter matches the failed futures,
+     * nothing is delivered twice, and each thread's delivered records keep its order.
+     */
+    @ParameterizedTest
+    @EnumSource(TopicPolicy.Overflow.class)
+    void sendersRacingASmallBufferWhileItsBreakerFlipsLoseNothing(TopicPolicy.Overflow overflow) throws Exception {
+        MockProducer<String, String> auto = new MockProducer<>(true, null, new StringSerializer(), new StringSerializer());
+        producer = GuardedProducer.builder(auto).registry(registry).breakerConfig(quick()).manualSweep()
+                .defaultPolicy(TopicPolicy.buffer().maxRecords(50).overflow(overflow).maxBlock(Duration.ofMillis(5))
+                        .build())
+                .build();
+        int threads = 6;
+        int perThread = 3_000;
+        List<List<Future<RecordMetadata>>> futures = new ArrayList<>();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            List<Future<RecordMetadata>> mine = new ArrayList<>();
+            futures.add(mine);
+            workers.add(new Thread(() -> {
+                for (int i = 0; i < perThread; i++) {
+                    mine.add(producer.send(new ProducerRecord<>("b", "t" + id, id + ":" + i)));
+                }
+            }));
+        }
+        CircuitBreaker b = producer.breaker("b");
+        java.util.concurrent.atomic.AtomicBoolean flipping = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread flipper = new Thread(() -> {
+            for (int i = 0; flipping.get(); i++) {
+                if (i % 2 == 0) {
+                    b.forceOpen();
+                } else {
+                    b.close();
+                }
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            b.close();
+        });
+        flipper.start();
+        workers.forEach(Thread::start);
+        for (Thread w : workers) {
+            w.join(60_000);
+        }
+        flipping.set(false);
+        flipper.join(10_000);
+        Awaitility.await().atMost(WAIT).until(() -> futures.stream().flatMap(List::stream).allMatch(Future::isDone));
+        long delivered = 0;
+        long overflowed = 0;
+        for (List<Future<RecordMetadata>> mine : futures) {
+            for (Future<RecordMetadata> f : mine) {
+                try {
+                    assertThat(f.get().topic()).isEqualTo("b");
+                    delivered++;
+                } catch (ExecutionException e) {
+                    assertThat(e.getCause()).isInstanceOf(BufferOverflowException.class);
+                    overflowed++;
+                }
+            }
+        }
+        assertThat(delivered + overflowed).isEqualTo((long) threads * perThread);
+        assertThat(producer.stats("b").overflowed()).isEqualTo(overflowed);
+        assertThat(producer.stats("b").bufferedRecords()).isZero();
+        assertThat(producer.stats("b").bufferedBytes()).isZero();
+        List<String> sent = auto.history().stream().map(ProducerRecord::value).toList();
+        assertThat(sent).hasSize((int) delivered).doesNotHaveDuplicates();
+        for (int t = 0; t < threads; t++) {
+            String prefix = t + ":";
+            List<Integer> order = sent.stream().filter(v -> v.startsWith(prefix))
+                    .map(v -> Integer.parseInt(v.substring(prefix.length()))).toList();
+            assertThat(order).isSorted();
+        }
     }
 
     @Test
