@@ -319,6 +319,23 @@ class GuardedDataSourceTest {
     }
 
     @Test
+    void aFailingPrepareIsNotASlowCall() throws SQLException {
+        clock.advance(Duration.ofHours(1)); // a nano time far from 0
+        BreakerConfig slowAware = BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(0)
+                .slowCallDuration(Duration.ofSeconds(1)).slowCallRateThreshold(50).countWindow(4).minimumCalls(4)
+                .build();
+        GuardedDataSource slowDs = guard(h2.dataSource(), "prepare-db", slowAware);
+        try (Connection c = slowDs.getConnection()) {
+            for (int i = 0; i < 4; i++) {
+                SQLException e = catchThrowableOfType(SQLException.class, () -> c.prepareStatement("selec nothing"));
+                assertThat(e.getSQLState()).startsWith("42");
+            }
+        }
+        assertThat(slowDs.breaker().status().slowCalls()).as("42xxx: answered at once, not slow").isZero();
+        assertThat(slowDs.breaker().state()).isEqualTo(State.CLOSED);
+    }
+
+    @Test
     void useAfterCloseIsTheCallersBugNotAnOutage() throws SQLException {
         // pgjdbc and most pools answer any use of a closed connection with SQLState 08003, a "connection" class
         GuardedDataSource guarded = guard(new ClosedAwareDataSource(h2.dataSource()), "closed-db", CONFIG);
