@@ -386,6 +386,15 @@ def jdbc_section(p, res, banner):
         p("separate JVMs, as before, the two scores moved by up to ±5% from one JVM to the next whatever the code, which")
         p("hid a 2% question. A strict raw/guarded alternation, tried first, aliased with the kernel's 4 ms timer tick")
         p("(3 - 8% to whichever contender shared its phase, identical code included), hence the random order in a pair.")
+        p("")
+        p("The pool's entry points (`HikariDataSource.getConnection`, the `HikariProxy*` methods, the proxies' `close`)")
+        p("are compiled once and called, not inlined, by both contenders (`-XX:CompileCommand=dontinline`): each JVM's JIT")
+        p("otherwise inlines the pool and the driver into each path its own way, and two identical, separately compiled")
+        p("copies of the raw INSERT came out 0.985 - 1.027 of each other from one JVM to the next, which is no cost of the")
+        p("guard. With the pin the only code that differs between the contenders is the guard's. Its price: both paths")
+        p("call those small methods instead of inlining them, which made raw about 30 ns slower in development runs and")
+        p("shrinks the overhead a ratio shows by as much (a true 1.50% shows as about 1.46%).")
+        p("")
         p("JVM `-Xms2g -Xmx2g -XX:+UseParallelGC`: sub-millisecond young pauses here (G1's were 5 ms and more, each on")
         p("one contender's slot); a young collection costs what survives, and the guard's two wrappers per request never")
         p("survive it. The INSERT benchmark deletes each block's rows right after the block, untimed, so every INSERT goes")
@@ -397,14 +406,14 @@ def jdbc_section(p, res, banner):
         p("over all measurement iterations of all forks, JMH's convention for its ± errors), from wall-clock time (the")
         p("verdict) and from the thread's CPU time (`ThreadMXBean.getCurrentThreadCpuTime()`: without the time the thread")
         p("was not running, preempted by another process or stopped for GC; the guard only adds work on the calling")
-        p("thread, so this is its cost without the machine's noise). **PASS** needs the whole wall-clock interval at or")
-        p("under %.2f and **FAIL** the whole interval above it; anything else is inconclusive, and so is a result whose"
+        p("thread, so this is its cost without the machine's noise; its two readings per block add about 15 ns per")
+        p("operation to both sides). **PASS** needs the whole wall-clock interval at or under %.2f and **FAIL** the whole"
           % JDBC_RATIO_TARGET)
-        p("forks disagree: each JVM's JIT inlines the pool and the driver into the raw and the guarded path its own way,")
-        p("and when the forks' means differ by more than their iterations' scatter explains (one-way ANOVA, p < %g, p in"
+        p("interval above it; anything else is inconclusive, and so is a result whose forks disagree: when the forks'")
+        p("means differ by more than their iterations' scatter explains (one-way ANOVA, p < %g; p in the forks column),"
           % FORKS_DISAGREE_P)
-        p("the forks column) the iterations are not one population. The A/A row runs the raw pool in both contenders'")
-        p("slots and must include 1.")
+        p("something differed between the JVMs (the JIT's code, the machine) and the iterations are not one population.")
+        p("The A/A row runs the raw pool in both contenders' slots and must include 1.")
         p("")
         p("| operation | threads | raw ns/op | guarded ns/op | B/op raw | B/op guarded | guarded/raw, wall-clock [%.1f%%] |"
           " forks: wall-clock ratio | guarded/raw, CPU time [%.1f%%] | target <= %.2f |"
@@ -607,7 +616,7 @@ def main():
     p("`gc.alloc.rate.norm` from `-prof gc` (\"0\" means under %.2f B/op, i.e. nothing allocated per call)." % ZERO_BYTES)
     p("**Overhead** = contender ns/op - baseline ns/op (the baseline runs the same work with no breaker).")
     p("")
-    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~15 min):")
+    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~17 min):")
     p("")
     p("```")
     p("guard-bench/run-benchmarks.sh")

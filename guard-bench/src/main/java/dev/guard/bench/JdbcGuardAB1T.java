@@ -20,7 +20,8 @@ public class JdbcGuardAB1T extends JdbcGuardAB {
      * "guarded"/raw ratio must come out 1 within its interval; otherwise the interleaving itself is biased.
      */
     @Benchmark
-    @Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
+    @Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC", PIN_QUIET, PIN_DATA_SOURCE, PIN_PROXIES,
+            PIN_CONNECTION_CLOSE, PIN_STATEMENT_CLOSE, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
     @Measurement(iterations = 10, time = 1)
     public void selectByPk_aa(Pair pair, Blackhole bh) throws SQLException {
         long cpu = THREADS.getCurrentThreadCpuTime();
