@@ -61,7 +61,9 @@ class Result:
         self.error = num(pm.get("scoreError"))
         self.unit = pm.get("scoreUnit", "")
         self.threads = entry.get("threads", 1)
+        self.forks = entry.get("forks", 1)
         sec = entry.get("secondaryMetrics", {})
+        self.secondary = sec
         norm = sec.get("gc.alloc.rate.norm")
         self.bytes = num(norm["score"]) if norm else float("nan")
         # per-iteration values of every secondary metric, all forks pooled (AuxCounters of KafkaSend)
@@ -194,14 +196,179 @@ def score_ratio(a, b):
     return a.score / b.score
 
 
-JDBC_ROWS = [
+# ------------------------------------------------------------------------------------------------ statistics
+
+def _betacf(a, b, x):
+    """Continued fraction of the incomplete beta function (Numerical Recipes, modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 400):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-12:
+            break
+    return h
+
+
+def betai(a, b, x):
+    """Regularized incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    lbeta = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1.0 - x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(lbeta) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(lbeta) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_quantile(p, df):
+    """The p-quantile (p > 0.5) of Student's t with df degrees of freedom, by bisection on its CDF."""
+    def upper_tail(t):
+        return 0.5 * betai(df / 2.0, 0.5, df / (df + t * t))
+    lo, hi = 0.0, 1e6
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if upper_tail(mid) > 1.0 - p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2.0
+
+
+def f_survival(f, d1, d2):
+    """P(F > f) for Fisher's F with (d1, d2) degrees of freedom."""
+    if f <= 0:
+        return 1.0
+    return betai(d2 / 2.0, d1 / 2.0, d2 / (d2 + d1 * f))
+
+
+CONFIDENCE = 0.999  # two-sided, like JMH's own ± errors
+FORKS_DISAGREE_P = 0.001  # one-way ANOVA across forks
+
+
+class Ratio:
+    """guarded/raw from one pair of JdbcGuardAB counters (wall-clock or CPU nanoseconds): one ratio per measurement
+    iteration (raw and guarded ns/op of that iteration), Student's t interval over all iterations of all forks, and a
+    one-way ANOVA telling whether the forks agree."""
+
+    def __init__(self, sec, raw_key, guarded_key):
+        need = (raw_key, "rawOps", guarded_key, "guardedOps")
+        self.ok = all(k in sec and sec[k].get("rawData") for k in need)
+        if not self.ok:
+            return
+        rn, ro, gn, go = (sec[k]["rawData"] for k in need)
+        self.fork_ratios = []
+        tot = [0.0, 0.0, 0.0, 0.0]
+        for f in range(len(rn)):
+            ratios = []
+            for i in range(len(rn[f])):
+                if min(rn[f][i], ro[f][i], gn[f][i], go[f][i]) <= 0:
+                    continue
+                ratios.append((gn[f][i] / go[f][i]) / (rn[f][i] / ro[f][i]))
+                for j, v in enumerate((rn[f][i], ro[f][i], gn[f][i], go[f][i])):
+                    tot[j] += v
+            if ratios:
+                self.fork_ratios.append(ratios)
+        samples = [q for fr in self.fork_ratios for q in fr]
+        self.n = len(samples)
+        if self.n < 2:
+            self.ok = False
+            return
+        self.raw_ns, self.guarded_ns = tot[0] / tot[1], tot[2] / tot[3]
+        self.mean = sum(samples) / self.n
+        sd = math.sqrt(sum((q - self.mean) ** 2 for q in samples) / (self.n - 1))
+        self.half = t_quantile(0.5 + CONFIDENCE / 2.0, self.n - 1) * sd / math.sqrt(self.n)
+        self.lo, self.hi = self.mean - self.half, self.mean + self.half
+        self.fork_means = [sum(fr) / len(fr) for fr in self.fork_ratios]
+        self.forks_p = None
+        k = len(self.fork_ratios)
+        if k >= 2 and self.n > k:
+            ss_between = sum(len(fr) * (m - self.mean) ** 2 for fr, m in zip(self.fork_ratios, self.fork_means))
+            ss_within = sum((q - m) ** 2 for fr, m in zip(self.fork_ratios, self.fork_means) for q in fr)
+            if ss_within > 0:
+                self.forks_p = f_survival((ss_between / (k - 1)) / (ss_within / (self.n - k)), k - 1, self.n - k)
+            else:
+                self.forks_p = 0.0 if ss_between > 0 else 1.0
+
+    def forks_disagree(self):
+        return self.forks_p is not None and self.forks_p < FORKS_DISAGREE_P
+
+    def verdict(self, target):
+        if not self.ok:
+            return "n/a"
+        if self.forks_disagree():
+            return "inconclusive: forks disagree"
+        if self.hi <= target:
+            return "PASS"
+        if self.lo > target:
+            return "**FAIL**"
+        return "inconclusive"
+
+    def includes(self, value):
+        return self.ok and self.lo <= value <= self.hi and not self.forks_disagree()
+
+    def cell(self):
+        if not self.ok:
+            return "n/a"
+        return "%.4f [%.4f, %.4f]" % (self.mean, self.lo, self.hi)
+
+    def forks_cell(self):
+        if not self.ok:
+            return "n/a"
+        p = "" if self.forks_p is None else "; p = %.2g" % self.forks_p
+        return "%s%s" % (" ".join("%.3f" % m for m in self.fork_means), p)
+
+
+def per_op_bytes(sec, bytes_key, ops_key):
+    try:
+        b = sum(map(sum, sec[bytes_key]["rawData"]))
+        o = sum(map(sum, sec[ops_key]["rawData"]))
+    except (KeyError, TypeError):
+        return float("nan")
+    return b / o if o else float("nan")
+
+
+JDBC_OPERATIONS = [
     ("selectByPk", "primary-key SELECT: `getConnection`, `prepareStatement`, `executeQuery`, `next`, `getString`, close"),
     ("insert", "single-row INSERT (auto-commit): `getConnection`, `prepareStatement`, `executeUpdate`, close"),
 ]
 
 
+def fmt_q(v):
+    return "n/a" if v is None or math.isnan(v) else "%.3f" % v
+
+
+def fmt_b(v):
+    return "n/a" if v is None or math.isnan(v) else "%.0f" % v
+
+
+def suite_default(benchmark):
+    """(warmup iterations, measurement iterations, forks) a benchmark has when run with its annotations' settings."""
+    if ".JdbcGuardAB" in benchmark:
+        return (4, 10, 1) if benchmark.endswith("_aa") else (4, 12, 3)
+    return (5, 8, 1)
+
+
 def jdbc_section(p, res, banner):
-    if not any(k[0] in ("JdbcGuard1T", "JdbcGuard2T") for k in res):
+    paired_keys = [k for k in res if k[0] in ("JdbcGuardAB1T", "JdbcGuardAB2T")]
+    reject_keys = [k for k in res if k[0] in ("JdbcGuard1T", "JdbcGuard2T") and k[1] == "rejectWhenOpen"]
+    if not paired_keys and not reject_keys:
         return
     p("## guard-jdbc: GuardedDataSource vs raw HikariCP")
     p("")
@@ -210,39 +377,91 @@ def jdbc_section(p, res, banner):
     p("Issue target: overhead <= %d%% (guarded/raw <= %.2f, same run); `getConnection()` rejection while OPEN <= %.0f"
       " µs." % (round((JDBC_RATIO_TARGET - 1) * 100), JDBC_RATIO_TARGET, JDBC_REJECT_TARGET_NS / 1000))
     p("One HikariCP pool (4 connections) over H2 in-memory (`jdbc:h2:mem:bench`), `item(id bigint primary key,")
-    p("name varchar)` with 10 000 rows, serves both; the guard is `GuardedDataSource.builder(pool).name(\"bench\")"
+    p("name varchar)` with 10 000 rows; the guard is `GuardedDataSource.builder(pool).name(\"bench\")"
       ".registry(BreakerRegistry.create()).build()` (`BreakerConfig.database()`: no clock reading per call).")
-    p("Inserted rows are deleted after every iteration. The rejection benchmark uses a second guard on the same")
-    p("pool whose breaker one real failure tripped OPEN for an hour (`dev.guard.bench.JdbcGuard`).")
     p("")
-    p("A verdict is marked inconclusive when the two scores' ± errors (99.9%%) add up to more than the %d%% margin."
-      % round((JDBC_RATIO_TARGET - 1) * 100))
-    p("")
-    p("| operation | threads | raw ns/op | guarded ns/op | guarded/raw | B/op raw | B/op guarded | target <= %.2f |"
-      % JDBC_RATIO_TARGET)
-    p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for method, what in JDBC_ROWS:
-        for t in (1, 2):
-            cls = "JdbcGuard%dT" % t
-            raw = res.get((cls, method + "_raw", None))
-            g = res.get((cls, method + "_guarded", None))
-            if raw is None and g is None:
+    if paired_keys:
+        p("### Overhead: raw and guarded interleaved in one JVM (`dev.guard.bench.JdbcGuardAB`)")
+        p("")
+        p("Raw and guarded run **in the same JVM, alternately**, on the same pool, the same table, the same threads:")
+        p("time is cut into 2 ms slots shared by all threads, in pairs (one slot each, in a pseudo-random order within")
+        p("the pair), and each slot runs blocks of 16 operations of its contender through one compiled copy of the")
+        p("benchmark code. Each 1 s measurement iteration gives one paired sample, guarded ns/op / raw ns/op of that same")
+        p("second, so whatever drifts (other work on the machine, GC, the database) drifts for both. Why: measured in")
+        p("separate JVMs, as before, the two scores moved by up to ±5% from one JVM to the next whatever the code, which")
+        p("hid a 2% question. A strict raw/guarded alternation, tried first, aliased with the kernel's 4 ms timer tick")
+        p("(3 - 8% to whichever contender shared its phase, identical code included), hence the random order in a pair.")
+        p("")
+        p("The pool's entry points (`HikariDataSource.getConnection`, the `HikariProxy*` methods, the proxies' `close`)")
+        p("are compiled once and called, not inlined, by both contenders (`-XX:CompileCommand=dontinline`): each JVM's JIT")
+        p("otherwise inlines the pool and the driver into each path its own way, and two identical, separately compiled")
+        p("copies of the raw INSERT came out 0.985 - 1.027 of each other from one JVM to the next, which is no cost of the")
+        p("guard. With the pin the only code that differs between the contenders is the guard's. Its price: both paths")
+        p("call those small methods instead of inlining them, which made raw about 30 ns slower in development runs and")
+        p("shrinks the overhead a ratio shows by as much (a true 1.50% shows as about 1.46%).")
+        p("")
+        p("JVM `-Xms2g -Xmx2g -XX:+UseParallelGC`: sub-millisecond young pauses here (G1's were 5 ms and more, each on")
+        p("one contender's slot); a young collection costs what survives, and the guard's two wrappers per request never")
+        p("survive it. The INSERT benchmark deletes each block's rows right after the block, untimed, so every INSERT goes")
+        p("into the same 10 000-row table (rows piling up for a whole iteration made 100 ms young pauses). B/op is each")
+        p("contender's own allocation (`ThreadMXBean.getCurrentThreadAllocatedBytes()` around its blocks).")
+        p("")
+        p("guarded/raw is the mean of the per-iteration ratios, with its %.1f%% confidence interval in brackets (Student's t"
+          % (CONFIDENCE * 100))
+        p("over all measurement iterations of all forks, JMH's convention for its ± errors), from wall-clock time (the")
+        p("verdict) and from the thread's CPU time (`ThreadMXBean.getCurrentThreadCpuTime()`: without the time the thread")
+        p("was not running, preempted by another process or stopped for GC; the guard only adds work on the calling")
+        p("thread, so this is its cost without the machine's noise; its two readings per block add about 15 ns per")
+        p("operation to both sides). **PASS** needs the whole wall-clock interval at or under %.2f and **FAIL** the whole"
+          % JDBC_RATIO_TARGET)
+        p("interval above it; anything else is inconclusive, and so is a result whose forks disagree: when the forks'")
+        p("means differ by more than their iterations' scatter explains (one-way ANOVA, p < %g; p in the forks column),"
+          % FORKS_DISAGREE_P)
+        p("something differed between the JVMs (the JIT's code, the machine) and the iterations are not one population.")
+        p("The A/A row runs the raw pool in both contenders' slots and must include 1.")
+        p("")
+        p("| operation | threads | raw ns/op | guarded ns/op | B/op raw | B/op guarded | guarded/raw, wall-clock [%.1f%%] |"
+          " forks: wall-clock ratio | guarded/raw, CPU time [%.1f%%] | target <= %.2f |"
+          % (CONFIDENCE * 100, CONFIDENCE * 100, JDBC_RATIO_TARGET))
+        p("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |")
+        rows = [(op, what, t, "_ab") for op, what in JDBC_OPERATIONS for t in (1, 2)]
+        rows.append(("selectByPk", "A/A control: primary-key SELECT, raw pool in both contenders' slots", 1, "_aa"))
+        for op, what, t, suffix in rows:
+            r = res.get(("JdbcGuardAB%dT" % t, op + suffix, None))
+            if r is None:
                 continue
-            q = score_ratio(g, raw)
-            p("| %s | %d | %s | %s | %s | %s | %s | %s |"
-              % (what, t, fmt_ns(raw), fmt_ns(g), "n/a" if q is None else "%.3f" % q, fmt_bytes(raw), fmt_bytes(g),
-                 ratio_verdict(q, q is not None and q <= JDBC_RATIO_TARGET, rel_noise(g, raw), JDBC_RATIO_TARGET - 1)))
-    p("")
-    p("| rejection while OPEN | threads | ns/op | B/op | target <= %.0f ns |" % JDBC_REJECT_TARGET_NS)
-    p("| --- | ---: | ---: | ---: | --- |")
-    for t in (1, 2):
-        r = res.get(("JdbcGuard%dT" % t, "rejectWhenOpen", None))
-        if r is None:
-            continue
-        ok = None if math.isnan(r.score) else r.score <= JDBC_REJECT_TARGET_NS
-        p("| `getConnection()` -> `DataSourceUnavailableException` | %d | %s | %s | %s |"
-          % (t, fmt_ns(r), fmt_bytes(r), verdict(ok)))
-    p("")
+            wall = Ratio(r.secondary, "rawNanos", "guardedNanos")
+            cpu = Ratio(r.secondary, "rawCpuNanos", "guardedCpuNanos")
+            if not wall.ok:
+                p("| %s | %d | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a (no paired counters) |" % (what, t))
+                continue
+            if suffix == "_aa":
+                check = "includes 1" if wall.includes(1.0) else "**biased: excludes 1**"
+                check_cpu = "" if not cpu.ok else " (CPU: %s)" % ("includes 1" if cpu.includes(1.0) else "excludes 1")
+            else:
+                check = wall.verdict(JDBC_RATIO_TARGET)
+                check_cpu = "" if not cpu.ok else " (CPU time: %s)" % cpu.verdict(JDBC_RATIO_TARGET).replace("*", "")
+            p("| %s | %d | %.1f | %.1f | %s | %s | %s | %s | %s | %s%s |"
+              % (what, t, wall.raw_ns, wall.guarded_ns,
+                 fmt_b(per_op_bytes(r.secondary, "rawBytes", "rawOps")),
+                 fmt_b(per_op_bytes(r.secondary, "guardedBytes", "guardedOps")),
+                 wall.cell(), wall.forks_cell(), cpu.cell(), check, check_cpu))
+        p("")
+    if reject_keys:
+        p("### Rejection while OPEN (`dev.guard.bench.JdbcGuard`)")
+        p("")
+        p("A guard on the same pool whose breaker one real failure tripped OPEN for an hour.")
+        p("")
+        p("| rejection while OPEN | threads | ns/op | B/op | target <= %.0f ns |" % JDBC_REJECT_TARGET_NS)
+        p("| --- | ---: | ---: | ---: | --- |")
+        for t in (1, 2):
+            r = res.get(("JdbcGuard%dT" % t, "rejectWhenOpen", None))
+            if r is None:
+                continue
+            ok = None if math.isnan(r.score) else r.score <= JDBC_REJECT_TARGET_NS
+            p("| `getConnection()` -> `DataSourceUnavailableException` | %d | %s | %s | %s |"
+              % (t, fmt_ns(r), fmt_bytes(r), verdict(ok)))
+        p("")
 
 
 # Two-sided 99.9% quantiles of Student's t (the confidence JMH reports), by degrees of freedom.
@@ -470,12 +689,14 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     wi, w = first.get("warmupIterations"), first.get("warmupTime")
     mi, m = first.get("measurementIterations"), first.get("measurementTime")
-    # the suite's defaults (see ClosedCall / OpenReject): 5 x 1 s warmup, 8 x 1 s measurement
+    # the suite's defaults: see suite_default (KafkaSend has its own: 3 forks, 5 x 2 s warmup, 10 x 2 s measurement)
     def shorter_than_default(e):
-        if ".KafkaSend." in e["benchmark"]:  # its own defaults: 3 forks, 5 x 2 s warmup, 10 x 2 s measurement
+        if ".KafkaSend." in e["benchmark"]:
             return (e.get("forks", 0) < 3 or e.get("measurementIterations", 0) < 10 or e.get("warmupIterations", 0) < 5
                     or e.get("measurementTime") != "2 s" or e.get("warmupTime") != "2 s")
-        return (e.get("measurementIterations", 0) < 8 or e.get("warmupIterations", 0) < 5
+        wi_d, mi_d, forks_d = suite_default(e["benchmark"])
+        return (e.get("measurementIterations", 0) < mi_d or e.get("warmupIterations", 0) < wi_d
+                or e.get("forks", 0) < forks_d
                 or e.get("measurementTime") != "1 s" or e.get("warmupTime") != "1 s")
 
     smoke = any(shorter_than_default(e) for e in data if ".Clocks." not in e["benchmark"])
@@ -495,7 +716,7 @@ def main():
     p("`gc.alloc.rate.norm` from `-prof gc` (\"0\" means under %.2f B/op, i.e. nothing allocated per call)." % ZERO_BYTES)
     p("**Overhead** = contender ns/op - baseline ns/op (the baseline runs the same work with no breaker).")
     p("")
-    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~15 min):")
+    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~17 min):")
     p("")
     p("```")
     p("guard-bench/run-benchmarks.sh")
@@ -510,7 +731,8 @@ def main():
     p("## This run")
     p("")
     if smoke:
-        p("> **Smoke run**: iterations shorter than the suite's defaults (5 x 1 s warmup, 8 x 1 s measurement; KafkaSend:")
+        p("> **Smoke run**: fewer forks or iterations than the suite's defaults (5 x 1 s warmup, 8 x 1 s measurement;")
+        p("> `JdbcGuardAB`: 3 forks of 4 x 1 s warmup, 12 x 1 s measurement, its A/A control 1 fork of 10; KafkaSend:")
         p("> 3 forks, 5 x 2 s warmup, 10 x 2 s measurement);")
         p("> the numbers below only show that the pipeline works and hint at the orders of magnitude.")
         p("")

@@ -26,19 +26,29 @@ import java.util.concurrent.Executor;
  * connection, and wraps the statements it creates so that their outcomes reach the breaker.
  *
  * <p>Recorded (see {@link Recorder}): {@code commit} and {@code rollback} (success or classified failure); failures of
- * {@code createStatement}, {@code prepareStatement} and {@code prepareCall}. Once {@link #close()} was called nothing
- * more is recorded: a use-after-close error (SQLState 08003 from pgjdbc and several drivers) is the caller's bug, not an outage.
- * Like any JDBC connection, not thread-safe.
+ * {@code createStatement}, {@code prepareStatement} and {@code prepareCall}. A connection obtained while the breaker
+ * permitted all calls starts with its acquisition <i>unreported</i>: the first of these outcomes that counts (a
+ * success or a failure, not an ignored one) stands for it, and if none did, {@link #close()} records the
+ * acquisition's success (while the breaker permits all calls). Once {@link #close()} was called nothing more is
+ * recorded: a use-after-close error (SQLState 08003 from pgjdbc and several drivers) is the caller's bug, not an
+ * outage. Like any JDBC connection, not thread-safe.
  */
 final class GuardedConnection implements Connection {
 
     private final Connection delegate;
     private final Recorder recorder;
     private boolean closed;
+    /** The successful acquisition is not recorded yet: the first counted outcome, or {@link #close()}, reports it. */
+    private boolean unreported;
 
-    GuardedConnection(Connection delegate, Recorder recorder) {
+    /**
+     * @param unreported whether the acquisition's success was left to this connection to report (CLOSED,
+     *                   METRICS_ONLY, DISABLED); false when it was recorded at {@code getConnection()} (a probe)
+     */
+    GuardedConnection(Connection delegate, Recorder recorder, boolean unreported) {
         this.delegate = delegate;
         this.recorder = recorder;
+        this.unreported = unreported;
     }
 
     /** The driver's or pool's connection. */
@@ -51,11 +61,16 @@ final class GuardedConnection implements Connection {
     }
 
     void succeeded(long start) {
-        recorder.used(start);
+        if (recorder.used(start)) {
+            unreported = false;
+        }
     }
 
     SQLException failed(SQLException e, long start) {
-        return closed ? e : recorder.useFailed(e, start);
+        if (!closed && recorder.useFailed(e, start)) {
+            unreported = false;
+        }
+        return e;
     }
 
     @Override
@@ -84,7 +99,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedStatement(delegate.createStatement(), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -93,7 +108,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedPreparedStatement(delegate.prepareStatement(sql), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -102,7 +117,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedCallableStatement(delegate.prepareCall(sql), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -145,7 +160,13 @@ final class GuardedConnection implements Connection {
 
     @Override
     public void close() throws SQLException {
-        closed = true;
+        if (!closed) {
+            closed = true;
+            if (unreported) {
+                unreported = false;
+                recorder.used(Recorder.UNTIMED);
+            }
+        }
         delegate.close();
     }
 
@@ -204,7 +225,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedStatement(delegate.createStatement(resultSetType, resultSetConcurrency), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -213,7 +234,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedPreparedStatement(delegate.prepareStatement(sql, resultSetType, resultSetConcurrency), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -222,7 +243,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedCallableStatement(delegate.prepareCall(sql, resultSetType, resultSetConcurrency), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -277,7 +298,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedStatement(delegate.createStatement(resultSetType, resultSetConcurrency, resultSetHoldability), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -286,7 +307,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedPreparedStatement(delegate.prepareStatement(sql, resultSetType, resultSetConcurrency, resultSetHoldability), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -295,7 +316,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedCallableStatement(delegate.prepareCall(sql, resultSetType, resultSetConcurrency, resultSetHoldability), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -304,7 +325,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedPreparedStatement(delegate.prepareStatement(sql, autoGeneratedKeys), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -313,7 +334,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedPreparedStatement(delegate.prepareStatement(sql, columnIndexes), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 
@@ -322,7 +343,7 @@ final class GuardedConnection implements Connection {
         try {
             return new GuardedPreparedStatement(delegate.prepareStatement(sql, columnNames), this);
         } catch (SQLException e) {
-            throw failed(e, 0L);
+            throw failed(e, Recorder.UNTIMED);
         }
     }
 

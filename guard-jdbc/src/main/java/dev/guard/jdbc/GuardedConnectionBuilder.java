@@ -9,7 +9,7 @@ import java.sql.ShardingKey;
  * The {@link ConnectionBuilder} of a {@link GuardedDataSource}: forwards the settings to the delegate's builder and
  * sends {@link #build()} through the breaker, exactly like {@link GuardedDataSource#getConnection()}.
  */
-final class GuardedConnectionBuilder implements ConnectionBuilder {
+final class GuardedConnectionBuilder implements ConnectionBuilder, GuardedDataSource.ConnectionSource {
 
     private final ConnectionBuilder delegate;
     private final GuardedDataSource dataSource;
@@ -45,6 +45,12 @@ final class GuardedConnectionBuilder implements ConnectionBuilder {
 
     @Override
     public Connection build() throws SQLException {
-        return dataSource.acquire(delegate::build);
+        return dataSource.acquire(this);
+    }
+
+    /** The delegate's {@code build()}: this builder is its own connection source (no method reference per build). */
+    @Override
+    public Connection get() throws SQLException {
+        return delegate.build();
     }
 }

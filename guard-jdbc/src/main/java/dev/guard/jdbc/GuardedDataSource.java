@@ -35,15 +35,21 @@ import javax.sql.DataSource;
  *
  * <h2>What is recorded</h2>
  * <ul>
- *   <li>{@code getConnection()} (also with user and password, and {@link #createConnectionBuilder()}{@code .build()})
- *       takes a permission from the breaker; the acquisition records a success, or its exception classified by the
- *       {@link SqlFailureClassifier}. In HALF_OPEN this acquisition is the probe. A pool's acquisition timeout
- *       (HikariCP's {@code SQLTransientConnectionException}) is a failure.</li>
+ *   <li>{@code getConnection()} (also with user and password, and {@link #createConnectionBuilder()}{@code .build()}):
+ *       while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), a failure to obtain a connection
+ *       records its exception, classified by the {@link SqlFailureClassifier}; a success records nothing by itself:
+ *       the connection's first counted outcome below (a statement's success or failure, a commit, ...) stands for
+ *       the whole request, and a connection closed without any records the acquisition's success at
+ *       {@code close()}. One request, one outcome: a statement that fails right after a successful acquisition is
+ *       not offset by a success. (With a slow-call duration configured, an acquisition slower than it is recorded at
+ *       once as a slow call.) In HALF_OPEN the acquisition takes a probe permit and is the probe: its success or
+ *       failure is recorded at once. A pool's acquisition timeout (HikariCP's
+ *       {@code SQLTransientConnectionException}) is a failure.</li>
  *   <li>The returned {@link Connection}, its {@link java.sql.Statement}s, {@link java.sql.PreparedStatement}s and
  *       {@link java.sql.CallableStatement}s are wrapped by hand-written delegating classes: every {@code execute*},
  *       {@code commit} and {@code rollback} records a success or its classified exception, and a failing
  *       {@code createStatement}/{@code prepare*} its classified exception. These are reports about the resource
- *       whose permission was taken at {@code getConnection()}: they take no new permission, and they are recorded
+ *       whose acquisition was checked at {@code getConnection()}: they take no permission, and they are recorded
  *       only while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), never as HALF_OPEN probes.
  *       {@link java.sql.ResultSet}s are the driver's, not wrapped.</li>
  *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, Throwable)}; NOT_A_FAILURE {@code ->}
@@ -184,8 +190,34 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         Connection get() throws SQLException;
     }
 
-    /** The guarded acquisition of every entry point ({@link #plainConnections} is built once: no allocation per call). */
+    /**
+     * The guarded acquisition of every entry point ({@link #plainConnections} is built once: no allocation per call).
+     *
+     * <p>While the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED) no permission is asked for: in those
+     * states every call is permitted without a probe permit ({@link dev.guard.core.State#permitsAllCalls()}), so
+     * there is nothing to give back. A failure is recorded at once; a success is left to the connection, whose first
+     * counted use outcome stands for the whole request (or whose {@code close()} records it). Otherwise (OPEN,
+     * HALF_OPEN, FORCED_OPEN) a permission is asked for and, if granted (a HALF_OPEN probe), the acquisition's outcome
+     * is recorded at once: it is the probe's verdict, and the permit is given back before the connection is handed
+     * out, whatever the caller then does with it.
+     */
     Connection acquire(ConnectionSource source) throws SQLException {
+        if (!breaker.state().permitsAllCalls()) {
+            return acquireProbe(source);
+        }
+        long start = recorder.start();
+        Connection c;
+        try {
+            c = source.get();
+        } catch (SQLException | RuntimeException e) {
+            recorder.acquisitionFailed(e, start);
+            throw e;
+        }
+        return new GuardedConnection(c, recorder, !recorder.acquiredSlowly(start));
+    }
+
+    /** {@link #acquire} while the breaker does not permit all calls: rejected, or a probe decided by the acquisition. */
+    private Connection acquireProbe(ConnectionSource source) throws SQLException {
         if (!breaker.tryAcquirePermission()) {
             throw recorder.rejection();
         }
@@ -201,7 +233,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
             throw e;
         }
         recorder.acquired(start);
-        return new GuardedConnection(c, recorder);
+        return new GuardedConnection(c, recorder, false);
     }
 
     /**

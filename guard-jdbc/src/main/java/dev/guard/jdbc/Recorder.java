@@ -13,15 +13,24 @@ import java.sql.SQLException;
  * Turns what happened on a guarded data source, connection or statement into breaker outcomes. One per
  * {@link GuardedDataSource}, shared by all its wrappers.
  *
- * <p>Two kinds of report:
+ * <p>Three kinds of report:
  * <ul>
- *   <li><b>acquisition</b> ({@code getConnection()}): the caller holds a permission from
- *       {@link CircuitBreaker#tryAcquirePermission()}; exactly one outcome is recorded for it. In HALF_OPEN this is
- *       the probe.</li>
- *   <li><b>use</b> ({@code execute*}, {@code commit}, {@code rollback}, {@code prepare*}): an outcome report about
- *       the same resource, recorded with {@code onSuccess}/{@code onFailure} <i>without</i> a new permission, and only
- *       while the breaker is in a state that permits all calls (CLOSED, METRICS_ONLY, DISABLED). In OPEN it would
- *       change nothing, and in HALF_OPEN a statement on a connection taken before the breaker opened must not
+ *   <li><b>probe acquisition</b> ({@code getConnection()} while the breaker does not permit all calls, i.e. in
+ *       HALF_OPEN): the caller holds a permission from {@link CircuitBreaker#tryAcquirePermission()}; exactly one
+ *       outcome is recorded for it, at once ({@link #acquired}, {@link #acquisitionFailed}), so the probe permit is
+ *       given back when {@code getConnection()} returns. This is the probe's verdict.</li>
+ *   <li><b>plain acquisition</b> (CLOSED, METRICS_ONLY, DISABLED: every call is permitted, no permit is held): a
+ *       failure is recorded at once; a success is <i>not</i> recorded on its own. The connection carries it as
+ *       unreported, and its first counted use outcome (below) stands for the whole request; a connection closed
+ *       without one records the acquisition's success at {@code close()}. So one request records one outcome, not
+ *       two, and a statement failure right after a successful acquisition is not cancelled by that acquisition's
+ *       success (consecutive-failure counts and failure rates see requests as they are). With a slow-call duration
+ *       configured, an acquisition slower than it is recorded at once as a slow call
+ *       ({@link #acquiredSlowly(long)}).</li>
+ *   <li><b>use</b> ({@code execute*}, {@code commit}, {@code rollback}, {@code prepare*} failures): an outcome report
+ *       about the same resource, recorded with {@code onSuccess}/{@code onFailure} <i>without</i> a new permission,
+ *       and only while the breaker is in a state that permits all calls (CLOSED, METRICS_ONLY, DISABLED). In OPEN it
+ *       would change nothing, and in HALF_OPEN a statement on a connection taken before the breaker opened must not
  *       count as (nor consume the permit of) a probe.</li>
  * </ul>
  * Durations are measured only when the breaker configuration {@linkplain BreakerConfig#measuresDuration() measures
@@ -68,9 +77,27 @@ final class Recorder {
         return new DataSourceUnavailableException(dataSourceName, breaker.rejection());
     }
 
-    /** A connection was obtained under a permission. */
+    /** A connection was obtained under a (probe) permission: records its success at once. */
     void acquired(long start) {
         breaker.onSuccess(elapsed(start));
+    }
+
+    /**
+     * A connection was obtained without a permit (the breaker permits all calls): records nothing unless the
+     * acquisition was timed and slower than the slow-call duration, which is recorded at once as a slow success.
+     *
+     * @return whether an outcome was recorded (if not, the connection's first use or its close reports the success)
+     */
+    boolean acquiredSlowly(long start) {
+        if (start == UNTIMED) {
+            return false;
+        }
+        long nanos = elapsed(start);
+        if (nanos <= breaker.config().slowCallDurationNanos()) {
+            return false;
+        }
+        breaker.onSuccess(nanos);
+        return true;
     }
 
     /** Obtaining a connection under a permission threw {@code error}; records exactly one outcome. */
@@ -80,24 +107,34 @@ final class Recorder {
 
     // -------------------------------------------------------------------------------------------------------- use
 
-    /** A statement, commit or rollback succeeded. */
-    void used(long start) {
+    /**
+     * A statement, commit or rollback succeeded (or, with {@link #UNTIMED}, a connection whose acquisition was not
+     * reported yet was closed without a counted use).
+     *
+     * @return whether a success was recorded (false while the breaker does not permit all calls)
+     */
+    boolean used(long start) {
         if (breaker.state().permitsAllCalls()) {
             breaker.onSuccess(elapsed(start));
+            return true;
         }
+        return false;
     }
 
-    /** A statement, commit, rollback or prepare threw {@code error}; returns it for rethrowing. */
-    SQLException useFailed(SQLException error, long start) {
-        if (breaker.state().permitsAllCalls()) {
-            record(error, elapsed(start));
-        }
-        return error;
+    /**
+     * A statement, commit, rollback or prepare threw {@code error}.
+     *
+     * @return whether a success or failure was recorded; false if nothing was (the breaker does not permit all
+     *         calls) or the outcome was ignored (REPORT_ONLY, or the classifier threw)
+     */
+    boolean useFailed(SQLException error, long start) {
+        return breaker.state().permitsAllCalls() && record(error, elapsed(start));
     }
 
     // ----------------------------------------------------------------------------------------------- classification
 
-    private void record(Throwable error, long nanos) {
+    /** Records the classified outcome of {@code error}; returns whether it counted as a success or a failure. */
+    private boolean record(Throwable error, long nanos) {
         Outcome outcome;
         try {
             outcome = classifier.classify(error);
@@ -110,21 +147,22 @@ final class Recorder {
         }
         if (outcome == null) {
             breaker.onIgnored();
-            return;
+            return false;
         }
         switch (outcome) {
             case FAILURE:
                 breaker.onFailure(nanos, error);
-                break;
+                return true;
             case SLOW:
                 breaker.onSuccess(slowNanos(nanos));
-                break;
+                return true;
             case REPORT_ONLY:
                 breaker.onIgnored();
                 report(error);
-                break;
+                return false;
             default:
                 breaker.onSuccess(nanos);
+                return true;
         }
     }
 

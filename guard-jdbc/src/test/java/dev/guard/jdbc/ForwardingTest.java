@@ -54,19 +54,22 @@ class ForwardingTest {
         assertThat(c).isInstanceOf(GuardedConnection.class);
         assertThat(calls).containsSubsequence("createConnectionBuilder[]", "user[class java.lang.String]",
                 "password[class java.lang.String]", "build[]");
+        assertThat(ds.breaker().status().successfulCalls()).as("CLOSED: reported by the connection's use or close")
+                .isZero();
+        c.close();
         assertThat(ds.breaker().status().successfulCalls()).isEqualTo(1);
     }
 
     @Test
     void connectionForwardsEveryMethodIncludingDefaults() throws Exception {
-        Connection c = new GuardedConnection(recording(Connection.class), recorder("fwd-c"));
+        Connection c = new GuardedConnection(recording(Connection.class), recorder("fwd-c"), false);
         assertForwardsAll(Connection.class, c);
         assertThat(everything).contains("beginRequest[]", "endRequest[]");
     }
 
     @Test
     void statementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-s"));
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-s"), false);
         assertForwardsAll(Statement.class, new GuardedStatement(recording(Statement.class), c));
         assertThat(everything).contains("executeLargeUpdate[class java.lang.String]", "executeLargeBatch[]",
                 "enquoteLiteral[class java.lang.String]", "setLargeMaxRows[long]");
@@ -74,7 +77,7 @@ class ForwardingTest {
 
     @Test
     void preparedStatementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-ps"));
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-ps"), false);
         assertForwardsAll(PreparedStatement.class,
                 new GuardedPreparedStatement(recording(PreparedStatement.class), c));
         assertThat(everything).contains("executeLargeUpdate[]", "setObject[int, class java.lang.Object, interface java.sql.SQLType]");
@@ -82,7 +85,7 @@ class ForwardingTest {
 
     @Test
     void callableStatementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-cs"));
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-cs"), false);
         assertForwardsAll(CallableStatement.class,
                 new GuardedCallableStatement(recording(CallableStatement.class), c));
         assertThat(everything).contains("registerOutParameter[int, interface java.sql.SQLType]");
@@ -90,7 +93,7 @@ class ForwardingTest {
 
     @Test
     void statementsAreWrappedAndLeadBackToTheGuardedConnection() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-w"));
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-w"), false);
         assertThat(c.createStatement()).isInstanceOf(GuardedStatement.class);
         assertThat(c.prepareStatement("x")).isInstanceOf(GuardedPreparedStatement.class);
         assertThat(c.prepareCall("x")).isInstanceOf(GuardedCallableStatement.class);

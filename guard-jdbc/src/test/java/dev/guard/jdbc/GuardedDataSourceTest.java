@@ -124,23 +124,154 @@ class GuardedDataSourceTest {
     }
 
     @Test
-    void successfulAcquisitionsStatementsAndCommitsRecordSuccesses() throws SQLException {
+    void statementsAndCommitsRecordSuccessesAndTheFirstStandsForTheAcquisition() throws SQLException {
         long before = ds.breaker().status().successfulCalls();
-        try (Connection c = ds.getConnection()) { // 1
+        try (Connection c = ds.getConnection()) { // CLOSED: not recorded by itself, the first use stands for it
             c.setAutoCommit(false);
-            insert(c, 1); // 2
+            insert(c, 1); // 1
             try (Statement s = c.createStatement()) {
-                s.executeUpdate("update orders set item = 'x' where id = 1"); // 3
+                s.executeUpdate("update orders set item = 'x' where id = 1"); // 2
                 s.addBatch("insert into orders values (2, 'b')");
                 s.addBatch("insert into orders values (3, 'c')");
-                assertThat(s.executeBatch()).hasSize(2); // 4
-                assertThat(s.executeLargeUpdate("delete from orders where id = 3")).isEqualTo(1L); // 5
+                assertThat(s.executeBatch()).hasSize(2); // 3
+                assertThat(s.executeLargeUpdate("delete from orders where id = 3")).isEqualTo(1L); // 4
             }
-            c.commit(); // 6
-            c.rollback(); // 7
-        }
-        assertThat(ds.breaker().status().successfulCalls() - before).isEqualTo(7);
+            c.commit(); // 5
+            c.rollback(); // 6
+        } // close: nothing more, the acquisition was reported by the insert
+        assertThat(ds.breaker().status().successfulCalls() - before).isEqualTo(6);
         assertThat(ds.breaker().status().failedCalls()).isZero();
+    }
+
+    // ------------------------------------------------------------------------------ one outcome per request
+
+    @Test
+    void aRequestRecordsOneOutcomeNotTwo() throws SQLException {
+        long before = ds.breaker().status().successfulCalls();
+        for (int i = 1; i <= 3; i++) {
+            try (Connection c = ds.getConnection()) {
+                insert(c, i);
+            }
+        }
+        assertThat(ds.breaker().status().successfulCalls() - before).as("3 requests, 3 outcomes").isEqualTo(3);
+    }
+
+    @Test
+    void aConnectionClosedWithoutUseRecordsItsAcquisitionAtClose() throws SQLException {
+        long before = ds.breaker().status().successfulCalls();
+        Connection c = ds.getConnection();
+        assertThat(ds.breaker().status().successfulCalls() - before).as("not yet: its use would stand for it")
+                .isZero();
+        c.close();
+        assertThat(ds.breaker().status().successfulCalls() - before).isEqualTo(1);
+        c.close();
+        assertThat(ds.breaker().status().successfulCalls() - before).as("closing twice records once").isEqualTo(1);
+    }
+
+    @Test
+    void statementFailuresRightAfterSuccessfulAcquisitionsAreConsecutiveFailures() throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            insert(c, 1);
+        }
+        // every request gets a connection, then its statement fails with an error counted as a failure: the
+        // acquisitions' successes must not reset the consecutive-failure count between the failures
+        GuardedDataSource strict = GuardedDataSource.builder(h2.dataSource()).name("strict-requests")
+                .registry(registry).breakerConfig(CONFIG).classifier(e -> SqlFailureClassifier.Outcome.FAILURE)
+                .build();
+        for (int i = 0; i < CONFIG.consecutiveFailures(); i++) {
+            try (Connection c = strict.getConnection()) {
+                assertThat(catchThrowable(() -> insert(c, 1))).isInstanceOf(SQLException.class);
+            }
+        }
+        assertThat(strict.breaker().state()).isEqualTo(State.OPEN);
+        assertThat(strict.breaker().status().failedCalls()).isEqualTo(3);
+        assertThat(strict.breaker().status().successfulCalls()).isZero();
+    }
+
+    @Test
+    void anIgnoredUseOutcomeLeavesTheAcquisitionToBeRecordedAtClose() throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            insert(c, 1);
+        }
+        GuardedDataSource reportOnly = GuardedDataSource.builder(h2.dataSource()).name("report-only")
+                .registry(registry).breakerConfig(CONFIG).classifier(e -> SqlFailureClassifier.Outcome.REPORT_ONLY)
+                .build();
+        try (Connection c = reportOnly.getConnection()) {
+            assertThat(catchThrowable(() -> insert(c, 1))).isInstanceOf(SQLException.class);
+            assertThat(reportOnly.breaker().status().ignoredCalls()).isEqualTo(1);
+            assertThat(reportOnly.breaker().status().successfulCalls()).isZero();
+        }
+        assertThat(reportOnly.breaker().status().successfulCalls()).as("the acquisition, at close").isEqualTo(1);
+    }
+
+    @Test
+    void noClockReadingPerRequestWithTheDatabasePreset() throws SQLException {
+        AtomicInteger readings = new AtomicInteger();
+        dev.guard.core.Clock counting = new dev.guard.core.Clock() {
+            @Override
+            public long nanoTime() {
+                readings.incrementAndGet();
+                return clock.nanoTime();
+            }
+
+            @Override
+            public long currentTimeMillis() {
+                readings.incrementAndGet();
+                return clock.currentTimeMillis();
+            }
+        };
+        try (BreakerRegistry countingRegistry = BreakerRegistry.builder().clock(counting).scheduler(clock).build()) {
+            GuardedDataSource db = GuardedDataSource.builder(h2.dataSource()).name("no-clock").registry(countingRegistry)
+                    .build();
+            assertThat(db.breaker().config().measuresDuration()).isFalse();
+            readings.set(0);
+            for (int n = 1; n <= 3; n++) {
+                int i = n;
+                try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(
+                        "select item from orders where id = ?")) {
+                    ps.setInt(1, i);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        assertThat(rs.next()).isFalse();
+                    }
+                }
+                try (Connection c = db.getConnection()) {
+                    insert(c, i);
+                    assertThat(catchThrowable(() -> insert(c, i))).as("23505, not a failure")
+                            .isInstanceOf(SQLException.class);
+                }
+                db.getConnection().close();
+            }
+            assertThat(readings.get()).as("clock readings").isZero();
+            assertThat(db.breaker().status().successfulCalls()).isEqualTo(12);
+        }
+    }
+
+    @Test
+    void aSlowAcquisitionIsRecordedAtOnceAsASlowCall() throws SQLException {
+        BreakerConfig slowAware = BreakerConfig.builder().slowCallDuration(Duration.ofSeconds(1)).build();
+        Duration[] acquisitionTakes = {Duration.ofSeconds(2)};
+        GuardedDataSource slowDs = guard(new DelegatingDataSource(h2.dataSource()) {
+            @Override
+            public Connection getConnection() throws SQLException {
+                clock.advance(acquisitionTakes[0]);
+                return super.getConnection();
+            }
+        }, "slow-acquisition-db", slowAware);
+        try (Connection c = slowDs.getConnection()) {
+            assertThat(slowDs.breaker().status().slowCalls()).isEqualTo(1);
+            assertThat(slowDs.breaker().status().successfulCalls()).isEqualTo(1);
+            insert(c, 1);
+        }
+        assertThat(slowDs.breaker().status().successfulCalls()).as("the slow acquisition and the insert")
+                .isEqualTo(2);
+
+        acquisitionTakes[0] = Duration.ofMillis(10);
+        try (Connection c = slowDs.getConnection()) {
+            assertThat(slowDs.breaker().status().successfulCalls()).as("a fast one is left to its use").isEqualTo(2);
+            insert(c, 2);
+        }
+        assertThat(slowDs.breaker().status().successfulCalls()).isEqualTo(3);
+        assertThat(slowDs.breaker().status().slowCalls()).isEqualTo(1);
     }
 
     // -------------------------------------------------------------------------------------------- opening
@@ -235,8 +366,8 @@ class GuardedDataSourceTest {
         }
         assertThat(ds.breaker().state()).isEqualTo(State.CLOSED);
         assertThat(ds.breaker().status().failedCalls()).isZero();
-        assertThat(ds.breaker().status().successfulCalls() - before).as("acquisition, insert, 200 violations")
-                .isEqualTo(202);
+        assertThat(ds.breaker().status().successfulCalls() - before)
+                .as("insert (standing for the acquisition), 200 violations").isEqualTo(201);
     }
 
     @Test
@@ -304,7 +435,8 @@ class GuardedDataSourceTest {
                 .slowCallDuration(Duration.ofSeconds(1)).slowCallRateThreshold(50).countWindow(4).minimumCalls(4)
                 .build();
         GuardedDataSource slowDs = guard(h2.dataSource(), "slow-db", slowAware);
-        try (Connection c = slowDs.getConnection(); Statement s = c.createStatement()) { // 1 fast
+        try (Connection c = slowDs.getConnection(); Statement s = c.createStatement()) { // fast, reported by its use
+            s.execute("select 1"); // 1 fast
             s.execute("SET QUERY_TIMEOUT 1"); // 2 fast
             for (int i = 0; i < 2; i++) { // 3, 4: timed out
                 SQLException e = catchThrowableOfType(SQLException.class,
@@ -316,6 +448,23 @@ class GuardedDataSourceTest {
         assertThat(slowDs.breaker().status().slowCalls()).isEqualTo(2);
         assertThat(slowDs.breaker().status().failedCalls()).isZero();
         assertThat(slowDs.breaker().state()).as("2 of 4 calls slow >= 50%").isEqualTo(State.OPEN);
+    }
+
+    @Test
+    void aFailingPrepareIsNotASlowCall() throws SQLException {
+        clock.advance(Duration.ofHours(1)); // a nano time far from 0
+        BreakerConfig slowAware = BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(0)
+                .slowCallDuration(Duration.ofSeconds(1)).slowCallRateThreshold(50).countWindow(4).minimumCalls(4)
+                .build();
+        GuardedDataSource slowDs = guard(h2.dataSource(), "prepare-db", slowAware);
+        try (Connection c = slowDs.getConnection()) {
+            for (int i = 0; i < 4; i++) {
+                SQLException e = catchThrowableOfType(SQLException.class, () -> c.prepareStatement("selec nothing"));
+                assertThat(e.getSQLState()).startsWith("42");
+            }
+        }
+        assertThat(slowDs.breaker().status().slowCalls()).as("42xxx: answered at once, not slow").isZero();
+        assertThat(slowDs.breaker().state()).isEqualTo(State.CLOSED);
     }
 
     @Test
@@ -392,6 +541,88 @@ class GuardedDataSourceTest {
         p1.close();
         p2.close();
         old.close();
+    }
+
+    @Test
+    void aProbeConnectionWhoseStatementFailsIsStillDecidedByItsAcquisition() throws SQLException {
+        BreakerConfig oneAtATime = CONFIG.toBuilder().halfOpenMaxCalls(1).successThreshold(2).build();
+        GuardedDataSource strict = GuardedDataSource.builder(h2.dataSource()).name("probe-statement-fails")
+                .registry(registry).breakerConfig(oneAtATime).classifier(e -> SqlFailureClassifier.Outcome.FAILURE)
+                .build();
+        h2.stop();
+        for (int i = 0; i < oneAtATime.consecutiveFailures(); i++) {
+            assertThat(catchThrowable(strict::getConnection)).isInstanceOf(SQLException.class);
+        }
+        h2.restart();
+        clock.advance(OPEN_WAIT);
+        assertThat(strict.breaker().state()).isEqualTo(State.HALF_OPEN);
+        long failed = strict.breaker().status().failedCalls();
+
+        Connection probe = strict.getConnection(); // probe 1 of 2 succeeded; its permit is given back at once
+        assertThat(catchThrowable(() -> probe.createStatement().executeQuery("select * from no_such_table")))
+                .isInstanceOf(SQLException.class);
+        probe.close();
+        assertThat(strict.breaker().state()).as("a use outcome is never a probe verdict").isEqualTo(State.HALF_OPEN);
+        assertThat(strict.breaker().status().failedCalls()).isEqualTo(failed);
+
+        try (Connection second = strict.getConnection(); Statement s = second.createStatement()) {
+            assertThat(strict.breaker().state()).as("one permit, given back by probe 1: probe 2 closes")
+                    .isEqualTo(State.CLOSED);
+            long succeeded = strict.breaker().status().successfulCalls();
+            assertThat(s.executeQuery("select 1").next()).isTrue();
+            assertThat(strict.breaker().status().successfulCalls()).as("now CLOSED: recorded as use")
+                    .isEqualTo(succeeded + 1);
+        }
+    }
+
+    @Test
+    void aProbeConnectionGivesItsPermitBackExactlyOnce() throws SQLException {
+        BreakerConfig twoProbes = CONFIG.toBuilder().halfOpenMaxCalls(2).successThreshold(3).build();
+        ds.close();
+        ds = guard(h2.dataSource(), "orders-db-once", twoProbes);
+        for (int i = 0; i < 3; i++) {
+            ds.breaker().onFailure(0, new SQLException("down", "08001")); // as if three acquisitions failed
+        }
+        clock.advance(OPEN_WAIT);
+        assertThat(ds.breaker().state()).isEqualTo(State.HALF_OPEN);
+
+        Connection probe = ds.getConnection(); // probe 1 of 3 succeeded, permit given back
+        assertThat(ds.breaker().tryAcquirePermission()).isTrue(); // two other probes in flight: no permit left
+        assertThat(ds.breaker().tryAcquirePermission()).isTrue();
+        assertThat(catchThrowable(ds::getConnection)).isInstanceOf(DataSourceUnavailableException.class);
+
+        try (Statement s = probe.createStatement()) {
+            assertThat(s.executeQuery("select 1").next()).isTrue();
+        }
+        probe.commit();
+        probe.close();
+        assertThat(catchThrowable(ds::getConnection)).as("the probe connection's use and close gave back nothing")
+                .isInstanceOf(DataSourceUnavailableException.class);
+        assertThat(ds.breaker().state()).isEqualTo(State.HALF_OPEN);
+
+        ds.breaker().onSuccess(0); // the two in flight succeed: 3 successful probes
+        ds.breaker().onSuccess(0);
+        assertThat(ds.breaker().state()).isEqualTo(State.CLOSED);
+    }
+
+    @Test
+    void aConnectionTakenWhileClosedAndClosedInHalfOpenIsNotAProbe() throws SQLException {
+        Connection old = ds.getConnection(); // CLOSED: its acquisition is left to its use or close
+        openByRefusedConnections();
+        h2.restart();
+        clock.advance(OPEN_WAIT);
+        assertThat(ds.breaker().state()).isEqualTo(State.HALF_OPEN);
+        long succeeded = ds.breaker().status().successfulCalls();
+
+        catchThrowable(old::close); // its server connection died with the server
+        assertThat(ds.breaker().status().successfulCalls()).as("not recorded in HALF_OPEN").isEqualTo(succeeded);
+
+        Connection p1 = ds.getConnection();
+        assertThat(ds.breaker().state()).as("1 probe of 2: the old connection did not count").isEqualTo(State.HALF_OPEN);
+        Connection p2 = ds.getConnection();
+        assertThat(ds.breaker().state()).isEqualTo(State.CLOSED);
+        p1.close();
+        p2.close();
     }
 
     @Test
