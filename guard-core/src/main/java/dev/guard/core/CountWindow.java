@@ -16,12 +16,14 @@ import java.util.concurrent.atomic.LongAdder;
  * <p><b>Stripes under contention.</b> When two threads collide on a ring's index, the window splits into twice
  * as many rings (up to the number of cores, each ring keeping at least {@value #MIN_RING} slots), their sizes
  * adding up to {@code size}; the outcomes held so far are moved into the new rings, so nothing the window held is
- * lost. A thread records into the ring its thread id selects. The rates are the sums over the rings, so the window
+ * lost. The rates are the sums over the rings, so the window
  * still holds {@code size} outcomes, but as "the last {@code size / stripes} calls of each stripe" rather than
  * an exact global order: one shared index written by every call would cost more than the rest of the breaker.
- * A stripe whose threads went quiet would keep old outcomes forever; whenever a ring has seen as many outcomes as
- * it has slots (a lap, clean successes included), any ring that completed no lap during the last
- * {@value #STALE_LAPS}&times;stripes laps of the others is emptied.
+ * A thread starts on the stripe its id selects and moves to another when its CAS loses on a window that cannot split
+ * further. A stripe whose threads went quiet would keep old outcomes forever; whenever a ring's index completes a
+ * lap, any ring that completed none during the last {@value #STALE_LAPS}&times;stripes laps of the others is
+ * emptied. (Clean successes into a full clean ring do not move its index, so they age nothing: while traffic is
+ * healthy a quiet stripe's old outcomes stay until the next recorded failure starts the laps again.)
  *
  * <p><b>Healthy traffic writes nothing shared.</b> A success into a full ring that holds no failure and no slow
  * call cannot change the window: it only increments a striped counter. A success into a full ring, whatever it
@@ -35,6 +37,14 @@ final class CountWindow implements OutcomeWindow {
     static final int STALE_LAPS = 4;
     private static final int MAX_STRIPES =
             Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors() * 2 - 1));
+
+    /**
+     * Each thread's stripe: seeded with its id (threads created one after the other land on different stripes),
+     * moved by a xorshift step whenever its CAS loses to another thread on a window already at its most stripes.
+     * Read only once the window has split.
+     */
+    private static final ThreadLocal<int[]> PROBE =
+            ThreadLocal.withInitial(() -> new int[] {(int) Thread.currentThread().getId() | 0x1_0000});
 
     private static final VarHandle BITS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NEXT;
@@ -82,18 +92,12 @@ final class CountWindow implements OutcomeWindow {
     public boolean record(boolean failure, boolean slow, long now) {
         Ring[] rs = rings;
         Ring r;
+        int[] probe = null;
         if (rs.length == 1) {
             r = rs[0];
         } else {
-            r = rs[(int) Thread.currentThread().getId() & (rs.length - 1)];
-            // laps count every outcome, clean successes included: a plain countdown on this stripe's own line,
-            // racy on purpose (a lost decrement only delays a lap), robust to going below zero
-            int left = r.untilLap - 1;
-            r.untilLap = left;
-            if (left <= 0) {
-                r.untilLap = r.size;
-                lapCompleted(rs, r);
-            }
+            probe = PROBE.get();
+            r = rs[probe[0] & (rs.length - 1)];
         }
         boolean full = r.next - r.base >= r.size;
         if (!failure && !slow && full && r.failures == 0 && r.slows == 0) {
@@ -104,7 +108,7 @@ final class CountWindow implements OutcomeWindow {
         }
         long i = r.next;
         if (!NEXT.compareAndSet(r, i, i + 1)) {
-            i = contended(rs, r);
+            i = contended(rs, r, probe);
         }
         int slot = (int) (i % r.size);
         int word = Ring.PAD + (slot >>> 6);
@@ -114,13 +118,23 @@ final class CountWindow implements OutcomeWindow {
         if (!full && i + 1 - r.base >= r.size) {
             r.filled = true;
         }
+        if (probe != null && slot == r.size - 1) {
+            lapCompleted(rs, r);
+        }
         // A success into a full ring replaces an outcome and adds no call: no rate can rise, nothing to evaluate.
         return failure || slow || (!full && (rs.length > 1 || r.failures != 0 || r.slows != 0));
     }
 
     /** The CAS on {@code r}'s index lost to another thread: split the window if it may, then take a slot anyway. */
-    private long contended(Ring[] rs, Ring r) {
-        trySplit(rs);
+    private long contended(Ring[] rs, Ring r, int[] probe) {
+        if (!trySplit(rs) && probe != null) {
+            // at the most stripes already: another thread shares this one, so move to another (xorshift step)
+            int h = probe[0];
+            h ^= h << 13;
+            h ^= h >>> 17;
+            h ^= h << 5;
+            probe[0] = h;
+        }
         // this outcome still goes to the ring it was meant for: it stays counted in the totals even if retired
         return (long) NEXT.getAndAdd(r, 1L);
     }
@@ -258,6 +272,16 @@ final class CountWindow implements OutcomeWindow {
         return replayed;
     }
 
+    /** How far each stripe's index has moved (tests). */
+    long[] stripeIndexes() {
+        Ring[] rs = rings;
+        long[] n = new long[rs.length];
+        for (int j = 0; j < rs.length; j++) {
+            n[j] = rs[j].next - rs[j].moved;
+        }
+        return n;
+    }
+
     /** Stripes in use (tests). */
     int stripes() {
         return rings.length;
@@ -272,8 +296,6 @@ final class CountWindow implements OutcomeWindow {
 
     abstract static class RingIndex extends RingPadBefore {
         volatile long next;
-        /** Outcomes (clean successes included) until this stripe completes its next lap. */
-        int untilLap;
     }
 
     abstract static class RingPadMiddle extends RingIndex {
@@ -312,7 +334,6 @@ final class CountWindow implements OutcomeWindow {
             this.failBits = new long[words + 2 * PAD];
             this.slowBits = new long[words + 2 * PAD];
             this.lastLap = lap;
-            this.untilLap = size;
         }
 
         /** Only while the ring is not yet published (a split): plain single-threaded appends. */

@@ -81,12 +81,12 @@ class CountWindowTest {
         }
         w.split();
         assertThat(w.failures(0)).isEqualTo(64);
-        // one thread keeps recording successes: only its stripe turns over, the other keeps 32 old failures
-        // until the active stripe has completed STALE_LAPS x stripes laps without the quiet one completing any
+        // one thread keeps recording, one failure per 32 calls: only its stripe turns over, the other keeps 32 old
+        // failures until the active stripe has completed STALE_LAPS x stripes laps without the quiet one completing any
         Thread active = new Thread(() -> {
             int laps = CountWindow.STALE_LAPS * 2;
             for (int i = 0; i < 32 * laps; i++) {
-                w.record(false, false, 0);
+                w.record(i % 32 == 5, false, 0);
             }
         });
         AtomicReference<Throwable> error = new AtomicReference<>();
@@ -94,10 +94,10 @@ class CountWindowTest {
         active.start();
         active.join();
         assertThat(error.get()).isNull();
-        assertThat(w.failures(0)).as("quiet stripe still within its grace").isEqualTo(32);
+        assertThat(w.failures(0)).as("quiet stripe still within its grace").isEqualTo(32 + 1);
         Thread again = new Thread(() -> {
             for (int i = 0; i < 32; i++) {
-                w.record(false, false, 0);
+                w.record(i == 5, false, 0);
             }
         });
         // same stripe as before only if the ids share parity: pick a thread that does
@@ -107,8 +107,39 @@ class CountWindowTest {
         Thread lap = again;
         lap.start();
         lap.join();
-        assertThat(w.failures(0)).as("one more lap: the quiet stripe's failures are gone").isZero();
+        assertThat(w.failures(0)).as("one more lap: the quiet stripe's failures are gone").isEqualTo(1);
         assertThat(w.calls(0)).isEqualTo(32);
+    }
+
+    @Test
+    void twoThreadsStartingOnOneStripeMoveApartWhenTheyCollide() throws Exception {
+        CountWindow w = new CountWindow(100, 2);
+        w.split();
+        CountDownLatch start = new CountDownLatch(1);
+        Runnable body = () -> {
+            try {
+                start.await();
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (int i = 0; i < 2_000_000; i++) {
+                w.record(i % 10 == 0, false, 0);
+            }
+        };
+        Thread a = new Thread(body);
+        Thread b = new Thread(body);
+        while (((a.getId() ^ b.getId()) & 1) != 0) { // same parity: both start on the same stripe
+            b = new Thread(body);
+        }
+        a.start();
+        b.start();
+        start.countDown();
+        a.join();
+        b.join();
+        long[] moved = w.stripeIndexes();
+        assertThat(moved[0] + moved[1] + 0L).isLessThanOrEqualTo(4_000_000L);
+        assertThat(Math.min(moved[0], moved[1])).as("each stripe took a share: %s", java.util.Arrays.toString(moved))
+                .isGreaterThan(0L);
     }
 
     @Test
