@@ -206,14 +206,23 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
             return acquireProbe(source);
         }
         long start = recorder.start();
-        Connection c;
+        Connection c = obtain(source, start, false);
+        return new GuardedConnection(c, recorder, !recorder.acquiredSlowly(start));
+    }
+
+    /** The delegate's connection; a failure to get one is recorded at once (an Error gives a probe's permit back). */
+    private Connection obtain(ConnectionSource source, long start, boolean probe) throws SQLException {
         try {
-            c = source.get();
+            return source.get();
         } catch (SQLException | RuntimeException e) {
             recorder.acquisitionFailed(e, start);
             throw e;
+        } catch (Error e) {
+            if (probe) {
+                breaker.releasePermission();
+            }
+            throw e;
         }
-        return new GuardedConnection(c, recorder, !recorder.acquiredSlowly(start));
     }
 
     /** {@link #acquire} while the breaker does not permit all calls: rejected, or a probe decided by the acquisition. */
@@ -222,16 +231,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
             throw recorder.rejection();
         }
         long start = recorder.start();
-        Connection c;
-        try {
-            c = source.get();
-        } catch (SQLException | RuntimeException e) {
-            recorder.acquisitionFailed(e, start);
-            throw e;
-        } catch (Error e) {
-            breaker.releasePermission();
-            throw e;
-        }
+        Connection c = obtain(source, start, true);
         recorder.acquired(start);
         return new GuardedConnection(c, recorder, false);
     }
