@@ -94,10 +94,10 @@ class SendBufferTest {
         assertThat(b.isEmpty()).isFalse();
         BufferedSend<String, String> p = rec(0, 0, 5);
         Thread linker = new Thread(() -> {
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            // link only once the test thread holds the lock, i.e. is in (or entering) peekHead: had peek not
+            // waited for the link it would have returned without it
+            while (!b.lock.isLocked()) {
+                Thread.onSpinWait();
             }
             b.link(p);
         });
