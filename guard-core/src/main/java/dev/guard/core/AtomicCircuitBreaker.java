@@ -193,6 +193,28 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     }
 
     @Override
+    public void onSuccesses(long count) {
+        if (count <= 0) {
+            if (count < 0) {
+                throw new IllegalArgumentException("count must not be negative, was " + count);
+            }
+            return;
+        }
+        Phase p = phase;
+        if (p.state == State.CLOSED && p.recording && !listeners.wants(EventKind.SUCCESS)
+                && window.recordCleanSuccesses(count)) {
+            // successes into a full clean window: only the totals move, no rate can change
+            if (consecutiveFailures.get() != 0) {
+                consecutiveFailures.set(0);
+            }
+            return;
+        }
+        for (long i = 0; i < count; i++) {
+            recordSuccess(phase, 0L, NO_TIME);
+        }
+    }
+
+    @Override
     public void onFailure(long durationNanos, Throwable error) {
         recordThrown(phase, durationNanos, NO_TIME, error);
     }

@@ -71,6 +71,22 @@ public interface CircuitBreaker {
     void onSuccess(long durationNanos);
 
     /**
+     * Records {@code count} successful calls of no measured duration, as {@code count} calls of
+     * {@code onSuccess(0)} would, for callers that learn of successes in batches (a producer's I/O thread
+     * acknowledging records). In CLOSED, into a count window full of successes, it is one counter addition.
+     *
+     * @throws IllegalArgumentException if {@code count} is negative
+     */
+    default void onSuccesses(long count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("count must not be negative, was " + count);
+        }
+        for (long i = 0; i < count; i++) {
+            onSuccess(0L);
+        }
+    }
+
+    /**
      * Records a call that threw: ignored if {@link BreakerConfig#ignoreIf()} matches, a failure if
      * {@link BreakerConfig#recordFailureIf()} matches, a success otherwise.
      */

@@ -125,6 +125,17 @@ final class CountWindow implements OutcomeWindow {
         return failure || slow || (!full && (rs.length > 1 || r.failures != 0 || r.slows != 0));
     }
 
+    @Override
+    public boolean recordCleanSuccesses(long n) {
+        Ring[] rs = rings;
+        Ring r = rs.length == 1 ? rs[0] : rs[PROBE.get()[0] & (rs.length - 1)];
+        if (r.next - r.base >= r.size && r.failures == 0 && r.slows == 0) {
+            cleanSuccesses.add(n);
+            return true;
+        }
+        return false;
+    }
+
     /** The CAS on {@code r}'s index lost to another thread: split the window if it may, then take a slot anyway. */
     private long contended(Ring[] rs, Ring r, int[] probe) {
         if (!trySplit(rs) && probe != null) {

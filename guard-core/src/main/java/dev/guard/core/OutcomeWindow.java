@@ -15,6 +15,15 @@ interface OutcomeWindow {
      */
     boolean record(boolean failure, boolean slow, long now);
 
+    /**
+     * Records {@code n} successes in one step if the window cannot change from them (the caller's part of a count
+     * window is full and holds no failure and no slow call), so that only the totals move. Returns false, having
+     * recorded nothing, otherwise: the caller then records them one by one.
+     */
+    default boolean recordCleanSuccesses(long n) {
+        return false;
+    }
+
     /** Whether {@link #record} needs a real {@code now}. */
     boolean timeBased();
 

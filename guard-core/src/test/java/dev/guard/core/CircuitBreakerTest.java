@@ -162,6 +162,73 @@ class CircuitBreakerTest {
         }
     }
 
+    /** {@code onSuccesses(n)}: what a producer's I/O thread reports in batches must count as n single successes. */
+    @Nested
+    class BatchedSuccesses {
+
+        @Test
+        void aBatchCountsAsThatManySuccessesAndAgesFailuresOutOfTheWindow() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
+                    .countWindow(10).minimumCalls(10));
+            times(3, () -> fail(b));
+            b.onSuccesses(7);
+            assertThat(b.status().callsInWindow()).isEqualTo(10);
+            assertThat(b.status().failureRate()).isEqualTo(30.0);
+            b.onSuccesses(10);
+            assertThat(b.status().failureRate()).as("ten later successes push the failures out").isZero();
+            b.onSuccesses(1000); // into a full clean window: the one-step path
+            assertThat(b.status().successfulCalls()).isEqualTo(1017);
+            assertThat(b.status().failedCalls()).isEqualTo(3);
+            assertThat(b.status().callsInWindow()).isEqualTo(10);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+        }
+
+        @Test
+        void aBatchEndsAFailureStreak() {
+            CircuitBreaker b = breaker(onlyConsecutive(3));
+            fail(b);
+            fail(b);
+            b.onSuccesses(1);
+            fail(b);
+            fail(b);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(b.status().consecutiveFailures()).isEqualTo(2);
+        }
+
+        @Test
+        void inHalfOpenEverySuccessOfTheBatchIsAProbe() {
+            CircuitBreaker b = breaker(onlyConsecutive(1).halfOpenMaxCalls(3).successThreshold(3));
+            fail(b);
+            clock.advance(Duration.ofSeconds(10));
+            times(3, () -> assertThat(b.tryAcquirePermission()).isTrue());
+            b.onSuccesses(2);
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            assertThat(b.status().halfOpenSuccesses()).isEqualTo(2);
+            b.onSuccesses(1);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+        }
+
+        @Test
+        void subscribersOfPerCallEventsGetOneEventPerSuccess() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().countWindow(4).minimumCalls(4));
+            b.onSuccesses(4); // the window is full and clean: the one-step path would apply without a subscriber
+            List<BreakerEvent> seen = new CopyOnWriteArrayList<>();
+            b.subscribe(EnumSet.of(EventKind.SUCCESS), seen::add);
+            b.onSuccesses(5);
+            assertThat(seen).hasSize(5).allMatch(e -> e instanceof BreakerEvent.CallSucceeded);
+            assertThat(b.status().successfulCalls()).isEqualTo(9);
+        }
+
+        @Test
+        void aNegativeCountIsRefusedWithTheValue() {
+            CircuitBreaker b = breaker(BreakerConfig.builder());
+            assertThatThrownBy(() -> b.onSuccesses(-2)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("-2");
+            b.onSuccesses(0);
+            assertThat(b.status().successfulCalls()).isZero();
+        }
+    }
+
     @Nested
     class OpenState {
 
