@@ -1,14 +1,25 @@
 package dev.guard.kafka;
 
-import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * What one topic's acknowledgements write, in one object padded to a cache line of its own on each side: the
- * producer's I/O thread updates it for every acknowledgement while the senders' threads write the sent counter
- * for every {@code send()}; sharing a line, the two would pull it back and forth on every record.
+ * producer's I/O thread writes it for every acknowledgement, and nothing the senders' threads write per send may
+ * share its line.
  *
- * <p>One atomic add per acknowledgement ({@link #succeeded} or {@link #unsuccessful}); completions =
- * their sum. {@link #overdueCredits} is read on every acknowledgement and written only by the sweep.
+ * <ul>
+ *   <li>{@code ownerSucceeded}: successes acknowledged on the <em>owner</em> thread, the first thread that
+ *       acknowledged a success (a {@code KafkaProducer}'s I/O thread). Written by that thread alone: a plain add and
+ *       a release store, no atomic instruction. The breaker learns of them in batches ({@link #reported}).</li>
+ *   <li>{@code reported}: how many of {@code ownerSucceeded} the breaker has been told; advanced by CAS by whoever
+ *       reports them (the owner every {@code FLUSH_EVERY}, any thread before it records a failure, the sweep).</li>
+ *   <li>{@code progressed}: a send succeeded since the last sweep. Set by the first success after each sweep; the
+ *       other successes only read it.</li>
+ *   <li>{@code countedCompleted}: completions, either way, of the sends that were counted (see
+ *       {@link TopicGuard}); atomic, touched only while a topic counts its sends.</li>
+ *   <li>{@code overdueCredits}: read by counted completions, written by the sweep.</li>
+ * </ul>
  */
 final class Completions extends CompletionsFields {
 
@@ -16,29 +27,69 @@ final class Completions extends CompletionsFields {
     @SuppressWarnings("unused")
     private long q0, q1, q2, q3, q4, q5, q6, q7;
 
-    private static final AtomicLongFieldUpdater<CompletionsFields> SUCCEEDED =
-            AtomicLongFieldUpdater.newUpdater(CompletionsFields.class, "succeeded");
-    private static final AtomicLongFieldUpdater<CompletionsFields> UNSUCCESSFUL =
-            AtomicLongFieldUpdater.newUpdater(CompletionsFields.class, "unsuccessful");
-    private static final AtomicLongFieldUpdater<CompletionsFields> CREDITS =
-            AtomicLongFieldUpdater.newUpdater(CompletionsFields.class, "overdueCredits");
+    private static final VarHandle OWNER_SUCCEEDED;
+    private static final VarHandle REPORTED;
+    private static final VarHandle PROGRESSED;
+    private static final VarHandle COUNTED_COMPLETED;
+    private static final VarHandle CREDITS;
 
-    void succeeded() {
-        SUCCEEDED.getAndIncrement(this);
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            OWNER_SUCCEEDED = l.findVarHandle(CompletionsFields.class, "ownerSucceeded", long.class);
+            REPORTED = l.findVarHandle(CompletionsFields.class, "reported", long.class);
+            PROGRESSED = l.findVarHandle(CompletionsFields.class, "progressed", boolean.class);
+            COUNTED_COMPLETED = l.findVarHandle(CompletionsFields.class, "countedCompleted", long.class);
+            CREDITS = l.findVarHandle(CompletionsFields.class, "overdueCredits", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
-    /** A failure, an ignored outcome, or a {@code send()} that threw. */
-    void unsuccessful() {
-        UNSUCCESSFUL.getAndIncrement(this);
+    /** A success: marks progress for the sweep. One read per call, one write per sweep interval. */
+    void progress() {
+        if (!progressed) {
+            progressed = true;
+        }
     }
 
-    long succeededCount() {
-        return succeeded;
+    /** Whether a send succeeded since the last call (the sweep's). */
+    boolean takeProgress() {
+        return (boolean) PROGRESSED.getAndSet(this, false);
     }
 
-    /** Sends completed either way. Read {@code sent} before this, so that completed can only exceed it. */
-    long completedCount() {
-        return succeeded + unsuccessful;
+    /** The owner thread's next success, not yet reported; returns how many it has not reported. Owner only. */
+    long addOwnerSuccess() {
+        long n = (long) OWNER_SUCCEEDED.get(this) + 1;
+        OWNER_SUCCEEDED.setRelease(this, n);
+        return n - reported;
+    }
+
+    /**
+     * Claims the owner's successes not yet reported, for the caller to report: returns how many (0 if none). Safe
+     * from any thread; each success is claimed once.
+     */
+    long claimUnreported() {
+        while (true) {
+            long done = reported;
+            long total = (long) OWNER_SUCCEEDED.getAcquire(this);
+            if (total <= done) {
+                return 0;
+            }
+            if (REPORTED.compareAndSet(this, done, total)) {
+                return total - done;
+            }
+        }
+    }
+
+    /** A counted send completed, either way. */
+    void countedCompleted() {
+        COUNTED_COMPLETED.getAndAdd(this, 1L);
+    }
+
+    /** Counted sends completed either way. Read {@code sent} before this, so that completed can only exceed it. */
+    long countedCompletedCount() {
+        return countedCompleted;
     }
 
     /** Takes one overdue credit if there is one: the outcome was already counted as an overdue failure. */
@@ -70,7 +121,10 @@ abstract class CompletionsPad {
 }
 
 abstract class CompletionsFields extends CompletionsPad {
-    volatile long succeeded;
-    volatile long unsuccessful;
+    /** Plain: one writer; read by others with acquire. */
+    long ownerSucceeded;
+    volatile long reported;
+    volatile long countedCompleted;
     volatile long overdueCredits;
+    volatile boolean progressed;
 }

@@ -107,7 +107,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.drainExecutor = Executors.newCachedThreadPool(daemon("guard-producer-" + id + "-drain"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("guard-producer-" + id + "-sweep"));
         if (b.sweep) {
-            long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), ackTimeoutNanos / 4);
+            long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), ackTimeoutNanos / 8);
             sweeper.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
         }
     }
@@ -250,6 +250,11 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         }
     }
 
+    /** Whether the topic counts its sends one by one now (tests). */
+    boolean counting(String topic) {
+        return guardFor(topic).counting();
+    }
+
     /** Runs one sweep now (overdue acknowledgements, buffer expiry); tests on a manual clock call this. */
     void sweepNow() {
         sweep();
@@ -285,6 +290,8 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      * Flushes the delegate after waiting for the buffers of recovering topics to be handed over. Records
      * buffered for topics whose breaker is open are not waited for (they could wait forever): see
      * {@link #stats(String)}. Like {@link KafkaProducer#flush()}, waits for records already handed to Kafka.
+     * When it returns, the topic breakers have been told of every acknowledgement it waited for (successes
+     * acknowledged on the producer's I/O thread otherwise reach them in batches).
      */
     @Override
     public void flush() {
@@ -300,6 +307,9 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
             }
         }
         delegate.flush();
+        for (TopicGuard<K, V> g : guards.values()) {
+            g.reportSuccesses(); // the breakers have seen every acknowledgement flush() waited for
+        }
     }
 
     @Override
@@ -343,6 +353,9 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         long left = Math.max(0, deadline - System.nanoTime());
         try {
             delegate.close(Duration.ofNanos(left));
+            for (TopicGuard<K, V> g : guards.values()) {
+                g.reportSuccesses();
+            }
         } finally {
             drainExecutor.shutdownNow();
             if (ownsRegistry) {

@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
  * in-flight attempt puts it back in the buffer instead.
  *
  * <p>This class is what a closed topic allocates per {@code send()}, so it holds only what a put-back needs to
- * send the record again: 32 bytes with compressed references. A record that waits in the buffer, or whose
+ * send the record again: 40 bytes with compressed references. A record that waits in the buffer, or whose
  * attempt is timed, is a {@link BufferedSend}.
  */
 class PendingSend<K, V> extends CompletableFuture<RecordMetadata> implements Callback {
@@ -20,6 +20,8 @@ class PendingSend<K, V> extends CompletableFuture<RecordMetadata> implements Cal
     final TopicGuard<K, V> guard;
     final ProducerRecord<K, V> record;
     final Callback userCallback;
+    /** Whether the current attempt is counted for overdue detection (see {@link TopicGuard}). */
+    boolean counted;
 
     PendingSend(TopicGuard<K, V> guard, ProducerRecord<K, V> record, Callback userCallback) {
         this.guard = guard;

@@ -27,9 +27,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * Everything the producer knows about one topic: its breaker, its policy, its buffer and the counters that
  * detect overdue acknowledgements.
  *
- * <p>Closed-state path ({@link #sendNow}): count the send, hand the record to Kafka with either the shared
- * {@link #tracker} (no user callback, nothing to time: no allocation) or one small wrapper. The buffer and the
- * drain task are only touched while {@link #buffering()} is true.
+ * <p>Closed-state path ({@link #sendNow}): hand the record to Kafka with either a shared tracker (no user callback,
+ * nothing to time: no allocation) or one small wrapper. The buffer and the drain task are only touched while
+ * {@link #buffering()} is true.
+ *
+ * <p><b>What a healthy topic costs per record: no atomic instruction.</b> Overdue detection needs to know how many
+ * sends are pending, but only once acknowledgements stop. So sends are <em>counted</em> (a {@link LongAdder} on the
+ * sender's thread, an atomic on completion) only while {@link #counting} is on: from the topic's first send, after
+ * every breaker transition, and from the first sweep that saw no successful acknowledgement since the one before;
+ * a sweep turns it off once acknowledgements flow, the breaker is CLOSED and every counted send has completed. An
+ * outage therefore starts being counted at most two sweep intervals ({@code 2 * ackTimeout/8}) after it began, and
+ * its sends count as overdue {@code ackTimeout} later. Successes acknowledged on the producer's I/O thread are
+ * reported to the breaker in batches ({@link CircuitBreaker#onSuccesses}): every {@value #FLUSH_EVERY}, before any
+ * failure is recorded (so the window sees outcomes in order), at each sweep, and in {@code flush()} and
+ * {@code close()}.
  *
  * <p>Open-state path of a BUFFER topic ({@link #enqueue}): size the record, read the clock, append it to the
  * {@link SendBuffer} without a lock. A full buffer (FAIL_NEW) answers with one shared failed future and
@@ -39,6 +50,8 @@ final class TopicGuard<K, V> {
 
     static final Logger LOG = LoggerFactory.getLogger(GuardedProducer.class);
     private static final int HISTORY = 64;
+    /** The owner thread reports its successes to the breaker at least this often. */
+    static final int FLUSH_EVERY = 64;
 
     final String topic;
     final CircuitBreaker breaker;
@@ -51,18 +64,19 @@ final class TopicGuard<K, V> {
     private final ReentrantLock lock;
     private final dev.guard.core.event.Subscription transitions;
 
-    /** Shared callback for closed-state sends without a user callback. */
-    final Callback tracker = this::onTrackedCompletion;
+    /** Shared callbacks for closed-state sends without a user callback, not counted and counted. */
+    final Callback tracker = (metadata, exception) -> onTrackedCompletion(exception, false);
+    final Callback countedTracker = (metadata, exception) -> onTrackedCompletion(exception, true);
 
-    // ---- overdue-ack detection: sends handed to Kafka (or blocked in send()) minus completions
-    /** Written by the senders' threads. */
+    // ---- overdue-ack detection: counted sends handed to Kafka (or blocked in send()) minus their completions
+    /** Whether new sends are counted (see the class comment). Read by every send, written by sweeps. */
+    private volatile boolean counting = true;
+    /** Counted sends; written by the senders' threads while {@link #counting}. */
     final LongAdder sent = new LongAdder();
-    /**
-     * Written by the I/O thread, on lines of its own; successful completions tell progress: while they keep
-     * coming the topic makes progress, however long acks queue.
-     */
+    /** Written by the I/O thread, on lines of its own; successful completions tell progress. */
     private final Completions completions = new Completions();
-    private long succeededAtLastSweep;
+    /** The thread whose successes are batched: the first to acknowledge one (a KafkaProducer's I/O thread). */
+    private volatile Thread ackOwner;
     private long lastProgressNanos = Long.MIN_VALUE;
     private final long[] historyNanos = new long[HISTORY];
     private final long[] historySent = new long[HISTORY];
@@ -155,38 +169,41 @@ final class TopicGuard<K, V> {
     /** Closed-state send: the breaker granted a permission. */
     Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback) {
         boolean timed = breaker.config().measuresDuration();
+        boolean counted = counting;
         if (buffer != null) {
-            // The record and callback, to send it again if the attempt fails retriably: 32 bytes; 16 more only
+            // The record and callback, to send it again if the attempt fails retriably: 40 bytes; 16 more only
             // when the breaker times calls.
             PendingSend<K, V> p = timed ? new BufferedSend<>(this, record, callback)
                     : new PendingSend<>(this, record, callback);
-            handToKafka(p, timed);
+            handToKafka(p, timed, counted);
             return p;
         }
-        Callback cb = callback == null && !timed ? tracker : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L);
-        sent.increment();
+        Callback cb = callback == null && !timed ? (counted ? countedTracker : tracker)
+                : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L, counted);
+        if (counted) {
+            sent.increment();
+        }
         try {
             return delegate.send(record, cb);
         } catch (RuntimeException e) {
-            onSendThrew(e);
+            // send() threw instead of failing the future: classify like a callback error, then surface it.
+            completed(e, 0L, counted);
             throw e;
         }
     }
 
-    private void handToKafka(PendingSend<K, V> p, boolean timed) {
+    private void handToKafka(PendingSend<K, V> p, boolean timed, boolean counted) {
         p.attemptStarted(timed ? clock.nanoTime() : 0L);
-        sent.increment();
+        p.counted = counted;
+        if (counted) {
+            sent.increment();
+        }
         try {
             delegate.send(p.record, p);
         } catch (RuntimeException e) {
             // send() threw instead of failing the future: classify like a callback error, then surface it.
             onBufferedSendCompleted(p, null, e);
         }
-    }
-
-    private void onSendThrew(RuntimeException e) {
-        completions.unsuccessful();
-        record(e, 0L);
     }
 
     /** The breaker rejected the send. */
@@ -218,22 +235,71 @@ final class TopicGuard<K, V> {
 
     // ---------------------------------------------------------------------------------------- outcomes
 
-    private void onTrackedCompletion(RecordMetadata metadata, Exception exception) {
+    private void onTrackedCompletion(Exception exception, boolean counted) {
         if (exception == null) {
-            completions.succeeded();
-            if (!consumeCredit()) {
-                breaker.onSuccess(0L);
-            }
+            succeeded(0L, counted);
         } else {
-            completions.unsuccessful();
-            record(exception, 0L);
+            completed(exception, 0L, counted);
         }
     }
 
-    /** Records an outcome, unless an overdue failure was already counted for it. Returns the verdict. */
-    private SendFailureClassifier.Verdict record(Exception exception, long nanos) {
+    /**
+     * A send succeeded. Untimed successes on the owner thread while CLOSED are only counted here and reported to
+     * the breaker in batches; any other goes to the breaker at once, after the batch that precedes it.
+     */
+    private void succeeded(long nanos, boolean counted) {
+        Completions c = completions;
+        c.progress();
+        if (counted) {
+            c.countedCompleted();
+            if (consumeCredit()) {
+                return;
+            }
+        }
+        if (nanos == 0L && isAckOwner() && breaker.state() == State.CLOSED) {
+            if (c.addOwnerSuccess() >= FLUSH_EVERY) {
+                reportSuccesses();
+            }
+            return;
+        }
+        reportSuccesses();
+        breaker.onSuccess(nanos);
+    }
+
+    private boolean isAckOwner() {
+        Thread t = Thread.currentThread();
+        Thread o = ackOwner;
+        if (o == null) {
+            synchronized (this) { // once per topic
+                if (ackOwner == null) {
+                    ackOwner = t;
+                }
+                o = ackOwner;
+            }
+        }
+        return o == t;
+    }
+
+    /** Tells the breaker of the owner's successes not yet reported. Any thread; before any other outcome. */
+    void reportSuccesses() {
+        long n = completions.claimUnreported();
+        if (n > 0) {
+            breaker.onSuccesses(n);
+        }
+    }
+
+    /** A send completed with {@code exception}: records it, unless it was counted as overdue. Returns the verdict. */
+    private SendFailureClassifier.Verdict completed(Exception exception, long nanos, boolean counted) {
+        if (counted) {
+            completions.countedCompleted();
+        }
+        return record(exception, nanos, counted && consumeCredit());
+    }
+
+    /** Records an outcome, unless an overdue failure was already counted for it ({@code credited}). */
+    private SendFailureClassifier.Verdict record(Exception exception, long nanos, boolean credited) {
         SendFailureClassifier.Verdict verdict = owner.classifier.classify(exception);
-        boolean credited = consumeCredit();
+        reportSuccesses(); // the window sees the batched successes before this outcome
         switch (verdict) {
             case FAILURE:
                 if (!credited) {
@@ -262,14 +328,11 @@ final class TopicGuard<K, V> {
         long start = p.attemptStartNanos();
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
-            completions.succeeded();
-            if (!consumeCredit()) {
-                breaker.onSuccess(nanos);
-            }
+            succeeded(nanos, p.counted);
             p.finish(metadata, null);
         } else {
-            completions.unsuccessful();
-            if (record(exception, nanos) == SendFailureClassifier.Verdict.FAILURE && !owner.isClosing()) {
+            if (completed(exception, nanos, p.counted) == SendFailureClassifier.Verdict.FAILURE
+                    && !owner.isClosing()) {
                 // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
                 // written the first attempt, so it is a possible duplicate.
                 possibleDuplicates.increment();
@@ -450,7 +513,7 @@ final class TopicGuard<K, V> {
                 }
                 try {
                     replayed.increment();
-                    handToKafka(head, breaker.config().measuresDuration());
+                    handToKafka(head, breaker.config().measuresDuration(), counting);
                 } finally {
                     buffer.handed();
                 }
@@ -488,6 +551,7 @@ final class TopicGuard<K, V> {
     }
 
     private void onTransition(BreakerEvent event) {
+        counting = true; // until a sweep sees the topic healthy again
         if (buffer == null) {
             return;
         }
@@ -501,20 +565,21 @@ final class TopicGuard<K, V> {
     // ---------------------------------------------------------------------------------- periodic sweep
 
     /**
-     * Runs every {@code ackTimeout/4}: while no send of the topic has succeeded for {@code ackTimeout}, counts
-     * sends older than {@code ackTimeout} that have not completed as failures (once each; in HALF_OPEN such a
-     * send is the probe, and it fails the probe); and expires buffered records past their {@code bufferTimeout}.
+     * Runs every {@code ackTimeout/8}: reports batched successes; while no send of the topic has succeeded for
+     * {@code ackTimeout}, counts counted sends older than {@code ackTimeout} that have not completed as failures
+     * (once each; in HALF_OPEN such a send is the probe, and it fails the probe); turns counting on or off (see the
+     * class comment); and expires buffered records past their {@code bufferTimeout}.
      */
     void sweep(long now, long ackTimeoutNanos) {
+        boolean progress = completions.takeProgress();
+        reportSuccesses();
         long sentNow = sent.sum();
-        long done = completions.completedCount();
+        long done = completions.countedCompletedCount();
         int slot = historyCount % HISTORY;
         historyNanos[slot] = now;
         historySent[slot] = sentNow;
         historyCount++;
-        long ok = completions.succeededCount();
-        if (ok != succeededAtLastSweep || lastProgressNanos == Long.MIN_VALUE) {
-            succeededAtLastSweep = ok;
+        if (progress || lastProgressNanos == Long.MIN_VALUE) {
             lastProgressNanos = now;
         }
         // A send is overdue when it is older than ackTimeout AND the topic has had no successful acknowledgement
@@ -541,12 +606,18 @@ final class TopicGuard<K, V> {
             }
         }
         if (done >= sentNow) {
-            // everything sent has completed: forget what was counted, credits are consumed or moot
+            // everything counted has completed: forget what was counted, credits are consumed or moot
             overdueCounted = 0;
             completions.clearCredits();
             historyCount = 0;
+            if (progress && breaker.state() == State.CLOSED) {
+                counting = false; // acknowledgements flow: stop counting sends one by one
+            }
         } else if (overdueCounted > sentNow - done) {
             overdueCounted = sentNow - done;
+        }
+        if (!progress) {
+            counting = true; // no success since the last sweep: count sends until acknowledgements flow again
         }
         if (buffer != null) {
             expire(now);
@@ -658,7 +729,13 @@ final class TopicGuard<K, V> {
         transitions.close();
     }
 
+    /** Whether sends are counted one by one now (tests). */
+    boolean counting() {
+        return counting;
+    }
+
     TopicStats stats() {
+        reportSuccesses();
         int records = buffer == null ? 0 : buffer.records();
         long bytes = buffer == null ? 0 : buffer.bytes();
         return new TopicStats(topic, breaker.state(), policy.mode(), records, bytes, rejected.sum(), expired.sum(),
@@ -671,23 +748,21 @@ final class TopicGuard<K, V> {
     private final class TrackedCallback implements Callback {
         private final Callback user;
         private final long start;
+        private final boolean counted;
 
-        TrackedCallback(Callback user, long start) {
+        TrackedCallback(Callback user, long start, boolean counted) {
             this.user = user;
             this.start = start;
+            this.counted = counted;
         }
 
         @Override
         public void onCompletion(RecordMetadata metadata, Exception exception) {
             long nanos = start == 0 ? 0L : clock.nanoTime() - start;
             if (exception == null) {
-                completions.succeeded();
-                if (!consumeCredit()) {
-                    breaker.onSuccess(nanos);
-                }
+                succeeded(nanos, counted);
             } else {
-                completions.unsuccessful();
-                record(exception, nanos);
+                completed(exception, nanos, counted);
             }
             if (user != null) {
                 try {

@@ -104,9 +104,47 @@ class GuardedProducerTest {
             assertThat(mock.completeNext()).isTrue();
             assertThat(f.get(1, TimeUnit.SECONDS).topic()).isEqualTo("r");
             assertThat(seen).containsExactly("r:true");
+            producer.flush(); // successes reach the breaker in batches; flush() reports what is left
             assertThat(producer.breaker("r").status().successfulCalls()).isEqualTo(2);
             assertThat(producer.breaker("r").name()).isEqualTo("kafka:r");
             assertThat(producer.breaker("r").kind()).isEqualTo("kafka-topic");
+        }
+
+        @Test
+        void successesOfTheAcknowledgingThreadReachTheBreakerInBatches() throws Exception {
+            build();
+            int n = TopicGuard.FLUSH_EVERY + 5;
+            for (int i = 0; i < n; i++) {
+                producer.send(rec("r", "v" + i));
+            }
+            for (int i = 0; i < n; i++) {
+                mock.completeNext(); // this thread acknowledges first: its successes are batched
+            }
+            CircuitBreaker b = producer.breaker("r");
+            assertThat(b.status().successfulCalls()).as("one batch reported").isEqualTo(TopicGuard.FLUSH_EVERY);
+            producer.flush();
+            assertThat(b.status().successfulCalls()).as("flush() reports the rest").isEqualTo(n);
+            // another thread's acknowledgement is not batched: the breaker sees it at once
+            producer.send(rec("r", "other"));
+            Thread other = new Thread(mock::completeNext);
+            other.start();
+            other.join(10_000);
+            assertThat(b.status().successfulCalls()).isEqualTo(n + 1);
+        }
+
+        @Test
+        void batchedSuccessesReachTheBreakerBeforeTheFailureThatFollowsThem() {
+            build(); // two consecutive failures open the breaker
+            for (int i = 0; i < 3; i++) {
+                producer.send(rec("r", "v" + i));
+            }
+            mock.errorNext(new NetworkException("down"));
+            mock.completeNext();
+            mock.errorNext(new NetworkException("down"));
+            CircuitBreaker b = producer.breaker("r");
+            assertThat(b.state()).as("failure, success, failure: no two in a row").isEqualTo(State.CLOSED);
+            assertThat(b.status().consecutiveFailures()).isEqualTo(1);
+            assertThat(b.status().successfulCalls()).isEqualTo(1);
         }
 
         @Test
@@ -415,6 +453,40 @@ class GuardedProducerTest {
             mock.completeNext();
             assertThat(b.status().failedCalls()).isEqualTo(failed);
             assertThat(b.status().successfulCalls()).isZero();
+        }
+
+        @Test
+        void aHealthyTopicCountsNoSendsUntilAcknowledgementsStopAndTheOutageIsStillDetected() {
+            build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build())
+                    .ackTimeout(Duration.ofSeconds(1)));
+            assertThat(producer.counting("r")).as("a new topic counts its sends").isTrue();
+            producer.send(rec("r", "a"));
+            mock.completeNext();
+            producer.sweepNow();
+            assertThat(producer.counting("r")).as("acknowledgements flow, nothing counted is pending").isFalse();
+            producer.send(rec("r", "b")); // in flight as the outage begins: not counted
+            producer.send(rec("r", "c"));
+            clock.advance(Duration.ofMillis(125));
+            producer.sweepNow();
+            assertThat(producer.counting("r")).as("a sweep interval without an acknowledgement").isTrue();
+            producer.send(rec("r", "d"));
+            producer.send(rec("r", "e"));
+            clock.advance(Duration.ofMillis(125));
+            producer.sweepNow();
+            clock.advance(Duration.ofMillis(999));
+            producer.sweepNow();
+            assertThat(producer.breaker("r").state()).isEqualTo(State.CLOSED);
+            clock.advance(Duration.ofMillis(1));
+            producer.sweepNow();
+            assertThat(producer.breaker("r").state()).isEqualTo(State.OPEN);
+            assertThat(producer.stats("r").overdue()).as("the counted sends").isEqualTo(2);
+            // b and c complete late: each is recorded once, as a plain failure; d and e were already counted
+            CircuitBreaker b = producer.breaker("r");
+            long failed = b.status().failedCalls();
+            for (int i = 0; i < 4; i++) {
+                mock.errorNext(new TimeoutException("expired"));
+            }
+            assertThat(b.status().failedCalls()).isEqualTo(failed + 2);
         }
 
         @Test
