@@ -4,24 +4,58 @@ import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One record of a BUFFER topic: the future handed to the caller and the callback handed to Kafka, in one
  * object. It completes only when the record is delivered, or fails for good; a retriable failure of an
  * in-flight attempt puts it back in the buffer instead.
  *
+ * <p><b>Who decides the outcome.</b> Of a record sent straight away (the topic is closed), Kafka's own future for
+ * that first attempt does, as long as the record is not put back: the acknowledgement then writes nothing to this
+ * object, which the sender's thread allocated (no cache line pulled over to the I/O thread and back). This relies on
+ * the producer running a record's callback <em>before</em> its future completes, as {@code KafkaProducer} and
+ * {@code MockProducer} do: the callback that puts a record back switches it to its own future first
+ * ({@link #own}), so a caller woken by the failed attempt sees the switch and waits for the final outcome. A record
+ * that was buffered, put back, or failed by the guard itself (closing, too large, overflow, expiry) completes its own
+ * future. With a delegate that completed futures before running callbacks, a caller could see the retriable failure
+ * of an attempt whose record is then sent again: delivered at least once either way.
+ *
  * <p>This class is what a closed topic allocates per {@code send()}, so it holds only what a put-back needs to
  * send the record again: 40 bytes with compressed references. A record that waits in the buffer, or whose
  * attempt is timed, is a {@link BufferedSend}.
  */
-class PendingSend<K, V> extends CompletableFuture<RecordMetadata> implements Callback {
+class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
+
+    private static final VarHandle ATTEMPT;
+    private static final VarHandle OWN;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            ATTEMPT = l.findVarHandle(PendingSend.class, "attempt", Future.class);
+            OWN = l.findVarHandle(PendingSend.class, "own", CompletableFuture.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     final TopicGuard<K, V> guard;
     final ProducerRecord<K, V> record;
     final Callback userCallback;
     /** Whether the current attempt is counted for overdue detection (see {@link TopicGuard}). */
     boolean counted;
+    /** Kafka's future of the first attempt; decides the outcome while {@link #own} is null. Release/acquire. */
+    @SuppressWarnings("unused")
+    private Future<RecordMetadata> attempt;
+    /** The outcome the guard decides, once the record was buffered, put back or failed by the guard. */
+    private volatile CompletableFuture<RecordMetadata> own;
 
     PendingSend(TopicGuard<K, V> guard, ProducerRecord<K, V> record, Callback userCallback) {
         this.guard = guard;
@@ -43,13 +77,49 @@ class PendingSend<K, V> extends CompletableFuture<RecordMetadata> implements Cal
         return 0;
     }
 
+    /** Kafka's future of the first attempt, unless the guard already decides the outcome. */
+    void firstAttempt(Future<RecordMetadata> kafkaFuture) {
+        if (own == null) {
+            ATTEMPT.setRelease(this, kafkaFuture);
+        }
+    }
+
+    /** From now on the guard decides the outcome (the record is buffered or put back); idempotent. */
+    final CompletableFuture<RecordMetadata> decidedByGuard() {
+        CompletableFuture<RecordMetadata> o = own;
+        if (o == null) {
+            o = new CompletableFuture<>();
+            if (!OWN.compareAndSet(this, null, o)) {
+                o = own;
+            }
+        }
+        return o;
+    }
+
     @Override
     public void onCompletion(RecordMetadata metadata, Exception exception) {
         guard.onBufferedSendCompleted(this, metadata, exception);
     }
 
-    /** Completes the caller's future and callback with the final outcome. */
+    /**
+     * The outcome of an attempt Kafka completed, final: tells the caller's callback; the first attempt's own
+     * future carries it to the caller, a later attempt's completes {@link #own}.
+     */
+    void settle(RecordMetadata metadata, Exception exception) {
+        callUser(metadata, exception);
+        CompletableFuture<RecordMetadata> o = own;
+        if (o != null) {
+            complete(o, metadata, exception);
+        }
+    }
+
+    /** Completes the caller's future and callback with an outcome the guard decided. */
     void finish(RecordMetadata metadata, Exception exception) {
+        callUser(metadata, exception);
+        complete(decidedByGuard(), metadata, exception);
+    }
+
+    private void callUser(RecordMetadata metadata, Exception exception) {
         if (userCallback != null) {
             try {
                 userCallback.onCompletion(metadata, exception);
@@ -57,10 +127,106 @@ class PendingSend<K, V> extends CompletableFuture<RecordMetadata> implements Cal
                 TopicGuard.LOG.error("Send callback for topic '{}' threw", record.topic(), e);
             }
         }
+    }
+
+    private static void complete(CompletableFuture<RecordMetadata> f, RecordMetadata metadata, Exception exception) {
         if (exception == null) {
-            complete(metadata);
+            f.complete(metadata);
         } else {
-            completeExceptionally(exception);
+            f.completeExceptionally(exception);
         }
+    }
+
+    @SuppressWarnings("unchecked")
+    private Future<RecordMetadata> attempt() {
+        return (Future<RecordMetadata>) ATTEMPT.getAcquire(this);
+    }
+
+    // ------------------------------------------------------------------------------------------------ Future
+
+    @Override
+    public RecordMetadata get() throws InterruptedException, ExecutionException {
+        while (true) {
+            CompletableFuture<RecordMetadata> o = own;
+            if (o != null) {
+                return o.get();
+            }
+            Future<RecordMetadata> f = attempt();
+            if (f == null) {
+                awaitPublication();
+                continue;
+            }
+            try {
+                return f.get();
+            } catch (ExecutionException e) {
+                if (own == null) {
+                    throw e;
+                } // put back by the attempt's callback: the guard decides now
+            }
+        }
+    }
+
+    @Override
+    public RecordMetadata get(long timeout, TimeUnit unit)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (true) {
+            long left = deadline - System.nanoTime();
+            CompletableFuture<RecordMetadata> o = own;
+            if (o != null) {
+                return o.get(left, TimeUnit.NANOSECONDS);
+            }
+            Future<RecordMetadata> f = attempt();
+            if (f == null) {
+                if (left <= 0) {
+                    throw new TimeoutException("record for topic '" + record.topic() + "' not sent yet");
+                }
+                awaitPublication();
+                continue;
+            }
+            try {
+                return f.get(left, TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+                if (own == null) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Neither future is visible yet: this future reached another thread without a happens-before edge from the
+     * {@code send()} that returned it (a data race in the caller). Wait for the writes to show.
+     */
+    private static void awaitPublication() throws InterruptedException {
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        Thread.onSpinWait();
+    }
+
+    @Override
+    public boolean isDone() {
+        CompletableFuture<RecordMetadata> o = own;
+        if (o != null) {
+            return o.isDone();
+        }
+        Future<RecordMetadata> f = attempt();
+        if (f == null || !f.isDone()) {
+            return false;
+        }
+        o = own; // the attempt's callback, which ran before it completed, may have put the record back
+        return o == null || o.isDone();
+    }
+
+    /** Like Kafka's own futures: a record handed to the producer cannot be called back. */
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        return false;
+    }
+
+    @Override
+    public boolean isCancelled() {
+        return false;
     }
 }

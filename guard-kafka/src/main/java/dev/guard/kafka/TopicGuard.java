@@ -198,12 +198,17 @@ final class TopicGuard<K, V> {
         if (counted) {
             sent.increment();
         }
+        Future<RecordMetadata> attempt;
         try {
-            delegate.send(p.record, p);
+            attempt = delegate.send(p.record, p);
         } catch (RuntimeException e) {
-            // send() threw instead of failing the future: classify like a callback error, then surface it.
+            // send() threw instead of failing the future: no future of Kafka's decides, the guard does. Classify
+            // like a callback error, then surface it.
+            p.decidedByGuard();
             onBufferedSendCompleted(p, null, e);
+            return;
         }
+        p.firstAttempt(attempt);
     }
 
     /** The breaker rejected the send. */
@@ -329,17 +334,18 @@ final class TopicGuard<K, V> {
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
             succeeded(nanos, p.counted);
-            p.finish(metadata, null);
+            p.settle(metadata, null);
         } else {
             if (completed(exception, nanos, p.counted) == SendFailureClassifier.Verdict.FAILURE
                     && !owner.isClosing()) {
                 // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
                 // written the first attempt, so it is a possible duplicate.
                 possibleDuplicates.increment();
+                p.decidedByGuard(); // before this callback returns, so before the attempt's future fails
                 requeue(p);
                 return;
             }
-            p.finish(null, exception);
+            p.settle(null, exception);
         }
         if (!buffer.isEmpty() && !breaker.state().isOpen()) {
             scheduleDrain(); // a probe's completion, or a record handed over while the buffer drains
@@ -374,6 +380,7 @@ final class TopicGuard<K, V> {
         BufferedSend<K, V> p;
         try {
             p = new BufferedSend<>(this, record, callback);
+            p.decidedByGuard();
         } catch (Throwable t) { // out of memory: give the room back, a consumer waits for the link
             buffer.cancel(size);
             throw t;

@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -328,6 +329,40 @@ class GuardedProducerTest {
             }
             assertThat(producer.stats("b").replayed()).isEqualTo(7);
             assertThat(producer.stats("b").bufferedRecords()).isZero();
+        }
+
+        @Test
+        void aCallerWaitingOnARecordThatIsPutBackGetsItsRedeliveryNotTheFailedAttempt() throws Exception {
+            build(GuardedProducer.builder(mock)); // BUFFER by default; two consecutive failures open the breaker
+            Future<RecordMetadata> f = producer.send(rec("b", "m"));
+            CompletableFuture<Object> seen = new CompletableFuture<>();
+            Thread waiter = new Thread(() -> {
+                try {
+                    seen.complete(f.get());
+                } catch (Exception e) {
+                    seen.complete(e);
+                }
+            });
+            waiter.start();
+            Awaitility.await().atMost(WAIT).until(() -> waiter.getState() == Thread.State.WAITING);
+            mock.errorNext(new NetworkException("connection lost")); // retriable: put back, sent again (still CLOSED)
+            Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 2);
+            assertThat(f.isDone()).as("the failed attempt does not complete the caller's future").isFalse();
+            assertThat(seen).isNotDone();
+            mock.completeNext();
+            assertThat(seen.get(10, TimeUnit.SECONDS)).isInstanceOf(RecordMetadata.class);
+            assertThat(f.isDone()).isTrue();
+            assertThat(producer.stats("b").possibleDuplicates()).isEqualTo(1);
+        }
+
+        @Test
+        void aSendThatThrowsFailsTheCallersFutureAtOnce() throws Exception {
+            build(GuardedProducer.builder(mock));
+            mock.sendException = new SerializationException("cannot serialize"); // thrown by send() itself
+            Future<RecordMetadata> f = producer.send(rec("b", "m"));
+            assertThat(f.isDone()).isTrue();
+            assertThatThrownBy(() -> f.get(1, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .hasCauseInstanceOf(SerializationException.class);
         }
 
         @Test
