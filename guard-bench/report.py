@@ -362,6 +362,8 @@ def suite_default(benchmark):
     """(warmup iterations, measurement iterations, forks) a benchmark has when run with its annotations' settings."""
     if ".JdbcGuardAB" in benchmark:
         return (4, 10, 1) if benchmark.endswith("_aa") else (4, 12, 3)
+    if ".GuardedSendPath." in benchmark or ".GuardedJdbcPath." in benchmark:
+        return (4, 6, 2)
     return (5, 8, 1)
 
 
@@ -762,7 +764,8 @@ def main():
     if smoke:
         p("> **Smoke run**: fewer forks or iterations than the suite's defaults (5 x 1 s warmup, 8 x 1 s measurement;")
         p("> `JdbcGuardAB`: 3 forks of 4 x 1 s warmup, 12 x 1 s measurement, its A/A control 1 fork of 10; KafkaSend:")
-        p("> 3 forks, 5 x 2 s warmup, 10 x 2 s measurement);")
+        p("> 3 forks, 5 x 2 s warmup, 10 x 2 s measurement; GuardedSendPath and GuardedJdbcPath: 2 forks of 4 x 1 s")
+        p("> warmup, 6 x 1 s measurement);")
         p("> the numbers below only show that the pipeline works and hint at the orders of magnitude.")
         p("")
     p("| | |")

@@ -21,11 +21,13 @@ import java.util.concurrent.TimeoutException;
  * that first attempt does, as long as the record is not put back: the acknowledgement then writes nothing to this
  * object, which the sender's thread allocated (no cache line pulled over to the I/O thread and back). This relies on
  * the producer running a record's callback <em>before</em> its future completes, as {@code KafkaProducer} and
- * {@code MockProducer} do: the callback that puts a record back switches it to its own future first
- * ({@link #own}), so a caller woken by the failed attempt sees the switch and waits for the final outcome. A record
- * that was buffered, put back, or failed by the guard itself (closing, too large, overflow, expiry) completes its own
- * future. With a delegate that completed futures before running callbacks, a caller could see the retriable failure
- * of an attempt whose record is then sent again: delivered at least once either way.
+ * {@code MockProducer} do: the callback that puts a record back marks it {@link #decided} first, so a caller woken by
+ * the failed attempt sees the mark and waits for the final outcome. A record that was buffered, put back, or failed
+ * by the guard itself (closing, too large, overflow, expiry) is decided by the guard: its future of its own
+ * ({@link #own}) is created by the first caller that waits, or by the outcome, whichever comes first, so buffering a
+ * record while the topic is open allocates nothing more. With a delegate that completed futures before running
+ * callbacks, a caller could see the retriable failure of an attempt whose record is then sent again: delivered at
+ * least once either way.
  *
  * <p>This class is what a closed topic allocates per {@code send()}, so it holds only what a put-back needs to
  * send the record again: 40 bytes with compressed references. A record that waits in the buffer, or whose
@@ -35,12 +37,14 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
 
     private static final VarHandle ATTEMPT;
     private static final VarHandle OWN;
+    private static final VarHandle DECIDED;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             ATTEMPT = l.findVarHandle(PendingSend.class, "attempt", Future.class);
             OWN = l.findVarHandle(PendingSend.class, "own", CompletableFuture.class);
+            DECIDED = l.findVarHandle(PendingSend.class, "decided", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -54,7 +58,10 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
     /** Kafka's future of the first attempt; decides the outcome while {@link #own} is null. Release/acquire. */
     @SuppressWarnings("unused")
     private Future<RecordMetadata> attempt;
-    /** The outcome the guard decides, once the record was buffered, put back or failed by the guard. */
+    /** The guard decides the outcome (buffered, put back, failed by the guard). Release/acquire. */
+    @SuppressWarnings("unused")
+    private boolean decided;
+    /** The future of an outcome the guard decides: created by the first waiter or by the outcome. */
     private volatile CompletableFuture<RecordMetadata> own;
 
     PendingSend(TopicGuard<K, V> guard, ProducerRecord<K, V> record, Callback userCallback) {
@@ -79,13 +86,26 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
 
     /** Kafka's future of the first attempt, unless the guard already decides the outcome. */
     void firstAttempt(Future<RecordMetadata> kafkaFuture) {
-        if (own == null) {
+        if (!decided()) {
             ATTEMPT.setRelease(this, kafkaFuture);
         }
     }
 
-    /** From now on the guard decides the outcome (the record is buffered or put back); idempotent. */
-    final CompletableFuture<RecordMetadata> decidedByGuard() {
+    /**
+     * From now on the guard decides the outcome (the record is buffered or put back): no atomic instruction, no
+     * allocation. Call it before the record is visible to other threads, or, for a put-back, before the callback
+     * of the failed attempt returns.
+     */
+    final void decidedByGuard() {
+        DECIDED.setRelease(this, true);
+    }
+
+    private boolean decided() {
+        return (boolean) DECIDED.getAcquire(this);
+    }
+
+    /** The future of an outcome the guard decides, created by whoever needs it first. */
+    private CompletableFuture<RecordMetadata> own() {
         CompletableFuture<RecordMetadata> o = own;
         if (o == null) {
             o = new CompletableFuture<>();
@@ -107,16 +127,16 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
      */
     void settle(RecordMetadata metadata, Exception exception) {
         callUser(metadata, exception);
-        CompletableFuture<RecordMetadata> o = own;
-        if (o != null) {
-            complete(o, metadata, exception);
+        if (decided()) {
+            complete(own(), metadata, exception);
         }
     }
 
     /** Completes the caller's future and callback with an outcome the guard decided. */
     void finish(RecordMetadata metadata, Exception exception) {
         callUser(metadata, exception);
-        complete(decidedByGuard(), metadata, exception);
+        decidedByGuard();
+        complete(own(), metadata, exception);
     }
 
     private void callUser(RecordMetadata metadata, Exception exception) {
@@ -147,9 +167,8 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
     @Override
     public RecordMetadata get() throws InterruptedException, ExecutionException {
         while (true) {
-            CompletableFuture<RecordMetadata> o = own;
-            if (o != null) {
-                return o.get();
+            if (decided()) {
+                return own().get();
             }
             Future<RecordMetadata> f = attempt();
             if (f == null) {
@@ -159,7 +178,7 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
             try {
                 return f.get();
             } catch (ExecutionException e) {
-                if (own == null) {
+                if (!decided()) {
                     throw e;
                 } // put back by the attempt's callback: the guard decides now
             }
@@ -172,9 +191,8 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
         while (true) {
             long left = deadline - System.nanoTime();
-            CompletableFuture<RecordMetadata> o = own;
-            if (o != null) {
-                return o.get(left, TimeUnit.NANOSECONDS);
+            if (decided()) {
+                return own().get(left, TimeUnit.NANOSECONDS);
             }
             Future<RecordMetadata> f = attempt();
             if (f == null) {
@@ -187,7 +205,7 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
             try {
                 return f.get(left, TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
-                if (own == null) {
+                if (!decided()) {
                     throw e;
                 }
             }
@@ -207,16 +225,17 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
 
     @Override
     public boolean isDone() {
+        if (!decided()) {
+            Future<RecordMetadata> f = attempt();
+            if (f == null || !f.isDone()) {
+                return false;
+            }
+            if (!decided()) { // the attempt's callback, which ran before it completed, may have put it back
+                return true;
+            }
+        }
         CompletableFuture<RecordMetadata> o = own;
-        if (o != null) {
-            return o.isDone();
-        }
-        Future<RecordMetadata> f = attempt();
-        if (f == null || !f.isDone()) {
-            return false;
-        }
-        o = own; // the attempt's callback, which ran before it completed, may have put the record back
-        return o == null || o.isDone();
+        return o != null && o.isDone();
     }
 
     /** Like Kafka's own futures: a record handed to the producer cannot be called back. */

@@ -356,6 +356,29 @@ class GuardedProducerTest {
         }
 
         @Test
+        void aCallerWaitingOnABufferedRecordGetsItOnceTheTopicRecovers() throws Exception {
+            build(GuardedProducer.builder(mock));
+            producer.breaker("b").forceOpen();
+            Future<RecordMetadata> f = producer.send(rec("b", "m"));
+            CompletableFuture<Object> seen = new CompletableFuture<>();
+            Thread waiter = new Thread(() -> {
+                try {
+                    seen.complete(f.get(10, TimeUnit.SECONDS));
+                } catch (Exception e) {
+                    seen.complete(e);
+                }
+            });
+            waiter.start();
+            Awaitility.await().atMost(WAIT).until(() -> waiter.getState() == Thread.State.TIMED_WAITING);
+            assertThat(f.isDone()).isFalse();
+            producer.breaker("b").close(); // back to CLOSED: the buffer drains
+            Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+            mock.completeNext();
+            assertThat(seen.get(10, TimeUnit.SECONDS)).isInstanceOf(RecordMetadata.class);
+            assertThat(f.isDone()).isTrue();
+        }
+
+        @Test
         void aSendThatThrowsFailsTheCallersFutureAtOnce() throws Exception {
             build(GuardedProducer.builder(mock));
             mock.sendException = new SerializationException("cannot serialize"); // thrown by send() itself
