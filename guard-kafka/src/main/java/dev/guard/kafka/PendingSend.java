@@ -33,7 +33,7 @@ import java.util.concurrent.TimeoutException;
  * send the record again: 40 bytes with compressed references. A record that waits in the buffer, or whose
  * attempt is timed, is a {@link BufferedSend}.
  */
-class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
+class PendingSend<K, V> implements UncancellableFuture, Callback {
 
     private static final VarHandle ATTEMPT;
     private static final VarHandle OWN;
@@ -236,16 +236,5 @@ class PendingSend<K, V> implements Future<RecordMetadata>, Callback {
         }
         CompletableFuture<RecordMetadata> o = own;
         return o != null && o.isDone();
-    }
-
-    /** Like Kafka's own futures: a record handed to the producer cannot be called back. */
-    @Override
-    public boolean cancel(boolean mayInterruptIfRunning) {
-        return false;
-    }
-
-    @Override
-    public boolean isCancelled() {
-        return false;
     }
 }

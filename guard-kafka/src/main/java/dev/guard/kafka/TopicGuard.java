@@ -794,21 +794,11 @@ final class TopicGuard<K, V> {
     }
 
     /** An already-failed, immutable future, shared by the sends it answers. */
-    static class FailedSend implements Future<RecordMetadata> {
+    static class FailedSend implements UncancellableFuture {
         private final Exception failure;
 
         FailedSend(Exception failure) {
             this.failure = failure;
-        }
-
-        @Override
-        public boolean cancel(boolean mayInterruptIfRunning) {
-            return false;
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return false;
         }
 
         @Override

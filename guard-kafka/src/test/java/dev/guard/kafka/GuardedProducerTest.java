@@ -490,6 +490,12 @@ class GuardedProducerTest {
     @Nested
     class OverdueAcknowledgements {
 
+        /** Moves the manual clock on, then sweeps as the producer's timer would. */
+        private void sweepAfter(long millis) {
+            clock.advance(Duration.ofMillis(millis));
+            producer.sweepNow();
+        }
+
         @Test
         void pendingSendsOlderThanTheAckTimeoutCountAsFailuresWhileStillPending() {
             build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build())
@@ -497,11 +503,9 @@ class GuardedProducerTest {
             producer.send(rec("r", "a"));
             producer.send(rec("r", "b"));
             producer.sweepNow();
-            clock.advance(Duration.ofMillis(999));
-            producer.sweepNow();
+            sweepAfter(999);
             assertThat(producer.breaker("r").state()).isEqualTo(State.CLOSED);
-            clock.advance(Duration.ofMillis(1));
-            producer.sweepNow();
+            sweepAfter(1);
             assertThat(producer.breaker("r").state()).isEqualTo(State.OPEN);
             assertThat(producer.stats("r").overdue()).isEqualTo(2);
             CircuitBreaker b = producer.breaker("r");
@@ -524,18 +528,14 @@ class GuardedProducerTest {
             assertThat(producer.counting("r")).as("acknowledgements flow, nothing counted is pending").isFalse();
             producer.send(rec("r", "b")); // in flight as the outage begins: not counted
             producer.send(rec("r", "c"));
-            clock.advance(Duration.ofMillis(125));
-            producer.sweepNow();
+            sweepAfter(125);
             assertThat(producer.counting("r")).as("a sweep interval without an acknowledgement").isTrue();
             producer.send(rec("r", "d"));
             producer.send(rec("r", "e"));
-            clock.advance(Duration.ofMillis(125));
-            producer.sweepNow();
-            clock.advance(Duration.ofMillis(999));
-            producer.sweepNow();
+            sweepAfter(125);
+            sweepAfter(999);
             assertThat(producer.breaker("r").state()).isEqualTo(State.CLOSED);
-            clock.advance(Duration.ofMillis(1));
-            producer.sweepNow();
+            sweepAfter(1);
             assertThat(producer.breaker("r").state()).isEqualTo(State.OPEN);
             assertThat(producer.stats("r").overdue()).as("the counted sends").isEqualTo(2);
             // b and c complete late: each is recorded once, as a plain failure; d and e were already counted
