@@ -55,7 +55,7 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
     final Callback userCallback;
     /** Whether the current attempt is counted for overdue detection (see {@link TopicGuard}). */
     boolean counted;
-    /** Kafka's future of the first attempt; decides the outcome while {@link #own} is null. Release/acquire. */
+    /** Kafka's future of the first attempt; decides the outcome until {@link #decided}. Release/acquire. */
     @SuppressWarnings("unused")
     private Future<RecordMetadata> attempt;
     /** The guard decides the outcome (buffered, put back, failed by the guard). Release/acquire. */

@@ -35,7 +35,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * sends are pending, but only once acknowledgements stop. So sends are <em>counted</em> (a {@link LongAdder} on the
  * sender's thread, an atomic on completion) only while {@link #counting} is on: from the topic's first send, after
  * every breaker transition, and from the first sweep that saw no successful acknowledgement since the one before;
- * a sweep turns it off once acknowledgements flow, the breaker is CLOSED and every counted send has completed. An
+ * a sweep turns it off when acknowledgements flow and the breaker is CLOSED (sends counted before stay watched
+ * until they complete; under steady load some always are in flight, so this must not wait for them). An
  * outage therefore starts being counted at most two sweep intervals ({@code 2 * ackTimeout/8}) after it began, and
  * its sends count as overdue {@code ackTimeout} later. Successes acknowledged on the producer's I/O thread are
  * reported to the breaker in batches ({@link CircuitBreaker#onSuccesses}): every {@value #FLUSH_EVERY}, before any
@@ -617,15 +618,12 @@ final class TopicGuard<K, V> {
             overdueCounted = 0;
             completions.clearCredits();
             historyCount = 0;
-            if (progress && breaker.state() == State.CLOSED) {
-                counting = false; // acknowledgements flow: stop counting sends one by one
-            }
         } else if (overdueCounted > sentNow - done) {
             overdueCounted = sentNow - done;
         }
-        if (!progress) {
-            counting = true; // no success since the last sweep: count sends until acknowledgements flow again
-        }
+        // Acknowledgements flow: stop counting new sends (those still counted stay watched until they complete).
+        // None since the last sweep: count new sends until acknowledgements flow again.
+        counting = !progress || breaker.state() != State.CLOSED;
         if (buffer != null) {
             expire(now);
         }

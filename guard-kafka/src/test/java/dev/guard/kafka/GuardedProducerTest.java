@@ -525,7 +525,7 @@ class GuardedProducerTest {
             producer.send(rec("r", "a"));
             mock.completeNext();
             producer.sweepNow();
-            assertThat(producer.counting("r")).as("acknowledgements flow, nothing counted is pending").isFalse();
+            assertThat(producer.counting("r")).as("acknowledgements flow").isFalse();
             producer.send(rec("r", "b")); // in flight as the outage begins: not counted
             producer.send(rec("r", "c"));
             sweepAfter(125);
@@ -545,6 +545,20 @@ class GuardedProducerTest {
                 mock.errorNext(new TimeoutException("expired"));
             }
             assertThat(b.status().failedCalls()).isEqualTo(failed + 2);
+        }
+
+        @Test
+        void countingStopsOnceAcknowledgementsFlowWhileCountedSendsAreStillInFlightAndThoseStayWatched() {
+            build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build())
+                    .ackTimeout(Duration.ofSeconds(1)));
+            producer.send(rec("r", "a"));
+            producer.send(rec("r", "b"));
+            mock.completeNext(); // a acknowledged; b still in flight, as some send always is under steady load
+            producer.sweepNow();
+            assertThat(producer.counting("r")).as("acknowledgements flow").isFalse();
+            sweepAfter(125);
+            sweepAfter(1000); // acknowledgements stopped: b, counted before, is overdue
+            assertThat(producer.stats("r").overdue()).isEqualTo(1);
         }
 
         @Test
