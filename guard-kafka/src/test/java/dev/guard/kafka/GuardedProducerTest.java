@@ -830,6 +830,7 @@ class GuardedProducerTest {
         int perThread = 3_000;
         List<List<Future<RecordMetadata>>> futures = new ArrayList<>();
         List<Thread> workers = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger sends = new java.util.concurrent.atomic.AtomicInteger();
         for (int t = 0; t < threads; t++) {
             int id = t;
             List<Future<RecordMetadata>> mine = new ArrayList<>();
@@ -837,22 +838,23 @@ class GuardedProducerTest {
             workers.add(new Thread(() -> {
                 for (int i = 0; i < perThread; i++) {
                     mine.add(producer.send(new ProducerRecord<>("b", "t" + id, id + ":" + i)));
+                    sends.incrementAndGet();
                 }
             }));
         }
         CircuitBreaker b = producer.breaker("b");
         java.util.concurrent.atomic.AtomicBoolean flipping = new java.util.concurrent.atomic.AtomicBoolean(true);
         Thread flipper = new Thread(() -> {
+            int next = 0;
             for (int i = 0; flipping.get(); i++) {
                 if (i % 2 == 0) {
                     b.forceOpen();
                 } else {
                     b.close();
                 }
-                try {
-                    Thread.sleep(1);
-                } catch (InterruptedException e) {
-                    return;
+                next += 50; // paced by the senders' progress: every state sees about 50 sends
+                while (flipping.get() && sends.get() < next) {
+                    Thread.yield();
                 }
             }
             b.close();

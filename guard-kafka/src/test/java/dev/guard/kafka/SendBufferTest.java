@@ -1,8 +1,10 @@
 package dev.guard.kafka;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -373,13 +375,17 @@ class SendBufferTest {
                         if (outcome == SendBuffer.SHUT) {
                             return;
                         }
-                        accepted.incrementAndGet();
+                        if (outcome == SendBuffer.ACCEPTED) {
+                            accepted.incrementAndGet();
+                        }
                     }
                 }));
             }
             threads.forEach(Thread::start);
             start.countDown();
-            Thread.sleep(5);
+            // shut while the producers are offering: once they have made some progress, not after a fixed time
+            Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+                    .until(() -> accepted.get() >= 1_000);
             b.shut();
             for (Thread t : threads) {
                 t.join(10_000);
