@@ -166,48 +166,41 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
 
     @Override
     public RecordMetadata get() throws InterruptedException, ExecutionException {
-        while (true) {
-            if (decided()) {
-                return own().get();
-            }
-            Future<RecordMetadata> f = attempt();
-            if (f == null) {
-                awaitPublication();
-                continue;
-            }
-            try {
-                return f.get();
-            } catch (ExecutionException e) {
-                if (!decided()) {
-                    throw e;
-                } // put back by the attempt's callback: the guard decides now
-            }
+        try {
+            return await(false, 0L);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("an untimed wait timed out", e); // cannot happen
         }
     }
 
     @Override
     public RecordMetadata get(long timeout, TimeUnit unit)
             throws InterruptedException, ExecutionException, TimeoutException {
-        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        return await(true, System.nanoTime() + unit.toNanos(timeout));
+    }
+
+    /** Waits on whichever future decides the outcome, up to {@code deadline} (System.nanoTime) if {@code timed}. */
+    private RecordMetadata await(boolean timed, long deadline)
+            throws InterruptedException, ExecutionException, TimeoutException {
         while (true) {
-            long left = deadline - System.nanoTime();
+            long left = timed ? deadline - System.nanoTime() : 0L;
             if (decided()) {
-                return own().get(left, TimeUnit.NANOSECONDS);
+                return timed ? own().get(left, TimeUnit.NANOSECONDS) : own().get();
             }
             Future<RecordMetadata> f = attempt();
             if (f == null) {
-                if (left <= 0) {
+                if (timed && left <= 0) {
                     throw new TimeoutException("record for topic '" + record.topic() + "' not sent yet");
                 }
                 awaitPublication();
                 continue;
             }
             try {
-                return f.get(left, TimeUnit.NANOSECONDS);
+                return timed ? f.get(left, TimeUnit.NANOSECONDS) : f.get();
             } catch (ExecutionException e) {
                 if (!decided()) {
                     throw e;
-                }
+                } // put back by the attempt's callback: the guard decides now
             }
         }
     }

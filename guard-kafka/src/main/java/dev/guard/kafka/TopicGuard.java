@@ -740,7 +740,6 @@ final class TopicGuard<K, V> {
     }
 
     TopicStats stats() {
-        reportSuccesses();
         int records = buffer == null ? 0 : buffer.records();
         long bytes = buffer == null ? 0 : buffer.bytes();
         return new TopicStats(topic, breaker.state(), policy.mode(), records, bytes, rejected.sum(), expired.sum(),
