@@ -5,12 +5,13 @@
 #   guard-bench/run-benchmarks.sh 'ClosedCall1T' -wi 1 -i 2 -w 500ms -r 500ms   # a subset, short iterations
 #
 #   OUTAGE=1 guard-bench/run-benchmarks.sh 'JdbcGuard|KafkaSend' -wi 1 -i 3 -w 1s -r 1s
-#                                                      # + the Kafka outage latency run (OutageLatency, ~30 s)
+#                                                      # + the Kafka outage latency run (OutageLatency, ~1.5 min)
 #
 # Every argument goes to JMH (a benchmark regex, -wi/-i/-w/-r/-f, ...). SKIP_BUILD=1 reuses the built jar.
 # REPORT_OUT=/tmp/bench.md writes the report there instead of docs/BENCHMARKS.md (for smoke runs).
 # OUTAGE=1 also runs dev.guard.bench.OutageLatency after JMH (embedded broker stopped for OUTAGE_SECONDS, default
-# 10) and adds its section to the report. The JdbcGuard* and KafkaSend benchmarks and OutageLatency run from the
+# 10, then AFTER_SECONDS up, default 30; OUTAGES times in one JVM, default 2: the first with the JIT cold) and adds
+# its section to the report. The JdbcGuard* and KafkaSend benchmarks and OutageLatency run from the
 # same shaded jar (it carries H2, HikariCP and the embedded Kafka broker of guard-testkit). The JDBC part alone,
 # about 4.5 min with the annotations' settings:   guard-bench/run-benchmarks.sh 'JdbcGuard'
 # (JdbcGuardAB* measure guarded/raw interleaved in one JVM; JdbcGuard*T the rejection while OPEN).
@@ -49,7 +50,8 @@ if [[ "${OUTAGE:-0}" == 1 ]]; then
   # a raw send blocked on metadata returns within max.block.ms (60 s) of the restart at the latest: bound the run.
   # -XX:+AlwaysPreTouch: no first-touch page faults of a young heap inside the timed sends (see OutageLatency).
   timeout 300 "$JAVA" -Xms1g -Xmx1g -XX:+AlwaysPreTouch -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$JAR" \
-      dev.guard.bench.OutageLatency --json "$OUTAGE_JSON" --outage-seconds "${OUTAGE_SECONDS:-10}" --after-seconds "${AFTER_SECONDS:-30}" 2>&1 \
+      dev.guard.bench.OutageLatency --json "$OUTAGE_JSON" --outage-seconds "${OUTAGE_SECONDS:-10}" --after-seconds "${AFTER_SECONDS:-30}" \
+      --outages "${OUTAGES:-2}" 2>&1 \
       | grep -v 'NetworkClient' | tee "$OUTAGE_LOG"
   [[ -s "$OUTAGE_JSON" ]] || { echo "OutageLatency wrote no results to $OUTAGE_JSON" >&2; exit 1; }
   REPORT_ARGS+=(--outage "$OUTAGE_JSON")

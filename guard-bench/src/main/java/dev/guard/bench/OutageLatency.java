@@ -41,7 +41,10 @@ import java.util.stream.Collectors;
  * producer and topic (raw, guarded REJECT, guarded BUFFER: 6 threads), each sending one 100-byte record every
  * {@code periodMicros} (default 1000) without waiting for acknowledgements. After {@code beforeSeconds} the broker is
  * stopped ({@code stopBroker()}), kept down {@code outageSeconds}, then restarted; the senders go on for
- * {@code afterSeconds}. Every {@code send()} call's start and duration go into a per-thread {@code long[]}; the
+ * {@code afterSeconds}; then the same again, {@code outages} times in all (default 2), in the same JVM with the same
+ * senders: the first outage shows the open-state paths while the JIT still compiles them (interpreted, C1, then C2, and
+ * {@code send()} deoptimised and recompiled as each path is first taken), the later ones the guard with its paths
+ * compiled. Every {@code send()} call's start and duration go into a per-thread {@code long[]}; the
  * outage window is the sends that <em>started</em> between the {@code stopBroker()} call and the
  * {@code startBroker()} call, each with its full duration (a send blocked in the outage counts when it returns).
  *
@@ -52,7 +55,9 @@ import java.util.stream.Collectors;
  * GC cycles does not have (the REJECT topic allocates nothing and never saw them).
  *
  * <p>Usage: {@code java -XX:+AlwaysPreTouch -cp benchmarks.jar dev.guard.bench.OutageLatency [--json out.json]
- * [--outage-seconds 10] [--before-seconds 5] [--after-seconds 5] [--period-micros 1000]}. Prints a markdown table.
+ * [--outage-seconds 10] [--before-seconds 5] [--after-seconds 5] [--period-micros 1000] [--outages 2]
+ * [--slow-dump slow.tsv]}. Prints a markdown table; {@code --slow-dump} writes every guarded send over 10 µs once
+ * OPEN, to see where a p99 comes from.
  */
 public final class OutageLatency {
 
@@ -117,6 +122,61 @@ public final class OutageLatency {
         }
     }
 
+    /** One outage: when the broker was stopped and restarted, and when each guarded breaker opened and closed again. */
+    static final class Outage {
+        long stopCalled;
+        long stopReturned;
+        long restartCalled;
+        long restartReturned;
+        /** Per producer row (raw, REJECT, BUFFER): the breaker's first OPEN after the stop (0: never; raw: 0). */
+        long[] opened;
+        /** Per producer row: the breaker's first CLOSED after the stop (0: never). */
+        long[] closed;
+    }
+
+    /**
+     * Diagnosis of the tail: every guarded send that started once its topic was OPEN and took over 10 µs, one line each
+     * (outage, thread, start in ms after OPEN, duration in µs, how many sends of the other guarded sender threads
+     * overlapped it).
+     */
+    static void dumpSlowSends(String file, List<List<Sender>> groups, Outage[] runs) throws IOException {
+        List<Sender> guardedSenders = new ArrayList<>(); // the raw senders block through the outage: left out
+        groups.subList(1, groups.size()).forEach(guardedSenders::addAll);
+        StringBuilder out = new StringBuilder(
+                "outage\tthread\tstart_ms_after_open\tduration_us\toverlapping_guarded_sends\n");
+        for (int r = 0; r < runs.length; r++) {
+            for (int g = 1; g < groups.size(); g++) {
+                long opened = runs[r].opened[g];
+                if (opened == 0) {
+                    continue;
+                }
+                for (Sender s : groups.get(g)) {
+                    for (int i = 0; i < s.count; i++) {
+                        long t0 = s.starts[i];
+                        long d = s.durations[i];
+                        if (t0 < opened || t0 >= runs[r].restartCalled || d <= 10_000) {
+                            continue;
+                        }
+                        int overlapping = 0;
+                        for (Sender o : guardedSenders) {
+                            if (o == s) {
+                                continue;
+                            }
+                            for (int k = 0; k < o.count; k++) {
+                                if (o.starts[k] < t0 + d && o.starts[k] + o.durations[k] > t0) {
+                                    overlapping++;
+                                }
+                            }
+                        }
+                        out.append(String.format(Locale.ROOT, "%d\t%s\t%.3f\t%.1f\t%d%n", r + 1, s.getName(),
+                                (t0 - opened) / 1e6, d / 1e3, overlapping));
+                    }
+                }
+            }
+        }
+        Files.writeString(Path.of(file), out);
+    }
+
     /** p50/p99/max of the sends that started in [from, to). */
     record Stats(int n, long p50, long p99, long max) {
         static Stats of(List<Sender> senders, long from, long to) {
@@ -161,6 +221,8 @@ public final class OutageLatency {
         int beforeSeconds = 5;
         int afterSeconds = 5;
         long periodMicros = 1000;
+        String slowDump = null;
+        int outages = 2;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--json" -> json = args[++i];
@@ -168,13 +230,16 @@ public final class OutageLatency {
                 case "--before-seconds" -> beforeSeconds = Integer.parseInt(args[++i]);
                 case "--after-seconds" -> afterSeconds = Integer.parseInt(args[++i]);
                 case "--period-micros" -> periodMicros = Long.parseLong(args[++i]);
+                case "--slow-dump" -> slowDump = args[++i];
+                case "--outages" -> outages = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         String loadBefore = loadavg();
         long periodNanos = TimeUnit.MICROSECONDS.toNanos(periodMicros);
         int capacity = (int) Math.min(50_000_000L,
-                (beforeSeconds + outageSeconds + afterSeconds + 120L) * 1_000_000_000L / periodNanos + 1000);
+                (beforeSeconds + (long) outages * (outageSeconds + afterSeconds) + 120L) * 1_000_000_000L / periodNanos
+                        + 1000);
 
         KafkaBroker broker = KafkaBrokers.startEmbedded(Map.of());
         for (String t : new String[] {RAW_TOPIC, REJECT_TOPIC, BUFFER_TOPIC}) {
@@ -222,21 +287,37 @@ public final class OutageLatency {
         all.forEach(Thread::start);
 
         Thread.sleep(TimeUnit.SECONDS.toMillis(beforeSeconds));
-        long stopCalled = System.nanoTime();
-        rejectClosed.set(0);
-        bufferClosed.set(0);
-        broker.stopBroker();
-        long stopReturned = System.nanoTime();
-        System.out.printf("broker stopped (stopBroker() took %d ms)%n", (stopReturned - stopCalled) / 1_000_000);
-        long sleepUntil = stopCalled + TimeUnit.SECONDS.toNanos(outageSeconds);
-        while (System.nanoTime() < sleepUntil) {
-            Thread.sleep(Math.max(1, (sleepUntil - System.nanoTime()) / 1_000_000));
+        Outage[] runs = new Outage[outages];
+        for (int k = 0; k < outages; k++) {
+            Outage o = new Outage();
+            rejectOpen.set(0);
+            bufferOpen.set(0);
+            rejectClosed.set(0);
+            bufferClosed.set(0);
+            o.stopCalled = System.nanoTime();
+            broker.stopBroker();
+            o.stopReturned = System.nanoTime();
+            System.out.printf("outage %d: broker stopped (stopBroker() took %d ms)%n", k + 1,
+                    (o.stopReturned - o.stopCalled) / 1_000_000);
+            long sleepUntil = o.stopCalled + TimeUnit.SECONDS.toNanos(outageSeconds);
+            while (System.nanoTime() < sleepUntil) {
+                Thread.sleep(Math.max(1, (sleepUntil - System.nanoTime()) / 1_000_000));
+            }
+            o.restartCalled = System.nanoTime();
+            broker.startBroker();
+            o.restartReturned = System.nanoTime();
+            System.out.printf("outage %d: broker restarted (startBroker() took %d ms)%n", k + 1,
+                    (o.restartReturned - o.restartCalled) / 1_000_000);
+            Thread.sleep(TimeUnit.SECONDS.toMillis(afterSeconds));
+            o.opened = new long[] {0, rejectOpen.get(), bufferOpen.get()};
+            o.closed = new long[] {0, rejectClosed.get(), bufferClosed.get()};
+            runs[k] = o;
         }
-        long restartCalled = System.nanoTime();
-        broker.startBroker();
-        long restartReturned = System.nanoTime();
-        System.out.printf("broker restarted (startBroker() took %d ms)%n", (restartReturned - restartCalled) / 1_000_000);
-        Thread.sleep(TimeUnit.SECONDS.toMillis(afterSeconds));
+        Outage first = runs[0];
+        long stopCalled = first.stopCalled;
+        long stopReturned = first.stopReturned;
+        long restartCalled = first.restartCalled;
+        long restartReturned = first.restartReturned;
         for (Sender s : all) {
             s.stop = true;
         }
@@ -264,7 +345,7 @@ public final class OutageLatency {
         for (int i = 0; i < 3; i++) {
             before[i] = Stats.of(groups.get(i), startedAt, stopCalled);
             outage[i] = Stats.of(groups.get(i), stopCalled, restartCalled);
-            long opened = i == 1 ? rejectOpen.get() : i == 2 ? bufferOpen.get() : 0;
+            long opened = first.opened[i];
             afterOpen[i] = opened == 0 ? null : Stats.of(groups.get(i), opened, restartCalled);
             List<Stats> perThread = new ArrayList<>();
             if (opened != 0) {
@@ -279,6 +360,9 @@ public final class OutageLatency {
                     firstException[i] = s.firstException;
                 }
             }
+        }
+        if (slowDump != null) {
+            dumpSlowSends(slowDump, groups, runs);
         }
         TopicStats rejectStats = guarded.stats(REJECT_TOPIC);
         TopicStats bufferStats = guarded.stats(BUFFER_TOPIC);
@@ -302,11 +386,30 @@ public final class OutageLatency {
                 md.append('\n');
             }
         }
+        for (int k = 1; k < runs.length; k++) {
+            Outage o = runs[k];
+            md.append(String.format(Locale.ROOT, "%noutage %d (same JVM): stopBroker() to OPEN: REJECT %s, BUFFER %s;"
+                            + " startBroker() to CLOSED: REJECT %s, BUFFER %s%n", k + 1,
+                    ms(o.opened[1], o.stopCalled), ms(o.opened[2], o.stopCalled),
+                    ms(o.closed[1], o.restartCalled), ms(o.closed[2], o.restartCalled)));
+            for (int i = 1; i < 3; i++) {
+                if (o.opened[i] == 0) {
+                    continue;
+                }
+                md.append(String.format(Locale.ROOT, "outage %d, %s once OPEN, per thread (n / p50 / p99 / max µs):",
+                        k + 1, rows[i][0]));
+                for (Sender s : groups.get(i)) {
+                    Stats t = Stats.of(List.of(s), o.opened[i], o.restartCalled);
+                    md.append(String.format(Locale.ROOT, " %d / %s / %s / %s;", t.n, us(t.p50), us(t.p99), us(t.max)));
+                }
+                md.append('\n');
+            }
+        }
         md.append(String.format(Locale.ROOT, "%ntime from stopBroker() to OPEN: REJECT topic %s, BUFFER topic %s"
-                        + " (stopBroker() itself took %d ms)%n", ms(rejectOpen.get(), stopCalled),
-                ms(bufferOpen.get(), stopCalled), (stopReturned - stopCalled) / 1_000_000));
+                        + " (stopBroker() itself took %d ms)%n", ms(first.opened[1], stopCalled),
+                ms(first.opened[2], stopCalled), (stopReturned - stopCalled) / 1_000_000));
         md.append(String.format(Locale.ROOT, "time from startBroker() to CLOSED: REJECT topic %s, BUFFER topic %s%n",
-                ms(rejectClosed.get(), restartCalled), ms(bufferClosed.get(), restartCalled)));
+                ms(first.closed[1], restartCalled), ms(first.closed[2], restartCalled)));
         md.append("REJECT topic: ").append(rejectStats).append('\n');
         md.append("BUFFER topic: ").append(bufferStats).append('\n');
         for (int i = 0; i < 3; i++) {
@@ -332,10 +435,10 @@ public final class OutageLatency {
             j.append(String.format(Locale.ROOT, "  \"stop_broker_ms\": %.1f,%n  \"start_broker_ms\": %.1f,%n",
                     (stopReturned - stopCalled) / 1e6, (restartReturned - restartCalled) / 1e6));
             j.append(String.format(Locale.ROOT, "  \"time_to_open_ms\": {\"guarded_reject\": %s, \"guarded_buffer\": %s},%n",
-                    msJson(rejectOpen.get(), stopCalled), msJson(bufferOpen.get(), stopCalled)));
+                    msJson(first.opened[1], stopCalled), msJson(first.opened[2], stopCalled)));
             j.append(String.format(Locale.ROOT,
                     "  \"time_to_closed_after_restart_ms\": {\"guarded_reject\": %s, \"guarded_buffer\": %s},%n",
-                    msJson(rejectClosed.get(), restartCalled), msJson(bufferClosed.get(), restartCalled)));
+                    msJson(first.closed[1], restartCalled), msJson(first.closed[2], restartCalled)));
             j.append(String.format(Locale.ROOT, "  \"run_s\": %.1f,%n", (endedAt - startedAt) / 1e9));
             j.append("  \"rows\": [\n");
             for (int i = 0; i < 3; i++) {
@@ -350,6 +453,11 @@ public final class OutageLatency {
                                 .replace("\"", "'") + '"', i < 2 ? "," : ""));
             }
             j.append("  ],\n");
+            j.append("  \"later_outages\": [");
+            for (int k = 1; k < runs.length; k++) {
+                j.append(k > 1 ? ",\n    " : "\n    ").append(outageJson(k + 1, runs[k], groups, rows));
+            }
+            j.append(runs.length > 1 ? "\n  ],\n" : "],\n");
             j.append(String.format(Locale.ROOT, "  \"reject_stats\": \"%s\",%n  \"buffer_stats\": \"%s\"%n}%n",
                     rejectStats.toString().replace("\"", "'"), bufferStats.toString().replace("\"", "'")));
             Path out = Path.of(json);
@@ -367,6 +475,34 @@ public final class OutageLatency {
             broker.close();
         }
         System.exit(0);
+    }
+
+    /** A later outage (same JVM, JIT warm) as JSON: its timings and, per producer, the outage and once-OPEN stats. */
+    private static String outageJson(int number, Outage o, List<List<Sender>> groups, String[][] rows) {
+        StringBuilder j = new StringBuilder();
+        j.append(String.format(Locale.ROOT, "{\"outage\": %d, \"stop_broker_ms\": %.1f, \"start_broker_ms\": %.1f, "
+                        + "\"time_to_open_ms\": {\"guarded_reject\": %s, \"guarded_buffer\": %s}, "
+                        + "\"time_to_closed_after_restart_ms\": {\"guarded_reject\": %s, \"guarded_buffer\": %s}, "
+                        + "\"rows\": [", number, (o.stopReturned - o.stopCalled) / 1e6,
+                (o.restartReturned - o.restartCalled) / 1e6, msJson(o.opened[1], o.stopCalled),
+                msJson(o.opened[2], o.stopCalled), msJson(o.closed[1], o.restartCalled),
+                msJson(o.closed[2], o.restartCalled)));
+        for (int i = 0; i < rows.length; i++) {
+            List<Sender> senders = groups.get(i);
+            Stats outage = Stats.of(senders, o.stopCalled, o.restartCalled);
+            String afterOpen = "null";
+            String perThread = "[]";
+            long opened = o.opened[i];
+            if (opened != 0) {
+                afterOpen = Stats.of(senders, opened, o.restartCalled).json();
+                perThread = senders.stream().map(s -> Stats.of(List.of(s), opened, o.restartCalled).json())
+                        .collect(Collectors.joining(", ", "[", "]"));
+            }
+            j.append(String.format(Locale.ROOT, "%s{\"key\": \"%s\", \"label\": \"%s\", \"outage\": %s, "
+                            + "\"after_open\": %s, \"after_open_per_thread\": %s}", i > 0 ? ", " : "", rows[i][0],
+                    rows[i][1].replace("\"", "'"), outage.json(), afterOpen, perThread));
+        }
+        return j.append("]}").toString();
     }
 
     private static void onTransition(BreakerEvent e, AtomicLong open, AtomicLong closed) {
