@@ -37,6 +37,12 @@ final class GuardedConnection implements Connection {
 
     private final Connection delegate;
     private final Recorder recorder;
+    /**
+     * Whether this connection's statements are timed: decided once, at {@code getConnection()}, from the breaker's
+     * configuration then (a reconfiguration applies from the next connection), so that a statement reads no
+     * configuration to know it.
+     */
+    private final boolean timed;
     private boolean closed;
     /** The successful acquisition is not recorded yet: the first counted outcome, or {@link #close()}, reports it. */
     private boolean unreported;
@@ -44,11 +50,14 @@ final class GuardedConnection implements Connection {
     /**
      * @param unreported whether the acquisition's success was left to this connection to report (CLOSED,
      *                   METRICS_ONLY, DISABLED); false when it was recorded at {@code getConnection()} (a probe)
+     * @param acquisitionStart the acquisition's {@link Recorder#start()}: {@link Recorder#UNTIMED} if durations
+     *                         did not matter then, and then this connection's statements are not timed either
      */
-    GuardedConnection(Connection delegate, Recorder recorder, boolean unreported) {
+    GuardedConnection(Connection delegate, Recorder recorder, boolean unreported, long acquisitionStart) {
         this.delegate = delegate;
         this.recorder = recorder;
         this.unreported = unreported;
+        this.timed = acquisitionStart != Recorder.UNTIMED;
     }
 
     /** The driver's or pool's connection. */
@@ -56,8 +65,9 @@ final class GuardedConnection implements Connection {
         return delegate;
     }
 
+    /** A statement's start time if this connection is timed, else {@link Recorder#UNTIMED}. */
     long start() {
-        return recorder.start();
+        return timed ? recorder.now() : Recorder.UNTIMED;
     }
 
     void succeeded(long start) {

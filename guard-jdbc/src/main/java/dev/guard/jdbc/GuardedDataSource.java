@@ -207,7 +207,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         }
         long start = recorder.start();
         Connection c = obtain(source, start, false);
-        return new GuardedConnection(c, recorder, !recorder.acquiredSlowly(start));
+        return new GuardedConnection(c, recorder, !recorder.acquiredSlowly(start), start);
     }
 
     /** The delegate's connection; a failure to get one is recorded at once (an Error gives a probe's permit back). */
@@ -233,7 +233,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         long start = recorder.start();
         Connection c = obtain(source, start, true);
         recorder.acquired(start);
-        return new GuardedConnection(c, recorder, false);
+        return new GuardedConnection(c, recorder, false, start);
     }
 
     /**

@@ -34,7 +34,9 @@ import java.sql.SQLException;
  *       count as (nor consume the permit of) a probe.</li>
  * </ul>
  * Durations are measured only when the breaker configuration {@linkplain BreakerConfig#measuresDuration() measures
- * them}; otherwise 0 is recorded and the clock is never read.
+ * them}; otherwise 0 is recorded and the clock is never read. A connection's statements follow the configuration
+ * its {@code getConnection()} saw (a {@code replaceConfig} applies from the next connection): a statement reads no
+ * configuration.
  */
 final class Recorder {
 
@@ -64,6 +66,11 @@ final class Recorder {
     /** A start time if durations matter, else {@link #UNTIMED}. */
     long start() {
         return breaker.config().measuresDuration() ? clock.nanoTime() : UNTIMED;
+    }
+
+    /** The clock's reading, for the start of a timed call. */
+    long now() {
+        return clock.nanoTime();
     }
 
     private long elapsed(long start) {

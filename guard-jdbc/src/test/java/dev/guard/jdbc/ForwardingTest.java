@@ -62,14 +62,16 @@ class ForwardingTest {
 
     @Test
     void connectionForwardsEveryMethodIncludingDefaults() throws Exception {
-        Connection c = new GuardedConnection(recording(Connection.class), recorder("fwd-c"), false);
+        Connection c = new GuardedConnection(recording(Connection.class), recorder("fwd-c"), false,
+                Recorder.UNTIMED);
         assertForwardsAll(Connection.class, c);
         assertThat(everything).contains("beginRequest[]", "endRequest[]");
     }
 
     @Test
     void statementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-s"), false);
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-s"), false,
+                Recorder.UNTIMED);
         assertForwardsAll(Statement.class, new GuardedStatement(recording(Statement.class), c));
         assertThat(everything).contains("executeLargeUpdate[class java.lang.String]", "executeLargeBatch[]",
                 "enquoteLiteral[class java.lang.String]", "setLargeMaxRows[long]");
@@ -77,7 +79,8 @@ class ForwardingTest {
 
     @Test
     void preparedStatementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-ps"), false);
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-ps"), false,
+                Recorder.UNTIMED);
         assertForwardsAll(PreparedStatement.class,
                 new GuardedPreparedStatement(recording(PreparedStatement.class), c));
         assertThat(everything).contains("executeLargeUpdate[]", "setObject[int, class java.lang.Object, interface java.sql.SQLType]");
@@ -85,7 +88,8 @@ class ForwardingTest {
 
     @Test
     void callableStatementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-cs"), false);
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-cs"), false,
+                Recorder.UNTIMED);
         assertForwardsAll(CallableStatement.class,
                 new GuardedCallableStatement(recording(CallableStatement.class), c));
         assertThat(everything).contains("registerOutParameter[int, interface java.sql.SQLType]");
@@ -93,7 +97,8 @@ class ForwardingTest {
 
     @Test
     void statementsAreWrappedAndLeadBackToTheGuardedConnection() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-w"), false);
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-w"), false,
+                Recorder.UNTIMED);
         assertThat(c.createStatement()).isInstanceOf(GuardedStatement.class);
         assertThat(c.prepareStatement("x")).isInstanceOf(GuardedPreparedStatement.class);
         assertThat(c.prepareCall("x")).isInstanceOf(GuardedCallableStatement.class);

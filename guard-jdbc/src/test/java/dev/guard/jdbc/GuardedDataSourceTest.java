@@ -247,6 +247,39 @@ class GuardedDataSourceTest {
     }
 
     @Test
+    void whetherStatementsAreTimedIsDecidedWhenTheConnectionIsTaken() throws SQLException {
+        AtomicInteger readings = new AtomicInteger();
+        dev.guard.core.Clock counting = new dev.guard.core.Clock() {
+            @Override
+            public long nanoTime() {
+                readings.incrementAndGet();
+                return clock.nanoTime();
+            }
+
+            @Override
+            public long currentTimeMillis() {
+                return clock.currentTimeMillis();
+            }
+        };
+        try (BreakerRegistry countingRegistry = BreakerRegistry.builder().clock(counting).scheduler(clock).build()) {
+            GuardedDataSource db = GuardedDataSource.builder(h2.dataSource()).name("timed-per-connection")
+                    .registry(countingRegistry).build();
+            try (Connection untimed = db.getConnection()) {
+                db.breaker().replaceConfig(BreakerConfig.database().toBuilder()
+                        .slowCallDuration(Duration.ofSeconds(1)).build());
+                readings.set(0);
+                insert(untimed, 1);
+                assertThat(readings.get()).as("taken before the reconfiguration: not timed").isZero();
+            }
+            try (Connection timed = db.getConnection()) {
+                readings.set(0);
+                insert(timed, 2);
+                assertThat(readings.get()).as("taken after it: its statement is timed").isEqualTo(2);
+            }
+        }
+    }
+
+    @Test
     void aSlowAcquisitionIsRecordedAtOnceAsASlowCall() throws SQLException {
         BreakerConfig slowAware = BreakerConfig.builder().slowCallDuration(Duration.ofSeconds(1)).build();
         Duration[] acquisitionTakes = {Duration.ofSeconds(2)};
