@@ -361,7 +361,7 @@ def fmt_b(v):
 def suite_default(benchmark):
     """(warmup iterations, measurement iterations, forks) a benchmark has when run with its annotations' settings."""
     if ".JdbcGuardAB" in benchmark:
-        return (4, 10, 1) if benchmark.endswith("_aa") else (4, 12, 3)
+        return (4, 10, 1) if benchmark.endswith("_aa") else (4, 12, 6)
     if ".GuardedSendPath." in benchmark or ".GuardedJdbcPath." in benchmark:
         return (4, 6, 2)
     return (5, 8, 1)
@@ -754,10 +754,10 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     wi, w = first.get("warmupIterations"), first.get("warmupTime")
     mi, m = first.get("measurementIterations"), first.get("measurementTime")
-    # the suite's defaults: see suite_default (KafkaSend has its own: 3 forks, 5 x 2 s warmup, 10 x 2 s measurement)
+    # the suite's defaults: see suite_default (KafkaSend has its own: 6 forks, 5 x 2 s warmup, 10 x 2 s measurement)
     def shorter_than_default(e):
         if ".KafkaSend." in e["benchmark"]:
-            return (e.get("forks", 0) < 3 or e.get("measurementIterations", 0) < 10 or e.get("warmupIterations", 0) < 5
+            return (e.get("forks", 0) < 6 or e.get("measurementIterations", 0) < 10 or e.get("warmupIterations", 0) < 5
                     or e.get("measurementTime") != "2 s" or e.get("warmupTime") != "2 s")
         wi_d, mi_d, forks_d = suite_default(e["benchmark"])
         return (e.get("measurementIterations", 0) < mi_d or e.get("warmupIterations", 0) < wi_d
@@ -797,8 +797,8 @@ def main():
     p("")
     if smoke:
         p("> **Smoke run**: fewer forks or iterations than the suite's defaults (5 x 1 s warmup, 8 x 1 s measurement;")
-        p("> `JdbcGuardAB`: 3 forks of 4 x 1 s warmup, 12 x 1 s measurement, its A/A control 1 fork of 10; KafkaSend:")
-        p("> 3 forks, 5 x 2 s warmup, 10 x 2 s measurement; GuardedSendPath and GuardedJdbcPath: 2 forks of 4 x 1 s")
+        p("> `JdbcGuardAB`: 6 forks of 4 x 1 s warmup, 12 x 1 s measurement, its A/A control 1 fork of 10; KafkaSend:")
+        p("> 6 forks, 5 x 2 s warmup, 10 x 2 s measurement; GuardedSendPath and GuardedJdbcPath: 2 forks of 4 x 1 s")
         p("> warmup, 6 x 1 s measurement);")
         p("> the numbers below only show that the pipeline works and hint at the orders of magnitude.")
         p("")

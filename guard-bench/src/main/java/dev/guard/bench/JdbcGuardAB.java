@@ -88,7 +88,7 @@ import javax.sql.DataSource;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 12, time = 1)
-@Fork(value = 3, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC", JdbcGuardAB.PIN_QUIET, JdbcGuardAB.PIN_DATA_SOURCE,
+@Fork(value = 6, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC", JdbcGuardAB.PIN_QUIET, JdbcGuardAB.PIN_DATA_SOURCE,
         JdbcGuardAB.PIN_PROXIES, JdbcGuardAB.PIN_CONNECTION_CLOSE, JdbcGuardAB.PIN_STATEMENT_CLOSE,
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
 public abstract class JdbcGuardAB {
