@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs guard-bench's JMH suite and writes the results table to docs/BENCHMARKS.md.
 #
-#   guard-bench/run-benchmarks.sh                      # the whole suite, ~17 min on 2 cores
+#   guard-bench/run-benchmarks.sh                      # the whole suite, ~25 min on 2 cores (27 with OUTAGE=1)
 #   guard-bench/run-benchmarks.sh 'ClosedCall1T' -wi 1 -i 2 -w 500ms -r 500ms   # a subset, short iterations
 #
 #   OUTAGE=1 guard-bench/run-benchmarks.sh 'JdbcGuard|KafkaSend' -wi 1 -i 3 -w 1s -r 1s
@@ -13,7 +13,7 @@
 # 10, then AFTER_SECONDS up, default 30; OUTAGES times in one JVM, default 2: the first with the JIT cold) and adds
 # its section to the report. The JdbcGuard* and KafkaSend benchmarks and OutageLatency run from the
 # same shaded jar (it carries H2, HikariCP and the embedded Kafka broker of guard-testkit). The JDBC part alone,
-# about 4.5 min with the annotations' settings:   guard-bench/run-benchmarks.sh 'JdbcGuard'
+# about 9 min with the annotations' settings:   guard-bench/run-benchmarks.sh 'JdbcGuard'
 # (JdbcGuardAB* measure guarded/raw interleaved in one JVM; JdbcGuard*T the rejection while OPEN).
 # Run it on a quiet machine: anything else running skews the numbers, the 2-thread ones most.
 set -euo pipefail

@@ -235,6 +235,9 @@ public final class OutageLatency {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
+        if (outages < 1) {
+            throw new IllegalArgumentException("--outages must be at least 1, was " + outages);
+        }
         String loadBefore = loadavg();
         long periodNanos = TimeUnit.MICROSECONDS.toNanos(periodMicros);
         int capacity = (int) Math.min(50_000_000L,
