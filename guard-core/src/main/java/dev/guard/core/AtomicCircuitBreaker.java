@@ -30,7 +30,8 @@ import java.util.function.Supplier;
  * The one {@link CircuitBreaker} implementation: an immutable {@link Phase} per state, swapped by CAS.
  *
  * <p>Hot path in CLOSED: {@code tryAcquirePermission} is one volatile read and a field test;
- * {@code onSuccess} into a full window without failures is one striped-counter increment; otherwise one CAS on
+ * {@code onSuccess} into a full window without failures is one plain store to the calling thread's own counter cell
+ * ({@link OwnedCounter}: no atomic instruction); otherwise one CAS on
  * the index of the caller's stripe of the window and no rate evaluation (a success into a full window cannot raise
  * a rate); no clock reading unless the configuration measures durations or uses a time window. Failures add a
  * {@link LongAdder} increment, the consecutive-failure counter when that condition is on, and a rate evaluation.

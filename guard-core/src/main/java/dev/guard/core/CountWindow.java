@@ -2,7 +2,6 @@ package dev.guard.core;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The outcomes of the last {@code size} calls, kept in bit rings (failed, slow) with their population counts.
@@ -26,8 +25,9 @@ import java.util.concurrent.atomic.LongAdder;
  * healthy a quiet stripe's old outcomes stay until the next recorded failure starts the laps again.)
  *
  * <p><b>Healthy traffic writes nothing shared.</b> A success into a full ring that holds no failure and no slow
- * call cannot change the window: it only increments a striped counter. A success into a full ring, whatever it
- * holds, cannot raise a rate either, so {@code record} tells the breaker to skip the evaluation.
+ * call cannot change the window: it only adds one to the calling thread's own cell of a counter, with no atomic
+ * instruction ({@link OwnedCounter}). A success into a full ring, whatever it holds, cannot raise a rate either, so
+ * {@code record} tells the breaker to skip the evaluation.
  */
 final class CountWindow implements OutcomeWindow {
 
@@ -72,7 +72,7 @@ final class CountWindow implements OutcomeWindow {
     private volatile long laps;
     private volatile int splitting;
     /** Successes recorded without touching a ring (see {@link #record}); part of {@link #totalRecorded()}. */
-    private final LongAdder cleanSuccesses = new LongAdder();
+    private final OwnedCounter cleanSuccesses = new OwnedCounter();
 
     CountWindow(int size) {
         this(size, MAX_STRIPES);
@@ -102,7 +102,8 @@ final class CountWindow implements OutcomeWindow {
         boolean full = r.next - r.base >= r.size;
         if (!failure && !slow && full && r.failures == 0 && r.slows == 0) {
             // A full ring of clean successes: this success would replace a success, so the window cannot change.
-            // Count it in a striped adder instead of the ring's index: healthy traffic writes no shared line.
+            // Count it in the thread's own cell instead of the ring's index: healthy traffic writes no shared line
+            // and runs no atomic instruction.
             cleanSuccesses.increment();
             return false;
         }
