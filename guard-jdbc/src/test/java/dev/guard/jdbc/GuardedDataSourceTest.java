@@ -204,10 +204,9 @@ class GuardedDataSourceTest {
         assertThat(reportOnly.breaker().status().successfulCalls()).as("the acquisition, at close").isEqualTo(1);
     }
 
-    @Test
-    void noClockReadingPerRequestWithTheDatabasePreset() throws SQLException {
-        AtomicInteger readings = new AtomicInteger();
-        dev.guard.core.Clock counting = new dev.guard.core.Clock() {
+    /** The test's clock, counting every reading of either kind into {@code readings}. */
+    private dev.guard.core.Clock counting(AtomicInteger readings) {
+        return new dev.guard.core.Clock() {
             @Override
             public long nanoTime() {
                 readings.incrementAndGet();
@@ -220,7 +219,13 @@ class GuardedDataSourceTest {
                 return clock.currentTimeMillis();
             }
         };
-        try (BreakerRegistry countingRegistry = BreakerRegistry.builder().clock(counting).scheduler(clock).build()) {
+    }
+
+    @Test
+    void noClockReadingPerRequestWithTheDatabasePreset() throws SQLException {
+        AtomicInteger readings = new AtomicInteger();
+        try (BreakerRegistry countingRegistry = BreakerRegistry.builder().clock(counting(readings)).scheduler(clock)
+                .build()) {
             GuardedDataSource db = GuardedDataSource.builder(h2.dataSource()).name("no-clock").registry(countingRegistry)
                     .build();
             assertThat(db.breaker().config().measuresDuration()).isFalse();
@@ -249,19 +254,8 @@ class GuardedDataSourceTest {
     @Test
     void whetherStatementsAreTimedIsDecidedWhenTheConnectionIsTaken() throws SQLException {
         AtomicInteger readings = new AtomicInteger();
-        dev.guard.core.Clock counting = new dev.guard.core.Clock() {
-            @Override
-            public long nanoTime() {
-                readings.incrementAndGet();
-                return clock.nanoTime();
-            }
-
-            @Override
-            public long currentTimeMillis() {
-                return clock.currentTimeMillis();
-            }
-        };
-        try (BreakerRegistry countingRegistry = BreakerRegistry.builder().clock(counting).scheduler(clock).build()) {
+        try (BreakerRegistry countingRegistry = BreakerRegistry.builder().clock(counting(readings)).scheduler(clock)
+                .build()) {
             GuardedDataSource db = GuardedDataSource.builder(h2.dataSource()).name("timed-per-connection")
                     .registry(countingRegistry).build();
             try (Connection untimed = db.getConnection()) {
