@@ -68,8 +68,8 @@ final class OwnedCounter {
     }
 
     private int slot(Thread t) {
-        // Fibonacci hashing: consecutive thread ids land on different slots. With one slot, shift is 64 and a long
-        // shift by 64 shifts by 0, so mask it.
+        // Fibonacci hashing: consecutive thread ids land on different slots. With one slot the shift would be 64,
+        // which Java takes as 0: that case is answered first.
         return shift == 64 ? 0 : (int) ((t.getId() * 0x9E3779B97F4A7C15L) >>> shift);
     }
 
