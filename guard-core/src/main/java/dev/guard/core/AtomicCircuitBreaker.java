@@ -286,8 +286,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             recordSuccessOutsideWindow(acquired, current, c, nanos, isSlow);
         }
         if (listeners.wants(EventKind.SUCCESS)) {
-            listeners.publish(new BreakerEvent.CallSucceeded(name, nanos, isSlow, clock.currentTimeMillis()));
+            publishSuccess(nanos, isSlow);
         }
+    }
+
+    /** Out of line: only subscribers to per-call events pay for it, and {@link #recordSuccess} stays small. */
+    private void publishSuccess(long nanos, boolean isSlow) {
+        listeners.publish(new BreakerEvent.CallSucceeded(name, nanos, isSlow, clock.currentTimeMillis()));
     }
 
     /** HALF_OPEN probes and late or unrecorded outcomes: kept out of {@link #recordSuccess} so that it inlines. */

@@ -99,14 +99,27 @@ final class CountWindow implements OutcomeWindow {
             probe = PROBE.get();
             r = rs[probe[0] & (rs.length - 1)];
         }
-        boolean full = r.next - r.base >= r.size;
-        if (!failure && !slow && full && r.failures == 0 && r.slows == 0) {
+        if (!failure && !slow && fullAndClean(r)) {
             // A full ring of clean successes: this success would replace a success, so the window cannot change.
             // Count it in the thread's own cell instead of the ring's index: healthy traffic writes no shared line
             // and runs no atomic instruction.
             cleanSuccesses.increment();
             return false;
         }
+        return recordInRing(rs, r, probe, failure, slow);
+    }
+
+    /** Whether {@code r} holds {@code size} outcomes, none failed or slow: a clean success cannot change it. */
+    private static boolean fullAndClean(Ring r) {
+        return r.next - r.base >= r.size && r.failures == 0 && r.slows == 0;
+    }
+
+    /**
+     * An outcome that takes the next slot of {@code r}. Out of line so that {@link #record}'s clean-success path
+     * stays small enough to be inlined into every caller whatever the JIT compiled first.
+     */
+    private boolean recordInRing(Ring[] rs, Ring r, int[] probe, boolean failure, boolean slow) {
+        boolean full = r.next - r.base >= r.size;
         long i = r.next;
         if (!NEXT.compareAndSet(r, i, i + 1)) {
             i = contended(rs, r, probe);
@@ -130,7 +143,7 @@ final class CountWindow implements OutcomeWindow {
     public boolean recordCleanSuccesses(long n) {
         Ring[] rs = rings;
         Ring r = rs.length == 1 ? rs[0] : rs[PROBE.get()[0] & (rs.length - 1)];
-        if (r.next - r.base >= r.size && r.failures == 0 && r.slows == 0) {
+        if (fullAndClean(r)) {
             cleanSuccesses.add(n);
             return true;
         }
