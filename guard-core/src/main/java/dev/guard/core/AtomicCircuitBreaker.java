@@ -57,6 +57,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private final Clock clock;
     private final Scheduler scheduler;
     private final Listeners listeners;
+    /** Whether each transition writes its log line (see {@link BreakerRegistry.Builder#logTransitions}). */
+    private final boolean logTransitions;
 
     private volatile Phase phase;
     private volatile BreakerConfig config;
@@ -84,6 +86,11 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private final AtomicInteger resetSequence = new AtomicInteger();
 
     AtomicCircuitBreaker(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler) {
+        this(name, kind, config, clock, scheduler, true);
+    }
+
+    AtomicCircuitBreaker(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler,
+                         boolean logTransitions) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("breaker name must not be blank, was '" + name + "'");
         }
@@ -93,8 +100,14 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.listeners = new Listeners(name);
+        this.logTransitions = logTransitions;
         this.window = OutcomeWindow.of(config);
         this.phase = Phase.closed(0, clock);
+    }
+
+    /** Whether transitions write their log line. */
+    boolean logsTransitions() {
+        return logTransitions;
     }
 
     @Override
@@ -494,7 +507,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             timer = null;
         }
         transitionCounts.incrementAndGet(expected.state.ordinal() * STATES.length + to.ordinal());
-        LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
+        if (logTransitions) {
+            LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
+        }
         publishLifecycle(seq, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason, seq,
                 snapshot, next.enteredMillis));
         return true;

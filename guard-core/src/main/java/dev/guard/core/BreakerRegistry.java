@@ -57,11 +57,13 @@ public final class BreakerRegistry implements AutoCloseable {
     private final Clock clock;
     private final Scheduler scheduler;
     private final SharedScheduler ownedScheduler;
+    private final boolean logTransitions;
 
     private BreakerRegistry(Builder b) {
         this.defaultConfig = b.defaultConfig;
         this.clock = b.clock;
         this.configs.putAll(b.configs);
+        this.logTransitions = b.logTransitions;
         if (b.scheduler != null) {
             this.scheduler = b.scheduler;
             this.ownedScheduler = null;
@@ -130,7 +132,7 @@ public final class BreakerRegistry implements AutoCloseable {
         AtomicCircuitBreaker b = breakers.computeIfAbsent(name, n -> {
             created[0] = true;
             BreakerConfig c = overrides.getOrDefault(n, config != null ? config : defaultConfig);
-            return new AtomicCircuitBreaker(n, kind == null ? DEFAULT_KIND : kind, c, clock, scheduler);
+            return new AtomicCircuitBreaker(n, kind == null ? DEFAULT_KIND : kind, c, clock, scheduler, logTransitions);
         });
         if (created[0]) {
             for (WideSubscription w : wideSubscriptions) {
@@ -298,6 +300,7 @@ public final class BreakerRegistry implements AutoCloseable {
         private final Map<String, BreakerConfig> configs = new LinkedHashMap<>();
         private Clock clock = Clock.system();
         private Scheduler scheduler;
+        private boolean logTransitions = true;
 
         private Builder() {
         }
@@ -323,6 +326,15 @@ public final class BreakerRegistry implements AutoCloseable {
         /** The scheduler for timed transitions (default: one daemon thread owned by the registry). */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /**
+         * Whether each state transition writes its one INFO line (default true). Turn it off where transitions
+         * are consumed as events only, or for breakers nobody operates (guard-kafka's JIT warm-up uses one).
+         */
+        public Builder logTransitions(boolean log) {
+            this.logTransitions = log;
             return this;
         }
 

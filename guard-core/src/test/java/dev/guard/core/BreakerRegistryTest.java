@@ -40,6 +40,18 @@ class BreakerRegistryTest {
     }
 
     @Test
+    void aRegistryCanCreateBreakersWhoseTransitionsWriteNoLogLine() {
+        try (BreakerRegistry logging = BreakerRegistry.builder().clock(clock).build();
+             BreakerRegistry quiet = BreakerRegistry.builder().clock(clock).logTransitions(false).build()) {
+            assertThat(((AtomicCircuitBreaker) logging.breaker("a")).logsTransitions()).isTrue();
+            CircuitBreaker b = quiet.breaker("b", Breakers.onlyConsecutive(1).build());
+            assertThat(((AtomicCircuitBreaker) b).logsTransitions()).isFalse();
+            b.onFailure(0L, new RuntimeException("boom"));
+            assertThat(b.state()).isEqualTo(State.OPEN); // the transition itself happens as always
+        }
+    }
+
+    @Test
     void bulkOperations() {
         try (BreakerRegistry r = BreakerRegistry.builder().clock(clock)
                 .defaultConfig(Breakers.onlyConsecutive(1).build()).build()) {
