@@ -648,6 +648,13 @@ def outage_section(p, path):
         else:
             p("**Without `-XX:+AlwaysPreTouch`**: the first write to each 4 KiB page of a young heap faults (10-20 µs on")
             p("this VM) inside whichever `send()` allocates, the BUFFER topic's every ~85 calls; `run-benchmarks.sh` pre-touches.")
+    if o.get("open_path_warm_up") is False:
+        p("**Open-path warm-up off** (`--no-warm-up`): the first outage's first sends run the open-state paths")
+        p("interpreted until the JIT compiles them; they count.")
+    elif o.get("open_path_warm_up"):
+        p("The guarded producer was built with its default open-path warm-up: the JIT compiled the open-state paths")
+        p("on a private producer at start-up, so the first outage runs compiled code (`GuardedProducer.Builder.warmUp`).")
+    else:
         p("The first sends of the first outage run interpreted until the JIT compiles the open-state path; they count.")
     p("")
     p("| producer | sends in outage | p50 µs | p99 µs | max µs | p99 µs once OPEN | max µs once OPEN | steady p50 / p99 µs"
@@ -689,11 +696,16 @@ def outage_section(p, path):
         p("")
         p("**Later outages, same JVM, same senders** (the broker stopped again %d s after the previous restart, kept down"
           % o.get("after_s", 30))
-        p("%d s): every path the first outage took is compiled by now, so these show the guard without the JIT's warm-up."
+        p("%d s): every path the first outage took has been compiled with the outage's own profile by now."
           % o.get("outage_s", 10))
-        p("In the first outage the open-state paths (buffering, the full buffer's refusal, the probes) run interpreted, then")
-        p("C1-compiled, and `send()` is deoptimised and recompiled as each path is first taken; `--slow-dump` of")
-        p("OutageLatency lists every send over 10 µs once OPEN, with its time after the opening, to see it.")
+        if o.get("open_path_warm_up"):
+            p("The first outage ran the open-state paths as the start-up warm-up had them compiled; without the warm-up")
+            p("(`--no-warm-up`) they run interpreted for its first 100 ms or so, then C1-compiled, and `send()` is")
+            p("deoptimised and recompiled as each path is first taken.")
+        else:
+            p("In the first outage the open-state paths (buffering, the full buffer's refusal, the probes) run interpreted,")
+            p("then C1-compiled, and `send()` is deoptimised and recompiled as each path is first taken.")
+        p("`--slow-dump` of OutageLatency lists every send over 10 µs once OPEN, with its time after the opening.")
         p("")
         p("| outage | producer | sends in outage | p99 µs | p99 µs once OPEN, per thread | max µs once OPEN |"
           " stopBroker() -> OPEN | startBroker() -> CLOSED |")
@@ -716,7 +728,8 @@ def outage_section(p, path):
     p("| --- | --- | --- |")
     outages = [(1, o.get("rows", []))] + [(lo.get("outage", 0), lo.get("rows", [])) for lo in later]
     for number, rows in outages:
-        p99_rows(p, rows, "" if not later else (" (outage 1, JIT cold)" if number == 1 else " (outage %d)" % number))
+        first = " (outage 1)" if o.get("open_path_warm_up") else " (outage 1, JIT cold)"
+        p99_rows(p, rows, "" if not later else (first if number == 1 else " (outage %d)" % number))
     p("")
 
 

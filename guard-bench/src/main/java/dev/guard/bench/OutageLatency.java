@@ -42,11 +42,12 @@ import java.util.stream.Collectors;
  * {@code periodMicros} (default 1000) without waiting for acknowledgements. After {@code beforeSeconds} the broker is
  * stopped ({@code stopBroker()}), kept down {@code outageSeconds}, then restarted; the senders go on for
  * {@code afterSeconds}; then the same again, {@code outages} times in all (default 2), in the same JVM with the same
- * senders: the first outage shows the open-state paths while the JIT still compiles them (interpreted, C1, then C2, and
- * {@code send()} deoptimised and recompiled as each path is first taken), the later ones the guard with its paths
- * compiled. Every {@code send()} call's start and duration go into a per-thread {@code long[]}; the
- * outage window is the sends that <em>started</em> between the {@code stopBroker()} call and the
- * {@code startBroker()} call, each with its full duration (a send blocked in the outage counts when it returns).
+ * senders: the first outage runs the open-state paths as the guard's start-up warm-up had the JIT compile them (with
+ * {@code --no-warm-up}: interpreted for the first 100 ms or so, then C1, then C2, and {@code send()} deoptimised and
+ * recompiled as each path is first taken), the later ones with the profile of the outages before. Every
+ * {@code send()} call's start and duration go into a per-thread {@code long[]}; the outage window is the sends that
+ * <em>started</em> between the {@code stopBroker()} call and the {@code startBroker()} call, each with its full
+ * duration (a send blocked in the outage counts when it returns).
  *
  * <p>Run it in a JVM that pre-touches its heap ({@code -XX:+AlwaysPreTouch}, as {@code run-benchmarks.sh} does): in
  * a JVM a few seconds old, eden is still on its first pass, and the first write to each 4 KiB page faults (10-20 µs
@@ -56,8 +57,9 @@ import java.util.stream.Collectors;
  *
  * <p>Usage: {@code java -XX:+AlwaysPreTouch -cp benchmarks.jar dev.guard.bench.OutageLatency [--json out.json]
  * [--outage-seconds 10] [--before-seconds 5] [--after-seconds 5] [--period-micros 1000] [--outages 2]
- * [--slow-dump slow.tsv]}. Prints a markdown table; {@code --slow-dump} writes every guarded send over 10 µs once
- * OPEN, to see where a p99 comes from.
+ * [--slow-dump slow.tsv] [--no-warm-up]}. Prints a markdown table; {@code --slow-dump} writes every guarded send
+ * over 10 µs once OPEN, to see where a p99 comes from; {@code --no-warm-up} builds the guarded producer with
+ * {@code warmUp(false)}.
  */
 public final class OutageLatency {
 
@@ -223,6 +225,7 @@ public final class OutageLatency {
         long periodMicros = 1000;
         String slowDump = null;
         int outages = 2;
+        boolean warmUp = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--json" -> json = args[++i];
@@ -232,6 +235,7 @@ public final class OutageLatency {
                 case "--period-micros" -> periodMicros = Long.parseLong(args[++i]);
                 case "--slow-dump" -> slowDump = args[++i];
                 case "--outages" -> outages = Integer.parseInt(args[++i]);
+                case "--no-warm-up" -> warmUp = false;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -256,6 +260,7 @@ public final class OutageLatency {
                         new ByteArraySerializer())
                 .topic(REJECT_TOPIC, TopicPolicy.reject().build())
                 .topic(BUFFER_TOPIC, TopicPolicy.buffer().build())
+                .warmUp(warmUp)
                 .build();
         byte[] value = KafkaSend.value();
         ProducerRecord<byte[], byte[]> rawRecord = new ProducerRecord<>(RAW_TOPIC, value);
@@ -285,7 +290,8 @@ public final class OutageLatency {
         all.addAll(rejectSenders);
         all.addAll(bufferSenders);
         System.out.printf("outage run: %d sender threads, one send each every %d µs; %d s before, %d s outage,"
-                + " %d s after%n", all.size(), periodMicros, beforeSeconds, outageSeconds, afterSeconds);
+                + " %d s after; open-path warm-up %s%n", all.size(), periodMicros, beforeSeconds, outageSeconds,
+                afterSeconds, warmUp ? "on" : "off");
         long startedAt = System.nanoTime();
         all.forEach(Thread::start);
 
@@ -433,6 +439,7 @@ public final class OutageLatency {
                     loadavg()));
             j.append(String.format(Locale.ROOT, "  \"threads_per_producer\": %d,%n  \"period_us\": %d,%n",
                     THREADS_PER_PRODUCER, periodMicros));
+            j.append(String.format(Locale.ROOT, "  \"open_path_warm_up\": %b,%n", warmUp));
             j.append(String.format(Locale.ROOT, "  \"before_s\": %d,%n  \"outage_s\": %d,%n  \"after_s\": %d,%n",
                     beforeSeconds, outageSeconds, afterSeconds));
             j.append(String.format(Locale.ROOT, "  \"stop_broker_ms\": %.1f,%n  \"start_broker_ms\": %.1f,%n",
