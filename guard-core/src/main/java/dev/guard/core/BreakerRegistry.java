@@ -132,7 +132,8 @@ public final class BreakerRegistry implements AutoCloseable {
         AtomicCircuitBreaker b = breakers.computeIfAbsent(name, n -> {
             created[0] = true;
             BreakerConfig c = overrides.getOrDefault(n, config != null ? config : defaultConfig);
-            return new AtomicCircuitBreaker(n, kind == null ? DEFAULT_KIND : kind, c, clock, scheduler, logTransitions);
+            return new AtomicCircuitBreaker(n, kind == null ? DEFAULT_KIND : kind, c, clock, scheduler,
+                    logTransitions);
         });
         if (created[0]) {
             for (WideSubscription w : wideSubscriptions) {
