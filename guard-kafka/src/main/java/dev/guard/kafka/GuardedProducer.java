@@ -564,7 +564,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
         /**
          * Whether building this producer may start the once-per-JVM warm-up of the open-state send paths (default
-         * true): about 30 ms of one core on a daemon thread, on a private producer nobody sees, so that the
+         * true): about 25 ms of one core on a daemon thread, on a private producer nobody sees, so that the
          * JIT has compiled the code that buffers and rejects before the first outage needs it. Without it, the
          * first outage's first 100 ms or so of sends run that code interpreted, at 5 - 15 µs a send.
          */

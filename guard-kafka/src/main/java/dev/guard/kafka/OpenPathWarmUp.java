@@ -2,7 +2,6 @@ package dev.guard.kafka;
 
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
-import dev.guard.core.CircuitBreaker;
 import dev.guard.core.State;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
@@ -15,7 +14,6 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Runs the open-state paths of {@code send()} before the first real outage, so that the JIT has compiled them
@@ -24,32 +22,35 @@ import java.util.concurrent.locks.LockSupport;
  * <p><b>Why.</b> A healthy producer never runs the code that buffers or rejects a record. When its first outage
  * opens a breaker, that code runs interpreted until the JIT has counted enough calls to compile it: at a thousand
  * sends a second per thread, about 100 ms of sends taking 5 - 15 µs each (against 0.2 - 0.5 µs compiled), then
- * seconds of C1 code, and {@code send()} itself is deoptimised and recompiled each time an outage takes a path for
- * the first time (opening, a probe in HALF_OPEN, a full buffer). Measured with {@code OutageLatency}, that is what
- * put the first outage's p99 over 10 µs where later outages in the same JVM stay at 2 - 5 µs.
+ * seconds of C1 code. Measured with {@code OutageLatency}, that is what put the first outage's p99 over 10 µs where
+ * later outages in the same JVM stay at 2 - 5 µs.
  *
  * <p><b>What.</b> Once per JVM, on a daemon thread started by the first {@link GuardedProducer} built, a private
- * producer sends {@value #SENDS} records to each of a BUFFER topic (its buffer fills, so accepted and refused
- * records both run), a REJECT topic whose breaker is OPEN, and a REJECT topic whose breaker is HALF_OPEN with its
- * probe out, half of them with a callback (except the records the buffer accepts). Measured with the producer classes
- * already loaded: about 30 ms on its thread (20 - 26 ms of CPU, 1.3 MB allocated), plus the JIT's compilations.
- * Nothing of it is visible: its own registry (no transition log lines, no events, no metrics), a {@link MockProducer}
- * that is never sent to (every breaker stays open), no user serializer, sizer or callback, and every thread it starts
- * ends with it. The closed-state path is not run; what it shares with the open paths ({@code send()}'s dispatch, the
- * breaker's permission check) gains the open branches in its profile, as after any real outage.
+ * producer's topic guards take {@value #SENDS} records each through what {@code send()} calls once a breaker is open:
+ * {@link TopicGuard#enqueue} and {@link TopicGuard#onRejected} of a BUFFER topic (its buffer fills, so accepted and
+ * refused records both run) and {@link TopicGuard#onRejected} of a REJECT topic, half of them with a callback (except
+ * the records the buffer accepts). Measured with the producer classes already loaded: about 25 ms on its thread
+ * (21 - 24 ms of CPU, 1.3 MB allocated), plus the JIT's compilations. Nothing of it is visible: its own registry (no
+ * transition log lines, no events, no metrics), a {@link MockProducer} that is never sent to (every breaker stays
+ * open), no user serializer, sizer or callback, and every thread it starts ends with it.
+ *
+ * <p><b>Not through {@code send()}.</b> A first version sent through {@link GuardedProducer#send}: its profile then
+ * said the open-state calls were hot, C2 inlined {@code enqueue} into {@code send()} and, out of budget, no longer
+ * inlined the closed-state {@code sendNow} ({@code -XX:+PrintInlining}: "too big"), nor {@code send()} into its
+ * callers. The closed-state path and the breaker's permission check keep the application's own profile; the first
+ * outage still deoptimises {@code send()} once, which then calls the compiled open-state methods.
  * {@link GuardedProducer.Builder#warmUp(boolean) warmUp(false)} on every builder, or
  * {@code -Ddev.guard.kafka.warmUp=false} ({@link GuardedProducer#WARM_UP_PROPERTY}), turns it off.
  */
 final class OpenPathWarmUp {
 
     private static final Logger LOG = LoggerFactory.getLogger(OpenPathWarmUp.class);
-    /** Sends per topic: past C2's compile thresholds (about 15 000 calls of a method without loops). */
+    /** Records per topic: past C2's compile thresholds (about 15 000 calls of a method without loops). */
     static final int SENDS = 20_000;
     /** Records the BUFFER topic accepts before it refuses (FAIL_NEW): both outcomes run. */
     static final int BUFFER_RECORDS = 1_000;
     static final String BUFFER_TOPIC = "guard.warm-up.buffer";
     static final String REJECT_TOPIC = "guard.warm-up.reject";
-    static final String PROBING_TOPIC = "guard.warm-up.probing";
 
     private static final AtomicBoolean STARTED = new AtomicBoolean();
 
@@ -78,20 +79,18 @@ final class OpenPathWarmUp {
 
     /**
      * The warm-up itself, on the calling thread, over {@code delegate} (which it never sends to). Returns the private
-     * producer's figures for the three topics (BUFFER, REJECT, probing REJECT), taken before it closes.
+     * producer's figures for the two topics (BUFFER, REJECT), taken before it closes.
      */
     static TopicStats[] run(MockProducer<byte[], byte[]> delegate) {
         BreakerRegistry registry = BreakerRegistry.builder().logTransitions(false).build();
         BreakerConfig open = BreakerConfig.builder()
                 .consecutiveFailures(1).openWait(Duration.ofHours(1))
                 .automaticHalfOpen(false).maxWaitInHalfOpen(Duration.ZERO).build();
-        BreakerConfig probing = open.toBuilder().openWait(Duration.ofMillis(1)).halfOpenMaxCalls(1).build();
         GuardedProducer<byte[], byte[]> producer = GuardedProducer.builder(delegate)
                 .registry(registry)
                 .recordSizer(GuardedProducer.serializedSize(new ByteArraySerializer(), new ByteArraySerializer()))
                 .topic(BUFFER_TOPIC, TopicPolicy.buffer().maxRecords(BUFFER_RECORDS).breakerConfig(open).build())
                 .topic(REJECT_TOPIC, TopicPolicy.reject().breakerConfig(open).build())
-                .topic(PROBING_TOPIC, TopicPolicy.reject().breakerConfig(probing).build())
                 .manualSweep()
                 .warmUp(false)
                 .build();
@@ -99,30 +98,28 @@ final class OpenPathWarmUp {
             byte[] value = new byte[100];
             ProducerRecord<byte[], byte[]> buffered = new ProducerRecord<>(BUFFER_TOPIC, value);
             ProducerRecord<byte[], byte[]> rejected = new ProducerRecord<>(REJECT_TOPIC, value);
-            ProducerRecord<byte[], byte[]> probed = new ProducerRecord<>(PROBING_TOPIC, value);
             Callback ignore = (metadata, exception) -> { };
-            for (String topic : new String[] {BUFFER_TOPIC, REJECT_TOPIC, PROBING_TOPIC}) {
-                producer.breaker(topic).onFailure(0L, new NetworkException("open-state warm-up"));
-            }
-            CircuitBreaker probingBreaker = producer.breaker(PROBING_TOPIC);
-            long openUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2);
-            for (long left; (left = openUntil - System.nanoTime()) > 0; ) {
-                LockSupport.parkNanos(left);
-            }
-            if (!probingBreaker.tryAcquirePermission() || probingBreaker.state() != State.HALF_OPEN) {
-                throw new IllegalStateException("warm-up breaker did not probe: " + probingBreaker.state());
+            TopicGuard<byte[], byte[]> buffer = producer.guardOf(BUFFER_TOPIC);
+            TopicGuard<byte[], byte[]> reject = producer.guardOf(REJECT_TOPIC);
+            buffer.breaker.onFailure(0L, new NetworkException("open-state warm-up"));
+            reject.breaker.onFailure(0L, new NetworkException("open-state warm-up"));
+            if (buffer.breaker.state() != State.OPEN || reject.breaker.state() != State.OPEN) {
+                throw new IllegalStateException("warm-up breakers did not open");
             }
             for (int i = 0; i < SENDS; i++) {
                 Callback cb = (i & 1) == 0 ? null : ignore;
                 // the records the buffer accepts carry no callback: failing them at the end runs the callback code a
                 // closed-state acknowledgement shares, and the application's profile of it should stay its own
-                producer.send(buffered, i < BUFFER_RECORDS ? null : cb);
-                producer.send(rejected, cb);
-                producer.send(probed, cb);
+                Callback bufferCb = i < BUFFER_RECORDS ? null : cb;
+                if ((i & 2) == 0) {
+                    buffer.enqueue(buffered, bufferCb); // send() while the buffer holds records
+                } else {
+                    buffer.onRejected(buffered, bufferCb); // send() refused by the breaker
+                }
+                reject.onRejected(rejected, cb);
             }
-            TopicStats[] stats = {producer.stats(BUFFER_TOPIC), producer.stats(REJECT_TOPIC),
-                    producer.stats(PROBING_TOPIC)};
-            producer.guardOf(BUFFER_TOPIC).drainOrFail(System.nanoTime()); // no "closed with N records" warning
+            TopicStats[] stats = {buffer.stats(), reject.stats()};
+            buffer.drainOrFail(System.nanoTime()); // fails the buffered records: no "closed with N records" warning
             return stats;
         } finally {
             producer.close(Duration.ZERO);
