@@ -207,7 +207,8 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return g.sendNow(record, callback);
     }
 
-    private TopicGuard<K, V> guardFor(String topic) {
+    /** The guard of one topic, created if absent. */
+    TopicGuard<K, V> guardFor(String topic) {
         TopicGuard<K, V> g = guards.get(topic);
         return g != null ? g : guards.computeIfAbsent(topic, this::newGuard);
     }
@@ -286,11 +287,6 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     /** The breaker of {@code topic} (created with the topic's policy if new). */
     public CircuitBreaker breaker(String topic) {
         return guardFor(topic).breaker;
-    }
-
-    /** The guard of one topic, created if absent. */
-    TopicGuard<K, V> guardOf(String topic) {
-        return guardFor(topic);
     }
 
     /** A snapshot of one topic's guard. */

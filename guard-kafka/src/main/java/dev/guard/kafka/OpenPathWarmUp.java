@@ -99,8 +99,8 @@ final class OpenPathWarmUp {
             ProducerRecord<byte[], byte[]> buffered = new ProducerRecord<>(BUFFER_TOPIC, value);
             ProducerRecord<byte[], byte[]> rejected = new ProducerRecord<>(REJECT_TOPIC, value);
             Callback ignore = (metadata, exception) -> { };
-            TopicGuard<byte[], byte[]> buffer = producer.guardOf(BUFFER_TOPIC);
-            TopicGuard<byte[], byte[]> reject = producer.guardOf(REJECT_TOPIC);
+            TopicGuard<byte[], byte[]> buffer = producer.guardFor(BUFFER_TOPIC);
+            TopicGuard<byte[], byte[]> reject = producer.guardFor(REJECT_TOPIC);
             buffer.breaker.onFailure(0L, new NetworkException("open-state warm-up"));
             reject.breaker.onFailure(0L, new NetworkException("open-state warm-up"));
             if (buffer.breaker.state() != State.OPEN || reject.breaker.state() != State.OPEN) {
