@@ -21,51 +21,59 @@ import java.util.concurrent.TimeoutException;
  * that first attempt does, as long as the record is not put back: the acknowledgement then writes nothing to this
  * object, which the sender's thread allocated (no cache line pulled over to the I/O thread and back). This relies on
  * the producer running a record's callback <em>before</em> its future completes, as {@code KafkaProducer} and
- * {@code MockProducer} do: the callback that puts a record back marks it {@link #decided} first, so a caller woken by
- * the failed attempt sees the mark and waits for the final outcome. A record that was buffered, put back, or failed
- * by the guard itself (closing, too large, overflow, expiry) is decided by the guard: its future of its own
- * ({@link #own}) is created by the first caller that waits, or by the outcome, whichever comes first, so buffering a
- * record while the topic is open allocates nothing more. With a delegate that completed futures before running
- * callbacks, a caller could see the retriable failure of an attempt whose record is then sent again: delivered at
- * least once either way.
+ * {@code MockProducer} do: the callback that puts a record back marks it decided first ({@link #decidedByGuard}), so
+ * a caller woken by the failed attempt sees the mark and waits for the final outcome. A record that was buffered,
+ * put back, or failed by the guard itself (closing, too large, overflow, expiry) is decided by the guard: its future
+ * of its own ({@link #own}) is created by the first caller that waits, or by the outcome, whichever comes first, so
+ * buffering a record while the topic is open allocates nothing more. With a delegate that completed futures before
+ * running callbacks, a caller could see the retriable failure of an attempt whose record is then sent again:
+ * delivered at least once either way.
  *
  * <p>This class is what a closed topic allocates per {@code send()}, so it holds only what a put-back needs to
- * send the record again: 40 bytes with compressed references. A record that waits in the buffer, or whose
- * attempt is timed, is a {@link BufferedSend}.
+ * send the record again, in five references: 32 bytes with compressed references. The mark "decided by the guard"
+ * is a sentinel in {@link #own}, and whether the attempt is counted travels in its shared {@link TopicGuard.Route},
+ * so that no flag takes another 8 bytes. A record that waits in the buffer, or whose attempt is timed, is a
+ * {@link BufferedSend}.
  */
 class PendingSend<K, V> implements UncancellableFuture, Callback {
 
     private static final VarHandle ATTEMPT;
     private static final VarHandle OWN;
-    private static final VarHandle DECIDED;
+    /**
+     * {@link #own} when the guard decides the outcome but nobody has needed its future yet. Never completed, never
+     * handed out.
+     */
+    private static final CompletableFuture<RecordMetadata> DECIDED = new CompletableFuture<>();
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             ATTEMPT = l.findVarHandle(PendingSend.class, "attempt", Future.class);
             OWN = l.findVarHandle(PendingSend.class, "own", CompletableFuture.class);
-            DECIDED = l.findVarHandle(PendingSend.class, "decided", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    final TopicGuard<K, V> guard;
+    /**
+     * The topic the current attempt reports to, and whether it is counted for overdue detection (see
+     * {@link TopicGuard}). Written before each attempt is handed to Kafka, which publishes it to the I/O thread.
+     */
+    TopicGuard.Route<K, V> route;
     final ProducerRecord<K, V> record;
     final Callback userCallback;
-    /** Whether the current attempt is counted for overdue detection (see {@link TopicGuard}). */
-    boolean counted;
-    /** Kafka's future of the first attempt; decides the outcome until {@link #decided}. Release/acquire. */
+    /** Kafka's future of the first attempt; decides the outcome while {@link #own} is null. Release/acquire. */
     @SuppressWarnings("unused")
     private Future<RecordMetadata> attempt;
-    /** The guard decides the outcome (buffered, put back, failed by the guard). Release/acquire. */
-    @SuppressWarnings("unused")
-    private boolean decided;
-    /** The future of an outcome the guard decides: created by the first waiter or by the outcome. */
+    /**
+     * Null while Kafka's first attempt decides the outcome; from the moment the guard decides it, {@link #DECIDED}
+     * and then the future of that outcome, created by the first waiter or by the outcome. Only the thread that
+     * decides writes it while it is null.
+     */
     private volatile CompletableFuture<RecordMetadata> own;
 
-    PendingSend(TopicGuard<K, V> guard, ProducerRecord<K, V> record, Callback userCallback) {
-        this.guard = guard;
+    PendingSend(TopicGuard.Route<K, V> route, ProducerRecord<K, V> record, Callback userCallback) {
+        this.route = route;
         this.record = record;
         this.userCallback = userCallback;
     }
@@ -92,33 +100,42 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
     }
 
     /**
-     * From now on the guard decides the outcome (the record is buffered or put back): no atomic instruction, no
-     * allocation. Call it before the record is visible to other threads, or, for a put-back, before the callback
-     * of the failed attempt returns.
+     * From now on the guard decides the outcome (the record is put back, or failed by the guard): no allocation.
+     * For a put-back, call it before the callback of the failed attempt returns. Once decided, a record stays
+     * decided; a waiter may have installed the future already, which this leaves alone.
      */
     final void decidedByGuard() {
-        DECIDED.setRelease(this, true);
+        if (own == null) {
+            OWN.compareAndSet(this, null, DECIDED);
+        }
+    }
+
+    /**
+     * {@link #decidedByGuard} for a record that no other thread can see yet (one entering the buffer): a plain
+     * store, no atomic instruction on the open path. Publishing the record publishes the mark.
+     */
+    final void decidedBeforePublished() {
+        OWN.set(this, DECIDED);
     }
 
     private boolean decided() {
-        return (boolean) DECIDED.getAcquire(this);
+        return own != null;
     }
 
-    /** The future of an outcome the guard decides, created by whoever needs it first. */
+    /** The future of an outcome the guard decides, created by whoever needs it first. Only once decided. */
     private CompletableFuture<RecordMetadata> own() {
         CompletableFuture<RecordMetadata> o = own;
-        if (o == null) {
-            o = new CompletableFuture<>();
-            if (!OWN.compareAndSet(this, null, o)) {
-                o = own;
-            }
+        if (o == DECIDED) {
+            CompletableFuture<RecordMetadata> created = new CompletableFuture<>();
+            o = OWN.compareAndSet(this, DECIDED, created) ? created : own;
         }
         return o;
     }
 
     @Override
     public void onCompletion(RecordMetadata metadata, Exception exception) {
-        guard.onBufferedSendCompleted(this, metadata, exception);
+        TopicGuard.Route<K, V> r = route;
+        r.guard.onBufferedSendCompleted(this, r.counted, metadata, exception);
     }
 
     /**
@@ -228,6 +245,6 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
             }
         }
         CompletableFuture<RecordMetadata> o = own;
-        return o != null && o.isDone();
+        return o != null && o.isDone(); // DECIDED never completes
     }
 }

@@ -68,6 +68,9 @@ final class TopicGuard<K, V> {
     /** Shared callbacks for closed-state sends without a user callback, not counted and counted. */
     final Callback tracker = (metadata, exception) -> onTrackedCompletion(exception, false);
     final Callback countedTracker = (metadata, exception) -> onTrackedCompletion(exception, true);
+    /** Where a BUFFER topic's attempts report, not counted and counted (see {@link Route}). */
+    private final Route<K, V> uncountedRoute = new Route<>(this, false);
+    private final Route<K, V> countedRoute = new Route<>(this, true);
 
     // ---- overdue-ack detection: counted sends handed to Kafka (or blocked in send()) minus their completions
     /** Whether new sends are counted (see the class comment). Read by every send, written by sweeps. */
@@ -172,10 +175,10 @@ final class TopicGuard<K, V> {
         boolean timed = breaker.config().measuresDuration();
         boolean counted = counting;
         if (buffer != null) {
-            // The record and callback, to send it again if the attempt fails retriably: 40 bytes; 16 more only
+            // The record and callback, to send it again if the attempt fails retriably: 32 bytes; 16 more only
             // when the breaker times calls.
-            PendingSend<K, V> p = timed ? new BufferedSend<>(this, record, callback)
-                    : new PendingSend<>(this, record, callback);
+            PendingSend<K, V> p = timed ? new BufferedSend<>(uncountedRoute, record, callback)
+                    : new PendingSend<>(uncountedRoute, record, callback);
             handToKafka(p, timed, counted);
             return p;
         }
@@ -195,7 +198,7 @@ final class TopicGuard<K, V> {
 
     private void handToKafka(PendingSend<K, V> p, boolean timed, boolean counted) {
         p.attemptStarted(timed ? clock.nanoTime() : 0L);
-        p.counted = counted;
+        p.route = counted ? countedRoute : uncountedRoute;
         if (counted) {
             sent.increment();
         }
@@ -206,7 +209,7 @@ final class TopicGuard<K, V> {
             // send() threw instead of failing the future: no future of Kafka's decides, the guard does. Classify
             // like a callback error, then surface it.
             p.decidedByGuard();
-            onBufferedSendCompleted(p, null, e);
+            onBufferedSendCompleted(p, counted, null, e);
             return;
         }
         p.firstAttempt(attempt);
@@ -330,14 +333,15 @@ final class TopicGuard<K, V> {
         return false;
     }
 
-    void onBufferedSendCompleted(PendingSend<K, V> p, RecordMetadata metadata, Exception exception) {
+    /** An attempt of a BUFFER topic's record completed; {@code counted}: whether the attempt was counted. */
+    void onBufferedSendCompleted(PendingSend<K, V> p, boolean counted, RecordMetadata metadata, Exception exception) {
         long start = p.attemptStartNanos();
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
-            succeeded(nanos, p.counted);
+            succeeded(nanos, counted);
             p.settle(metadata, null);
         } else {
-            if (completed(exception, nanos, p.counted) == SendFailureClassifier.Verdict.FAILURE
+            if (completed(exception, nanos, counted) == SendFailureClassifier.Verdict.FAILURE
                     && !owner.isClosing()) {
                 // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
                 // written the first attempt, so it is a possible duplicate.
@@ -358,7 +362,7 @@ final class TopicGuard<K, V> {
     Future<RecordMetadata> enqueue(ProducerRecord<K, V> record, Callback callback) {
         int size = owner.sizeOf(record);
         if (size > maxBytes) {
-            PendingSend<K, V> p = new PendingSend<>(this, record, callback);
+            PendingSend<K, V> p = new PendingSend<>(uncountedRoute, record, callback);
             overflowed.increment();
             p.finish(null, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
                     + topic + "' (maxBytes=" + maxBytes + ")"));
@@ -380,8 +384,8 @@ final class TopicGuard<K, V> {
         }
         BufferedSend<K, V> p;
         try {
-            p = new BufferedSend<>(this, record, callback);
-            p.decidedByGuard();
+            p = new BufferedSend<>(uncountedRoute, record, callback);
+            p.decidedBeforePublished();
         } catch (Throwable t) { // out of memory: give the room back, a consumer waits for the link
             buffer.cancel(size);
             throw t;
@@ -461,7 +465,7 @@ final class TopicGuard<K, V> {
     }
 
     private Future<RecordMetadata> refuseClosing(ProducerRecord<K, V> record, Callback callback) {
-        PendingSend<K, V> p = new PendingSend<>(this, record, callback);
+        PendingSend<K, V> p = new PendingSend<>(uncountedRoute, record, callback);
         p.finish(null, new GuardClosedException("producer is closing; record for topic '" + topic
                 + "' was not buffered"));
         return p;
@@ -747,6 +751,21 @@ final class TopicGuard<K, V> {
     }
 
     // ------------------------------------------------------------------------------------------ helpers
+
+    /**
+     * Where an attempt of a BUFFER topic's record reports its outcome, and whether the attempt is counted for
+     * overdue detection. Two per topic, shared by all its records, so that a {@link PendingSend} carries no flag of
+     * its own and stays at 32 bytes.
+     */
+    static final class Route<K, V> {
+        final TopicGuard<K, V> guard;
+        final boolean counted;
+
+        Route(TopicGuard<K, V> guard, boolean counted) {
+            this.guard = guard;
+            this.counted = counted;
+        }
+    }
 
     /** Wraps a user callback (or times the send) on REJECT topics. */
     private final class TrackedCallback implements Callback {

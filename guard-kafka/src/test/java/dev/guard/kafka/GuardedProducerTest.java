@@ -496,9 +496,15 @@ class GuardedProducerTest {
             producer.sweepNow();
         }
 
-        @Test
-        void pendingSendsOlderThanTheAckTimeoutCountAsFailuresWhileStillPending() {
-            build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build())
+        /** Both modes: a BUFFER topic's attempts carry whether they are counted in their route, not a flag. */
+        private TopicPolicy policy(TopicPolicy.Mode mode) {
+            return mode == TopicPolicy.Mode.BUFFER ? TopicPolicy.buffer().build() : TopicPolicy.reject().build();
+        }
+
+        @ParameterizedTest
+        @EnumSource(TopicPolicy.Mode.class)
+        void pendingSendsOlderThanTheAckTimeoutCountAsFailuresWhileStillPending(TopicPolicy.Mode mode) {
+            build(GuardedProducer.builder(mock).topic("r", policy(mode))
                     .ackTimeout(Duration.ofSeconds(1)));
             producer.send(rec("r", "a"));
             producer.send(rec("r", "b"));
@@ -617,9 +623,10 @@ class GuardedProducerTest {
             assertThat(b.status().openings()).isEqualTo(2);
         }
 
-        @Test
-        void acknowledgedSendsAreNeverOverdue() {
-            build(GuardedProducer.builder(mock).topic("r", TopicPolicy.reject().build()));
+        @ParameterizedTest
+        @EnumSource(TopicPolicy.Mode.class)
+        void acknowledgedSendsAreNeverOverdue(TopicPolicy.Mode mode) {
+            build(GuardedProducer.builder(mock).topic("r", policy(mode)));
             for (int i = 0; i < 10; i++) {
                 producer.send(rec("r", "v"));
                 producer.sweepNow();
