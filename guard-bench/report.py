@@ -68,9 +68,11 @@ class Result:
         self.bytes = num(norm["score"]) if norm else float("nan")
         # per-iteration values of every secondary metric, all forks pooled (AuxCounters of KafkaSend)
         self.raw = {}
+        self.raw_forks = {}
         for name, m in sec.items():
-            values = [num(v) for fork in (m.get("rawData") or []) for v in fork]
-            self.raw[name] = [v for v in values if not math.isnan(v)]
+            forks = [[num(v) for v in fork if not math.isnan(num(v))] for fork in (m.get("rawData") or [])]
+            self.raw_forks[name] = [f for f in forks if f]
+            self.raw[name] = [v for f in forks for v in f]
 
 
 def load(paths):
@@ -262,6 +264,23 @@ CONFIDENCE = 0.999  # two-sided, like JMH's own ± errors
 FORKS_DISAGREE_P = 0.001  # one-way ANOVA across forks
 
 
+def forks_anova_p(groups):
+    """One-way ANOVA over the forks' per-iteration values: the probability that means this far apart come from forks
+    measuring the same thing (None below two forks). A small p means the forks disagree, and an interval that treats
+    every iteration as independent would claim too much."""
+    k = len(groups)
+    n = sum(len(g) for g in groups)
+    if k < 2 or n <= k:
+        return None
+    mean = sum(v for g in groups for v in g) / n
+    means = [sum(g) / len(g) for g in groups]
+    ss_between = sum(len(g) * (m - mean) ** 2 for g, m in zip(groups, means))
+    ss_within = sum((v - m) ** 2 for g, m in zip(groups, means) for v in g)
+    if ss_within <= 0:
+        return 0.0 if ss_between > 0 else 1.0
+    return f_survival((ss_between / (k - 1)) / (ss_within / (n - k)), k - 1, n - k)
+
+
 class Ratio:
     """guarded/raw from one pair of JdbcGuardAB counters (wall-clock or CPU nanoseconds): one ratio per measurement
     iteration (raw and guarded ns/op of that iteration), Student's t interval over all iterations of all forks, and a
@@ -296,15 +315,7 @@ class Ratio:
         self.half = t_quantile(0.5 + CONFIDENCE / 2.0, self.n - 1) * sd / math.sqrt(self.n)
         self.lo, self.hi = self.mean - self.half, self.mean + self.half
         self.fork_means = [sum(fr) / len(fr) for fr in self.fork_ratios]
-        self.forks_p = None
-        k = len(self.fork_ratios)
-        if k >= 2 and self.n > k:
-            ss_between = sum(len(fr) * (m - self.mean) ** 2 for fr, m in zip(self.fork_ratios, self.fork_means))
-            ss_within = sum((q - m) ** 2 for fr, m in zip(self.fork_ratios, self.fork_means) for q in fr)
-            if ss_within > 0:
-                self.forks_p = f_survival((ss_between / (k - 1)) / (ss_within / (self.n - k)), k - 1, self.n - k)
-            else:
-                self.forks_p = 0.0 if ss_between > 0 else 1.0
+        self.forks_p = forks_anova_p(self.fork_ratios)
 
     def forks_disagree(self):
         return self.forks_p is not None and self.forks_p < FORKS_DISAGREE_P
@@ -546,6 +557,7 @@ def kafka_section(p, res, banner):
             return ("%%.%df" % digits) % (m / scale), m / scale, e
         return ("%%.%df ± %%.%df" % (digits, digits)) % (m / scale, e / scale), m / scale, e / scale
 
+    fork_notes = []
     for label, ratio, call_ratio, ps, call_ps, mb in KAFKA_PAIRED:
         t_end, _, _ = fmt_mean(ps, 1000.0, 1)
         t_call, _, _ = fmt_mean(call_ps, 1000.0, 1)
@@ -555,14 +567,23 @@ def kafka_section(p, res, banner):
             continue
         q_text, q, q_err = fmt_mean(ratio, 1e6, 3)
         c_text, _, _ = fmt_mean(call_ratio, 1e6, 3)
+        forks_p = forks_anova_p(paired.raw_forks.get(ratio, []))
         if math.isnan(q):
             v = "n/a"
         else:
             v = verdict(q >= KAFKA_RATIO_TARGET)
             if math.isnan(q_err) or q_err > 1 - KAFKA_RATIO_TARGET or abs(q - KAFKA_RATIO_TARGET) <= q_err:
                 v += " (inconclusive: %.3f ± %s)" % (q, "n/a" if math.isnan(q_err) else "%.3f" % q_err)
+            elif forks_p is not None and forks_p < FORKS_DISAGREE_P:
+                v += " (inconclusive: forks disagree, p = %.2g)" % forks_p
+        if forks_p is not None:
+            fork_notes.append("%s: p = %.2g" % (label, forks_p))
         p("| %s | %s | %s | %s | %sx | %sx | %s |" % (label, t_end, t_call, b, q_text, c_text, v))
     p("")
+    if fork_notes:
+        p("Do the forks agree on the throughput ratio? One-way ANOVA over their iterations (a verdict is inconclusive")
+        p("below p = %g): %s." % (FORKS_DISAGREE_P, "; ".join(fork_notes)))
+        p("")
     p("The primary JMH score of `KafkaSend.pairedRound` (time per send over the three producers) is not used.")
     p("")
 
@@ -770,10 +791,10 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     wi, w = first.get("warmupIterations"), first.get("warmupTime")
     mi, m = first.get("measurementIterations"), first.get("measurementTime")
-    # the suite's defaults: see suite_default (KafkaSend has its own: 6 forks, 5 x 2 s warmup, 10 x 2 s measurement)
+    # the suite's defaults: see suite_default (KafkaSend has its own: 20 forks, 5 x 2 s warmup, 10 x 2 s measurement)
     def shorter_than_default(e):
         if ".KafkaSend." in e["benchmark"]:
-            return (e.get("forks", 0) < 6 or e.get("measurementIterations", 0) < 10 or e.get("warmupIterations", 0) < 5
+            return (e.get("forks", 0) < 20 or e.get("measurementIterations", 0) < 10 or e.get("warmupIterations", 0) < 5
                     or e.get("measurementTime") != "2 s" or e.get("warmupTime") != "2 s")
         wi_d, mi_d, forks_d = suite_default(e["benchmark"])
         return (e.get("measurementIterations", 0) < mi_d or e.get("warmupIterations", 0) < wi_d
@@ -797,7 +818,7 @@ def main():
     p("`gc.alloc.rate.norm` from `-prof gc` (\"0\" means under %.2f B/op, i.e. nothing allocated per call)." % ZERO_BYTES)
     p("**Overhead** = contender ns/op - baseline ns/op (the baseline runs the same work with no breaker).")
     p("")
-    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~25 min):")
+    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~33 min):")
     p("")
     p("```")
     p("guard-bench/run-benchmarks.sh")
@@ -814,7 +835,7 @@ def main():
     if smoke:
         p("> **Smoke run**: fewer forks or iterations than the suite's defaults (5 x 1 s warmup, 8 x 1 s measurement;")
         p("> `JdbcGuardAB`: 6 forks of 4 x 1 s warmup, 12 x 1 s measurement, its A/A control 1 fork of 10; KafkaSend:")
-        p("> 6 forks, 5 x 2 s warmup, 10 x 2 s measurement; GuardedSendPath and GuardedJdbcPath: 2 forks of 4 x 1 s")
+        p("> 20 forks, 5 x 2 s warmup, 10 x 2 s measurement; GuardedSendPath and GuardedJdbcPath: 2 forks of 4 x 1 s")
         p("> warmup, 6 x 1 s measurement);")
         p("> the numbers below only show that the pipeline works and hint at the orders of magnitude.")
         p("")
