@@ -818,7 +818,7 @@ def main():
     p("`gc.alloc.rate.norm` from `-prof gc` (\"0\" means under %.2f B/op, i.e. nothing allocated per call)." % ZERO_BYTES)
     p("**Overhead** = contender ns/op - baseline ns/op (the baseline runs the same work with no breaker).")
     p("")
-    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~33 min):")
+    p("Run it (builds guard-bench and the modules it benchmarks, runs every benchmark, rewrites this file; ~31 min):")
     p("")
     p("```")
     p("guard-bench/run-benchmarks.sh")

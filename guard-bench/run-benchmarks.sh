@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs guard-bench's JMH suite and writes the results table to docs/BENCHMARKS.md.
 #
-#   guard-bench/run-benchmarks.sh                      # the whole suite, ~33 min on 2 cores (35 with OUTAGE=1)
+#   guard-bench/run-benchmarks.sh                      # the whole suite, ~31 min on 2 cores (33 with OUTAGE=1)
 #   guard-bench/run-benchmarks.sh 'ClosedCall1T' -wi 1 -i 2 -w 500ms -r 500ms   # a subset, short iterations
 #
 #   OUTAGE=1 guard-bench/run-benchmarks.sh 'JdbcGuard|KafkaSend' -wi 1 -i 3 -w 1s -r 1s
