@@ -19,8 +19,8 @@ final class BufferedSend<K, V> extends PendingSend<K, V> {
     /** The next node of the buffer's queue (see {@link SendBuffer}). */
     volatile BufferedSend<K, V> next;
 
-    BufferedSend(TopicGuard.Route<K, V> route, ProducerRecord<K, V> record, Callback userCallback) {
-        super(route, record, userCallback);
+    BufferedSend(ProducerRecord<K, V> record, Callback userCallback) {
+        super(record, userCallback);
     }
 
     @Override

@@ -57,7 +57,8 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
 
     /**
      * The topic the current attempt reports to, and whether it is counted for overdue detection (see
-     * {@link TopicGuard}). Written before each attempt is handed to Kafka, which publishes it to the I/O thread.
+     * {@link TopicGuard}). Written before each attempt is handed to Kafka, which publishes it to the I/O thread;
+     * nothing reads it before.
      */
     TopicGuard.Route<K, V> route;
     final ProducerRecord<K, V> record;
@@ -72,8 +73,7 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
      */
     private volatile CompletableFuture<RecordMetadata> own;
 
-    PendingSend(TopicGuard.Route<K, V> route, ProducerRecord<K, V> record, Callback userCallback) {
-        this.route = route;
+    PendingSend(ProducerRecord<K, V> record, Callback userCallback) {
         this.record = record;
         this.userCallback = userCallback;
     }

@@ -94,7 +94,7 @@ final class SendBuffer<K, V> {
         }
         this.unitShift = shift;
         this.maxUnits = maxBytes >>> shift;
-        BufferedSend<K, V> stub = new BufferedSend<>(null, null, null);
+        BufferedSend<K, V> stub = new BufferedSend<>(null, null);
         this.head = stub;
         this.tail = stub;
     }

@@ -177,8 +177,8 @@ final class TopicGuard<K, V> {
         if (buffer != null) {
             // The record and callback, to send it again if the attempt fails retriably: 32 bytes; 16 more only
             // when the breaker times calls.
-            PendingSend<K, V> p = timed ? new BufferedSend<>(uncountedRoute, record, callback)
-                    : new PendingSend<>(uncountedRoute, record, callback);
+            PendingSend<K, V> p = timed ? new BufferedSend<>(record, callback)
+                    : new PendingSend<>(record, callback);
             handToKafka(p, timed, counted);
             return p;
         }
@@ -362,7 +362,7 @@ final class TopicGuard<K, V> {
     Future<RecordMetadata> enqueue(ProducerRecord<K, V> record, Callback callback) {
         int size = owner.sizeOf(record);
         if (size > maxBytes) {
-            PendingSend<K, V> p = new PendingSend<>(uncountedRoute, record, callback);
+            PendingSend<K, V> p = new PendingSend<>(record, callback);
             overflowed.increment();
             p.finish(null, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
                     + topic + "' (maxBytes=" + maxBytes + ")"));
@@ -384,7 +384,7 @@ final class TopicGuard<K, V> {
         }
         BufferedSend<K, V> p;
         try {
-            p = new BufferedSend<>(uncountedRoute, record, callback);
+            p = new BufferedSend<>(record, callback);
             p.decidedBeforePublished();
         } catch (Throwable t) { // out of memory: give the room back, a consumer waits for the link
             buffer.cancel(size);
@@ -465,7 +465,7 @@ final class TopicGuard<K, V> {
     }
 
     private Future<RecordMetadata> refuseClosing(ProducerRecord<K, V> record, Callback callback) {
-        PendingSend<K, V> p = new PendingSend<>(uncountedRoute, record, callback);
+        PendingSend<K, V> p = new PendingSend<>(record, callback);
         p.finish(null, new GuardClosedException("producer is closing; record for topic '" + topic
                 + "' was not buffered"));
         return p;

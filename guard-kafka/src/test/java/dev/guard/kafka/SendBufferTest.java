@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SendBufferTest {
 
     private static BufferedSend<String, String> rec(int producer, int seq, int size) {
-        BufferedSend<String, String> p = new BufferedSend<>(null, new ProducerRecord<>("t", producer + ":" + seq), null);
+        BufferedSend<String, String> p = new BufferedSend<>(new ProducerRecord<>("t", producer + ":" + seq), null);
         p.size = size;
         return p;
     }
@@ -169,7 +169,7 @@ class SendBufferTest {
             b.offer(p);
         }
         // a closed topic's in-flight record: no stamp or size of its own
-        PendingSend<String, String> back = new PendingSend<>(null, new ProducerRecord<>("t", "9:0"), null);
+        PendingSend<String, String> back = new PendingSend<>(new ProducerRecord<>("t", "9:0"), null);
         locked(b, () -> b.putBack(back, 50));
         List<PendingSend<String, String>> dead = new ArrayList<>();
         List<Long> since = new ArrayList<>();
