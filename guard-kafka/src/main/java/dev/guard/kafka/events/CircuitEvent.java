@@ -11,8 +11,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One circuit event as carried on the circuit-events topic: a CloudEvents 1.0 event in structured JSON mode
- * ({@code content-type: application/cloudevents+json}). Two types are published:
+ * One circuit event as carried on the circuit-events topic: a CloudEvents 1.0 event, in structured JSON mode
+ * ({@code content-type: application/cloudevents+json}, the default) or in binary mode ({@code ce_*} headers, the
+ * data as the value; see {@link ContentMode}). Two types are published:
  * <ul>
  *   <li>{@value #TRANSITION_TYPE}: a breaker changed state; {@link #data()} is a {@link Transition};</li>
  *   <li>{@value #EVENTS_DROPPED_TYPE}: the publisher had to drop transitions (its queue overflowed while the
@@ -26,7 +27,7 @@ import java.util.Optional;
  * {"specversion":"1.0","type":"dev.guard.circuit.transition","source":"/orders-service/web-1-4242-a1b2c3",
  *  "id":"5f0c1d2e-17","time":"2026-01-01T00:00:01.250Z","subject":"kafka:orders",
  *  "datacontenttype":"application/json","guardservice":"orders-service","guardinstance":"web-1-4242-a1b2c3",
- *  "data":{"breaker":"kafka:orders","kind":"kafka-topic","from":"CLOSED","to":"OPEN",
+ *  "guardrun":1767225600000,"data":{"breaker":"kafka:orders","kind":"kafka-topic","from":"CLOSED","to":"OPEN",
  *          "reason":"5 consecutive failures","sequence":3,"failureRate":62.5,"slowCallRate":0.0,
  *          "consecutiveFailures":5,"callsInWindow":8,"nextAttempt":"2026-01-01T00:00:31.250Z",
  *          "nextAttemptEpochMillis":1767225631250,"epochMillis":1767225601250}}
@@ -38,10 +39,13 @@ import java.util.Optional;
  * @param time     CloudEvents {@code time}: when it happened
  * @param service  extension {@code guardservice}: the service name, or null if absent
  * @param instance extension {@code guardinstance}: the instance id, or null if absent
+ * @param run      extension {@code guardrun}: the publisher run that wrote the event, increasing from one run of
+ *                 a source to the next (the run's start in epoch milliseconds), 0 if absent (an older publisher).
+ *                 Per key, {@code (run, sequence)} orders the transitions of a breaker: see {@link #isNewerThan}
  * @param data     the payload, matching {@code type}
  */
 public record CircuitEvent(String id, String source, String type, Instant time, String service, String instance,
-                           Data data) {
+                           long run, Data data) {
 
     /** CloudEvents type of a state transition. */
     public static final String TRANSITION_TYPE = "dev.guard.circuit.transition";
@@ -52,8 +56,11 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
     /** CloudEvents spec version written. */
     public static final String SPEC_VERSION = "1.0";
 
-    /** Validates: id, source and type not blank; time and data present; known types carry their data type. */
+    /** Validates: id, source and type not blank; run not negative; time and data present; known types carry their data type. */
     public CircuitEvent {
+        if (run < 0) {
+            throw new IllegalArgumentException("run must be >= 0, was " + run);
+        }
         requireText(id, "id");
         requireText(source, "source");
         requireText(type, "type");
@@ -65,6 +72,31 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
         if (EVENTS_DROPPED_TYPE.equals(type) && !(data instanceof EventsDropped)) {
             throw new IllegalArgumentException("type " + type + " needs EventsDropped data, was " + data.getClass().getSimpleName());
         }
+    }
+
+    /** An event without a run ({@code run} 0), as written by publishers before runs existed. */
+    public CircuitEvent(String id, String source, String type, Instant time, String service, String instance,
+                        Data data) {
+        this(id, source, type, time, service, instance, 0L, data);
+    }
+
+    /**
+     * How an event is laid out in a Kafka record (the two content modes of the CloudEvents Kafka protocol
+     * binding). {@link CircuitEventDeserializer} reads both.
+     */
+    public enum ContentMode {
+        /**
+         * The whole event is one JSON document in the record value, header
+         * {@code content-type: application/cloudevents+json}: readable as-is by {@code kcat} or
+         * {@code kafka-console-consumer}. The default.
+         */
+        STRUCTURED,
+        /**
+         * The attributes are record headers ({@code ce_specversion}, {@code ce_id}, {@code ce_source},
+         * {@code ce_type}, {@code ce_time}, {@code ce_subject}, {@code ce_guardservice}, {@code ce_guardinstance},
+         * {@code ce_guardrun}), {@code content-type: application/json}, and the value is the data alone.
+         */
+        BINARY
     }
 
     /** The payload of an event. */
@@ -180,6 +212,26 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
             return source + "|#events-dropped";
         }
         return source + "|#" + type;
+    }
+
+    /**
+     * Whether this transition comes after {@code other}, a transition of the same key ({@code source|breaker}):
+     * a later run, or the same run and a higher sequence. Without runs on both sides (older publishers) a higher
+     * sequence, or a later {@code epochMillis} (the instance restarted and counts from 1 again). A copy of the
+     * same transition, or an older one read after a newer one, is not newer.
+     *
+     * @throws IllegalArgumentException if either event is not a transition
+     */
+    public boolean isNewerThan(CircuitEvent other) {
+        Transition t = transition().orElseThrow(() -> new IllegalArgumentException("not a transition: " + type));
+        Transition o = other.transition().orElseThrow(() -> new IllegalArgumentException("not a transition: " + other.type));
+        if (run != 0 && other.run != 0) {
+            return run != other.run ? run > other.run : t.sequence() > o.sequence();
+        }
+        if (run != other.run) {
+            return run > other.run;
+        }
+        return t.sequence() > o.sequence() || (t.sequence() < o.sequence() && t.epochMillis() > o.epochMillis());
     }
 
     static void requireText(String value, String field) {

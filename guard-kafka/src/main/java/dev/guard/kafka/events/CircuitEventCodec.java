@@ -1,6 +1,8 @@
 package dev.guard.kafka.events;
 
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -15,7 +17,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * CloudEvents 1.0 structured JSON for {@link CircuitEvent}s. Reading ignores members it does not know
+ * CloudEvents 1.0 for {@link CircuitEvent}s, in the two content modes of the Kafka protocol binding: structured
+ * (the event as one JSON document) and binary ({@code ce_*} headers, the data JSON as the value). Reading ignores members it does not know
  * (forward compatible) and fails with a {@link SerializationException} naming the problem: malformed JSON (with
  * the offset), a missing required member (with its path, e.g. {@code data.sequence}), or a member of the wrong
  * type.
@@ -24,6 +27,11 @@ final class CircuitEventCodec {
 
     static final String EXT_SERVICE = "guardservice";
     static final String EXT_INSTANCE = "guardinstance";
+    static final String EXT_RUN = "guardrun";
+    /** The header prefix of CloudEvents attributes in binary mode. */
+    static final String CE = "ce_";
+    /** The media type of the value in binary mode. */
+    static final String DATA_CONTENT_TYPE = "application/json";
 
     private CircuitEventCodec() {
     }
@@ -51,8 +59,44 @@ final class CircuitEventCodec {
         if (e.instance() != null) {
             m.put(EXT_INSTANCE, e.instance());
         }
+        if (e.run() > 0) {
+            m.put(EXT_RUN, e.run());
+        }
         m.put("data", dataOf(e.data()));
         return Json.write(m);
+    }
+
+    /** Binary mode: the attributes as {@code ce_*} headers (and {@code content-type}); returns the value, the data. */
+    static byte[] encodeBinary(CircuitEvent e, Headers headers) {
+        header(headers, CE + "specversion", CircuitEvent.SPEC_VERSION);
+        header(headers, CE + "id", e.id());
+        header(headers, CE + "source", e.source());
+        header(headers, CE + "type", e.type());
+        header(headers, CE + "time", e.time().toString());
+        if (e.data() instanceof CircuitEvent.Transition) {
+            header(headers, CE + "subject", ((CircuitEvent.Transition) e.data()).breakerName());
+        }
+        if (e.service() != null) {
+            header(headers, CE + EXT_SERVICE, e.service());
+        }
+        if (e.instance() != null) {
+            header(headers, CE + EXT_INSTANCE, e.instance());
+        }
+        if (e.run() > 0) {
+            header(headers, CE + EXT_RUN, Long.toString(e.run()));
+        }
+        header(headers, CircuitEventSerializer.CONTENT_TYPE_HEADER, DATA_CONTENT_TYPE);
+        return Json.write(dataOf(e.data())).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void header(Headers headers, String name, String value) {
+        headers.remove(name);
+        headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Whether the record is a binary-mode CloudEvent: it has a {@code ce_specversion} header. */
+    static boolean isBinary(Headers headers) {
+        return headers != null && headers.lastHeader(CE + "specversion") != null;
     }
 
     private static Object dataOf(CircuitEvent.Data data) {
@@ -102,18 +146,64 @@ final class CircuitEventCodec {
         return fromJson(text);
     }
 
-    static CircuitEvent fromJson(String text) {
-        Object root;
+    /**
+     * Reads a binary-mode event: the attributes from the {@code ce_*} headers, the data from the value (JSON).
+     * The attributes are checked exactly as in structured mode (the same messages, with the header names).
+     */
+    static CircuitEvent decodeBinary(Headers headers, byte[] value) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (Header h : headers) {
+            if (h.key().startsWith(CE) && h.value() != null) {
+                String name = h.key().substring(CE.length());
+                String text = utf8(h.value(), "header " + h.key());
+                m.put(name, name.equals(EXT_RUN) ? parseLong(text, h.key()) : text);
+            }
+        }
+        Object data = value == null ? null : parse(utf8(value, "value"));
+        if (data != null) {
+            m.put("data", data);
+        }
+        return fromMap(m);
+    }
+
+    private static Object parseLong(String text, String name) {
         try {
-            root = Json.parse(text);
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            throw new SerializationException("circuit event header '" + name + "' must be an integer, was \"" + text + "\"");
+        }
+    }
+
+    private static String utf8(byte[] bytes, String what) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new SerializationException("circuit event " + what + " is not valid UTF-8 (" + bytes.length + " bytes): " + e);
+        }
+    }
+
+    private static Object parse(String text) {
+        try {
+            return Json.parse(text);
         } catch (Json.JsonException e) {
             throw new SerializationException("circuit event is not valid JSON: " + e.getMessage() + preview(text));
         }
+    }
+
+    static CircuitEvent fromJson(String text) {
+        Object root = parse(text);
         if (!(root instanceof Map)) {
             throw new SerializationException("circuit event must be a JSON object, was " + describe(root) + preview(text));
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> m = (Map<String, Object>) root;
+        return fromMap(m);
+    }
+
+    private static CircuitEvent fromMap(Map<String, Object> m) {
         String specVersion = string(m, "specversion", true);
         if (!specVersion.equals("1.0") && !specVersion.startsWith("1.")) {
             throw new SerializationException("circuit event has unsupported specversion '" + specVersion + "', expected 1.0");
@@ -124,6 +214,10 @@ final class CircuitEventCodec {
         Instant time = instant(m, "time");
         String service = string(m, EXT_SERVICE, false);
         String instance = string(m, EXT_INSTANCE, false);
+        long run = integer(m, EXT_RUN, EXT_RUN, false, 0);
+        if (run < 0) {
+            throw new SerializationException("circuit event field '" + EXT_RUN + "' must be >= 0, was " + run);
+        }
         try {
             CircuitEvent.Data data;
             if (CircuitEvent.TRANSITION_TYPE.equals(type)) {
@@ -148,7 +242,7 @@ final class CircuitEventCodec {
                     data = new CircuitEvent.Other(fields);
                 }
             }
-            return new CircuitEvent(id, source, type, time, service, instance, data);
+            return new CircuitEvent(id, source, type, time, service, instance, run, data);
         } catch (IllegalArgumentException e) {
             throw new SerializationException("invalid circuit event " + id + " from " + source + ": " + e.getMessage());
         }

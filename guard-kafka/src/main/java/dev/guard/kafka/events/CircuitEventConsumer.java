@@ -52,9 +52,11 @@ import java.util.function.Consumer;
  *
  * <p>It runs its own poll loop on a daemon thread; listeners are called on that thread, in the order read
  * (per breaker: publication order) and must be quick. A record that cannot be read is skipped and counted
- * ({@link #skipped()}), with a WARN for the first and every 100th; it never stops the loop. If the same
- * transition is read twice (a publisher re-sent it), the later copy changes nothing. {@link #close()} stops the
- * loop and waits for the thread, bounded.
+ * ({@link #skipped()}), with a WARN for the first and every 100th; it never stops the loop. Records in either
+ * CloudEvents content mode are read. Per key ({@code source|breaker}) only a transition newer than the latest one
+ * read counts ({@link CircuitEvent#isNewerThan}): a copy of a transition, or an older one read after a newer
+ * one, changes nothing, reaches no listener and is counted in {@link #stale()}. {@link #close()} stops the loop
+ * and waits for the thread, bounded.
  */
 public final class CircuitEventConsumer implements AutoCloseable {
 
@@ -83,6 +85,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
     private final AtomicLong consumed = new AtomicLong();
     private final AtomicLong skipped = new AtomicLong();
+    private final AtomicLong stale = new AtomicLong();
     private final AtomicLong listenerFailures = new AtomicLong();
     private volatile boolean caughtUp;
     private Map<TopicPartition, Long> target;
@@ -166,6 +169,15 @@ public final class CircuitEventConsumer implements AutoCloseable {
     /** Events read (including those that changed nothing). */
     public long consumed() {
         return consumed.get();
+    }
+
+    /**
+     * Transitions read and ignored because they were not newer than the latest one of their key (same source and
+     * breaker): a copy of a transition already read, or an older transition read after a newer one. See the
+     * README's circuit-events section for when the topic can hold such records.
+     */
+    public long stale() {
+        return stale.get();
     }
 
     /** Records skipped because they could not be read as circuit events. */
@@ -317,32 +329,31 @@ public final class CircuitEventConsumer implements AutoCloseable {
         }
     }
 
-    /** Folds one event into the view; false if it was a duplicate. */
+    /**
+     * Folds one event into the view; false if it changes nothing: a transition that is not newer than the latest
+     * one of its key ({@link CircuitEvent#isNewerThan}: a copy, or an older one read after a newer one), or a
+     * notice already read.
+     */
     boolean apply(CircuitEvent event) {
         long horizon = clock.millis() - historyWindowMillis;
         synchronized (lock) {
             String historyId = event.source() + "\u0000" + event.id();
-            if (historyIds.contains(historyId)) {
-                return false;
-            }
             if (event.data() instanceof CircuitEvent.Transition) {
                 CircuitEvent.Transition t = (CircuitEvent.Transition) event.data();
                 FleetView.Key key = new FleetView.Key(event.source(), t.breakerName());
                 CircuitEvent current = latest.get(key);
-                if (current != null) {
-                    CircuitEvent.Transition c = (CircuitEvent.Transition) current.data();
-                    if (t.sequence() == c.sequence() && t.epochMillis() == c.epochMillis()) {
-                        return false; // the same transition again (re-sent)
-                    }
-                    // newer: a later sequence, or a later time (the instance restarted and counts from 1 again)
-                    if (t.sequence() > c.sequence() || t.epochMillis() > c.epochMillis()) {
-                        latest.put(key, event);
-                    }
-                } else {
-                    latest.put(key, event);
+                if (current != null && !event.isNewerThan(current)) {
+                    stale.incrementAndGet();
+                    return false;
                 }
-            } else if (event.data() instanceof CircuitEvent.EventsDropped) {
-                dropped.merge(event.source(), ((CircuitEvent.EventsDropped) event.data()).count(), Long::sum);
+                latest.put(key, event);
+            } else {
+                if (historyIds.contains(historyId)) {
+                    return false;
+                }
+                if (event.data() instanceof CircuitEvent.EventsDropped) {
+                    dropped.merge(event.source(), ((CircuitEvent.EventsDropped) event.data()).count(), Long::sum);
+                }
             }
             if (event.time().toEpochMilli() >= horizon) {
                 history.addLast(event);

@@ -13,12 +13,19 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.errors.ApiException;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +36,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -40,18 +48,19 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
  * Publishes every state transition of every breaker of a {@link BreakerRegistry} (present and future) to a
- * Kafka topic, default {@value #DEFAULT_TOPIC}, as CloudEvents 1.0 JSON ({@link CircuitEvent}), so that any team
+ * Kafka topic, default {@value #DEFAULT_TOPIC}, as CloudEvents 1.0 ({@link CircuitEvent}), so that any team
  * can see which breakers of which service instances are open and what happened lately.
  *
  * <pre>{@code
@@ -65,28 +74,46 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <h2>Records</h2>
- * Key {@code <source>|<breaker>} (so the topic can be compacted to the latest state per breaker per instance),
- * value the event's JSON (readable as-is with {@code kafka-console-consumer}), header
- * {@code content-type: application/cloudevents+json}. The source is {@code /<service>/<instance>}; the
- * instance defaults to {@link #defaultInstance()}: host name, process id and a random suffix, fixed for the
- * life of the process.
+ * Key {@code <source>|<breaker>} (so the topic can be compacted to the latest state per breaker per instance).
+ * In structured mode (the default) the value is the event's JSON, readable as-is with {@code kcat} or
+ * {@code kafka-console-consumer}, header {@code content-type: application/cloudevents+json}; in binary mode
+ * ({@link Builder#contentMode}) the attributes are {@code ce_*} headers and the value is the data. The source is
+ * {@code /<service>/<instance>}; the instance defaults to {@link #defaultInstance()}: host name, process id and a
+ * random suffix, fixed for the life of the process. Each event carries the publisher's run
+ * ({@link CircuitEvent#run()}), so that readers order a breaker's transitions by {@code (run, sequence)} even
+ * when an instance restarts under the same name.
  *
  * <h2>Never blocking, never silent</h2>
  * The registry listener only turns the transition into an event and appends it to a bounded queue (a short
- * lock, no I/O); a breaker transition and the thread that caused it never wait for Kafka. One daemon thread
- * sends the queue in order, in batches, and waits for the acknowledgements; when a batch fails (the cluster
- * is down, a timeout) it puts the unacknowledged events back at the head of the queue, in order, and retries
- * after a backoff (100 ms doubling to 2 s by default). Transitions are therefore published in order per
- * breaker, at least once (a re-sent batch may duplicate events acknowledged after the first failure; the
- * per-breaker {@code sequence} tells duplicates apart). If the queue overflows ({@link Builder#maxQueued(int)})
- * the oldest events are dropped, counted, and a {@value CircuitEvent#EVENTS_DROPPED_TYPE} event with the count
- * is published before the next events when the cluster answers again.
+ * lock, no I/O); a breaker transition and the thread that caused it never wait for Kafka. If the queue
+ * overflows ({@link Builder#maxQueued(int)}) the oldest waiting events are dropped, counted, and a
+ * {@value CircuitEvent#EVENTS_DROPPED_TYPE} event with the count is published when the cluster answers again.
+ *
+ * <h2>Each transition once, in order (design note)</h2>
+ * One daemon thread hands the queue, in order, to the publisher's own idempotent producer ({@code acks=all},
+ * at most 5 requests in flight, unlimited retries and delivery timeout), at most {@link Builder#maxBatch(int)}
+ * events unacknowledged at a time, each to the partition of its key. Within one producer the broker keeps
+ * every partition in send order and drops the producer's own retries, so a broker crash, a graceful stop or a
+ * silent partition delays events but never duplicates or reorders them: the publisher never re-sends an event
+ * the producer has accepted. Only three things take an event back: {@code send()} refusing it at once (no
+ * metadata yet, buffer full: it was not written, so it and everything after it go back to the head of the
+ * queue; a cold start waits for the topic's metadata once per attempt, never once per event); a record that
+ * can never be written (too large): dropped and reported; and the producer itself failing (a fatal error such
+ * as a fenced or unknown producer id, or the producer closed under it). Then the outcome of its unacknowledged
+ * events is unknown: the publisher closes that producer, waits a moment, reads the events' partitions back
+ * from shortly before they were sent, counts those found as published, drops (and reports) any event of a key
+ * of which a later event is already on the topic, re-queues the rest at the head in order, and starts a new
+ * producer (from {@link Builder#producerFactory}). The one case this cannot make exact: a request of the
+ * failed producer that reaches the broker only after the read-back (held by the network for longer than the
+ * pause). Its events then appear twice or after newer ones, which is why readers keep, per key, only a
+ * transition newer than the last one read ({@link CircuitEvent#isNewerThan}).
  *
  * <h2>Its own producer</h2>
  * The publisher owns a plain {@link KafkaProducer} (never a guarded one, which could hide its own events
- * behind an open breaker): idempotent, {@code acks=all}, {@code max.block.ms=1000} and
- * {@code metadata.recovery.strategy=none} by default (a warm producer then never blocks in an outage; the last
- * two can be overridden through {@link Builder#producerProperties(Properties)}).
+ * behind an open breaker): idempotent, {@code acks=all}, unlimited {@code retries} and
+ * {@code delivery.timeout.ms} (always: an expired batch would have an unknown outcome), {@code max.block.ms=1000}
+ * and {@code metadata.recovery.strategy=none} by default (a warm producer then never blocks in an outage; the
+ * last two can be overridden through {@link Builder#producerProperties(Properties)}).
  *
  * <h2>The topic</h2>
  * With {@link Builder#createTopic(boolean)} the publisher creates the topic through {@link Admin} on its own
@@ -106,17 +133,29 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitEventPublisher.class);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
+    private static final AtomicLong LAST_RUN = new AtomicLong();
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._~-]+");
     private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final int MAX_DROPPED_NAMES = 100;
     private static final byte[] CONTENT_TYPE_BYTES = CircuitEvent.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8);
+    /** The most {@code max.in.flight.requests.per.connection} allowed: the idempotent producer keeps order up to 5. */
+    static final int MAX_IN_FLIGHT_REQUESTS = 5;
+
+    private static final int QUEUED = 0;
+    private static final int IN_FLIGHT = 1;
+    private static final int ACKED = 2;
+    private static final int DROPPED = 3;
+    private static final int FAILED = 4;
 
     private final BreakerRegistry registry;
     private final String topic;
     private final String service;
     private final String instance;
     private final String source;
-    private final Producer<String, byte[]> producer;
+    private final CircuitEvent.ContentMode contentMode;
+    private final Map<String, Object> producerConfig;
+    private final Function<Map<String, Object>, Producer<String, byte[]>> producerFactory;
+    private final ReadBack readBack;
     private final Map<String, Object> adminConfig;
     private final int partitions;
     private final Duration retention;
@@ -124,32 +163,48 @@ public final class CircuitEventPublisher implements AutoCloseable {
     private final int maxBatch;
     private final long backoffInitialMillis;
     private final long backoffMaxMillis;
+    private final long settleMillis;
     private final String runId = UUID.randomUUID().toString().substring(0, 8);
-    private final AtomicLong ids = new AtomicLong();
     private final Thread sender;
     private final Subscription subscription;
+    private final CountDownLatch closeDone = new CountDownLatch(1);
 
     private final Object lock = new Object();
     // guarded by lock
+    private long ordinals;
+    private long run;
+    private final Map<String, Long> lastSequence = new HashMap<>();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-    private long inFlight;
+    private final LinkedHashSet<Pending> inFlight = new LinkedHashSet<>();
+    private List<Pending> resolving = List.of();
+    private final Map<String, Long> ackedUpTo = new HashMap<>();
+    private Producer<String, byte[]> producer;
+    private long session;
+    private boolean sessionBroken;
+    private long unconfirmed;
     private long droppedTotal;
+    private long droppedAfterClose;
     private long unreportedDrops;
     private long unreportedSince;
     private long unreportedUntil;
     private final Set<String> unreportedBreakers = new LinkedHashSet<>();
-    private boolean closed;
-    private List<CircuitEvent> unsentAtClose;
+    private boolean closing;
+    private boolean finished;
+    private List<CircuitEvent> unsentAtClose = List.of();
 
     private final LongAdder published = new LongAdder();
     private final LongAdder sendFailures = new LongAdder();
+    private final LongAdder producerRestarts = new LongAdder();
     private volatile boolean stopping;
     private volatile long deadlineNanos;
     private volatile boolean topicReady;
-    private volatile List<Pending> currentBatch = List.of();
     private volatile String lastError = "";
     private volatile Admin admin;
     private long lastTopicWarnNanos;
+    // sender thread only
+    private boolean metadataReady;
+    private int partitionCount;
+    private Pending sendingNow;
 
     private CircuitEventPublisher(Builder b) {
         this.registry = b.registry;
@@ -157,27 +212,42 @@ public final class CircuitEventPublisher implements AutoCloseable {
         this.service = b.service;
         this.instance = b.instance != null ? b.instance : defaultInstance();
         this.source = "/" + service + "/" + instance;
+        this.contentMode = b.contentMode;
         this.partitions = b.partitions;
         this.retention = b.retention;
         this.maxQueued = b.maxQueued;
         this.maxBatch = b.maxBatch;
         this.backoffInitialMillis = b.backoffInitial.toMillis();
         this.backoffMaxMillis = b.backoffMax.toMillis();
+        this.settleMillis = b.settle.toMillis();
+        this.run = nextRun();
         int n = INSTANCES.incrementAndGet();
-        if (b.producer != null) {
-            this.producer = b.producer;
-            this.adminConfig = null;
-        } else {
-            Map<String, Object> config = producerConfig(b, service, n);
-            this.producer = new KafkaProducer<>(config);
-            this.adminConfig = b.createTopic ? adminConfig(config) : null;
-        }
+        this.producerConfig = Collections.unmodifiableMap(producerConfig(b, service, n));
+        this.producerFactory = b.producerFactory;
+        this.readBack = b.readBack != null ? b.readBack : new TopicReadBack(producerConfig);
+        this.adminConfig = b.createTopic ? adminConfig(producerConfig) : null;
         this.topicReady = adminConfig == null;
+        this.producer = newProducer();
         this.sender = new Thread(this::runSender, "guard-circuit-events-publisher-" + n);
         this.sender.setDaemon(true);
         this.sender.start();
         this.subscription = registry.subscribe(EnumSet.of(EventKind.TRANSITION), this::onEvent);
-        LOG.info("Publishing circuit events of source {} to topic '{}'", source, topic);
+        LOG.info("Publishing circuit events of source {} to topic '{}' ({} mode, run {})", source, topic,
+                contentMode.name().toLowerCase(Locale.ROOT), run);
+    }
+
+    /** A run number above every earlier one of this process, and normally of earlier processes (the clock). */
+    private static long nextRun() {
+        long now = System.currentTimeMillis();
+        return LAST_RUN.updateAndGet(last -> Math.max(now, last + 1));
+    }
+
+    private Producer<String, byte[]> newProducer() {
+        Producer<String, byte[]> p = producerFactory.apply(producerConfig);
+        if (p == null) {
+            throw new IllegalStateException("the producer factory returned null");
+        }
+        return p;
     }
 
     /** The producer settings: the user's, then the publisher's defaults where unset, then what it insists on. */
@@ -197,12 +267,29 @@ public final class CircuitEventPublisher implements AutoCloseable {
             throw new IllegalArgumentException("bootstrap.servers is required: set bootstrapServers(..) or "
                     + "producerProperties(..), was " + bootstrap);
         }
+        Object inFlight = config.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
+        if (inFlight != null) {
+            int value;
+            try {
+                value = Integer.parseInt(String.valueOf(inFlight).trim());
+            } catch (NumberFormatException e) {
+                value = -1;
+            }
+            if (value < 1 || value > MAX_IN_FLIGHT_REQUESTS) {
+                throw new IllegalArgumentException(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION
+                        + " must be 1.." + MAX_IN_FLIGHT_REQUESTS + " (the idempotent producer keeps order only "
+                        + "up to 5), was " + inFlight);
+            }
+        }
         config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, 1000);
         config.putIfAbsent("metadata.recovery.strategy", "none");
         config.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
         config.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "guard-circuit-events-" + service + "-" + n);
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.RETRIES_CONFIG, Integer.MAX_VALUE);
+        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);
+        config.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, MAX_IN_FLIGHT_REQUESTS);
         config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
@@ -285,19 +372,27 @@ public final class CircuitEventPublisher implements AutoCloseable {
         return instance;
     }
 
-    /** Transitions acknowledged by the cluster. */
+    /** The content mode of the records written. */
+    public CircuitEvent.ContentMode contentMode() {
+        return contentMode;
+    }
+
+    /** Transitions acknowledged by the cluster, or found on the topic after a producer failed; each counted once. */
     public long published() {
         return published.sum();
     }
 
-    /** Transitions accepted and not yet acknowledged (waiting or in flight). */
+    /** Transitions accepted and not yet confirmed: waiting, in flight, or being looked up after a producer failure. */
     public long queued() {
         synchronized (lock) {
-            return queue.size() + inFlight;
+            return unconfirmed;
         }
     }
 
-    /** Transitions dropped since start because the queue overflowed. */
+    /**
+     * Transitions dropped since start: the queue overflowed, a record could never be written, an event was not
+     * re-sent because a later one of its breaker was already on the topic, or it arrived after {@link #close}.
+     */
     public long dropped() {
         synchronized (lock) {
             return droppedTotal;
@@ -307,7 +402,8 @@ public final class CircuitEventPublisher implements AutoCloseable {
     /** All counters at once. */
     public PublisherStats stats() {
         synchronized (lock) {
-            return new PublisherStats(published.sum(), queue.size() + inFlight, droppedTotal, sendFailures.sum());
+            return new PublisherStats(published.sum(), unconfirmed, droppedTotal, sendFailures.sum(),
+                    producerRestarts.sum());
         }
     }
 
@@ -320,53 +416,80 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     private void onEvent(BreakerEvent event) {
         if (event instanceof BreakerEvent.StateTransition) {
-            offer(toEvent((BreakerEvent.StateTransition) event));
+            offer((BreakerEvent.StateTransition) event);
         }
     }
 
-    CircuitEvent toEvent(BreakerEvent.StateTransition t) {
+    private CircuitEvent.Transition toTransition(BreakerEvent.StateTransition t) {
         BreakerStatus s = t.snapshot();
         long nextAttempt = t.to() == State.OPEN && s != null ? t.epochMillis() + s.millisUntilRecovery() : 0L;
-        CircuitEvent.Transition data = new CircuitEvent.Transition(t.breakerName(), t.breakerKind(),
+        return new CircuitEvent.Transition(t.breakerName(), t.breakerKind(),
                 t.from().name(), t.to().name(), t.reason(), t.sequence(),
                 s == null ? 0.0 : s.failureRate(), s == null ? 0.0 : s.slowCallRate(),
                 s == null ? 0 : s.consecutiveFailures(), s == null ? 0 : s.callsInWindow(), nextAttempt,
                 t.epochMillis());
-        return new CircuitEvent(nextId(), source, CircuitEvent.TRANSITION_TYPE, Instant.ofEpochMilli(t.epochMillis()),
-                service, instance, data);
     }
 
-    private String nextId() {
-        return runId + "-" + ids.incrementAndGet();
-    }
-
-    /** Appends an event to the queue, dropping the oldest if full; O(1), no I/O. */
-    void offer(CircuitEvent event) {
+    /**
+     * Appends the transition to the queue, dropping the oldest waiting event if full; O(1), no I/O. While
+     * {@link #close} runs it is still queued (published, or returned by close); after close it is counted as
+     * dropped.
+     */
+    void offer(BreakerEvent.StateTransition t) {
+        CircuitEvent.Transition data = toTransition(t);
+        String key = source + "|" + data.breakerName();
         boolean firstDrop = false;
+        boolean afterClose = false;
         synchronized (lock) {
-            if (closed) {
-                return;
+            if (finished) {
+                droppedTotal++;
+                afterClose = droppedAfterClose++ == 0;
+            } else {
+                Long last = lastSequence.put(key, data.sequence());
+                if (last != null && data.sequence() <= last) {
+                    // the breaker was re-created and counts from 1 again: a new run keeps (run, sequence) increasing
+                    run = nextRun();
+                }
+                long ordinal = ++ordinals;
+                CircuitEvent event = new CircuitEvent(runId + "-" + ordinal, source, CircuitEvent.TRANSITION_TYPE,
+                        Instant.ofEpochMilli(data.epochMillis()), service, instance, run, data);
+                if (queue.size() >= maxQueued) {
+                    firstDrop = unreportedDrops == 0;
+                    dropOldestLocked();
+                }
+                queue.addLast(new Pending(event, false, ordinal, key));
+                unconfirmed++;
+                lock.notifyAll();
             }
-            if (queue.size() >= maxQueued) {
-                firstDrop = unreportedDrops == 0;
-                dropOldestLocked();
-            }
-            queue.addLast(new Pending(event, false));
-            lock.notifyAll();
         }
         if (firstDrop) {
             LOG.warn("Circuit-events queue full ({} events): dropping the oldest; a {} event will report the count",
                     maxQueued, CircuitEvent.EVENTS_DROPPED_TYPE);
         }
+        if (afterClose) {
+            LOG.warn("Circuit-events publisher of {} is closed: transition {} of '{}' not published (counted as dropped)",
+                    source, data.sequence(), data.breakerName());
+        }
     }
 
     private void dropOldestLocked() {
         Pending p = queue.pollFirst();
-        if (p == null || p.acked) {
-            return; // an acknowledged event waiting to be re-sent for order: nothing is lost
+        if (p != null) {
+            dropLocked(p);
+        }
+    }
+
+    /** Counts a transition as lost and notes it for the next drop notice; notices are merged into the next one. */
+    private void dropLocked(Pending p) {
+        p.state = DROPPED;
+        if (p.notice) {
+            CircuitEvent.EventsDropped d = (CircuitEvent.EventsDropped) p.event.data();
+            noteDroppedLocked(d.count(), d.sinceEpochMillis(), d.untilEpochMillis(), d.breakers());
+            return;
         }
         CircuitEvent.Transition t = (CircuitEvent.Transition) p.event.data();
         droppedTotal++;
+        unconfirmed--;
         noteDroppedLocked(1, t.epochMillis(), t.epochMillis(), List.of(t.breakerName()));
     }
 
@@ -387,208 +510,459 @@ public final class CircuitEventPublisher implements AutoCloseable {
         }
     }
 
+    private void ackedLocked(Pending p) {
+        if (p.state == ACKED || p.state == DROPPED) {
+            return;
+        }
+        p.state = ACKED;
+        inFlight.remove(p);
+        if (!p.notice) {
+            published.increment();
+            unconfirmed--;
+            ackedUpTo.merge(p.key, p.ordinal, Math::max);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------ sender
+
+    private boolean hasWorkLocked() {
+        return !queue.isEmpty() || unreportedDrops > 0;
+    }
+
+    private boolean idleLocked() {
+        return !hasWorkLocked() && inFlight.isEmpty() && resolving.isEmpty() && !sessionBroken;
+    }
+
+    private boolean pastDeadline() {
+        return stopping && System.nanoTime() - deadlineNanos >= 0;
+    }
 
     private void runSender() {
         long backoff = backoffInitialMillis;
         long outageStart = 0;
-        if (!topicReady) {
-            ensureTopic();
-        }
         while (true) {
-            List<Pending> batch = null;
+            boolean recover;
             synchronized (lock) {
-                while (!stopping && queue.isEmpty() && unreportedDrops == 0) {
+                while (true) {
+                    if (stopping && (idleLocked() || pastDeadline() || sessionBroken || producer == null)) {
+                        // a failed producer is not replaced while closing: its events are returned by close()
+                        LOG.debug("Circuit-events sender stopped");
+                        return;
+                    }
+                    if (sessionBroken || producer == null) {
+                        recover = true;
+                        break;
+                    }
+                    if (hasWorkLocked() && inFlight.size() < maxBatch) {
+                        recover = false;
+                        break;
+                    }
                     try {
-                        lock.wait();
+                        if (stopping) {
+                            lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())));
+                        } else {
+                            lock.wait();
+                        }
                     } catch (InterruptedException e) {
                         // only close() interrupts, after setting stopping
                     }
                 }
-                if (stopping && ((queue.isEmpty() && unreportedDrops == 0) || System.nanoTime() - deadlineNanos >= 0)) {
-                    break;
-                }
             }
             try {
+                if (recover) {
+                    if (!recover()) {
+                        backoff = pause(backoff);
+                    }
+                    continue;
+                }
                 if (!topicReady && !stopping && !ensureTopic()) {
                     backoff = pause(backoff);
                     continue;
                 }
-                synchronized (lock) {
-                    batch = takeBatchLocked();
-                    currentBatch = batch;
+                if (!metadataReady && !awaitMetadata()) {
+                    sendFailures.increment();
+                    outageStart = noteOutage(outageStart);
+                    backoff = pause(backoff);
+                    continue;
                 }
-                int failedAt = sendAndAwait(batch);
-                if (failedAt < 0) {
+                if (sendSome()) {
                     if (outageStart != 0) {
-                        LOG.info("Circuit events delivered to '{}' again after {} ms", topic,
+                        LOG.info("Circuit events handed to the producer for '{}' again after {} ms", topic,
                                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - outageStart));
                         outageStart = 0;
                     }
                     backoff = backoffInitialMillis;
-                    settle(batch, batch.size());
                 } else {
                     sendFailures.increment();
-                    settle(batch, failedAt);
-                    if (outageStart == 0) {
-                        outageStart = System.nanoTime();
-                        LOG.warn("Circuit events to '{}' not delivered ({}); {} queued, retrying with backoff", topic,
-                                lastError, queued());
-                    }
+                    outageStart = noteOutage(outageStart);
                     backoff = pause(backoff);
                 }
             } catch (RuntimeException e) {
                 LOG.error("Circuit-events sender failed unexpectedly; retrying", e);
-                if (batch != null && currentBatch == batch) {
-                    settle(batch, 0);
-                }
                 backoff = pause(backoff);
             }
         }
-        LOG.debug("Circuit-events sender stopped");
     }
 
-    private List<Pending> takeBatchLocked() {
-        List<Pending> batch = new ArrayList<>(Math.min(maxBatch + 1, queue.size() + 1));
-        if (unreportedDrops > 0) {
-            CircuitEvent.EventsDropped d = new CircuitEvent.EventsDropped(unreportedDrops, unreportedSince,
-                    unreportedUntil, new ArrayList<>(unreportedBreakers));
-            CircuitEvent notice = new CircuitEvent(nextId(), source, CircuitEvent.EVENTS_DROPPED_TYPE,
-                    Instant.ofEpochMilli(registry.clock().currentTimeMillis()), service, instance, d);
-            batch.add(new Pending(notice, true));
-            unreportedDrops = 0;
-            unreportedBreakers.clear();
+    private long noteOutage(long outageStart) {
+        if (outageStart == 0) {
+            LOG.warn("Circuit events to '{}' not accepted by the producer ({}); {} queued, retrying with backoff",
+                    topic, lastError, queued());
+            return System.nanoTime();
         }
-        while (batch.size() < maxBatch && !queue.isEmpty()) {
-            Pending p = queue.pollFirst();
-            batch.add(p);
-            p.counted = true;
-            inFlight++;
-        }
-        return batch;
+        return outageStart;
     }
 
     /**
-     * Sends the batch and waits for every send to settle (or for the close deadline).
-     *
-     * @return the index of the first event not acknowledged, or -1 if all were
+     * Waits, once per attempt, for the topic's partitions (a cold producer would otherwise block max.block.ms in
+     * every send); fixes the partition count for the life of the publisher the first time.
      */
-    private int sendAndAwait(List<Pending> batch) {
-        List<Future<RecordMetadata>> futures = new ArrayList<>(batch.size());
-        for (Pending p : batch) {
-            RecordHeaders headers = new RecordHeaders();
-            headers.add(CircuitEventSerializer.CONTENT_TYPE_HEADER, CONTENT_TYPE_BYTES);
-            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, null, p.event.key(), p.bytes(), headers);
-            try {
-                // the callback runs on the producer's I/O thread: it only flips a flag and bumps a counter
-                futures.add(producer.send(record, (metadata, error) -> {
-                    if (error == null) {
-                        acked(p);
-                    }
-                }));
-            } catch (RuntimeException e) {
-                lastError = e.toString();
-                break;
-            }
-        }
-        int failedAt = -1;
-        for (int i = 0; i < futures.size(); i++) {
-            if (await(futures.get(i))) {
-                acked(batch.get(i));
-            } else {
-                if (failedAt < 0) {
-                    failedAt = i;
-                }
-                if (stopping && System.nanoTime() - deadlineNanos >= 0) {
-                    break;
-                }
-            }
-        }
-        if (failedAt < 0 && futures.size() < batch.size()) {
-            failedAt = futures.size();
-        }
-        return failedAt;
-    }
-
-    private void acked(Pending p) {
-        synchronized (p) {
-            if (p.acked) {
-                return;
-            }
-            p.acked = true;
-        }
-        if (!p.notice) {
-            published.increment();
-        }
-    }
-
-    /** Waits for one send; false if it failed, or if closing ran out of time. */
-    private boolean await(Future<RecordMetadata> f) {
-        while (true) {
-            try {
-                f.get(100, TimeUnit.MILLISECONDS);
-                return true;
-            } catch (TimeoutException e) {
-                if (stopping && System.nanoTime() - deadlineNanos >= 0) {
-                    lastError = "close timeout";
-                    return false;
-                }
-            } catch (ExecutionException e) {
-                lastError = String.valueOf(e.getCause());
-                return false;
-            } catch (InterruptedException e) {
-                if (stopping && System.nanoTime() - deadlineNanos >= 0) {
-                    return false;
-                }
-            }
-        }
-    }
-
-    /** After a batch: everything from {@code failedAt} goes back to the head of the queue, in order. */
-    private void settle(List<Pending> batch, int failedAt) {
+    private boolean awaitMetadata() {
+        Producer<String, byte[]> p;
         synchronized (lock) {
-            for (Pending p : batch) {
-                if (p.counted) {
-                    p.counted = false;
-                    inFlight--;
-                }
+            p = producer;
+        }
+        try {
+            List<PartitionInfo> infos = p.partitionsFor(topic);
+            if (infos == null || infos.isEmpty()) {
+                lastError = "no partitions known for topic '" + topic + "'";
+                return false;
             }
-            currentBatch = List.of();
-            for (int i = batch.size() - 1; i >= failedAt; i--) {
-                Pending p = batch.get(i);
-                if (p.notice) {
-                    // rebuilt, merged with drops since, for the next batch
-                    CircuitEvent.EventsDropped d = (CircuitEvent.EventsDropped) p.event.data();
-                    noteDroppedLocked(d.count(), d.sinceEpochMillis(), d.untilEpochMillis(), d.breakers());
-                } else {
-                    queue.addFirst(p);
-                }
+            if (partitionCount == 0) {
+                partitionCount = infos.size();
             }
-            if (failedAt < batch.size()) {
+            metadataReady = true;
+            return true;
+        } catch (IllegalStateException e) {
+            producerUnusable(e);
+            return false;
+        } catch (InterruptException e) {
+            Thread.interrupted();
+            lastError = "interrupted";
+            return false;
+        } catch (KafkaException e) {
+            lastError = e.toString();
+            return false;
+        }
+    }
+
+    /**
+     * Hands queued events to the producer, oldest first, up to the window. An event the producer refuses at once
+     * was not written: it and the rest go back to the head of the queue.
+     *
+     * @return false if the producer refused an event (back off), true otherwise
+     */
+    private boolean sendSome() {
+        List<Pending> batch;
+        Producer<String, byte[]> p;
+        long mySession;
+        synchronized (lock) {
+            p = producer;
+            mySession = session;
+            batch = takeLocked(maxBatch - inFlight.size());
+            for (Pending x : batch) {
+                x.state = IN_FLIGHT;
+                x.session = mySession;
+                inFlight.add(x);
+            }
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Pending x = batch.get(i);
+            Throwable refused = send(p, x);
+            if (refused == null) {
+                continue;
+            }
+            lastError = refused.toString();
+            synchronized (lock) {
+                if (permanentForRecord(refused)) {
+                    inFlight.remove(x);
+                    dropLocked(x);
+                    LOG.warn("Circuit event {} of '{}' can never be written ({}); dropped and reported", x.event.id(),
+                            x.key, refused.toString());
+                    continue;
+                }
+                for (int j = batch.size() - 1; j >= i; j--) {
+                    Pending back = batch.get(j);
+                    if (back.state == IN_FLIGHT && inFlight.remove(back)) {
+                        back.state = QUEUED;
+                        if (back.notice) {
+                            dropLocked(back); // rebuilt, with the drops since, as the next notice
+                        } else {
+                            queue.addFirst(back);
+                        }
+                    }
+                }
                 while (queue.size() > maxQueued) {
                     dropOldestLocked();
                 }
             }
+            if (refused instanceof IllegalStateException || !(refused instanceof ApiException)) {
+                producerUnusable(refused);
+            } else {
+                metadataReady = false;
+            }
+            return false;
         }
+        return true;
+    }
+
+    private List<Pending> takeLocked(int room) {
+        List<Pending> batch = new ArrayList<>(Math.max(0, Math.min(room, queue.size() + 1)));
+        if (room <= 0) {
+            return batch;
+        }
+        if (unreportedDrops > 0) {
+            CircuitEvent.EventsDropped d = new CircuitEvent.EventsDropped(unreportedDrops, unreportedSince,
+                    unreportedUntil, new ArrayList<>(unreportedBreakers));
+            long ordinal = ++ordinals;
+            CircuitEvent notice = new CircuitEvent(runId + "-" + ordinal, source, CircuitEvent.EVENTS_DROPPED_TYPE,
+                    Instant.ofEpochMilli(registry.clock().currentTimeMillis()), service, instance, run, d);
+            batch.add(new Pending(notice, true, ordinal, notice.key()));
+            unreportedDrops = 0;
+            unreportedBreakers.clear();
+        }
+        while (batch.size() < room && !queue.isEmpty()) {
+            batch.add(queue.pollFirst());
+        }
+        return batch;
+    }
+
+    /** Sends one event; returns why the producer refused it at once (so it was not written), or null. */
+    private Throwable send(Producer<String, byte[]> p, Pending x) {
+        RecordHeaders headers = new RecordHeaders();
+        byte[] value;
+        if (contentMode == CircuitEvent.ContentMode.BINARY) {
+            value = CircuitEventCodec.encodeBinary(x.event, headers);
+        } else {
+            headers.add(CircuitEventSerializer.CONTENT_TYPE_HEADER, CONTENT_TYPE_BYTES);
+            value = x.bytes();
+        }
+        x.partition = partitionOf(x.key);
+        x.sentAtMillis = System.currentTimeMillis();
+        x.refused = null;
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, x.partition, x.sentAtMillis, x.key, value,
+                headers);
+        sendingNow = x;
+        try {
+            p.send(record, (metadata, error) -> completed(x, error));
+        } catch (RuntimeException e) {
+            if (e instanceof InterruptException) {
+                Thread.interrupted();
+            }
+            x.refused = e;
+        } finally {
+            sendingNow = null;
+        }
+        return x.refused;
+    }
+
+    /** The partition of a key, as Kafka's default partitioner computes it, for the partition count fixed at start. */
+    int partitionOf(String key) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitionCount;
+    }
+
+    /** A send's outcome; on the producer's I/O thread, or on the sender thread inside send() for a refusal. */
+    private void completed(Pending x, Throwable error) {
+        if (error != null && sendingNow == x && Thread.currentThread() == sender) {
+            x.refused = error; // refused before it was appended: the sender handles it
+            return;
+        }
+        boolean firstFailure = false;
+        synchronized (lock) {
+            if (x.session != session || x.state != IN_FLIGHT) {
+                return; // settled already (e.g. by close()), or of a producer given up on
+            }
+            if (error == null) {
+                ackedLocked(x);
+            } else if (permanentForRecord(error)) {
+                inFlight.remove(x);
+                dropLocked(x);
+                LOG.warn("Circuit event {} of '{}' was refused by the cluster ({}); dropped and reported", x.event.id(),
+                        x.key, error.toString());
+            } else {
+                x.state = FAILED;
+                firstFailure = !sessionBroken;
+                sessionBroken = true;
+                lastError = error.toString();
+            }
+            lock.notifyAll();
+        }
+        if (firstFailure) {
+            LOG.warn("Circuit-events producer failed ({}); it will be replaced", error.toString());
+        }
+    }
+
+    private void producerUnusable(Throwable cause) {
+        lastError = cause.toString();
+        boolean first;
+        synchronized (lock) {
+            first = !sessionBroken;
+            sessionBroken = true;
+        }
+        if (first) {
+            LOG.warn("Circuit-events producer unusable ({}); it will be replaced", cause.toString());
+        }
+    }
+
+    /** A record-level failure that no retry can fix: the record was not written. */
+    private static boolean permanentForRecord(Throwable e) {
+        return e instanceof RecordTooLargeException || e instanceof SerializationException
+                || e instanceof InvalidRecordException;
+    }
+
+    /**
+     * Replaces a failed producer: closes it (aborting what it still holds), waits a moment for requests still on
+     * their way, reads back which of its unconfirmed events reached the topic, re-queues the others that may be
+     * re-sent without landing behind a later event of their key, and makes a new producer.
+     *
+     * @return false if it must be tried again after a backoff
+     */
+    private boolean recover() {
+        Producer<String, byte[]> old;
+        synchronized (lock) {
+            old = producer;
+            producer = null;
+        }
+        if (old != null) {
+            try {
+                old.close(Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.debug("Closing the failed circuit-events producer failed", e);
+            }
+        }
+        List<Pending> ambiguous;
+        synchronized (lock) {
+            if (!inFlight.isEmpty()) {
+                List<Pending> moved = new ArrayList<>(resolving);
+                moved.addAll(inFlight);
+                moved.sort(Comparator.comparingLong(p -> p.ordinal));
+                inFlight.clear();
+                resolving = moved;
+            }
+            session++; // late callbacks of the failed producer change nothing now
+            ambiguous = resolving;
+        }
+        if (!ambiguous.isEmpty()) {
+            if (!pauseMillis(settleMillis)) {
+                return false;
+            }
+            Set<String> written;
+            try {
+                written = readBack.written(topic, sentOf(ambiguous));
+            } catch (RuntimeException e) {
+                lastError = "reading back '" + topic + "' failed: " + e;
+                LOG.debug("Reading back circuit events failed; retrying", e);
+                return false;
+            }
+            settleAmbiguous(ambiguous, written);
+        }
+        if (stopping) {
+            return false;
+        }
+        Producer<String, byte[]> fresh;
+        try {
+            fresh = newProducer();
+        } catch (RuntimeException e) {
+            lastError = "creating a producer failed: " + e;
+            LOG.warn("Creating a circuit-events producer failed ({}); retrying", e.toString());
+            return false;
+        }
+        synchronized (lock) {
+            if (stopping) {
+                closeQuietly(fresh);
+                return false;
+            }
+            producer = fresh;
+            sessionBroken = false;
+            lock.notifyAll();
+        }
+        metadataReady = false;
+        producerRestarts.increment();
+        LOG.info("Circuit-events producer replaced ({} in total); {} transitions queued", producerRestarts.sum(),
+                queued());
+        return true;
+    }
+
+    private static List<ReadBack.Sent> sentOf(List<Pending> pendings) {
+        List<ReadBack.Sent> sent = new ArrayList<>(pendings.size());
+        for (Pending p : pendings) {
+            sent.add(new ReadBack.Sent(p.key, p.event.id(), p.partition, p.sentAtMillis));
+        }
+        return sent;
+    }
+
+    private void settleAmbiguous(List<Pending> ambiguous, Set<String> written) {
+        int found = 0;
+        int again = 0;
+        int lost = 0;
+        synchronized (lock) {
+            for (Pending p : ambiguous) {
+                if (written.contains(p.event.id())) {
+                    p.state = IN_FLIGHT;
+                    ackedLocked(p);
+                    found++;
+                }
+            }
+            List<Pending> resend = new ArrayList<>();
+            for (Pending p : ambiguous) {
+                if (p.state == ACKED) {
+                    continue;
+                }
+                if (p.notice) {
+                    dropLocked(p); // its count goes into the next notice
+                } else if (ackedUpTo.getOrDefault(p.key, 0L) > p.ordinal) {
+                    dropLocked(p); // re-sending it would put it behind a later transition of its breaker
+                    lost++;
+                } else {
+                    p.state = QUEUED;
+                    resend.add(p);
+                }
+            }
+            for (int i = resend.size() - 1; i >= 0; i--) {
+                queue.addFirst(resend.get(i));
+            }
+            again = resend.size();
+            while (queue.size() > maxQueued) {
+                dropOldestLocked();
+            }
+            resolving = List.of();
+            ackedUpTo.clear();
+        }
+        LOG.info("Circuit events of the failed producer: {} found on '{}', {} to be sent again, {} dropped (a later "
+                + "transition of their breaker was already written)", found, topic, again, lost);
     }
 
     /** Waits out the backoff (cut short by close); returns the next backoff. */
     private long pause(long backoff) {
-        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff);
+        pauseMillis(backoff);
+        return Math.min(backoffMaxMillis, backoff * 2);
+    }
+
+    /** Waits {@code millis}, or until the close deadline; false if closing. */
+    private boolean pauseMillis(long millis) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         synchronized (lock) {
-            while (!stopping) {
-                long left = until - System.nanoTime();
+            while (true) {
+                long end = stopping && deadlineNanos - until < 0 ? deadlineNanos : until;
+                long left = end - System.nanoTime();
                 if (left <= 0) {
-                    break;
+                    return !stopping;
                 }
                 try {
                     lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
                 } catch (InterruptedException e) {
-                    break;
+                    return false;
                 }
             }
         }
-        return Math.min(backoffMaxMillis, backoff * 2);
+    }
+
+    private static void closeQuietly(Producer<String, byte[]> p) {
+        try {
+            p.close(Duration.ZERO);
+        } catch (RuntimeException e) {
+            LOG.debug("Closing a circuit-events producer failed", e);
+        }
     }
 
     /** Creates the topic if missing; false if the cluster could not be asked (try again later). */
@@ -651,11 +1025,15 @@ public final class CircuitEventPublisher implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ close
 
     /**
-     * Stops listening, sends what is queued until {@code timeout} has passed, and closes the producer.
+     * Sends what is queued until {@code timeout} has passed, closes the producer and stops listening. A
+     * transition that arrives while this runs is queued like any other: published, or in the returned list.
+     * One that arrives after this returned is counted in {@link #dropped()} (and logged). Calling it again, also
+     * concurrently, waits for the first call and returns the same list.
      *
      * @param timeout how long to keep trying to deliver the queued events
      * @return the transitions that could not be confirmed as published, oldest first (empty if all were);
-     *         also logged at WARN, as are drops that could not be reported. Calling again returns the same list.
+     *         also logged at WARN, as are drops that could not be reported. Those that were in flight may still
+     *         reach the topic.
      * @throws IllegalArgumentException if {@code timeout} is negative
      */
     public List<CircuitEvent> close(Duration timeout) {
@@ -663,13 +1041,29 @@ public final class CircuitEventPublisher implements AutoCloseable {
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
         }
+        boolean first;
         synchronized (lock) {
-            if (closed) {
-                return unsentAtClose == null ? List.of() : unsentAtClose;
-            }
-            closed = true;
+            first = !closing;
+            closing = true;
         }
-        subscription.close();
+        if (!first) {
+            try {
+                closeDone.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            synchronized (lock) {
+                return unsentAtClose;
+            }
+        }
+        try {
+            return closeOnce(timeout);
+        } finally {
+            closeDone.countDown();
+        }
+    }
+
+    private List<CircuitEvent> closeOnce(Duration timeout) {
         long start = System.nanoTime();
         deadlineNanos = start + timeout.toNanos();
         stopping = true;
@@ -679,38 +1073,63 @@ public final class CircuitEventPublisher implements AutoCloseable {
         join(timeout.toMillis());
         if (sender.isAlive()) {
             sender.interrupt();
+            join(2000);
         }
-        long left = Math.max(0, deadlineNanos - System.nanoTime());
-        try {
-            producer.close(Duration.ofNanos(left));
-        } catch (RuntimeException e) {
-            LOG.warn("Closing the circuit-events producer failed", e);
+        Producer<String, byte[]> p;
+        synchronized (lock) {
+            p = producer;
         }
-        join(2000);
-        List<CircuitEvent> unsent = new ArrayList<>();
+        if (p != null) {
+            long left = Math.max(0, deadlineNanos - System.nanoTime());
+            try {
+                p.close(Duration.ofNanos(left)); // what it still holds after the deadline is aborted
+            } catch (RuntimeException e) {
+                LOG.warn("Closing the circuit-events producer failed", e);
+            }
+        }
+        // listening until here: a transition during close is queued, so it is published or returned below
+        subscription.close();
+        List<Pending> left = new ArrayList<>();
         long unreported;
         synchronized (lock) {
-            for (Pending p : currentBatch) {
-                if (!p.acked && !p.notice) {
-                    unsent.add(p.event);
+            finished = true;
+            for (Pending x : inFlight) {
+                if (x.state != ACKED && x.state != DROPPED && !x.notice) {
+                    left.add(x);
                 }
             }
-            for (Pending p : queue) {
-                if (!p.acked) {
-                    unsent.add(p.event);
+            for (Pending x : resolving) {
+                if (x.state != ACKED && x.state != DROPPED && !x.notice) {
+                    left.add(x);
                 }
             }
+            for (Pending x : queue) {
+                if (!x.notice) {
+                    left.add(x);
+                }
+            }
+            left.sort(Comparator.comparingLong(x -> x.ordinal));
+            List<CircuitEvent> unsent = new ArrayList<>(left.size());
+            for (Pending x : left) {
+                x.state = DROPPED; // settled: a late acknowledgement no longer counts
+                unsent.add(x.event);
+            }
+            unconfirmed -= unsent.size();
+            inFlight.clear();
+            queue.clear();
+            resolving = List.of();
             unreported = unreportedDrops;
             unsentAtClose = Collections.unmodifiableList(unsent);
         }
-        if (admin != null) {
-            admin.close(Duration.ZERO);
+        Admin a = admin;
+        if (a != null) {
+            a.close(Duration.ZERO);
             admin = null;
         }
-        if (!unsent.isEmpty() || unreported > 0) {
-            LOG.warn("Circuit-events publisher closed after {} ms: {} transitions not published, {} dropped transitions "
+        if (!unsentAtClose.isEmpty() || unreported > 0) {
+            LOG.warn("Circuit-events publisher closed after {} ms: {} transitions not confirmed, {} dropped transitions "
                     + "not reported (published {}, dropped in total {})",
-                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), unsent.size(), unreported,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), unsentAtClose.size(), unreported,
                     published.sum(), dropped());
         } else {
             LOG.info("Circuit-events publisher closed: everything published ({} transitions)", published.sum());
@@ -737,17 +1156,24 @@ public final class CircuitEventPublisher implements AutoCloseable {
         return "CircuitEventPublisher{" + source + " -> " + topic + ", " + stats() + "}";
     }
 
-    /** An event on its way; {@code acked} once the cluster confirmed it. */
+    /** An event on its way. State fields are guarded by the publisher's lock, send fields by the sender thread. */
     private static final class Pending {
         final CircuitEvent event;
         final boolean notice;
-        volatile boolean acked;
-        boolean counted; // guarded by the publisher's lock: counted in inFlight
+        final long ordinal;
+        final String key;
+        int state = QUEUED;
+        long session;
+        volatile int partition = -1;
+        volatile long sentAtMillis;
+        volatile Throwable refused;
         private byte[] bytes;
 
-        Pending(CircuitEvent event, boolean notice) {
+        Pending(CircuitEvent event, boolean notice, long ordinal, String key) {
             this.event = event;
             this.notice = notice;
+            this.ordinal = ordinal;
+            this.key = key;
         }
 
         byte[] bytes() {
@@ -756,6 +1182,28 @@ public final class CircuitEventPublisher implements AutoCloseable {
             }
             return bytes;
         }
+    }
+
+    /** Finds out which events of a failed producer reached the topic. */
+    interface ReadBack {
+
+        /**
+         * An event handed to a producer that failed before confirming it.
+         *
+         * @param key          the record key
+         * @param id           the event id (unique per publisher)
+         * @param partition    the partition it was sent to
+         * @param sentAtMillis the record timestamp it was sent with
+         */
+        record Sent(String key, String id, int partition, long sentAtMillis) {
+        }
+
+        /**
+         * The ids of those of {@code sent} that are on {@code topic}.
+         *
+         * @throws RuntimeException if the topic could not be read completely (the caller tries again later)
+         */
+        Set<String> written(String topic, List<Sent> sent);
     }
 
     // ------------------------------------------------------------------------------------------ builder
@@ -775,7 +1223,10 @@ public final class CircuitEventPublisher implements AutoCloseable {
         private Duration retention = Duration.ofDays(7);
         private Duration backoffInitial = Duration.ofMillis(100);
         private Duration backoffMax = Duration.ofSeconds(2);
-        private Producer<String, byte[]> producer;
+        private Duration settle = Duration.ofSeconds(1);
+        private CircuitEvent.ContentMode contentMode = CircuitEvent.ContentMode.STRUCTURED;
+        private Function<Map<String, Object>, Producer<String, byte[]>> producerFactory = KafkaProducer::new;
+        private ReadBack readBack;
 
         private Builder(BreakerRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
@@ -791,8 +1242,9 @@ public final class CircuitEventPublisher implements AutoCloseable {
         }
 
         /**
-         * Producer settings (security, client id, timeouts, ...). Idempotence, {@code acks=all} and the
-         * serializers are always set by the publisher; a {@code transactional.id} is removed.
+         * Producer settings (security, client id, timeouts, ...). Idempotence, {@code acks=all}, unlimited
+         * {@code retries} and {@code delivery.timeout.ms} and the serializers are always set by the publisher; a
+         * {@code transactional.id} is removed; {@code max.in.flight.requests.per.connection} must be 1..5.
          */
         public Builder producerProperties(Properties properties) {
             Objects.requireNonNull(properties, "producerProperties");
@@ -832,7 +1284,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
             return this;
         }
 
-        /** Events sent per batch before waiting for their acknowledgements (default 500). */
+        /** Events handed to the producer and not yet acknowledged, at most (default 500). */
         public Builder maxBatch(int maxBatch) {
             if (maxBatch < 1) {
                 throw new IllegalArgumentException("maxBatch must be >= 1, was " + maxBatch);
@@ -878,9 +1330,35 @@ public final class CircuitEventPublisher implements AutoCloseable {
             return this;
         }
 
-        /** Tests: a producer to use instead of creating one (no topic creation then). */
-        Builder producer(Producer<String, byte[]> producer) {
-            this.producer = Objects.requireNonNull(producer, "producer");
+        /**
+         * The CloudEvents content mode of the records (default {@link CircuitEvent.ContentMode#STRUCTURED}, which
+         * {@code kcat} and {@code kafka-console-consumer} show as-is); {@link CircuitEventConsumer} reads both.
+         */
+        public Builder contentMode(CircuitEvent.ContentMode contentMode) {
+            this.contentMode = Objects.requireNonNull(contentMode, "contentMode");
+            return this;
+        }
+
+        /**
+         * How the publisher makes its producer (default {@code KafkaProducer::new}), e.g. to wrap it for
+         * instrumentation. Called with the publisher's producer settings at {@link #start()}, and again each time
+         * the producer failed and is replaced. The producer must honour those settings (idempotence, acks,
+         * serializers) and write records to the partition they name.
+         */
+        public Builder producerFactory(Function<Map<String, Object>, Producer<String, byte[]>> producerFactory) {
+            this.producerFactory = Objects.requireNonNull(producerFactory, "producerFactory");
+            return this;
+        }
+
+        /** Tests: how events of a failed producer are looked up on the topic. */
+        Builder readBack(ReadBack readBack) {
+            this.readBack = Objects.requireNonNull(readBack, "readBack");
+            return this;
+        }
+
+        /** Tests: the pause between closing a failed producer and reading its events back (default 1 s). */
+        Builder settle(Duration settle) {
+            this.settle = Objects.requireNonNull(settle, "settle");
             return this;
         }
 
@@ -889,6 +1367,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
          * cluster here, so it does not fail or wait when the cluster is down.
          *
          * @throws IllegalArgumentException if no bootstrap servers are configured, or a producer setting is invalid
+         *                                  (the exception names it)
          */
         public CircuitEventPublisher start() {
             return new CircuitEventPublisher(this);

@@ -88,6 +88,59 @@ class CircuitEventCodecTest {
     }
 
     @Test
+    void binaryModeRoundTripsWithTheAttributesAsCeHeaders() {
+        CircuitEvent e = new CircuitEvent("a1-9", "/svc/i1", CircuitEvent.TRANSITION_TYPE,
+                Instant.parse("2026-01-01T00:00:01.250Z"), "svc", "i1", 1_767_225_600_000L, transition().data());
+        CircuitEventSerializer binary = new CircuitEventSerializer(CircuitEvent.ContentMode.BINARY);
+        RecordHeaders headers = new RecordHeaders();
+        byte[] value = binary.serialize("t", headers, e);
+
+        assertThat(header(headers, "ce_specversion")).isEqualTo("1.0");
+        assertThat(header(headers, "ce_id")).isEqualTo("a1-9");
+        assertThat(header(headers, "ce_source")).isEqualTo("/svc/i1");
+        assertThat(header(headers, "ce_type")).isEqualTo(CircuitEvent.TRANSITION_TYPE);
+        assertThat(header(headers, "ce_time")).isEqualTo("2026-01-01T00:00:01.250Z");
+        assertThat(header(headers, "ce_subject")).isEqualTo("kafka:orders");
+        assertThat(header(headers, "ce_guardservice")).isEqualTo("svc");
+        assertThat(header(headers, "ce_guardinstance")).isEqualTo("i1");
+        assertThat(header(headers, "ce_guardrun")).isEqualTo("1767225600000");
+        assertThat(header(headers, "content-type")).isEqualTo("application/json");
+        assertThat(new String(value, StandardCharsets.UTF_8)).startsWith("{\"breaker\":\"kafka:orders\"");
+        assertThat(deserializer.deserialize("t", headers, value)).isEqualTo(e);
+        // the same deserializer reads structured mode, also with a run
+        assertThat(deserializer.deserialize("t", new RecordHeaders(), serializer.serialize("t", e))).isEqualTo(e);
+        assertThat(json(e)).contains("\"guardrun\":1767225600000");
+
+        // configured by Kafka from its class name
+        CircuitEventSerializer configured = new CircuitEventSerializer();
+        configured.configure(java.util.Map.of(CircuitEventSerializer.MODE_CONFIG, "binary"), false);
+        assertThat(configured.mode()).isEqualTo(CircuitEvent.ContentMode.BINARY);
+        assertThatThrownBy(() -> configured.configure(java.util.Map.of(CircuitEventSerializer.MODE_CONFIG, "xml"), false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("guard.cloudevents.mode must be 'structured' or 'binary', was 'xml'");
+    }
+
+    @Test
+    void binaryModeProblemsAreNamed() {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("ce_specversion", "1.0".getBytes(StandardCharsets.UTF_8));
+        headers.add("ce_id", "x".getBytes(StandardCharsets.UTF_8));
+        headers.add("ce_type", CircuitEvent.TRANSITION_TYPE.getBytes(StandardCharsets.UTF_8));
+        headers.add("ce_time", "2026-01-01T00:00:00Z".getBytes(StandardCharsets.UTF_8));
+        byte[] data = "{\"breaker\":\"b\",\"from\":\"CLOSED\",\"to\":\"OPEN\",\"sequence\":1}".getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> deserializer.deserialize("t", headers, data)).isInstanceOf(SerializationException.class)
+                .hasMessageContaining("missing required field 'source'");
+        headers.add("ce_source", "/s/i".getBytes(StandardCharsets.UTF_8));
+        headers.add("ce_guardrun", "soon".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> deserializer.deserialize("t", headers, data)).isInstanceOf(SerializationException.class)
+                .hasMessageContaining("header 'ce_guardrun' must be an integer, was \"soon\"");
+    }
+
+    private static String header(RecordHeaders headers, String name) {
+        return new String(headers.lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+
+    @Test
     void transitionStatesParseAndUnknownStatesStayReadable() {
         CircuitEvent.Transition t = transition().transition().orElseThrow();
         assertThat(t.toState()).contains(State.OPEN);

@@ -72,6 +72,52 @@ class CircuitEventConsumerTest {
         assertThat(consumer.fleet().latest("/svc/a", "db")).map(CircuitEvent.Transition::sequence).contains(1L);
     }
 
+    private static CircuitEvent transition(String id, long run, String to, long sequence, Instant at) {
+        return new CircuitEvent(id, "/svc/a", CircuitEvent.TRANSITION_TYPE, at, "svc", "a", run,
+                new CircuitEvent.Transition("db", "custom", "CLOSED", to, "", sequence, 0, 0, 0, 0, 0,
+                        at.toEpochMilli()));
+    }
+
+    @Test
+    void ignoresPerKeyEveryTransitionNotNewerThanTheLastOneReadCopiesAndInversions() {
+        Instant t = NOW.minusSeconds(60);
+        long run = 1_767_225_600_000L;
+        feed(transition("r-1", run, "OPEN", 1, t));
+        feed(transition("r-2", run, "HALF_OPEN", 2, t.plusSeconds(1)));
+        feed(transition("r-1", run, "OPEN", 1, t));                     // a copy of an older one
+        feed(transition("r-3", run, "CLOSED", 3, t.plusSeconds(2)));
+        feed(transition("r-2", run, "HALF_OPEN", 2, t.plusSeconds(1))); // older, read after a newer one
+        feed(transition("r-3", run, "CLOSED", 3, t.plusSeconds(2)));     // a copy of the latest
+
+        assertThat(consumer.fleet().latest("/svc/a", "db")).map(CircuitEvent.Transition::to).contains("CLOSED");
+        assertThat(heard).extracting(CircuitEvent::id).containsExactly("r-1", "r-2", "r-3");
+        assertThat(consumer.fleet().history()).extracting(CircuitEvent::id).containsExactly("r-1", "r-2", "r-3");
+        assertThat(consumer.stale()).isEqualTo(3);
+        assertThat(consumer.consumed()).isEqualTo(6);
+
+        // the instance restarted under the same name: a later run, counting from 1 again
+        feed(transition("s-1", run + 5_000, "FORCED_OPEN", 1, t.plusSeconds(3)));
+        // a late record of the earlier run changes nothing, even with a higher sequence
+        feed(transition("r-4", run, "OPEN", 4, t.plusSeconds(4)));
+        assertThat(consumer.fleet().latest("/svc/a", "db")).map(CircuitEvent.Transition::to).contains("FORCED_OPEN");
+        assertThat(consumer.stale()).isEqualTo(4);
+    }
+
+    @Test
+    void readsBothContentModes() {
+        CircuitEvent structured = transition("m-1", 7, "OPEN", 1, NOW);
+        CircuitEvent binary = transition("m-2", 7, "CLOSED", 2, NOW.plusSeconds(1));
+        feed(structured);
+        org.apache.kafka.common.header.internals.RecordHeaders headers = new org.apache.kafka.common.header.internals.RecordHeaders();
+        byte[] value = new CircuitEventSerializer(CircuitEvent.ContentMode.BINARY).serialize("t", headers, binary);
+        consumer.handle(new ConsumerRecord<>("t", 0, 1, -1L, org.apache.kafka.common.record.TimestampType.CREATE_TIME,
+                -1, -1, binary.key(), value, headers, java.util.Optional.empty()));
+
+        assertThat(consumer.skipped()).isZero();
+        assertThat(heard).containsExactly(structured, binary);
+        assertThat(consumer.fleet().latest("/svc/a", "db")).map(CircuitEvent.Transition::to).contains("CLOSED");
+    }
+
     @Test
     void historyKeepsOnlyTheWindowWhileTheLatestStateKeepsEverything() {
         feed(transition("old", "/svc/a", "db", "OPEN", 1, NOW.minus(Duration.ofHours(3))));

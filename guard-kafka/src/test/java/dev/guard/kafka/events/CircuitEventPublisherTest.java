@@ -8,24 +8,36 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.ManualClock;
+import org.apache.kafka.clients.producer.BufferExhaustedException;
 import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+/**
+ * The publisher's sending logic against {@link FakeCluster}: order and exactly-once per breaker when sends are
+ * delayed, refused, or the producer fails with events in flight; cold start; close.
+ */
 class CircuitEventPublisherTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
@@ -33,6 +45,7 @@ class CircuitEventPublisherTest {
     private final ManualClock clock = new ManualClock();
     private final BreakerRegistry registry = BreakerRegistry.builder().clock(clock).build();
     private final List<CircuitEventPublisher> publishers = new ArrayList<>();
+    private final FakeCluster cluster = new FakeCluster();
 
     @AfterEach
     void closeAll() {
@@ -42,31 +55,17 @@ class CircuitEventPublisherTest {
         registry.close();
     }
 
-    private static MockProducer<String, byte[]> mock(boolean autoComplete) {
-        return new MockProducer<>(autoComplete, null, new StringSerializer(), new ByteArraySerializer());
-    }
-
     private CircuitEventPublisher start(CircuitEventPublisher.Builder builder) {
         CircuitEventPublisher p = builder.start();
         publishers.add(p);
         return p;
     }
 
-    private CircuitEventPublisher.Builder builder(MockProducer<String, byte[]> producer) {
-        return CircuitEventPublisher.builder(registry).producer(producer).service("svc").instance("i1")
+    private CircuitEventPublisher.Builder builder() {
+        return CircuitEventPublisher.builder(registry).bootstrapServers("localhost:1")
+                .producerFactory(cluster.factory()).readBack(cluster.readBack()).settle(Duration.ZERO)
+                .service("svc").instance("i1")
                 .retryBackoff(Duration.ofMillis(1), Duration.ofMillis(5));
-    }
-
-    private static CircuitEvent decode(ProducerRecord<String, byte[]> r) {
-        return CircuitEventCodec.decode(r.value());
-    }
-
-    private static List<Long> sequences(List<ProducerRecord<String, byte[]>> records) {
-        List<Long> sequences = new ArrayList<>();
-        for (ProducerRecord<String, byte[]> r : records) {
-            decode(r).transition().ifPresent(t -> sequences.add(t.sequence()));
-        }
-        return sequences;
     }
 
     /** Makes {@code count} transitions: forced open, closed, forced open, ... */
@@ -80,36 +79,59 @@ class CircuitEventPublisherTest {
         }
     }
 
+    private static List<Long> oneTo(int n) {
+        return LongStream.rangeClosed(1, n).boxed().collect(Collectors.toList());
+    }
+
+    private static List<Long> sequences(List<CircuitEvent> events) {
+        return events.stream().map(e -> e.transition().orElseThrow().sequence()).collect(Collectors.toList());
+    }
+
+    /** A warm producer: it has fetched metadata once. */
+    private void warmUp(CircuitEventPublisher publisher) {
+        toggle(registry.breaker("warm-up"), 1);
+        await().atMost(WAIT).until(() -> publisher.published() == 1);
+    }
+
     @Test
     void publishesEveryTransitionInOrderAsKeyedCloudEvents() {
-        MockProducer<String, byte[]> producer = mock(true);
-        CircuitEventPublisher publisher = start(builder(producer));
+        CircuitEventPublisher publisher = start(builder());
         BreakerConfig oneFailure = BreakerConfig.builder().consecutiveFailures(1).openWait(Duration.ofSeconds(30)).build();
         CircuitBreaker db = registry.breaker("db", oneFailure, "jdbc-datasource");
         long t0 = clock.currentTimeMillis();
 
-        assertThat(db.tryAcquirePermission()).isTrue();
-        db.onFailure(1_000, new RuntimeException("down"));   // CLOSED -> OPEN
+        try {
+            db.call(() -> {
+                throw new java.io.IOException("down");
+            });
+        } catch (Exception expected) {
+            // CLOSED -> OPEN
+        }
         clock.advance(Duration.ofSeconds(30));               // OPEN -> HALF_OPEN
         db.forceOpen();                                      // HALF_OPEN -> FORCED_OPEN
         db.close();                                          // FORCED_OPEN -> CLOSED
         registry.breaker("kafka:orders", null, "kafka-topic").forceOpen(); // a breaker created later
 
         await().atMost(WAIT).until(() -> publisher.published() == 5);
-        List<ProducerRecord<String, byte[]>> records = producer.history();
+        List<ProducerRecord<String, byte[]>> records = cluster.log;
         assertThat(records).hasSize(5).allSatisfy(r -> {
             assertThat(r.topic()).isEqualTo("guard.circuit-events");
             assertThat(new String(r.headers().lastHeader("content-type").value(), StandardCharsets.UTF_8))
                     .isEqualTo("application/cloudevents+json");
+            // the partition of the key, as Kafka's default partitioner picks it, fixed by the publisher
+            assertThat(r.partition()).isEqualTo(Utils.toPositive(Utils.murmur2(r.key().getBytes(StandardCharsets.UTF_8)))
+                    % FakeCluster.PARTITIONS);
+            assertThat(r.timestamp()).isNotNull();
         });
         assertThat(records).extracting(ProducerRecord::key).containsExactly("/svc/i1|db", "/svc/i1|db", "/svc/i1|db",
                 "/svc/i1|db", "/svc/i1|kafka:orders");
-        assertThat(sequences(records)).containsExactly(1L, 2L, 3L, 4L, 1L);
+        assertThat(cluster.transitions()).containsExactly("db:1", "db:2", "db:3", "db:4", "kafka:orders:1");
 
-        CircuitEvent opened = decode(records.get(0));
+        CircuitEvent opened = FakeCluster.decode(records.get(0));
         assertThat(opened.source()).isEqualTo("/svc/i1");
         assertThat(opened.service()).isEqualTo("svc");
         assertThat(opened.instance()).isEqualTo("i1");
+        assertThat(opened.run()).isPositive();
         assertThat(opened.type()).isEqualTo(CircuitEvent.TRANSITION_TYPE);
         assertThat(opened.time().toEpochMilli()).isEqualTo(t0);
         CircuitEvent.Transition t = opened.transition().orElseThrow();
@@ -121,22 +143,41 @@ class CircuitEventPublisherTest {
         assertThat(t.consecutiveFailures()).isEqualTo(1);
         assertThat(t.nextAttemptEpochMillis()).isEqualTo(t0 + 30_000);
         assertThat(t.epochMillis()).isEqualTo(t0);
-        CircuitEvent.Transition halfOpen = decode(records.get(1)).transition().orElseThrow();
+        CircuitEvent.Transition halfOpen = FakeCluster.decode(records.get(1)).transition().orElseThrow();
         assertThat(halfOpen.to()).isEqualTo("HALF_OPEN");
         assertThat(halfOpen.nextAttemptEpochMillis()).isZero();
-        assertThat(decode(records.get(4)).transition().orElseThrow().breakerKind()).isEqualTo("kafka-topic");
-        assertThat(records).extracting(r -> decode(r).id()).doesNotHaveDuplicates();
-        assertThat(publisher.stats()).isEqualTo(new PublisherStats(5, 0, 0, 0));
+        assertThat(FakeCluster.decode(records.get(4)).transition().orElseThrow().breakerKind()).isEqualTo("kafka-topic");
+        assertThat(records).extracting(r -> FakeCluster.decode(r).id()).doesNotHaveDuplicates();
+        assertThat(publisher.stats()).isEqualTo(new PublisherStats(5, 0, 0, 0, 0));
     }
 
     @Test
-    void overflowDropsTheOldestAndPublishesTheExactDropCountFirst() {
-        MockProducer<String, byte[]> producer = mock(false);
-        CircuitEventPublisher publisher = start(builder(producer).maxQueued(5));
+    void binaryModePutsTheAttributesInHeadersAndTheDataInTheValue() {
+        CircuitEventPublisher publisher = start(builder().contentMode(CircuitEvent.ContentMode.BINARY));
+        registry.breaker("db").forceOpen();
+        await().atMost(WAIT).until(() -> publisher.published() == 1);
+
+        ProducerRecord<String, byte[]> r = cluster.log.get(0);
+        assertThat(new String(r.headers().lastHeader("content-type").value(), StandardCharsets.UTF_8))
+                .isEqualTo("application/json");
+        assertThat(new String(r.headers().lastHeader("ce_specversion").value(), StandardCharsets.UTF_8)).isEqualTo("1.0");
+        assertThat(new String(r.headers().lastHeader("ce_source").value(), StandardCharsets.UTF_8)).isEqualTo("/svc/i1");
+        assertThat(new String(r.value(), StandardCharsets.UTF_8)).startsWith("{\"breaker\":\"db\"").doesNotContain("specversion");
+        CircuitEvent e = FakeCluster.decode(r);
+        assertThat(e.source()).isEqualTo("/svc/i1");
+        assertThat(e.transition().orElseThrow().to()).isEqualTo("FORCED_OPEN");
+        assertThat(publisher.contentMode()).isEqualTo(CircuitEvent.ContentMode.BINARY);
+    }
+
+    @Test
+    void overflowDropsTheOldestWaitingAndPublishesTheExactDropCountFirst() {
+        CircuitEventPublisher publisher = start(builder().maxQueued(5).maxBatch(1));
+        warmUp(publisher);
+        cluster.autoDeliver = false; // the cluster stops answering: the producer holds what it has
         CircuitBreaker b = registry.breaker("b");
 
-        b.forceOpen(); // seq 1: taken by the sender, unacknowledged (the cluster is "down")
-        await().atMost(WAIT).until(() -> producer.history().size() == 1);
+        b.forceOpen(); // seq 1: handed to the producer, unacknowledged
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 1);
         long firstDroppedAt = clock.currentTimeMillis();
         for (int i = 0; i < 10; i++) { // seq 2..11: the queue keeps the newest 5
             clock.advanceMillis(10);
@@ -145,14 +186,14 @@ class CircuitEventPublisherTest {
         assertThat(publisher.dropped()).isEqualTo(5);
         assertThat(publisher.queued()).isEqualTo(6);
 
-        // the cluster answers again
+        cluster.autoDeliver = true;
         await().atMost(WAIT).until(() -> {
-            producer.completeNext();
-            return publisher.published() == 6;
+            cluster.current().deliver(Integer.MAX_VALUE);
+            return publisher.published() == 7;
         });
-        List<ProducerRecord<String, byte[]>> records = producer.history();
-        assertThat(records).hasSize(7);
-        CircuitEvent notice = decode(records.get(1));
+        List<ProducerRecord<String, byte[]>> records = cluster.log;
+        assertThat(records).hasSize(8);
+        CircuitEvent notice = FakeCluster.decode(records.get(2));
         assertThat(notice.type()).isEqualTo(CircuitEvent.EVENTS_DROPPED_TYPE);
         assertThat(notice.key()).isEqualTo("/svc/i1|#events-dropped");
         CircuitEvent.EventsDropped dropped = notice.eventsDropped().orElseThrow();
@@ -160,99 +201,308 @@ class CircuitEventPublisherTest {
         assertThat(dropped.sinceEpochMillis()).isEqualTo(firstDroppedAt + 10);
         assertThat(dropped.untilEpochMillis()).isEqualTo(firstDroppedAt + 50);
         assertThat(dropped.breakers()).containsExactly("b");
-        assertThat(sequences(records)).containsExactly(1L, 7L, 8L, 9L, 10L, 11L);
-        assertThat(publisher.stats()).isEqualTo(new PublisherStats(6, 0, 5, 0));
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 7L, 8L, 9L, 10L, 11L);
+        assertThat(publisher.stats()).isEqualTo(new PublisherStats(7, 0, 5, 0, 0));
     }
 
     @Test
-    void failedSendsAreRetriedFromTheFirstUnacknowledgedInOrder() {
-        MockProducer<String, byte[]> producer = mock(false);
-        CircuitEventPublisher publisher = start(builder(producer));
-        CircuitBreaker b = registry.breaker("b");
-
-        toggle(b, 1);
-        await().atMost(WAIT).until(() -> producer.history().size() == 1);
-        toggle(b, 2); // seq 2, 3 wait behind seq 1
-        assertThat(producer.errorNext(new TimeoutException("Topic not present in metadata after 1000 ms"))).isTrue();
-        // seq 1 goes back to the head: batch 1, 2, 3
-        await().atMost(WAIT).until(() -> producer.history().size() == 4);
-        assertThat(producer.completeNext()).isTrue();                                  // 1 ok
-        assertThat(producer.errorNext(new TimeoutException("Expiring 1 record"))).isTrue(); // 2 fails
-        assertThat(producer.completeNext()).isTrue();                                  // 3 ok, but after a failure
-        // re-sent from 2, so that 3 stays the last record of the key (compaction keeps the right state)
-        await().atMost(WAIT).until(() -> producer.history().size() == 6);
-        producer.completeNext();
-        producer.completeNext();
-        await().atMost(WAIT).until(() -> publisher.published() == 3);
-
-        assertThat(sequences(producer.history())).containsExactly(1L, 1L, 2L, 3L, 2L, 3L);
-        assertThat(publisher.stats()).isEqualTo(new PublisherStats(3, 0, 0, 2));
-    }
-
-    @Test
-    void neverBlocksTheBreakerWhileTheProducerBlocks() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        MockProducer<String, byte[]> producer = new MockProducer<>(true, null, new StringSerializer(),
-                new ByteArraySerializer()) {
-            @Override
-            public synchronized Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, Callback callback) {
-                try {
-                    release.await(); // e.g. a cold producer waiting max.block.ms for metadata
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return super.send(record, callback);
+    void aThousandBreakersEachTransitionOnceInOrderWhileTheClusterIsSlow() {
+        CircuitEventPublisher publisher = start(builder().maxBatch(100));
+        warmUp(publisher);
+        cluster.autoDeliver = false;
+        List<CircuitBreaker> breakers = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            breakers.add(registry.breaker("b" + i));
+        }
+        for (int round = 0; round < 3; round++) {
+            for (CircuitBreaker b : breakers) {
+                toggle(b, 1);
             }
-        };
-        CircuitEventPublisher publisher = start(builder(producer).maxQueued(100));
+        }
+        // delivered in small bites while new ones keep arriving behind them
+        await().atMost(WAIT).until(() -> {
+            cluster.current().deliver(37);
+            return publisher.published() == 3001;
+        });
+        Map<String, List<Long>> sequences = cluster.sequencesByBreaker();
+        assertThat(sequences).hasSize(1001);
+        for (int i = 0; i < 1000; i++) {
+            assertThat(sequences.get("b" + i)).as("b" + i).containsExactly(1L, 2L, 3L);
+        }
+        assertThat(publisher.stats()).isEqualTo(new PublisherStats(3001, 0, 0, 0, 0));
+    }
+
+    @Test
+    void aFailedProducerIsReplacedAndOnlyWhatIsNotOnTheTopicIsSentAgain() {
+        CircuitEventPublisher publisher = start(builder());
+        warmUp(publisher);
+        cluster.autoDeliver = false;
+        CircuitBreaker b = registry.breaker("b");
+        toggle(b, 4);
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 4);
+        // seq 1 and 2 reach the topic but their acknowledgements are lost; then the producer is fenced
+        cluster.current().writeWithoutAck(2);
+        cluster.autoDeliver = true;
+        cluster.current().failAll(new ProducerFencedException("There is a newer producer with the same id"));
+
+        await().atMost(WAIT).until(() -> publisher.published() == 5);
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(cluster.producers).hasSize(2);
+        assertThat(cluster.producers.get(0).closed()).isTrue();
+        assertThat(publisher.stats()).isEqualTo(new PublisherStats(5, 0, 0, 0, 1));
+    }
+
+    @Test
+    void anEventLostBeforeALaterOneOfItsBreakerWasWrittenIsDroppedNotSentBehindIt() {
+        CircuitEventPublisher publisher = start(builder());
+        warmUp(publisher);
+        cluster.autoDeliver = false;
+        CircuitBreaker a = registry.breaker("a");
+        CircuitBreaker b = registry.breaker("b");
+        toggle(a, 1); // a:1
+        toggle(b, 1); // b:1
+        toggle(a, 1); // a:2
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 3);
+        // a:2 is written and acknowledged, a:1 and b:1 are not written, then the producer fails
+        cluster.current().deliverAt(2);
+        cluster.autoDeliver = true;
+        cluster.current().failAll(new OutOfOrderSequenceException("out of order"));
+
+        await().atMost(WAIT).until(() -> publisher.queued() == 0 && publisher.published() == 3);
+        // a:1 again would land after a:2 and the compacted topic would show the older state
+        assertThat(cluster.sequencesByBreaker()).containsEntry("a", List.of(2L)).containsEntry("b", List.of(1L));
+        assertThat(publisher.dropped()).isEqualTo(1);
+        await().atMost(WAIT).until(() -> cluster.log.stream().anyMatch(r -> FakeCluster.decode(r).eventsDropped().isPresent()));
+        CircuitEvent.EventsDropped notice = cluster.log.stream().map(FakeCluster::decode)
+                .flatMap(e -> e.eventsDropped().stream()).findFirst().orElseThrow();
+        assertThat(notice.count()).isEqualTo(1);
+        assertThat(notice.breakers()).containsExactly("a");
+    }
+
+    @Test
+    void aProducerClosedUnderThePublisherIsReplaced() {
+        CircuitEventPublisher publisher = start(builder());
+        warmUp(publisher);
+        cluster.current().close(Duration.ZERO); // e.g. closed by a fatal error of its own
+        toggle(registry.breaker("b"), 3);
+
+        await().atMost(WAIT).until(() -> publisher.published() == 4);
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 2L, 3L);
+        assertThat(publisher.stats().producerRestarts()).isEqualTo(1);
+    }
+
+    @Test
+    void aRefusedSendPutsItAndEverythingAfterItBackInOrder() {
+        AtomicReference<Integer> refuseAt = new AtomicReference<>(2);
+        CircuitEventPublisher publisher = start(builder().producerFactory(config -> {
+            FakeCluster.Fake f = (FakeCluster.Fake) cluster.factory().apply(config);
+            return new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(false, null,
+                    new StringSerializer(), new ByteArraySerializer()) {
+                private int sends;
+
+                @Override
+                public java.util.List<org.apache.kafka.common.PartitionInfo> partitionsFor(String topic) {
+                    return f.partitionsFor(topic);
+                }
+
+                @Override
+                public synchronized Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, Callback callback) {
+                    if (++sends == refuseAt.get()) {
+                        BufferExhaustedException e = new BufferExhaustedException("Failed to allocate 600 bytes within 1000 ms");
+                        callback.onCompletion(null, e);
+                        return CompletableFuture.failedFuture(e);
+                    }
+                    return f.send(record, callback);
+                }
+            };
+        }));
+        cluster.autoDeliver = false;
+        toggle(registry.breaker("b"), 4); // the second send is refused: 2, 3, 4 wait for the next attempt
+        await().atMost(WAIT).until(() -> publisher.stats().sendFailures() == 1 && cluster.current().heldCount() == 4);
+        cluster.current().deliver(Integer.MAX_VALUE);
+        await().atMost(WAIT).until(() -> publisher.published() == 4);
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(publisher.stats().producerRestarts()).isZero();
+    }
+
+    @Test
+    void aRecordThatCanNeverBeWrittenIsDroppedAndReported() {
+        CircuitEventPublisher publisher = start(builder());
+        warmUp(publisher);
+        cluster.autoDeliver = false;
+        toggle(registry.breaker("b"), 2);
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 2);
+        cluster.current().deliver(1);
+        cluster.autoDeliver = true;
+        cluster.current().failAll(new RecordTooLargeException("The message is 2000000 bytes"));
+
+        await().atMost(WAIT).until(() -> cluster.log.stream().anyMatch(r -> FakeCluster.decode(r).eventsDropped().isPresent()));
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L);
+        assertThat(publisher.stats()).isEqualTo(new PublisherStats(2, 0, 1, 0, 0));
+    }
+
+    @Test
+    void aRecreatedBreakerStartsANewRunSoReadersKeepItsTransitions() {
+        CircuitEventPublisher publisher = start(builder());
+        registry.breaker("b").forceOpen();
+        registry.remove("b");
+        registry.breaker("b").forceOpen(); // sequence 1 again
+        await().atMost(WAIT).until(() -> publisher.published() == 2);
+        CircuitEvent first = FakeCluster.decode(cluster.log.get(0));
+        CircuitEvent second = FakeCluster.decode(cluster.log.get(1));
+        assertThat(second.transition().orElseThrow().sequence()).isEqualTo(1);
+        assertThat(second.run()).isGreaterThan(first.run());
+        assertThat(second.isNewerThan(first)).isTrue();
+    }
+
+    @Test
+    void coldStartDuringAnOutageWaitsForMetadataOncePerAttemptNotOncePerEvent() {
+        cluster.reachable = false; // no metadata: partitionsFor and send block max.block.ms (1 s here)
+        CircuitEventPublisher publisher = start(builder().retryBackoff(Duration.ofMillis(100), Duration.ofMillis(500)));
+        toggle(registry.breaker("b"), 500);
+        long t0 = System.nanoTime();
+        await().atMost(WAIT).until(() -> cluster.blockingCalls.get() >= 2);
+        long blockedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        // one blocking call per attempt: at most one per max.block.ms + backoff, never one per event
+        assertThat(cluster.blockingCalls.get()).isLessThanOrEqualTo(2 + (int) (blockedMs / 1000));
+        assertThat(publisher.queued()).isEqualTo(500);
+
+        long back = System.nanoTime();
+        cluster.reachable = true;
+        await().atMost(WAIT).until(() -> publisher.published() == 500);
+        long sentMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - back);
+        assertThat(sentMs).as("500 queued events sent once the cluster is back").isLessThan(5_000);
+        assertThat(cluster.sequencesByBreaker().get("b")).isEqualTo(oneTo(500));
+    }
+
+    @Test
+    void neverBlocksTheBreakerWhileTheProducerBlocks() {
+        CountDownLatch release = new CountDownLatch(1);
+        CircuitEventPublisher publisher = start(builder().maxQueued(100).producerFactory(config -> {
+            FakeCluster.Fake f = (FakeCluster.Fake) cluster.factory().apply(config);
+            return new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(false, null,
+                    new StringSerializer(), new ByteArraySerializer()) {
+                @Override
+                public java.util.List<org.apache.kafka.common.PartitionInfo> partitionsFor(String topic) {
+                    return f.partitionsFor(topic);
+                }
+
+                @Override
+                public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, Callback callback) {
+                    try {
+                        release.await(); // e.g. a producer waiting for buffer space
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return f.send(record, callback);
+                }
+            };
+        }));
         CircuitBreaker b = registry.breaker("b");
 
         long t0 = System.nanoTime();
         toggle(b, 1_000);
         long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertThat(elapsedMs).as("1000 transitions while the producer is stuck").isLessThan(2_000);
-        assertThat(publisher.queued()).as("queue bound + the batch stuck in send()").isBetween(100L, 600L);
+        assertThat(publisher.queued()).as("queue bound + the events being handed over").isBetween(100L, 600L);
         assertThat(publisher.queued() + publisher.dropped()).isEqualTo(1_000);
 
         release.countDown();
         await().atMost(WAIT).until(() -> publisher.published() + publisher.dropped() == 1_000);
-        List<ProducerRecord<String, byte[]>> records = producer.history();
-        long reported = records.stream().map(CircuitEventPublisherTest::decode)
+        long reported = cluster.log.stream().map(FakeCluster::decode)
                 .flatMap(e -> e.eventsDropped().stream()).mapToLong(CircuitEvent.EventsDropped::count).sum();
-        assertThat(reported).isEqualTo(publisher.dropped());
-        List<Long> sequences = sequences(records);
-        assertThat(sequences).isSorted().endsWith(1_000L).hasSize((int) publisher.published());
+        await().atMost(WAIT).until(() -> cluster.log.stream().map(FakeCluster::decode)
+                .flatMap(e -> e.eventsDropped().stream()).mapToLong(CircuitEvent.EventsDropped::count).sum()
+                == publisher.dropped());
+        List<Long> sequences = cluster.sequencesByBreaker().get("b");
+        assertThat(sequences).isSorted().doesNotHaveDuplicates().endsWith(1_000L).hasSize((int) publisher.published());
+        assertThat(reported).isLessThanOrEqualTo(publisher.dropped());
     }
+
+    // ------------------------------------------------------------------------------------------ close
 
     @Test
     void closeFlushesWhatItCan() {
-        MockProducer<String, byte[]> producer = mock(true);
-        CircuitEventPublisher publisher = start(builder(producer));
+        CircuitEventPublisher publisher = start(builder());
         toggle(registry.breaker("b"), 3);
 
         assertThat(publisher.close(Duration.ofSeconds(5))).isEmpty();
         assertThat(publisher.published()).isEqualTo(3);
-        assertThat(producer.closed()).isTrue();
+        assertThat(cluster.current().closed()).isTrue();
     }
 
     @Test
-    void closeReportsWhatItCouldNotPublishAndIgnoresLaterTransitions() {
-        MockProducer<String, byte[]> producer = mock(false);
-        CircuitEventPublisher publisher = start(builder(producer));
-        CircuitBreaker b = registry.breaker("b");
-        toggle(b, 1);
-        await().atMost(WAIT).until(() -> producer.history().size() == 1);
-        toggle(b, 2);
+    void closeDuringAnOutageReturnsWhatItCouldNotConfirmInOrderWithinTheTimeout() {
+        CircuitEventPublisher publisher = start(builder().maxBatch(2));
+        warmUp(publisher);
+        cluster.autoDeliver = false;
+        toggle(registry.breaker("b"), 5); // 2 in flight, 3 waiting
 
         long t0 = System.nanoTime();
-        List<CircuitEvent> unsent = publisher.close(Duration.ofMillis(200));
+        List<CircuitEvent> unsent = publisher.close(Duration.ofMillis(300));
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(3_000);
-        assertThat(unsent).extracting(e -> e.transition().orElseThrow().sequence()).containsExactly(1L, 2L, 3L);
+        assertThat(sequences(unsent)).containsExactly(1L, 2L, 3L, 4L, 5L);
+        assertThat(publisher.queued()).isZero();
+        assertThat(publisher.dropped()).isZero();
         assertThat(publisher.close(Duration.ZERO)).isSameAs(unsent);
+    }
 
-        toggle(b, 1);
-        assertThat(publisher.queued()).isEqualTo(3);
-        assertThat(publisher.published()).isZero();
+    @Test
+    void aTransitionDuringCloseIsPublishedOrReturnedAndOneAfterCloseIsCounted() throws Exception {
+        CountDownLatch closingProducer = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CircuitEventPublisher publisher = start(builder().producerFactory(config -> {
+            FakeCluster.Fake f = (FakeCluster.Fake) cluster.factory().apply(config);
+            return new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(false, null,
+                    new StringSerializer(), new ByteArraySerializer()) {
+                @Override
+                public java.util.List<org.apache.kafka.common.PartitionInfo> partitionsFor(String topic) {
+                    return f.partitionsFor(topic);
+                }
+
+                @Override
+                public Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, Callback callback) {
+                    return f.send(record, callback);
+                }
+
+                @Override
+                public void close(Duration timeout) {
+                    closingProducer.countDown();
+                    try {
+                        release.await(); // close() is in progress while transitions keep coming
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    f.close(timeout);
+                }
+            };
+        }));
+        CircuitBreaker b = registry.breaker("b");
+        toggle(b, 2);
+        await().atMost(WAIT).until(() -> publisher.published() == 2);
+
+        CompletableFuture<List<CircuitEvent>> closing = CompletableFuture.supplyAsync(() -> publisher.close(Duration.ofSeconds(1)));
+        assertThat(closingProducer.await(10, TimeUnit.SECONDS)).isTrue();
+        toggle(b, 2); // seq 3, 4: while close() runs
+        CompletableFuture<List<CircuitEvent>> second = CompletableFuture.supplyAsync(() -> publisher.close(Duration.ZERO));
+        release.countDown();
+        List<CircuitEvent> unsent = closing.get(10, TimeUnit.SECONDS);
+        assertThat(second.get(10, TimeUnit.SECONDS)).as("a concurrent second close returns the same list").isSameAs(unsent);
+
+        List<Long> published = cluster.sequencesByBreaker().get("b");
+        List<Long> all = new ArrayList<>(published);
+        all.addAll(sequences(unsent));
+        assertThat(all).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(sequences(unsent)).containsExactly(3L, 4L);
+
+        toggle(b, 1); // after close: no longer listening
+        assertThat(publisher.dropped()).isZero();
+        // a transition delivered while close() unsubscribed (a listener call racing with it): counted as dropped
+        publisher.offer(new dev.guard.core.event.BreakerEvent.StateTransition("b", "custom",
+                dev.guard.core.State.CLOSED, dev.guard.core.State.FORCED_OPEN, "forced", 6, null, 0L));
+        assertThat(publisher.dropped()).isEqualTo(1);
+        assertThat(publisher.queued()).isZero();
+        assertThat(publisher.close(Duration.ZERO)).isSameAs(unsent);
     }
 
     @Test
@@ -285,6 +535,8 @@ class CircuitEventPublisherTest {
         user.put("acks", "1");
         user.put("transactional.id", "tx");
         user.put("max.block.ms", "250");
+        user.put("delivery.timeout.ms", "5000");
+        user.put("retries", "3");
         java.util.Map<String, Object> config = CircuitEventPublisher.producerConfig(CircuitEventPublisher.builder(registry)
                 .producerProperties(user).bootstrapServers("kafka:9092"), "svc", 7);
         assertThat(config)
@@ -297,9 +549,18 @@ class CircuitEventPublisherTest {
                 .containsEntry("client.id", "guard-circuit-events-svc-7")
                 .containsEntry("key.serializer", StringSerializer.class)
                 .containsEntry("value.serializer", ByteArraySerializer.class)
+                .containsEntry("delivery.timeout.ms", Integer.MAX_VALUE) // an expired batch has an unknown outcome
+                .containsEntry("retries", Integer.MAX_VALUE)
+                .containsEntry("max.in.flight.requests.per.connection", 5)
                 .doesNotContainKey("transactional.id");
         assertThat(CircuitEventPublisher.producerConfig(CircuitEventPublisher.builder(registry)
                 .bootstrapServers("kafka:9092"), "svc", 1)).containsEntry("max.block.ms", 1000);
+        java.util.Properties tooMany = new java.util.Properties();
+        tooMany.put("max.in.flight.requests.per.connection", "6");
+        assertThatThrownBy(() -> CircuitEventPublisher.producerConfig(CircuitEventPublisher.builder(registry)
+                .producerProperties(tooMany).bootstrapServers("kafka:9092"), "svc", 1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("max.in.flight.requests.per.connection must be 1..5").hasMessageContaining("was 6");
     }
 
     @Test
@@ -307,7 +568,10 @@ class CircuitEventPublisherTest {
         String instance = CircuitEventPublisher.defaultInstance();
         assertThat(CircuitEventPublisher.defaultInstance()).isEqualTo(instance);
         assertThat(instance).matches("[a-z0-9._-]+-" + ProcessHandle.current().pid() + "-[0-9a-f]{6}");
-        CircuitEventPublisher publisher = start(CircuitEventPublisher.builder(registry).producer(mock(true)));
-        assertThat(publisher.source()).isEqualTo("/" + CircuitEventPublisher.DEFAULT_SERVICE + "/" + instance);
+        CircuitEventPublisher publisher = start(builder().instance(instance));
+        assertThat(publisher.source()).isEqualTo("/svc/" + instance);
+        assertThat(start(CircuitEventPublisher.builder(registry).bootstrapServers("localhost:1")
+                .producerFactory(cluster.factory())).source())
+                .isEqualTo("/" + CircuitEventPublisher.DEFAULT_SERVICE + "/" + instance);
     }
 }
