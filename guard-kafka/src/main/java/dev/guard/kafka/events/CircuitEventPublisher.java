@@ -541,6 +541,10 @@ public final class CircuitEventPublisher implements AutoCloseable {
         long backoff = backoffInitialMillis;
         long outageStart = 0;
         while (true) {
+            if (!topicReady && !stopping && !ensureTopic()) {
+                backoff = pause(backoff); // the topic first, events or not
+                continue;
+            }
             boolean recover;
             synchronized (lock) {
                 while (true) {
@@ -573,10 +577,6 @@ public final class CircuitEventPublisher implements AutoCloseable {
                     if (!recover()) {
                         backoff = pause(backoff);
                     }
-                    continue;
-                }
-                if (!topicReady && !stopping && !ensureTopic()) {
-                    backoff = pause(backoff);
                     continue;
                 }
                 if (!metadataReady && !awaitMetadata()) {

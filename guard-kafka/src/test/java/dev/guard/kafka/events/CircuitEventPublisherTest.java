@@ -203,6 +203,7 @@ class CircuitEventPublisherTest {
         assertThat(dropped.breakers()).containsExactly("b");
         assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 7L, 8L, 9L, 10L, 11L);
         assertThat(publisher.stats()).isEqualTo(new PublisherStats(7, 0, 5, 0, 0));
+        assertThat(publisher.close(Duration.ofSeconds(5))).isEmpty();
     }
 
     @Test
