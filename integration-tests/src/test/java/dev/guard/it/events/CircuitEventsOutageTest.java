@@ -314,32 +314,273 @@ class CircuitEventsOutageTest {
     }
 
     @Test
-    void startsWhileTheClusterIsDownAndCreatesTheTopicWhenItComesBack() throws Exception {
+    void startsWhileTheClusterIsDownAndSends500QueuedTransitionsWithinSecondsWhenItComesBack() throws Exception {
         String topic = "circuit-events-cold";
         try (BreakerRegistry registry = BreakerRegistry.create()) {
             kafka.stopBroker();
             long t0 = System.nanoTime();
             CircuitEventPublisher publisher = publisher(registry, topic, "cold-start", 10_000);
             try {
-                toggle(registry.breaker("db"), 3);
+                toggle(registry.breaker("db"), 500);
                 assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0))
-                        .as("start() and 3 transitions with the cluster down").isLessThan(1_000);
+                        .as("start() and 500 transitions with the cluster down").isLessThan(1_000);
                 assertThat(publisher.topicReady()).isFalse();
-                assertThat(publisher.queued()).isEqualTo(3);
+                assertThat(publisher.queued()).isEqualTo(500);
+                // a cold producer blocks max.block.ms (1 s) per metadata wait: once per attempt, never per event
+                await().pollDelay(Duration.ofSeconds(3)).atMost(WAIT).until(() -> true);
+                assertThat(publisher.queued()).isEqualTo(500);
 
                 long restart = System.nanoTime();
                 kafka.startBroker();
                 await("backlog published").atMost(WAIT).pollInterval(Duration.ofMillis(10))
-                        .until(() -> publisher.published() == 3);
-                LOG.info("MEASURED cold start: topic created and 3 transitions published {} ms after startBroker()",
-                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restart));
+                        .until(() -> publisher.published() == 500);
+                long sentMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restart);
+                LOG.info("MEASURED cold start: topic created and 500 transitions published {} ms after startBroker()",
+                        sentMs);
+                assertThat(sentMs).as("500 queued transitions once the broker is back").isLessThan(15_000);
                 assertThat(publisher.topicReady()).isTrue();
                 assertCreatedWithCompactionAndRetention(topic);
+                List<Long> sequences = new ArrayList<>();
+                CircuitEventDeserializer deserializer = new CircuitEventDeserializer();
+                for (ConsumerRecord<String, byte[]> r : readAll(topic)) {
+                    sequences.add(deserializer.deserialize(topic, r.headers(), r.value()).transition().orElseThrow()
+                            .sequence());
+                }
+                assertThat(sequences).isEqualTo(java.util.stream.LongStream.rangeClosed(1, 500).boxed().toList());
             } finally {
                 assertThat(publisher.close(Duration.ofSeconds(5))).isEmpty();
             }
         } finally {
             kafka.startBroker();
+        }
+    }
+
+    @Test
+    void binaryModeKeepsTheAttributesInHeadersAndTheConsumerReadsBothModes() throws Exception {
+        String topic = "circuit-events-modes";
+        try (BreakerRegistry structuredRegistry = BreakerRegistry.create();
+             BreakerRegistry binaryRegistry = BreakerRegistry.create()) {
+            CircuitEventPublisher structured = publisher(structuredRegistry, topic, "structured", 100);
+            CircuitEventPublisher binary = CircuitEventPublisher.builder(binaryRegistry)
+                    .bootstrapServers(kafka.bootstrapServers()).topic(topic).service("orders-service")
+                    .instance("binary").contentMode(CircuitEvent.ContentMode.BINARY).createTopic(true).start();
+            try {
+                await("topic ready").atMost(WAIT).until(() -> structured.topicReady() && binary.topicReady());
+                structuredRegistry.breaker("db").forceOpen();
+                binaryRegistry.breaker("db").forceOpen();
+                binaryRegistry.breaker("db").close();
+                await("published").atMost(WAIT).until(() -> structured.published() == 1 && binary.published() == 2);
+
+                for (ConsumerRecord<String, byte[]> r : readAll(topic)) {
+                    String value = new String(r.value(), StandardCharsets.UTF_8);
+                    if (r.key().startsWith(binary.source())) {
+                        assertThat(r.headers().lastHeader("ce_specversion")).isNotNull();
+                        assertThat(new String(r.headers().lastHeader("ce_source").value(), StandardCharsets.UTF_8))
+                                .isEqualTo(binary.source());
+                        assertThat(value).startsWith("{\"breaker\":\"db\"").doesNotContain("specversion");
+                    } else {
+                        assertThat(r.headers().lastHeader("ce_specversion")).isNull();
+                        assertThat(value).startsWith("{\"specversion\":\"1.0\"");
+                    }
+                }
+                try (CircuitEventConsumer consumer = CircuitEventConsumer.builder(kafka.bootstrapServers())
+                        .topic(topic).fromBeginning(true).start()) {
+                    await("caught up").atMost(WAIT).until(consumer::caughtUp);
+                    assertThat(consumer.fleet().states(structured.source())).containsExactly(Map.entry("db", "FORCED_OPEN"));
+                    assertThat(consumer.fleet().states(binary.source())).containsExactly(Map.entry("db", "CLOSED"));
+                    assertThat(consumer.skipped()).isZero();
+                }
+            } finally {
+                assertThat(structured.close(Duration.ofSeconds(5))).isEmpty();
+                assertThat(binary.close(Duration.ofSeconds(5))).isEmpty();
+            }
+        }
+    }
+
+    /** Drives breakers from a few threads: forced open / closed, and real failures that trip them. */
+    private static final class Load implements AutoCloseable {
+        private final List<CircuitBreaker> breakers;
+        private final List<Thread> threads = new ArrayList<>();
+        private volatile boolean running = true;
+
+        Load(List<CircuitBreaker> breakers, int threadCount) {
+            this.breakers = breakers;
+            for (int i = 0; i < threadCount; i++) {
+                int seed = i;
+                Thread t = new Thread(() -> run(seed), "breaker-load-" + i);
+                t.setDaemon(true);
+                threads.add(t);
+                t.start();
+            }
+        }
+
+        private void run(int seed) {
+            java.util.Random random = new java.util.Random(seed);
+            while (running) {
+                CircuitBreaker b = breakers.get(random.nextInt(breakers.size()));
+                int action = random.nextInt(3);
+                if (action == 0) {
+                    trip(b);
+                } else if (action == 1) {
+                    b.forceOpen();
+                } else {
+                    b.close();
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(3)); // pace the load
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running = false;
+            for (Thread t : threads) {
+                t.join(10_000);
+            }
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void underLoadThroughKillStopPartitionAndProducerFailuresEveryTransitionIsOnTheTopicOnceInOrder() throws Exception {
+        String topic = "circuit-events-exactly-once";
+        List<CrashableProducer> producers = new CopyOnWriteArrayList<>();
+        java.util.Properties producerProperties = new java.util.Properties();
+        producerProperties.put("request.timeout.ms", "3000"); // a silent partition is noticed after 3 s, not 30
+        try (BreakerRegistry registry = BreakerRegistry.create()) {
+            // every transition as the registry saw it, per breaker
+            Map<String, List<Long>> observed = new java.util.concurrent.ConcurrentHashMap<>();
+            Map<String, String> lastObservedState = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.atomic.AtomicLong observedCount = new java.util.concurrent.atomic.AtomicLong();
+            registry.subscribe(java.util.EnumSet.of(dev.guard.core.event.EventKind.TRANSITION), e -> {
+                if (e instanceof dev.guard.core.event.BreakerEvent.StateTransition t) {
+                    observed.computeIfAbsent(t.breakerName(), k -> java.util.Collections.synchronizedList(new ArrayList<>()))
+                            .add(t.sequence());
+                    observedCount.incrementAndGet();
+                }
+            });
+            CircuitEventPublisher publisher = CircuitEventPublisher.builder(registry)
+                    .bootstrapServers(proxy.address()) // advertised through the proxy: the partition applies
+                    .topic(topic).service("load-service").instance("load-1")
+                    .producerProperties(producerProperties)
+                    .createTopic(true)
+                    .producerFactory(config -> {
+                        CrashableProducer p = new CrashableProducer(config);
+                        producers.add(p);
+                        return p;
+                    })
+                    .start();
+            List<CircuitBreaker> breakers = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                breakers.add(registry.breaker("b" + i, ONE_FAILURE, "custom"));
+            }
+            Load load = null;
+            try {
+                await("topic created").atMost(WAIT).until(publisher::topicReady);
+                load = new Load(breakers, 3);
+                Runnable more = () -> {
+                    long target = observedCount.get() + 150;
+                    await().atMost(WAIT).until(() -> observedCount.get() >= target);
+                };
+                more.run();
+
+                kafka.kill();                       // a crash: connections dropped, nothing answered
+                more.run();
+                kafka.startBroker();
+                more.run();
+
+                kafka.stopBroker();                 // a graceful stop
+                more.run();
+                kafka.startBroker();
+                more.run();
+
+                proxy.blackhole();                  // a silent partition, longer than request.timeout.ms
+                long cut = System.nanoTime();
+                await().pollDelay(Duration.ofSeconds(5)).atMost(WAIT).until(() -> true);
+                long partitionMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cut);
+                long heldByThePartition = publisher.queued();
+                assertThat(heldByThePartition).as("transitions held back by the partition").isPositive();
+                proxy.heal();
+                more.run();
+
+                producers.get(producers.size() - 1).crash(); // the publisher's producer fails, events in flight
+                await("producer replaced").atMost(WAIT).until(() -> publisher.stats().producerRestarts() >= 1);
+                more.run();
+
+                kafka.stopBroker();                 // and fails again while the cluster is down
+                more.run();
+                producers.get(producers.size() - 1).crash();
+                more.run();
+                kafka.startBroker();
+                await("producer replaced again").atMost(WAIT).until(() -> publisher.stats().producerRestarts() >= 2);
+                more.run();
+
+                load.close();
+                long drained = System.nanoTime();
+                await("everything published").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                        .until(() -> publisher.queued() == 0);
+                LOG.info("MEASURED load: {} transitions of {} breakers through kill, stop, a {} ms partition ({} held "
+                        + "at its end) and 2 producer failures; {} send failures; drained {} ms after the load stopped",
+                        observedCount.get(), breakers.size(), partitionMs, heldByThePartition,
+                        publisher.stats().sendFailures(),
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - drained));
+                assertThat(publisher.dropped()).isZero();
+                assertThat(publisher.published()).isEqualTo(observedCount.get());
+
+                // the whole topic, read back
+                CircuitEventDeserializer deserializer = new CircuitEventDeserializer();
+                Map<String, List<Long>> onTopic = new TreeMap<>();
+                Map<String, CircuitEvent> lastPerKey = new LinkedHashMap<>();
+                java.util.Set<String> seen = new java.util.HashSet<>();
+                List<String> duplicates = new ArrayList<>();
+                for (ConsumerRecord<String, byte[]> r : readAll(topic)) {
+                    CircuitEvent e = deserializer.deserialize(topic, r.headers(), r.value());
+                    CircuitEvent.Transition t = e.transition().orElseThrow(
+                            () -> new AssertionError("unexpected " + e.type() + " at " + r.offset()));
+                    assertThat(r.key()).isEqualTo(e.source() + "|" + t.breakerName());
+                    if (!seen.add(e.source() + "|" + t.breakerName() + "|" + e.run() + "|" + t.sequence())) {
+                        duplicates.add(t.breakerName() + ":" + t.sequence() + "@" + r.partition() + "/" + r.offset());
+                    }
+                    onTopic.computeIfAbsent(t.breakerName(), k -> new ArrayList<>()).add(t.sequence());
+                    lastPerKey.put(r.key(), e); // one partition per key: the last read is the last by offset
+                }
+                assertThat(duplicates).as("duplicate (source, breaker, sequence)").isEmpty();
+                for (Map.Entry<String, List<Long>> e : onTopic.entrySet()) {
+                    assertThat(e.getValue()).as("sequences of %s by offset", e.getKey()).isSorted();
+                }
+                Map<String, List<Long>> expected = new TreeMap<>();
+                observed.forEach((name, sequences) -> {
+                    List<Long> sorted = new ArrayList<>(sequences);
+                    java.util.Collections.sort(sorted);
+                    expected.put(name, sorted);
+                });
+                assertThat(onTopic).as("every locally observed transition, nothing else").isEqualTo(expected);
+                // the compacted view: the last record per key is each breaker's final state
+                Map<String, String> compacted = new TreeMap<>();
+                lastPerKey.values().forEach(e -> compacted.put(e.transition().orElseThrow().breakerName(),
+                        e.transition().orElseThrow().to()));
+                Map<String, String> finalStates = new TreeMap<>();
+                for (CircuitBreaker b : breakers) {
+                    if (observed.containsKey(b.name())) {
+                        finalStates.put(b.name(), b.state().name());
+                    }
+                }
+                assertThat(compacted).isEqualTo(finalStates);
+
+                // and a consumer from the beginning agrees, having ignored nothing
+                try (CircuitEventConsumer consumer = CircuitEventConsumer.builder(kafka.bootstrapServers())
+                        .topic(topic).fromBeginning(true).start()) {
+                    await("fleet view caught up").atMost(WAIT).until(consumer::caughtUp);
+                    assertThat(consumer.fleet().states(publisher.source())).isEqualTo(finalStates);
+                    assertThat(consumer.stale()).isZero();
+                }
+            } finally {
+                if (load != null) {
+                    load.close();
+                }
+                proxy.heal();
+                kafka.startBroker();
+                assertThat(publisher.close(Duration.ofSeconds(10))).isEmpty();
+            }
         }
     }
 
