@@ -485,10 +485,15 @@ class CircuitEventPublisherTest {
         CompletableFuture<List<CircuitEvent>> closing = CompletableFuture.supplyAsync(() -> publisher.close(Duration.ofSeconds(1)));
         assertThat(closingProducer.await(10, TimeUnit.SECONDS)).isTrue();
         toggle(b, 2); // seq 3, 4: while close() runs
-        CompletableFuture<List<CircuitEvent>> second = CompletableFuture.supplyAsync(() -> publisher.close(Duration.ZERO));
+        AtomicReference<List<CircuitEvent>> second = new AtomicReference<>();
+        Thread secondCloser = new Thread(() -> second.set(publisher.close(Duration.ZERO)), "second-close");
+        secondCloser.start();
+        await().atMost(WAIT).until(() -> secondCloser.getState() == Thread.State.WAITING
+                || secondCloser.getState() == Thread.State.TERMINATED);
         release.countDown();
         List<CircuitEvent> unsent = closing.get(10, TimeUnit.SECONDS);
-        assertThat(second.get(10, TimeUnit.SECONDS)).as("a concurrent second close returns the same list").isSameAs(unsent);
+        secondCloser.join(10_000);
+        assertThat(second.get()).as("a concurrent second close returns the same list").isSameAs(unsent);
 
         List<Long> published = cluster.sequencesByBreaker().get("b");
         List<Long> all = new ArrayList<>(published);
