@@ -16,7 +16,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
@@ -696,10 +695,10 @@ public final class CircuitEventPublisher implements AutoCloseable {
                     dropOldestLocked();
                 }
             }
-            if (refused instanceof IllegalStateException || !(refused instanceof ApiException)) {
-                producerUnusable(refused);
+            if (refused instanceof RetriableException) {
+                metadataReady = false; // no metadata yet, buffer full: wait and ask again
             } else {
-                metadataReady = false;
+                producerUnusable(refused); // closed, fenced, a fatal error: this producer will not recover
             }
             return false;
         }

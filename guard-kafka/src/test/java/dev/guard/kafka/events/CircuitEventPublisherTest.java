@@ -327,6 +327,36 @@ class CircuitEventPublisherTest {
     }
 
     @Test
+    void aProducerThatRefusesEverySendAsFencedIsReplaced() {
+        AtomicReference<Integer> made = new AtomicReference<>(0);
+        CircuitEventPublisher publisher = start(builder().producerFactory(config -> {
+            FakeCluster.Fake f = (FakeCluster.Fake) cluster.factory().apply(config);
+            boolean fenced = made.getAndUpdate(n -> n + 1) == 0;
+            return new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(false, null,
+                    new StringSerializer(), new ByteArraySerializer()) {
+                @Override
+                public java.util.List<org.apache.kafka.common.PartitionInfo> partitionsFor(String topic) {
+                    return f.partitionsFor(topic);
+                }
+
+                @Override
+                public synchronized Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, Callback callback) {
+                    if (fenced) { // the first producer is in a fatal state: every send fails at once
+                        ProducerFencedException e = new ProducerFencedException("fenced");
+                        callback.onCompletion(null, e);
+                        return CompletableFuture.failedFuture(e);
+                    }
+                    return f.send(record, callback);
+                }
+            };
+        }));
+        toggle(registry.breaker("b"), 3);
+        await().atMost(WAIT).until(() -> publisher.published() == 3);
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 2L, 3L);
+        assertThat(publisher.stats().producerRestarts()).isEqualTo(1);
+    }
+
+    @Test
     void aRecordThatCanNeverBeWrittenIsDroppedAndReported() {
         CircuitEventPublisher publisher = start(builder());
         warmUp(publisher);
