@@ -728,19 +728,24 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     /** Sends one event; returns why the producer refused it at once (so it was not written), or null. */
     private Throwable send(Producer<String, byte[]> p, Pending x) {
-        RecordHeaders headers = new RecordHeaders();
-        byte[] value;
-        if (contentMode == CircuitEvent.ContentMode.BINARY) {
-            value = CircuitEventCodec.encodeBinary(x.event, headers);
-        } else {
-            headers.add(CircuitEventSerializer.CONTENT_TYPE_HEADER, CONTENT_TYPE_BYTES);
-            value = x.bytes();
+        ProducerRecord<String, byte[]> record;
+        try {
+            RecordHeaders headers = new RecordHeaders();
+            byte[] value;
+            if (contentMode == CircuitEvent.ContentMode.BINARY) {
+                value = CircuitEventCodec.encodeBinary(x.event, headers);
+            } else {
+                headers.add(CircuitEventSerializer.CONTENT_TYPE_HEADER, CONTENT_TYPE_BYTES);
+                value = x.bytes();
+            }
+            x.partition = partitionOf(x.key);
+            x.sentAtMillis = System.currentTimeMillis();
+            x.refused = null;
+            record = new ProducerRecord<>(topic, x.partition, x.sentAtMillis, x.key, value, headers);
+        } catch (RuntimeException e) {
+            // a record that cannot even be built will not be built next time either
+            return new SerializationException("cannot encode circuit event " + x.event.id() + ": " + e, e);
         }
-        x.partition = partitionOf(x.key);
-        x.sentAtMillis = System.currentTimeMillis();
-        x.refused = null;
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, x.partition, x.sentAtMillis, x.key, value,
-                headers);
         sendingNow = x;
         try {
             p.send(record, (metadata, error) -> completed(x, error));
