@@ -13,7 +13,9 @@ import java.util.TreeSet;
  * An immutable snapshot of the breakers of a fleet of service instances, as read from the circuit-events topic
  * by a {@link CircuitEventConsumer}.
  *
- * @param latest    the latest transition per (source, breaker): the breaker's current state as last published
+ * @param latest    the latest transition per (source, breaker): the breaker's current state as last published,
+ *                  newest by {@link CircuitEvent#isNewerThan (run, sequence)}; a copy or an older transition read
+ *                  later never replaces it
  * @param history   the events (transitions, drop notices, unknown types) of the history window, in the order read
  * @param dropped   per source, the number of transitions its publisher reported as dropped (read so far)
  * @param caughtUp  whether the consumer had read up to the end of the topic as it was when it started: before
