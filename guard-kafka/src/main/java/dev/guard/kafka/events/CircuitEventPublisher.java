@@ -900,6 +900,9 @@ public final class CircuitEventPublisher implements AutoCloseable {
         int again = 0;
         int lost = 0;
         synchronized (lock) {
+            if (finished) {
+                return; // close() has returned these as unconfirmed
+            }
             for (Pending p : ambiguous) {
                 if (written.contains(p.event.id())) {
                     p.state = IN_FLIGHT;
