@@ -356,6 +356,41 @@ class CircuitEventsOutageTest {
     }
 
     @Test
+    void closeDuringAnOutageReturnsEveryUnconfirmedTransitionInOrderAndNoneIsLostUncounted() throws Exception {
+        String topic = "circuit-events-close-down";
+        try (BreakerRegistry registry = BreakerRegistry.create()) {
+            CircuitEventPublisher publisher = publisher(registry, topic, "closing", 10_000, 4);
+            List<CircuitEvent> unsent;
+            try {
+                await("topic ready").atMost(WAIT).until(publisher::topicReady);
+                toggle(registry.breaker("db"), 2);
+                await("published").atMost(WAIT).until(() -> publisher.published() == 2);
+
+                kafka.stopBroker();
+                toggle(registry.breaker("db"), 10); // 4 in the producer, 6 waiting
+                long t0 = System.nanoTime();
+                unsent = publisher.close(Duration.ofMillis(500));
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(5_000);
+                assertThat(publisher.close(Duration.ZERO)).as("closed twice: the same list").isSameAs(unsent);
+            } finally {
+                kafka.startBroker();
+            }
+            assertThat(unsent).extracting(e -> e.transition().orElseThrow().sequence())
+                    .containsExactly(3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L);
+            assertThat(publisher.published()).isEqualTo(2);
+            assertThat(publisher.queued()).isZero();
+            assertThat(publisher.dropped()).isZero();
+            // the broker refused connections: nothing of what close() returned reached the topic
+            List<Long> onTopic = new ArrayList<>();
+            CircuitEventDeserializer deserializer = new CircuitEventDeserializer();
+            for (ConsumerRecord<String, byte[]> r : readAll(topic)) {
+                onTopic.add(deserializer.deserialize(topic, r.headers(), r.value()).transition().orElseThrow().sequence());
+            }
+            assertThat(onTopic).containsExactly(1L, 2L);
+        }
+    }
+
+    @Test
     void binaryModeKeepsTheAttributesInHeadersAndTheConsumerReadsBothModes() throws Exception {
         String topic = "circuit-events-modes";
         try (BreakerRegistry structuredRegistry = BreakerRegistry.create();
