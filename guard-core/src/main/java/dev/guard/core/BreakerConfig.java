@@ -42,11 +42,19 @@ public final class BreakerConfig {
         TIME
     }
 
+    /**
+     * The longest duration any setting holds, about 73 years: a longer one (up to {@link Duration}'s maximum) is
+     * accepted and saturates here, so that deadlines computed from it can still be compared by difference.
+     */
+    public static final long MAX_NANOS = Long.MAX_VALUE / 4;
+    /** The most probes a HALF_OPEN breaker admits at once ({@code halfOpenMaxCalls}). */
+    public static final int MAX_PROBES = 64;
+
     private static final BreakerConfig DEFAULTS = new Builder().build();
 
     private final int consecutiveFailures;
-    private final float failureRateThreshold;
-    private final float slowCallRateThreshold;
+    private final double failureRateThreshold;
+    private final double slowCallRateThreshold;
     private final long slowCallDurationNanos;
     private final WindowType windowType;
     private final int windowSize;
@@ -126,12 +134,12 @@ public final class BreakerConfig {
     }
 
     /** Failure-rate threshold in percent (0 exclusive to 100 inclusive); 0 when off. */
-    public float failureRateThreshold() {
+    public double failureRateThreshold() {
         return failureRateThreshold;
     }
 
     /** Slow-call-rate threshold in percent; 0 when off. */
-    public float slowCallRateThreshold() {
+    public double slowCallRateThreshold() {
         return slowCallRateThreshold;
     }
 
@@ -227,8 +235,8 @@ public final class BreakerConfig {
     /** Builds a {@link BreakerConfig}; not thread-safe. */
     public static final class Builder {
         private int consecutiveFailures = 5;
-        private float failureRateThreshold = 50f;
-        private float slowCallRateThreshold = 0f;
+        private double failureRateThreshold = 50;
+        private double slowCallRateThreshold = 0;
         private long slowCallDurationNanos = Long.MAX_VALUE;
         private WindowType windowType = WindowType.COUNT;
         private int windowSize = 100;
@@ -272,13 +280,13 @@ public final class BreakerConfig {
         }
 
         /** Failure-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
-        public Builder failureRateThreshold(float percent) {
+        public Builder failureRateThreshold(double percent) {
             this.failureRateThreshold = percent("failureRateThreshold", percent);
             return this;
         }
 
         /** Slow-call-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
-        public Builder slowCallRateThreshold(float percent) {
+        public Builder slowCallRateThreshold(double percent) {
             this.slowCallRateThreshold = percent("slowCallRateThreshold", percent);
             return this;
         }
@@ -292,7 +300,7 @@ public final class BreakerConfig {
             if (duration.isNegative() || duration.isZero()) {
                 throw new IllegalArgumentException("slowCallDuration must be positive, was " + duration);
             }
-            this.slowCallDurationNanos = duration.toNanos();
+            this.slowCallDurationNanos = saturatedNanos(duration);
             return this;
         }
 
@@ -328,9 +336,9 @@ public final class BreakerConfig {
             return this;
         }
 
-        /** Probes admitted at the same time in HALF_OPEN; at least 1. */
+        /** Probes admitted at the same time in HALF_OPEN; 1 to {@value #MAX_PROBES}. */
         public Builder halfOpenMaxCalls(int calls) {
-            this.halfOpenMaxCalls = atLeast("halfOpenMaxCalls", calls, 1);
+            this.halfOpenMaxCalls = range("halfOpenMaxCalls", calls, 1, MAX_PROBES);
             return this;
         }
 
@@ -345,7 +353,7 @@ public final class BreakerConfig {
             if (wait == null || wait.isNegative()) {
                 throw new IllegalArgumentException("maxWaitInHalfOpen must be zero or positive, was " + wait);
             }
-            this.maxWaitInHalfOpenNanos = wait.toNanos();
+            this.maxWaitInHalfOpenNanos = saturatedNanos(wait);
             return this;
         }
 
@@ -406,11 +414,33 @@ public final class BreakerConfig {
             return value;
         }
 
-        private static float percent(String field, float value) {
-            if (!(value >= 0f && value <= 100f)) {
+        private static double percent(String field, double value) {
+            if (!(value >= 0 && value <= 100)) {
                 throw new IllegalArgumentException(field + " must be within [0, 100] percent, was " + value);
             }
             return value;
         }
+    }
+
+    /** {@code d} in nanoseconds, saturated at {@link #MAX_NANOS} instead of overflowing. */
+    static long saturatedNanos(Duration d) {
+        if (d.compareTo(Duration.ofNanos(MAX_NANOS)) >= 0) {
+            return MAX_NANOS;
+        }
+        return d.toNanos();
+    }
+
+    /**
+     * Whether {@code count} of {@code calls} reaches {@code thresholdPercent}: {@code count * 100 / calls >=
+     * threshold}, the division correctly rounded to the double nearest the exact rate. A rate equal to the
+     * threshold as written (11 of 1000 against 1.1) is the same double as the threshold, so it trips.
+     */
+    static boolean reaches(long count, long calls, double thresholdPercent) {
+        return count * 100.0 / calls >= thresholdPercent;
+    }
+
+    /** A threshold as the user wrote it ({@code 1.1}, not a float's {@code 1.10000002}), at least one decimal. */
+    static String percentText(double percent) {
+        return Double.toString(percent);
     }
 }

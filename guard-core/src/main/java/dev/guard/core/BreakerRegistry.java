@@ -140,7 +140,7 @@ public final class BreakerRegistry implements AutoCloseable {
                 w.attach(b);
             }
             for (RegistryListener l : registryListeners) {
-                l.added(b);
+                notify(l, b, true);
             }
         }
         return b;
@@ -195,7 +195,7 @@ public final class BreakerRegistry implements AutoCloseable {
             w.detach(b);
         }
         for (RegistryListener l : registryListeners) {
-            l.removed(b);
+            notify(l, b, false);
         }
         return true;
     }
@@ -258,11 +258,35 @@ public final class BreakerRegistry implements AutoCloseable {
         return subscribe(EventKind.LIFECYCLE, listener);
     }
 
-    /** Stops the scheduler thread this registry created (none if a scheduler was given). */
+    /**
+     * Tells {@code l} of a breaker added or removed. A listener that throws is logged and skipped: it neither fails
+     * the caller's {@link #breaker} / {@link #remove} nor keeps the event from the listeners after it.
+     */
+    private static void notify(RegistryListener l, CircuitBreaker b, boolean added) {
+        try {
+            if (added) {
+                l.added(b);
+            } else {
+                l.removed(b);
+            }
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(BreakerRegistry.class).warn(
+                    "Registry listener {} threw on {} of breaker '{}'", l, added ? "added" : "removed", b.name(), e);
+        }
+    }
+
+    /**
+     * Stops the scheduler thread this registry created (none if a scheduler was given). Its breakers keep
+     * working: an OPEN breaker then leaves OPEN on the first call after its open wait, as with
+     * {@code automaticHalfOpen(false)}.
+     */
     @Override
     public void close() {
         if (ownedScheduler != null) {
             ownedScheduler.shutdown();
+            for (AtomicCircuitBreaker b : breakers.values()) {
+                b.timersStopped();
+            }
         }
     }
 

@@ -21,9 +21,10 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>synchronous: {@link #call(Callable)}, {@link #run(Runnable)} and the {@code decorate*} methods, which
  *       acquire a permission, time the call if the configuration needs durations, and record the outcome;</li>
- *   <li>asynchronous integrations (a producer callback, a pooled connection): {@link #tryAcquirePermission()}
- *       before the work and exactly one of {@link #onSuccess(long)}, {@link #onFailure(long, Throwable)},
- *       {@link #onResult(long, Object)}, {@link #onIgnored()} or {@link #releasePermission()} after it.</li>
+ *   <li>asynchronous integrations (a producer callback, a pooled connection): {@link #tryAcquire()} before
+ *       the work, which returns a permit, and exactly one of {@link #onSuccess(long, long)},
+ *       {@link #onFailure(long, long, Throwable)}, {@link #onResult(long, long, Object)},
+ *       {@link #onIgnored(long)} or {@link #release(long)} with that permit after it.</li>
  * </ul>
  * In the CLOSED state neither way takes a lock or allocates.
  *
@@ -53,50 +54,145 @@ public interface CircuitBreaker {
 
     // ---------------------------------------------------------------------------------------------- async API
 
+    /** What {@link #tryAcquire()} returns when the call is not permitted. Never a valid permit. */
+    long NO_PERMIT = -1L;
+
     /**
-     * Asks to make one call. True in CLOSED, DISABLED and METRICS_ONLY; in OPEN true only once the open wait
-     * has elapsed (the breaker then moves to HALF_OPEN); in HALF_OPEN true while a probe permit is free.
-     * Every {@code true} must be followed by exactly one outcome method or {@link #releasePermission()}.
-     * A {@code false} is counted as a rejected call.
+     * Asks to make one call and returns its permit, or {@link #NO_PERMIT} (counted as a rejected call).
+     * Permitted in CLOSED, DISABLED and METRICS_ONLY; in OPEN only once the open wait has elapsed (the breaker
+     * then moves to HALF_OPEN); in HALF_OPEN while one of the {@code halfOpenMaxCalls} probe slots is free.
+     *
+     * <p>A permit is a value, not a moment: it names the period (the stretch between two transitions) that
+     * granted it. Give every permit exactly one of {@link #onSuccess(long, long)},
+     * {@link #onFailure(long, long, Throwable)}, {@link #onResult(long, long, Object)}, {@link #onIgnored(long)}
+     * or {@link #release(long)}. Its outcome is judged in the period that granted it: an outcome that arrives
+     * after the breaker has moved on (a late answer of a call admitted before an outage, a CLOSED call answering
+     * in HALF_OPEN) is counted in the totals and per-call events, but never enters a later period's window,
+     * failure streak or probe count. A probe's first outcome is its verdict; a second one for the same permit
+     * is counted and judged no more. Allocation-free and lock-free in CLOSED.
      */
-    boolean tryAcquirePermission();
+    long tryAcquire();
 
-    /** Like {@link #tryAcquirePermission()}, but throws the rejection. */
-    void acquirePermission() throws CallNotPermittedException;
-
-    /** Gives back a permission without recording an outcome (the call was never made). */
-    void releasePermission();
-
-    /** Records a successful call that took {@code durationNanos} (compared with the slow-call duration). */
-    void onSuccess(long durationNanos);
+    /** Like {@link #tryAcquire()}, but throws the rejection instead of returning {@link #NO_PERMIT}. */
+    long acquire() throws CallNotPermittedException;
 
     /**
-     * Records {@code count} successful calls of no measured duration, as {@code count} calls of
-     * {@code onSuccess(0)} would, for callers that learn of successes in batches (a producer's I/O thread
-     * acknowledging records). In CLOSED, into a count window full of successes, it is one counter addition.
+     * Gives back {@code permit} without an outcome (the call was never made, or says nothing about the
+     * resource). A HALF_OPEN probe slot becomes free again; anything else is a no-op.
+     */
+    void release(long permit);
+
+    /** Records that the call of {@code permit} succeeded in {@code durationNanos} (compared with the slow-call duration). */
+    void onSuccess(long permit, long durationNanos);
+
+    /**
+     * Records {@code count} successful calls of no measured duration, all granted {@code permit}, as
+     * {@code count} calls of {@code onSuccess(permit, 0)} would: for integrations that learn of successes in
+     * batches (a producer's I/O thread acknowledging records) and only ever batch CLOSED-state permits of one
+     * period. In CLOSED, into a count window full of successes, it is one counter addition.
      *
      * @throws IllegalArgumentException if {@code count} is negative
      */
-    default void onSuccesses(long count) {
+    default void onSuccesses(long permit, long count) {
         if (count < 0) {
             throw new IllegalArgumentException("count must not be negative, was " + count);
         }
         for (long i = 0; i < count; i++) {
-            onSuccess(0L);
+            onSuccess(permit, 0L);
         }
     }
 
     /**
-     * Records a call that threw: ignored if {@link BreakerConfig#ignoreIf()} matches, a failure if
-     * {@link BreakerConfig#recordFailureIf()} matches, a success otherwise.
+     * Records that the call of {@code permit} threw {@code error}: nothing but the ignored count if
+     * {@link BreakerConfig#ignoreIf()} matches, a failure if {@link BreakerConfig#recordFailureIf()} matches, a
+     * success otherwise. If a predicate throws, the permit is given back with no verdict and the predicate's
+     * exception propagates (a bug in a predicate is not an outage).
      */
-    void onFailure(long durationNanos, Throwable error);
+    void onFailure(long permit, long durationNanos, Throwable error);
 
-    /** Records a call that returned {@code result}: a failure if {@link BreakerConfig#failOnResult()} matches. */
-    void onResult(long durationNanos, Object result);
+    /**
+     * Records that the call of {@code permit} returned {@code result}: a failure if
+     * {@link BreakerConfig#failOnResult()} matches, a success otherwise; a throwing predicate as in
+     * {@link #onFailure(long, long, Throwable)}.
+     */
+    void onResult(long permit, long durationNanos, Object result);
 
-    /** Records nothing and releases the permission: the outcome says nothing about the resource. */
-    void onIgnored();
+    /** Records nothing but the ignored count and gives {@code permit} back: the outcome says nothing about the resource. */
+    void onIgnored(long permit);
+
+    // ------------------------------------------------------------------------------- token-less (deprecated)
+
+    /**
+     * {@code tryAcquire() != NO_PERMIT}.
+     *
+     * @deprecated the permit is lost, and with it the period that granted it; use {@link #tryAcquire()}. Kept only
+     *             until guard-kafka's producer has moved to permits.
+     */
+    @Deprecated(forRemoval = true)
+    default boolean tryAcquirePermission() {
+        return tryAcquire() != NO_PERMIT;
+    }
+
+    /**
+     * Gives back {@link #currentPermit()}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #release(long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void releasePermission() {
+        release(currentPermit());
+    }
+
+    /**
+     * {@code onSuccess(currentPermit(), durationNanos)}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onSuccess(long, long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onSuccess(long durationNanos) {
+        onSuccess(currentPermit(), durationNanos);
+    }
+
+    /**
+     * {@code onSuccesses(currentPermit(), count)}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onSuccesses(long, long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onSuccesses(long count) {
+        onSuccesses(currentPermit(), count);
+    }
+
+    /**
+     * {@code onFailure(currentPermit(), durationNanos, error)}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onFailure(long, long, Throwable)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onFailure(long durationNanos, Throwable error) {
+        onFailure(currentPermit(), durationNanos, error);
+    }
+
+    /**
+     * {@code onIgnored(currentPermit())}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onIgnored(long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onIgnored() {
+        onIgnored(currentPermit());
+    }
+
+    /**
+     * The permit an outcome without one is judged under: the current period's, and in HALF_OPEN that of one probe
+     * in flight (an outcome then is a probe's verdict, whichever call it came from), or {@link #NO_PERMIT} when no
+     * probe is in flight. This is the judgement late answers must not get; it exists only for the deprecated
+     * token-less methods.
+     *
+     * @deprecated use the permit {@link #tryAcquire()} returned
+     */
+    @Deprecated(forRemoval = true)
+    long currentPermit();
 
     /** The rejection to throw or fail a future with, for the current state. */
     CallNotPermittedException rejection();

@@ -51,11 +51,12 @@ class ConcurrencyTest {
         int perThread = 20_000;
         hammer(THREADS, () -> {
             for (int i = 0; i < perThread; i++) {
-                assertThat(b.tryAcquirePermission()).isTrue();
+                long permit = b.tryAcquire();
+                assertThat(permit).isNotEqualTo(CircuitBreaker.NO_PERMIT);
                 switch (i % 10) {
-                    case 0 -> b.onFailure(0, Breakers.BOOM);
-                    case 1 -> b.onFailure(0, new IllegalArgumentException());
-                    default -> b.onSuccess(0);
+                    case 0 -> b.onFailure(permit, 0, Breakers.BOOM);
+                    case 1 -> b.onFailure(permit, 0, new IllegalArgumentException());
+                    default -> b.onSuccess(permit, 0);
                 }
             }
         });
@@ -94,7 +95,7 @@ class ConcurrencyTest {
 
     @Test
     void timeWindowLosesNoCountUnderContentionAcrossBucketBoundaries() throws Exception {
-        TimeWindow w = new TimeWindow(5, 1_000L); // 1 µs buckets so that threads roll buckets all the time
+        TimeWindow w = new TimeWindow(5, 1_000L, 0L); // 1 µs buckets so that threads roll buckets all the time
         AtomicLong fails = new AtomicLong();
         hammer(THREADS, () -> {
             for (int i = 0; i < 50_000; i++) {
@@ -170,14 +171,15 @@ class ConcurrencyTest {
                     clock.advanceMillis(1); // runs due timers on this thread too: timed and call-driven transitions race
                 }
                 attempts.incrementAndGet();
-                if (b.tryAcquirePermission()) {
+                long permit = b.tryAcquire();
+                if (permit != CircuitBreaker.NO_PERMIT) {
                     int x = r.nextInt(10);
                     if (x < 4) {
-                        b.onFailure(0, Breakers.BOOM);
+                        b.onFailure(permit, 0, Breakers.BOOM);
                     } else if (x == 4) {
-                        b.onIgnored();
+                        b.onIgnored(permit);
                     } else {
-                        b.onSuccess(0);
+                        b.onSuccess(permit, 0);
                     }
                 }
             }
