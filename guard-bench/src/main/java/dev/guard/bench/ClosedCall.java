@@ -89,6 +89,21 @@ public abstract class ClosedCall {
         }
     }
 
+    /** guard-core's decorator: a supplier decorated once by {@code decorateSupplier(supplier)}, called per op. */
+    @Benchmark
+    public Object guardSupplier(Worker w) {
+        java.util.function.Supplier<Object> s = w.guarded;
+        if (s == null) {
+            s = guard.decorateSupplier(w.plain);
+            w.guarded = s;
+        }
+        try {
+            return s.get();
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
     /** guard-core's asynchronous API: {@code tryAcquire()} then {@code onSuccess(permit, 0)} / {@code onFailure(permit, 0, e)}. */
     @Benchmark
     public Object guardAsync(Worker w) {

@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -532,35 +533,156 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier) {
         Objects.requireNonNull(supplier, "supplier");
         return () -> {
-            long permit = tryAcquire();
-            if (permit == NO_PERMIT) {
-                return CompletableFuture.failedFuture(rejection());
-            }
-            long start = clock.nanoTime();
-            CompletionStage<T> stage;
-            try {
-                stage = supplier.get();
-            } catch (Throwable t) {
-                long end = clock.nanoTime();
-                recordThrownByCall(permit, end - start, end, t);
-                return CompletableFuture.failedFuture(t);
-            }
-            if (stage == null) {
-                release(permit);
-                return CompletableFuture.failedFuture(new NullPointerException(
-                        "the supplier decorated by breaker '" + name + "' returned null instead of a CompletionStage"));
-            }
-            return stage.whenComplete((value, error) -> {
-                long end = clock.nanoTime();
-                if (error == null) {
-                    recordResult(permit, end - start, end, value);
-                } else {
-                    Throwable cause = error instanceof CompletionException && error.getCause() != null
-                            ? error.getCause() : error;
-                    recordThrown(permit, end - start, end, cause);
-                }
-            });
+            long limit = config.timeLimitNanos();
+            return limit > 0 ? limitedStage(supplier, Duration.ofNanos(limit), limit) : stage(supplier);
         };
+    }
+
+    @Override
+    public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
+                                                                    Duration timeLimit) {
+        Objects.requireNonNull(supplier, "supplier");
+        long limit = positiveLimit(timeLimit);
+        return () -> limitedStage(supplier, timeLimit, limit);
+    }
+
+    private static long positiveLimit(Duration timeLimit) {
+        if (timeLimit == null || timeLimit.isNegative() || timeLimit.isZero()) {
+            throw new IllegalArgumentException("timeLimit must be positive, was " + timeLimit);
+        }
+        return BreakerConfig.saturatedNanos(timeLimit);
+    }
+
+    private <T> CompletionStage<T> stage(Supplier<? extends CompletionStage<T>> supplier) {
+        long permit = tryAcquire();
+        if (permit == NO_PERMIT) {
+            return CompletableFuture.failedFuture(rejection());
+        }
+        long start = clock.nanoTime();
+        CompletionStage<T> stage;
+        try {
+            stage = supplier.get();
+        } catch (Throwable t) {
+            long end = clock.nanoTime();
+            recordThrownByCall(permit, end - start, end, t);
+            return CompletableFuture.failedFuture(t);
+        }
+        if (stage == null) {
+            release(permit);
+            return CompletableFuture.failedFuture(nullStage());
+        }
+        return stage.whenComplete((value, error) -> {
+            long end = clock.nanoTime();
+            if (error == null) {
+                recordResult(permit, end - start, end, value);
+            } else {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                recordThrown(permit, end - start, end, cause);
+            }
+        });
+    }
+
+    private NullPointerException nullStage() {
+        return new NullPointerException(
+                "the supplier decorated by breaker '" + name + "' returned null instead of a CompletionStage");
+    }
+
+    private <T> CompletionStage<T> limitedStage(Supplier<? extends CompletionStage<T>> supplier, Duration limit,
+                                                long limitNanos) {
+        long permit = tryAcquire();
+        if (permit == NO_PERMIT) {
+            return CompletableFuture.failedFuture(rejection());
+        }
+        long start = clock.nanoTime();
+        CompletionStage<T> stage;
+        try {
+            stage = supplier.get();
+        } catch (Throwable t) {
+            long end = clock.nanoTime();
+            recordThrownByCall(permit, end - start, end, t);
+            return CompletableFuture.failedFuture(t);
+        }
+        if (stage == null) {
+            release(permit);
+            return CompletableFuture.failedFuture(nullStage());
+        }
+        TimeLimitedCall<T> call = new TimeLimitedCall<>(this, permit, start, limit);
+        call.startTimer(scheduler, limitNanos);
+        try {
+            call.work(stage.toCompletableFuture());
+        } catch (UnsupportedOperationException notCancellable) {
+            // a stage with no CompletableFuture view: a timeout fails the caller's stage, the work runs on
+        }
+        call.follow(stage);
+        return call.result;
+    }
+
+    @Override
+    public <T> T call(Callable<T> callable, java.util.concurrent.Executor executor, Duration timeLimit)
+            throws Exception {
+        Objects.requireNonNull(callable, "callable");
+        Objects.requireNonNull(executor, "executor");
+        long limitNanos = timeLimit == null ? 0 : positiveLimit(timeLimit);
+        long permit = acquire();
+        long start = clock.nanoTime();
+        TimeLimitedCall<T> call = new TimeLimitedCall<>(this, permit, start, timeLimit);
+        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(callable) {
+            @Override
+            protected void done() {
+                if (isCancelled()) {
+                    return;
+                }
+                try {
+                    call.completed(get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    call.failed(e.getCause());
+                } catch (InterruptedException | java.util.concurrent.CancellationException e) {
+                    // not reached: done() runs once the task has its outcome
+                }
+            }
+        };
+        call.work(task);
+        try {
+            executor.execute(task);
+        } catch (RuntimeException rejected) {
+            release(permit);
+            throw rejected;
+        }
+        if (limitNanos > 0) {
+            call.startTimer(scheduler, limitNanos);
+        }
+        try {
+            return call.result.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Exception) {
+                throw (Exception) cause;
+            }
+            throw (Error) cause;
+        } catch (InterruptedException e) {
+            if (call.compareAndSet(false, true)) {
+                task.cancel(true);
+                release(permit);
+            }
+            throw e;
+        }
+    }
+
+    /** The breaker's clock reading (for {@link TimeLimitedCall}). */
+    long nanoTime() {
+        return clock.nanoTime();
+    }
+
+    /** A call of {@code permit} exceeded {@code limit}: recorded as the configuration's timeout outcome, no predicate asked. */
+    void recordTimeout(long permit, Duration limit) {
+        BreakerConfig c = config;
+        long nanos = BreakerConfig.saturatedNanos(limit);
+        if (c.timeoutOutcome() == BreakerConfig.TimeoutOutcome.SLOW) {
+            recordSuccess(permit, c.measuresDuration() ? Math.max(nanos, c.slowCallDurationNanos() + 1) : nanos, NO_TIME);
+        } else {
+            recordFailure(permit, nanos, NO_TIME, new CallTimeoutException(name, limit));
+        }
     }
 
     // -------------------------------------------------------------------------------------- transitions

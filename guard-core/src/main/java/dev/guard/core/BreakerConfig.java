@@ -68,6 +68,16 @@ public final class BreakerConfig {
     private final Predicate<Throwable> ignoreIf;
     private final Predicate<Object> failOnResult;
     private final boolean writableStackTrace;
+    private final long timeLimitNanos;
+    private final TimeoutOutcome timeoutOutcome;
+
+    /** How a call that exceeded its time limit is recorded. */
+    public enum TimeoutOutcome {
+        /** As a failure, whatever {@code recordFailureIf} says (the default). */
+        FAILURE,
+        /** As a slow success (slower than {@code slowCallDuration}, or the limit without one): slow-call rules apply. */
+        SLOW
+    }
 
     private BreakerConfig(Builder b) {
         this.consecutiveFailures = b.consecutiveFailures;
@@ -86,6 +96,8 @@ public final class BreakerConfig {
         this.ignoreIf = b.ignoreIf;
         this.failOnResult = b.failOnResult;
         this.writableStackTrace = b.writableStackTrace;
+        this.timeLimitNanos = b.timeLimitNanos;
+        this.timeoutOutcome = b.timeoutOutcome;
     }
 
     /** The default configuration: 5 consecutive failures or 50% of at least 20 of the last 100 calls; 30 s open; 3 probes. */
@@ -229,7 +241,23 @@ public final class BreakerConfig {
                 + ", halfOpenMaxCalls=" + halfOpenMaxCalls
                 + ", successThreshold=" + successThreshold
                 + ", maxWaitInHalfOpen=" + Duration.ofNanos(maxWaitInHalfOpenNanos)
-                + ", automaticHalfOpen=" + automaticHalfOpen + '}';
+                + ", automaticHalfOpen=" + automaticHalfOpen
+                + ", timeLimit=" + (timeLimitNanos == 0 ? "none" : Duration.ofNanos(timeLimitNanos) + "->" + timeoutOutcome)
+                + '}';
+    }
+
+    /**
+     * The time limit of calls through {@link CircuitBreaker#decorateCompletionStage(java.util.function.Supplier)}
+     * and {@link CircuitBreaker#call(java.util.concurrent.Callable, java.util.concurrent.Executor)}, in
+     * nanoseconds; 0 when calls are not bounded. The plain synchronous paths are never bounded.
+     */
+    public long timeLimitNanos() {
+        return timeLimitNanos;
+    }
+
+    /** How a call that exceeded its time limit is recorded. */
+    public TimeoutOutcome timeoutOutcome() {
+        return timeoutOutcome;
     }
 
     /** Builds a {@link BreakerConfig}; not thread-safe. */
@@ -250,6 +278,8 @@ public final class BreakerConfig {
         private Predicate<Throwable> ignoreIf = t -> false;
         private Predicate<Object> failOnResult;
         private boolean writableStackTrace;
+        private long timeLimitNanos;
+        private TimeoutOutcome timeoutOutcome = TimeoutOutcome.FAILURE;
 
         private Builder() {
         }
@@ -271,6 +301,8 @@ public final class BreakerConfig {
             ignoreIf = c.ignoreIf;
             failOnResult = c.failOnResult;
             writableStackTrace = c.writableStackTrace;
+            timeLimitNanos = c.timeLimitNanos;
+            timeoutOutcome = c.timeoutOutcome;
         }
 
         /** Failures in a row that open the breaker; 0 turns the condition off. */
@@ -384,6 +416,30 @@ public final class BreakerConfig {
         /** Whether rejections carry a stack trace (default false: one shared stackless exception per opening). */
         public Builder writableStackTrace(boolean writable) {
             this.writableStackTrace = writable;
+            return this;
+        }
+
+        /**
+         * Bounds asynchronous calls ({@code decorateCompletionStage}) and executor calls
+         * ({@code call(callable, executor)}): past {@code limit} the caller gets a {@link CallTimeoutException},
+         * the call is recorded as {@link #timeoutOutcome(TimeoutOutcome)} says, and the work is cancelled where it
+         * can be. {@code null} or zero: unbounded (the default). A decoration may give its own limit.
+         */
+        public Builder timeLimit(Duration limit) {
+            if (limit == null || limit.isZero()) {
+                this.timeLimitNanos = 0;
+                return this;
+            }
+            if (limit.isNegative()) {
+                throw new IllegalArgumentException("timeLimit must be zero or positive, was " + limit);
+            }
+            this.timeLimitNanos = saturatedNanos(limit);
+            return this;
+        }
+
+        /** How a call past its time limit is recorded (default {@link TimeoutOutcome#FAILURE}). */
+        public Builder timeoutOutcome(TimeoutOutcome outcome) {
+            this.timeoutOutcome = Objects.requireNonNull(outcome, "timeoutOutcome");
             return this;
         }
 

@@ -4,11 +4,13 @@ import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
 
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -266,14 +268,69 @@ public interface CircuitBreaker {
 
     /**
      * A supplier of stages guarded by this breaker: rejection gives a failed stage (the supplier is not
-     * called); the outcome is recorded when the stage completes.
+     * called); the outcome is recorded when the stage completes. With a {@link BreakerConfig#timeLimitNanos()
+     * time limit} configured, the stage is bounded by it as with {@link #decorateCompletionStage(Supplier, Duration)}.
+     * A supplier that returns {@code null} gives a stage failed with a {@link NullPointerException} (the permit is
+     * given back).
      */
     <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier);
+
+    /**
+     * {@link #decorateCompletionStage(Supplier)} bounded by {@code timeLimit} (this decoration's own, instead of the
+     * configuration's): a stage still incomplete after it fails with a {@link CallTimeoutException} naming the
+     * breaker and the limit, the call is recorded as {@link BreakerConfig#timeoutOutcome()} says, and the
+     * supplier's stage is cancelled ({@code toCompletableFuture().cancel(true)}) where it allows it; its later
+     * outcome is not recorded again. The timeout is one task on the breaker's scheduler (the registry's); no thread
+     * per call.
+     *
+     * @throws IllegalArgumentException if {@code timeLimit} is not positive
+     */
+    <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
+                                                             Duration timeLimit);
+
+    /** {@link #decorateCompletionStage(Supplier, Duration)} whose stage completes with {@code fallback} on rejection, failure and timeout. */
+    default <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
+                                                                     Duration timeLimit,
+                                                                     Function<Throwable, ? extends T> fallback) {
+        return withFallback(decorateCompletionStage(supplier, timeLimit), fallback);
+    }
+
+    /**
+     * Runs {@code callable} on {@code executor} through this breaker and waits at most the configured
+     * {@link BreakerConfig#timeLimitNanos() time limit} (unbounded without one), for callers who must not wait
+     * longer: see {@link #call(Callable, Executor, Duration)}.
+     */
+    default <T> T call(Callable<T> callable, Executor executor) throws Exception {
+        long limit = config().timeLimitNanos();
+        return call(callable, executor, limit == 0 ? null : Duration.ofNanos(limit));
+    }
+
+    /**
+     * Runs {@code callable} on {@code executor} through this breaker, and waits at most {@code timeLimit}
+     * ({@code null}: unbounded). Past it the caller gets a {@link CallTimeoutException}, the call is recorded as
+     * {@link BreakerConfig#timeoutOutcome()} says, and the task is cancelled with interruption: the executor's
+     * thread is interrupted if it runs the task, so work that ignores interrupts goes on in the background (its
+     * outcome is then not recorded). A rejection by the breaker throws {@link CallNotPermittedException} without
+     * submitting anything; a rejection by the executor gives the permit back and throws its
+     * {@code RejectedExecutionException}. If the waiting thread is interrupted, the task is cancelled, the permit
+     * given back, and {@link InterruptedException} thrown. The plain {@link #call(Callable)} stays on the caller's
+     * thread, with no executor hop and no allocation.
+     */
+    <T> T call(Callable<T> callable, Executor executor, Duration timeLimit) throws Exception;
+
+    /** A callable that runs {@code callable} through this breaker with {@link #call(Callable, Executor, Duration)}. */
+    default <T> Callable<T> decorateCallable(Callable<T> callable, Executor executor, Duration timeLimit) {
+        return () -> call(callable, executor, timeLimit);
+    }
 
     /** {@link #decorateCompletionStage(Supplier)} whose stage completes with {@code fallback} on rejection and failure. */
     default <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
                                                                      Function<Throwable, ? extends T> fallback) {
-        Supplier<CompletionStage<T>> guarded = decorateCompletionStage(supplier);
+        return withFallback(decorateCompletionStage(supplier), fallback);
+    }
+
+    private static <T> Supplier<CompletionStage<T>> withFallback(Supplier<CompletionStage<T>> guarded,
+                                                                 Function<Throwable, ? extends T> fallback) {
         return () -> guarded.get().handle((value, error) -> {
             if (error == null) {
                 return CompletableFuture.completedFuture(value);
