@@ -57,6 +57,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** Low bits of a permit: 0 for a non-probe, {@code 1 + slot} for a HALF_OPEN probe. */
     static final int SLOT_BITS = 7;
     private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
+    /** While a timer watches an OPEN deadline, each thread still checks it itself once per this many rejections. */
+    static final int CHECK_EVERY = 1024;
     /** A throwing user predicate is logged at most once per this interval. */
     private static final long PREDICATE_WARN_NANOS = 60_000_000_000L;
 
@@ -175,13 +177,18 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         while (true) {
             switch (p.state) {
                 case OPEN: {
-                    // with a timer in charge of the deadline, a rejection reads no clock
-                    if ((p.deadlineUnwatched || timersStopped) && clock.nanoTime() - p.openUntilNanos >= 0) {
+                    // With a timer in charge of the deadline, a rejection reads no clock, but for one rejection in
+                    // every CHECK_EVERY of each thread: a scheduler thread held up (by a blocking listener, say)
+                    // delays recovery by that many rejections at most.
+                    long n = rejected.incrementOwn();
+                    if ((p.deadlineUnwatched || timersStopped || (n & (CHECK_EVERY - 1)) == 0 || n < 0)
+                            && clock.nanoTime() - p.openUntilNanos >= 0) {
+                        rejected.add(-1); // not rejected after all
                         transition(p, State.HALF_OPEN, "open wait elapsed", p.openings);
                         p = phase;
                         continue;
                     }
-                    reject(p);
+                    publishRejected(p);
                     return NO_PERMIT;
                 }
                 case HALF_OPEN: {
@@ -203,6 +210,10 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     private void reject(Phase p) {
         rejected.increment();
+        publishRejected(p);
+    }
+
+    private void publishRejected(Phase p) {
         if (listeners.wants(EventKind.REJECTED)) {
             listeners.publish(new BreakerEvent.CallRejected(name, p.state, clock.currentTimeMillis()));
         }

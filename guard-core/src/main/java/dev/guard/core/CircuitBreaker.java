@@ -385,7 +385,12 @@ public interface CircuitBreaker {
 
     // --------------------------------------------------------------------------------------------- events
 
-    /** Subscribes {@code listener} to events of the given kinds. */
+    /**
+     * Subscribes {@code listener} to events of the given kinds. Listeners run on the thread that caused the event:
+     * a caller's, or for timed transitions the registry's scheduler thread, which every breaker of the registry
+     * shares; a listener must not block (hand slow work to an executor). Should the scheduler be held up anyway, an
+     * OPEN breaker still leaves OPEN after its wait, at the latest on the 1 024th rejection of a calling thread.
+     */
     Subscription subscribe(Set<EventKind> kinds, BreakerListener listener);
 
     /** Subscribes {@code listener} to transitions and resets only (never called per call). */

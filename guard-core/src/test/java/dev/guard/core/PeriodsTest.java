@@ -539,4 +539,21 @@ class PeriodsTest {
         assertThat(b.tryAcquire()).isNotEqualTo(CircuitBreaker.NO_PERMIT);
         assertThat(b.state()).isEqualTo(State.HALF_OPEN);
     }
+
+    @Test
+    void aStalledSchedulerDelaysRecoveryByABoundedNumberOfRejections() {
+        Scheduler stalled = (task, delay) -> () -> { }; // accepts every task and never runs one
+        BreakerRegistry r = BreakerRegistry.builder().clock(clock).scheduler(stalled).build();
+        registries.add(r);
+        CircuitBreaker b = r.breaker("stalled", onlyConsecutive(1).openWait(Duration.ofSeconds(10)).build());
+        fail(b);
+        clock.advance(Duration.ofSeconds(10));
+        int rejections = 0;
+        while (b.tryAcquire() == CircuitBreaker.NO_PERMIT) {
+            rejections++;
+            assertThat(rejections).as("rejections past the deadline").isLessThanOrEqualTo(AtomicCircuitBreaker.CHECK_EVERY);
+        }
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        assertThat(b.status().rejectedCalls()).as("the granting call is no rejection").isEqualTo(rejections);
+    }
 }
