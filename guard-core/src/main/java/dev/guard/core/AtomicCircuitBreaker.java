@@ -96,6 +96,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
     private final AtomicLong lastPredicateWarning = new AtomicLong(Long.MIN_VALUE);
+    /** Warnings logged for throwing predicates (tests); written by the CAS winner only. */
+    volatile int predicateWarnings;
     private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -340,6 +342,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         long now = clock.nanoTime();
         long last = lastPredicateWarning.get();
         if ((last == Long.MIN_VALUE || now - last >= PREDICATE_WARN_NANOS) && lastPredicateWarning.compareAndSet(last, now)) {
+            predicateWarnings++;
             LOG.warn("Circuit '{}': the {} predicate threw {}; the call was recorded with no verdict "
                     + "(logged at most once a minute)", name, which, e.toString());
         }

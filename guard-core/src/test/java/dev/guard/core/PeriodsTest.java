@@ -295,6 +295,24 @@ class PeriodsTest {
         }
 
         @Test
+        void aThrowingPredicateIsLoggedAtMostOnceAMinute() {
+            CircuitBreaker b = breaker(BreakerConfig.builder().recordFailureIf(t -> {
+                throw new IllegalStateException("predicate bug");
+            }));
+            for (int i = 0; i < 5; i++) {
+                assertThatThrownBy(() -> b.onFailure(permit(b), 0, BOOM)).isInstanceOf(IllegalStateException.class);
+            }
+            assertThat(((AtomicCircuitBreaker) b).predicateWarnings).isEqualTo(1);
+            clock.advance(Duration.ofSeconds(59));
+            assertThatThrownBy(() -> b.onFailure(permit(b), 0, BOOM)).isInstanceOf(IllegalStateException.class);
+            assertThat(((AtomicCircuitBreaker) b).predicateWarnings).isEqualTo(1);
+            clock.advance(Duration.ofSeconds(1));
+            assertThatThrownBy(() -> b.onFailure(permit(b), 0, BOOM)).isInstanceOf(IllegalStateException.class);
+            assertThat(((AtomicCircuitBreaker) b).predicateWarnings).isEqualTo(2);
+            assertThat(b.status().failedCalls() + b.status().successfulCalls()).as("no verdict was recorded").isZero();
+        }
+
+        @Test
         void aThrowingPredicateInTheSyncPathKeepsTheCallsExceptionAndTheSlot() {
             RuntimeException bug = new IllegalStateException("predicate bug");
             CircuitBreaker b = breaker(onlyConsecutive(1).halfOpenMaxCalls(1).maxWaitInHalfOpen(Duration.ZERO)
