@@ -19,7 +19,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -101,11 +100,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    // Ordered, lock-free delivery of transition events: whoever holds the "drain" ticket delivers in sequence.
-    private final ConcurrentSkipListMap<Long, BreakerEvent> pendingLifecycle = new ConcurrentSkipListMap<>();
-    private final AtomicInteger drainTickets = new AtomicInteger();
-    private long nextDelivery = 1;
-    private final AtomicInteger resetSequence = new AtomicInteger();
+    private final LifecycleEvents lifecycle;
 
     AtomicCircuitBreaker(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler) {
         this(name, kind, config, clock, scheduler, true);
@@ -122,6 +117,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.listeners = new Listeners(name);
+        this.lifecycle = new LifecycleEvents(listeners);
         this.logTransitions = logTransitions;
         long now = clock.nanoTime();
         this.phase = Phase.recordingPhase(State.CLOSED, 0, 1, now, clock.currentTimeMillis(),
@@ -505,7 +501,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     }
 
     /** The call's exception stays the one thrown; a predicate's exception is added to it as suppressed. */
-    private void recordThrownByCall(long permit, long nanos, long end, Throwable t) {
+    void recordThrownByCall(long permit, long nanos, long end, Throwable t) {
         try {
             recordThrown(permit, nanos, end, t);
         } catch (RuntimeException | Error predicateError) {
@@ -597,39 +593,14 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         });
     }
 
-    private NullPointerException nullStage() {
+    NullPointerException nullStage() {
         return new NullPointerException(
                 "the supplier decorated by breaker '" + name + "' returned null instead of a CompletionStage");
     }
 
     private <T> CompletionStage<T> limitedStage(Supplier<? extends CompletionStage<T>> supplier, Duration limit,
                                                 long limitNanos) {
-        long permit = tryAcquire();
-        if (permit == NO_PERMIT) {
-            return CompletableFuture.failedFuture(rejection());
-        }
-        long start = clock.nanoTime();
-        CompletionStage<T> stage;
-        try {
-            stage = supplier.get();
-        } catch (Throwable t) {
-            long end = clock.nanoTime();
-            recordThrownByCall(permit, end - start, end, t);
-            return CompletableFuture.failedFuture(t);
-        }
-        if (stage == null) {
-            release(permit);
-            return CompletableFuture.failedFuture(nullStage());
-        }
-        TimeLimitedCall<T> call = new TimeLimitedCall<>(this, permit, start, limit);
-        call.startTimer(scheduler, limitNanos);
-        try {
-            call.work(stage.toCompletableFuture());
-        } catch (UnsupportedOperationException notCancellable) {
-            // a stage with no CompletableFuture view: a timeout fails the caller's stage, the work runs on
-        }
-        call.follow(stage);
-        return call.result;
+        return TimeLimitedCall.stage(this, scheduler, supplier, limit, limitNanos);
     }
 
     @Override
@@ -638,49 +609,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         Objects.requireNonNull(callable, "callable");
         Objects.requireNonNull(executor, "executor");
         long limitNanos = timeLimit == null ? 0 : positiveLimit(timeLimit);
-        long permit = acquire();
-        long start = clock.nanoTime();
-        TimeLimitedCall<T> call = new TimeLimitedCall<>(this, permit, start, timeLimit);
-        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(callable) {
-            @Override
-            protected void done() {
-                if (isCancelled()) {
-                    return;
-                }
-                try {
-                    call.completed(get());
-                } catch (java.util.concurrent.ExecutionException e) {
-                    call.failed(e.getCause());
-                } catch (InterruptedException | java.util.concurrent.CancellationException e) {
-                    // not reached: done() runs once the task has its outcome
-                }
-            }
-        };
-        call.work(task);
-        try {
-            executor.execute(task);
-        } catch (RuntimeException rejected) {
-            release(permit);
-            throw rejected;
-        }
-        if (limitNanos > 0) {
-            call.startTimer(scheduler, limitNanos);
-        }
-        try {
-            return call.result.get();
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof Exception) {
-                throw (Exception) cause;
-            }
-            throw (Error) cause;
-        } catch (InterruptedException e) {
-            if (call.compareAndSet(false, true)) {
-                task.cancel(true);
-                release(permit);
-            }
-            throw e;
-        }
+        return TimeLimitedCall.onExecutor(this, scheduler, callable, executor, timeLimit, limitNanos);
     }
 
     /** The breaker's clock reading (for {@link TimeLimitedCall}). */
@@ -897,35 +826,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         return listeners.add(EventKind.mask(kinds), listener);
     }
 
-    /**
-     * Publishes transition {@code seq} in sequence order (a reset, {@code seq} 0, right after the transitions
-     * already made). Never under a lock: one thread at a time drains, the others only enqueue.
-     */
+    /** Hands {@code event} (transition {@code seq}, or a reset when 0) to the listeners in sequence order. */
     private void publishLifecycle(long seq, BreakerEvent event) {
-        long key = seq > 0 ? seq << 21 : (phase.seq << 21) | (1 + (resetSequence.incrementAndGet() & 0xFFFFF));
-        pendingLifecycle.put(key, event);
-        if (drainTickets.getAndIncrement() != 0) {
-            return;
-        }
-        do {
-            while (true) {
-                Map.Entry<Long, BreakerEvent> head = pendingLifecycle.firstEntry();
-                if (head == null) {
-                    break;
-                }
-                long k = head.getKey();
-                long s = k >>> 21;
-                boolean isTransition = (k & 0x1FFFFF) == 0;
-                if (isTransition ? s != nextDelivery : s >= nextDelivery) {
-                    break; // a transition is CASed but not queued yet; its thread will drain
-                }
-                pendingLifecycle.remove(k);
-                if (isTransition) {
-                    nextDelivery++;
-                }
-                listeners.publish(head.getValue());
-            }
-        } while (drainTickets.decrementAndGet() != 0);
+        lifecycle.publish(seq, phase.seq, event);
     }
 
     // -------------------------------------------------------------------------------------------- status
@@ -968,140 +871,5 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     @Override
     public String toString() {
         return "CircuitBreaker{" + name + ", " + phase.state + "}";
-    }
-
-    // --------------------------------------------------------------------------------------------- phase
-
-    /**
-     * One period: a state with what that state owns. Immutable but for the probe slots, the probe successes, the
-     * timer handle and the deadline flag, which belong to this period alone.
-     */
-    static final class Phase {
-        private static final AtomicInteger NO_STREAK = new AtomicInteger();
-
-        final State state;
-        final boolean permitsAll;
-        final boolean recording;
-        /** The transition that started this period (event order); a reset keeps it. */
-        final long seq;
-        /** The period's number: every phase has a new one. */
-        final long gen;
-        /** The permit this period grants (a probe adds its slot in the low bits). */
-        final long token;
-        final long enteredNanos;
-        final long enteredMillis;
-        final long openUntilNanos;
-        final int openings;
-        /** CLOSED / METRICS_ONLY: this period's own; otherwise the window the breaker left, for status only. */
-        final OutcomeWindow window;
-        /** Consecutive failures, in the same way as {@link #window}. */
-        final AtomicInteger streak;
-        /** HALF_OPEN: one bit per probe slot in flight. */
-        final AtomicLong probes;
-        final AtomicInteger probeSuccesses;
-        final CallNotPermittedException rejection;
-        /** The timer that ends this period, once started; cancelled by whoever ends it first. */
-        volatile Scheduler.Cancellable timer;
-        /** OPEN: true until a timer watches the deadline; while true, acquisitions read the clock. */
-        volatile boolean deadlineUnwatched = true;
-
-        private Phase(State state, long seq, long gen, long enteredNanos, long enteredMillis, long openUntilNanos,
-                      int openings, OutcomeWindow window, AtomicInteger streak, boolean halfOpen,
-                      CallNotPermittedException rejection) {
-            if (gen >= (1L << (63 - SLOT_BITS))) {
-                throw new IllegalStateException("period counter exhausted");
-            }
-            this.state = state;
-            this.permitsAll = state.permitsAllCalls();
-            this.recording = state == State.CLOSED || state == State.METRICS_ONLY;
-            this.seq = seq;
-            this.gen = gen;
-            this.token = gen << SLOT_BITS;
-            this.enteredNanos = enteredNanos;
-            this.enteredMillis = enteredMillis;
-            this.openUntilNanos = openUntilNanos;
-            this.openings = openings;
-            this.window = window;
-            this.streak = streak;
-            this.probes = halfOpen ? new AtomicLong() : null;
-            this.probeSuccesses = halfOpen ? new AtomicInteger() : null;
-            this.rejection = rejection;
-        }
-
-        static Phase recordingPhase(State state, long seq, long gen, long now, long millis, OutcomeWindow window) {
-            return new Phase(state, seq, gen, now, millis, 0, 0, window, new AtomicInteger(), false, null);
-        }
-
-        static Phase open(long seq, long gen, int openings, long waitNanos, long now, long millis, Phase from,
-                          boolean writable, String name, Clock clock) {
-            long wait = Math.min(waitNanos, BreakerConfig.MAX_NANOS);
-            long until = now + wait;
-            CallNotPermittedException shared = writable ? null
-                    : new CallNotPermittedException(name, State.OPEN, until, millis + wait / 1_000_000, clock, false);
-            return new Phase(State.OPEN, seq, gen, now, millis, until, openings, from.window, frozen(from), false,
-                    shared);
-        }
-
-        static Phase halfOpen(long seq, long gen, int openings, long now, long millis, Phase from, boolean writable,
-                              String name, Clock clock) {
-            CallNotPermittedException shared = writable ? null
-                    : new CallNotPermittedException(name, State.HALF_OPEN, Long.MAX_VALUE, 0, clock, false);
-            return new Phase(State.HALF_OPEN, seq, gen, now, millis, 0, openings, from.window, frozen(from), true,
-                    shared);
-        }
-
-        static Phase admin(State state, long seq, long gen, long now, long millis, Phase from, boolean writable,
-                           String name, Clock clock) {
-            CallNotPermittedException shared = writable || state != State.FORCED_OPEN ? null
-                    : new CallNotPermittedException(name, state, Long.MAX_VALUE, 0, clock, false);
-            return new Phase(state, seq, gen, now, millis, 0, 0, from.window, frozen(from), false, shared);
-        }
-
-        /** The streak as the period that tripped left it: read for status, never written again. */
-        private static AtomicInteger frozen(Phase from) {
-            int n = from.streak.get();
-            return n == 0 ? NO_STREAK : new AtomicInteger(n);
-        }
-
-        /** The same recording period (same token and streak) with another window: a configuration replacement. */
-        Phase withWindow(OutcomeWindow w) {
-            return new Phase(state, seq, gen, enteredNanos, enteredMillis, openUntilNanos, openings, w, streak,
-                    false, rejection);
-        }
-
-        CallNotPermittedException newRejection(String name, Clock clock, boolean writable) {
-            long until = state == State.OPEN ? openUntilNanos : Long.MAX_VALUE;
-            long untilMillis = state == State.OPEN ? enteredMillis + (openUntilNanos - enteredNanos) / 1_000_000 : 0;
-            return new CallNotPermittedException(name, state, until, untilMillis, clock, writable);
-        }
-
-        /** Claims a free probe slot below {@code max}: its index, or -1 when all are taken. */
-        int tryProbe(int max) {
-            while (true) {
-                long taken = probes.get();
-                long free = ~taken & (max >= 64 ? -1L : (1L << max) - 1);
-                if (free == 0) {
-                    return -1;
-                }
-                long bit = Long.lowestOneBit(free);
-                if (probes.compareAndSet(taken, taken | bit)) {
-                    return Long.numberOfTrailingZeros(bit);
-                }
-            }
-        }
-
-        /** Frees probe slot {@code slot}; true if this call freed it (a probe's first outcome). */
-        boolean releaseProbe(int slot) {
-            long bit = 1L << slot;
-            while (true) {
-                long taken = probes.get();
-                if ((taken & bit) == 0) {
-                    return false;
-                }
-                if (probes.compareAndSet(taken, taken & ~bit)) {
-                    return true;
-                }
-            }
-        }
     }
 }

@@ -29,6 +29,86 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
         this.limit = limit;
     }
 
+    /** {@link CircuitBreaker#decorateCompletionStage(java.util.function.Supplier, Duration)}'s one call. */
+    static <T> CompletionStage<T> stage(AtomicCircuitBreaker breaker, Scheduler scheduler,
+                                        java.util.function.Supplier<? extends CompletionStage<T>> supplier,
+                                        Duration limit, long limitNanos) {
+        long permit = breaker.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
+            return CompletableFuture.failedFuture(breaker.rejection());
+        }
+        long start = breaker.nanoTime();
+        CompletionStage<T> stage;
+        try {
+            stage = supplier.get();
+        } catch (Throwable t) {
+            long end = breaker.nanoTime();
+            breaker.recordThrownByCall(permit, end - start, end, t);
+            return CompletableFuture.failedFuture(t);
+        }
+        if (stage == null) {
+            breaker.release(permit);
+            return CompletableFuture.failedFuture(breaker.nullStage());
+        }
+        TimeLimitedCall<T> call = new TimeLimitedCall<>(breaker, permit, start, limit);
+        call.startTimer(scheduler, limitNanos);
+        try {
+            call.work(stage.toCompletableFuture());
+        } catch (UnsupportedOperationException notCancellable) {
+            // a stage with no CompletableFuture view: a timeout fails the caller's stage, the work runs on
+        }
+        call.follow(stage);
+        return call.result;
+    }
+
+    /** {@link CircuitBreaker#call(java.util.concurrent.Callable, java.util.concurrent.Executor, Duration)}. */
+    static <T> T onExecutor(AtomicCircuitBreaker breaker, Scheduler scheduler, java.util.concurrent.Callable<T> callable,
+                            java.util.concurrent.Executor executor, Duration limit, long limitNanos) throws Exception {
+        long permit = breaker.acquire();
+        long start = breaker.nanoTime();
+        TimeLimitedCall<T> call = new TimeLimitedCall<>(breaker, permit, start, limit);
+        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(callable) {
+            @Override
+            protected void done() {
+                if (isCancelled()) {
+                    return;
+                }
+                try {
+                    call.completed(get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    call.failed(e.getCause());
+                } catch (InterruptedException | java.util.concurrent.CancellationException e) {
+                    // not reached: done() runs once the task has its outcome
+                }
+            }
+        };
+        call.work(task);
+        try {
+            executor.execute(task);
+        } catch (RuntimeException rejected) {
+            breaker.release(permit);
+            throw rejected;
+        }
+        if (limitNanos > 0) {
+            call.startTimer(scheduler, limitNanos);
+        }
+        try {
+            return call.result.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Exception) {
+                throw (Exception) cause;
+            }
+            throw (Error) cause;
+        } catch (InterruptedException e) {
+            if (call.compareAndSet(false, true)) {
+                task.cancel(true);
+                breaker.release(permit);
+            }
+            throw e;
+        }
+    }
+
     /** Starts the timeout on {@code scheduler}. */
     void startTimer(Scheduler scheduler, long limitNanos) {
         Scheduler.Cancellable t = scheduler.schedule(this::timeout, limitNanos);
