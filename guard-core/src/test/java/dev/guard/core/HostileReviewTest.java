@@ -356,6 +356,130 @@ class HostileReviewTest {
         assertThat(b.state()).as("the timer ended the open wait").isEqualTo(State.HALF_OPEN);
     }
 
+    // ------------------------------------------------------------------------------------ clock reads in OPEN
+
+    /**
+     * acquireSlow reads the clock on every OPEN rejection of a thread without an OwnedCounter cell of its own
+     * ({@code n < 0}): any thread whose slot (64 of them, by thread id) a live thread owns. In a pool of 200 request
+     * threads most rejections read the clock, against "a rejection reads no clock ... but one in every CHECK_EVERY of
+     * each thread".
+     */
+    @Test
+    void aThreadSharingARejectionSlotReadsTheClockOnEveryOpenRejection() throws Exception {
+        AtomicInteger readings = new AtomicInteger();
+        Clock counting = new Clock() {
+            @Override
+            public long nanoTime() {
+                readings.incrementAndGet();
+                return clock.nanoTime();
+            }
+
+            @Override
+            public long currentTimeMillis() {
+                return clock.currentTimeMillis();
+            }
+        };
+        CircuitBreaker b = breaker(onlyConsecutive(1).openWait(Duration.ofSeconds(10)), counting);
+        fail(b);
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        CountDownLatch owned = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread owner = start("slot-owner", () -> {
+            b.tryAcquire(); // claims its slot of the rejection counter
+            owned.countDown();
+            try {
+                done.await(10, TimeUnit.SECONDS); // stays alive, so it keeps the slot
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertThat(owned.await(10, TimeUnit.SECONDS)).isTrue();
+        int ownerSlot = slotOf(owner.getId());
+        AtomicInteger during = new AtomicInteger(-1);
+        Runnable rejectMany = () -> {
+            int before = readings.get();
+            times(1_000, () -> assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT));
+            during.set(readings.get() - before);
+        };
+        Thread sharer = null;
+        for (int i = 0; i < 100_000 && sharer == null; i++) {
+            Thread t = new Thread(rejectMany, "sharer");
+            if (slotOf(t.getId()) == ownerSlot) {
+                sharer = t;
+            }
+        }
+        assertThat(sharer).as("a thread id on the owner's slot").isNotNull();
+        threads.add(sharer);
+        sharer.start();
+        sharer.join(10_000);
+        done.countDown();
+        assertThat(during.get()).as("clock readings in 1 000 OPEN rejections of one thread").isLessThanOrEqualTo(1);
+    }
+
+    /** OwnedCounter's slot of a thread id (64 slots: Fibonacci hashing, as OwnedCounter.slot). */
+    private static int slotOf(long threadId) {
+        return (int) ((threadId * 0x9E3779B97F4A7C15L) >>> (64 - 6));
+    }
+
+    // ------------------------------------------------------------------------------------ a closed registry
+
+    private BreakerRegistry registryWithItsOwnScheduler() {
+        Clock notAScheduler = new Clock() { // so that the registry makes (and close() stops) its own scheduler
+            @Override
+            public long nanoTime() {
+                return clock.nanoTime();
+            }
+
+            @Override
+            public long currentTimeMillis() {
+                return clock.currentTimeMillis();
+            }
+        };
+        BreakerRegistry r = BreakerRegistry.builder().clock(notAScheduler).build();
+        registries.add(r);
+        return r;
+    }
+
+    /**
+     * After BreakerRegistry.close() only OPEN checks its deadline itself: the HALF_OPEN bound has no timer
+     * (NOT_SCHEDULED) and nothing checks it, so a probe that never answers keeps the breaker HALF_OPEN, rejecting
+     * every call, forever. close(): "Its breakers keep working".
+     */
+    @Test
+    void afterTheRegistryClosesAHungProbeKeepsTheBreakerHalfOpenForever() {
+        BreakerRegistry r = registryWithItsOwnScheduler();
+        CircuitBreaker b = r.breaker("x", onlyConsecutive(1).openWait(Duration.ofSeconds(10))
+                .maxWaitInHalfOpen(Duration.ofSeconds(5)).build());
+        r.close();
+        fail(b);
+        clock.advance(Duration.ofSeconds(10));
+        permit(b); // the probe, which hangs
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        clock.advance(Duration.ofMinutes(10)); // maxWaitInHalfOpen 5 s, open wait 10 s: long past both
+        b.tryAcquire();
+        b.tryAcquire();
+        assertThat(b.state()).as("HALF_OPEN is bounded by maxWaitInHalfOpen").isNotEqualTo(State.HALF_OPEN);
+    }
+
+    /**
+     * After BreakerRegistry.close() the timeout of a time-limited call is NOT_SCHEDULED and nothing else enforces it:
+     * decorateCompletionStage(supplier, limit) gives a stage that never times out (and call(callable, executor, limit)
+     * blocks its caller without bound).
+     */
+    @Test
+    void afterTheRegistryClosesTimeLimitsAreNoLongerEnforced() {
+        BreakerRegistry r = registryWithItsOwnScheduler();
+        CircuitBreaker b = r.breaker("x", BreakerConfig.builder().build());
+        r.close();
+        CompletionStage<String> stage = b.<String>decorateCompletionStage(CompletableFuture::new,
+                Duration.ofMillis(20)).get();
+        clock.advance(Duration.ofMinutes(1));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(stage.toCompletableFuture())
+                        .as("a 20 ms limit, a minute of clock and seconds of real time later").isDone());
+    }
+
     private static Throwable catchAny(Runnable r) {
         AtomicReference<Throwable> got = new AtomicReference<>();
         try {
