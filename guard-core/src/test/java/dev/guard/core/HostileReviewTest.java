@@ -137,6 +137,29 @@ class HostileReviewTest {
     }
 
     /**
+     * The same non-transition swap loses outcomes: a recorder that read the phase before replaceConfig's CAS and
+     * records after its replay writes into the old window, which nothing reads any more. The failure is in the
+     * totals but not in the window of the period it belongs to (its permit is still that period's).
+     */
+    @Test
+    void anOutcomeRecordedDuringAWindowReplacementIsLostFromTheWindow() throws Exception {
+        GateClock gate = new GateClock(clock);
+        CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(0)
+                .countWindow(10).minimumCalls(1), gate);
+        long p = permit(b);
+        Thread failer = new Thread(() -> b.onFailure(p, 0, BOOM), "failer");
+        gate.millisAt = 1; // recordFailure reads the phase, then the wall clock for lastFailure, then records
+        gate.parkDuring(failer);
+        b.replaceConfig(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(0).countWindow(20)
+                .minimumCalls(1).build());
+        gate.release.countDown();
+        failer.join(10_000);
+        assertThat(b.status().failedCalls()).isEqualTo(1);
+        assertThat(b.status().callsInWindow()).as("the failure, of this period's permit, is in its window")
+                .isEqualTo(1);
+    }
+
+    /**
      * A transition that read the configuration before a replaceConfig, and publishes after it, builds its CLOSED
      * window from the old configuration; replaceConfig saw OPEN (no window of its own) and changed nothing. The new
      * window setting is then silently not in force for the whole CLOSED period.
