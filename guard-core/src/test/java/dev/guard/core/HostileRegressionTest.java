@@ -283,6 +283,33 @@ class HostileRegressionTest {
         assertThat(c.state()).isEqualTo(State.CLOSED);
     }
 
+    @Test
+    void aPermitGrantedBeforeAWindowReplacementIsStillJudgedInItsPeriod() {
+        CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(2).failureRateThreshold(0)
+                .countWindow(10).minimumCalls(1));
+        long before = permit(b);
+        fail(b);
+        b.replaceConfig(BreakerConfig.builder().consecutiveFailures(2).failureRateThreshold(0).countWindow(30)
+                .minimumCalls(1).build());
+        assertThat(b.status().callsInWindow()).as("replayed").isEqualTo(1);
+        b.onFailure(before, 0, BOOM);
+        assertThat(b.state()).as("same period: the streak goes on").isEqualTo(State.OPEN);
+    }
+
+    @Test
+    void aConfigReplacedWhileOpenKeepsTheTimerOfTheOpening() {
+        CircuitBreaker b = breaker(onlyConsecutive(1).openWait(Duration.ofSeconds(10)));
+        fail(b);
+        b.replaceConfig(onlyConsecutive(1).openWait(Duration.ofMinutes(5)).build());
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(b.state()).as("this opening's wait was 10 s").isEqualTo(State.HALF_OPEN);
+        b.onFailure(permit(b), 0, BOOM);
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(b.state()).as("the next opening waits the new 5 min").isEqualTo(State.OPEN);
+        clock.advance(Duration.ofMinutes(5));
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+    }
+
     // --------------------------------------------------------------- controls of HostileReviewTest's closed registry
 
     @Test
