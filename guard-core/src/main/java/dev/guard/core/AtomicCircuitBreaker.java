@@ -120,7 +120,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         this.lifecycle = new LifecycleEvents(listeners);
         this.logTransitions = logTransitions;
         long now = clock.nanoTime();
-        this.phase = Phase.recordingPhase(State.CLOSED, 0, 1, now, clock.currentTimeMillis(),
+        // a random first period: a permit of another breaker is stale here (almost surely), never a valid one
+        long firstPeriod = 1 + java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40);
+        this.phase = Phase.recordingPhase(State.CLOSED, 0, firstPeriod, now, clock.currentTimeMillis(),
                 OutcomeWindow.of(config, now));
     }
 
@@ -179,7 +181,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
                     // every CHECK_EVERY of each thread: a scheduler thread held up (by a blocking listener, say)
                     // delays recovery by that many rejections at most.
                     long n = rejected.incrementOwn();
-                    if ((p.deadlineUnwatched || timersStopped || (n & (CHECK_EVERY - 1)) == 0 || n < 0)
+                    boolean check = n >= 0 ? (n & (CHECK_EVERY - 1)) == 0 // threads without a cell of their own:
+                            : (java.util.concurrent.ThreadLocalRandom.current().nextInt() & (CHECK_EVERY - 1)) == 0;
+                    if ((p.deadlineUnwatched || timersStopped || check)
                             && clock.nanoTime() - p.openUntilNanos >= 0) {
                         rejected.add(-1); // not rejected after all
                         transition(p, State.HALF_OPEN, "open wait elapsed", p.openings);
@@ -190,9 +194,18 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
                     return NO_PERMIT;
                 }
                 case HALF_OPEN: {
-                    int slot = p.tryProbe(config.halfOpenMaxCalls());
+                    BreakerConfig c = config;
+                    int slot = p.tryProbe(c.halfOpenMaxCalls());
                     if (slot >= 0) {
                         return p.token | (slot + 1);
+                    }
+                    // no timer bounds this period (its scheduler stopped): the rejected caller checks the bound
+                    if ((p.deadlineUnwatched || timersStopped) && c.maxWaitInHalfOpenNanos() > 0
+                            && clock.nanoTime() - p.enteredNanos >= c.maxWaitInHalfOpenNanos()) {
+                        transition(p, State.OPEN, "no probe verdict within maxWaitInHalfOpen ("
+                                + c.maxWaitInHalfOpenNanos() / 1_000_000 + " ms)", p.openings + 1);
+                        p = phase;
+                        continue;
                     }
                     reject(p);
                     return NO_PERMIT;
@@ -303,7 +316,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         boolean failure;
         try {
             failure = failOn.test(result);
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) { // checked ones too: a sneaky throw, a Kotlin lambda
             throw predicateFailed(permit, "failOnResult", e);
         }
         if (failure) {
@@ -320,7 +333,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         try {
             ignore = c.ignoreIf().test(error);
             failure = !ignore && c.recordFailureIf().test(error);
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) {
             throw predicateFailed(permit, "ignoreIf/recordFailureIf", e);
         }
         if (ignore) {
@@ -342,10 +355,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             LOG.warn("Circuit '{}': the {} predicate threw {}; the call was recorded with no verdict "
                     + "(logged at most once a minute)", name, which, e.toString());
         }
-        if (e instanceof Error) {
-            throw (Error) e;
-        }
-        return (RuntimeException) e;
+        return sneaky(e);
+    }
+
+    /** Throws {@code t} whatever its type (the compiler is told it returns a RuntimeException for {@code throw}). */
+    @SuppressWarnings("unchecked")
+    static <E extends Throwable> RuntimeException sneaky(Throwable t) throws E {
+        throw (E) t;
     }
 
     private void recordIgnored(long permit, Throwable error) {
@@ -504,7 +520,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     void recordThrownByCall(long permit, long nanos, long end, Throwable t) {
         try {
             recordThrown(permit, nanos, end, t);
-        } catch (RuntimeException | Error predicateError) {
+        } catch (Throwable predicateError) {
             if (predicateError != t) {
                 t.addSuppressed(predicateError);
             }
@@ -635,7 +651,12 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
      * the thread whose CAS succeeds performs the side effects; a failed CAS means another thread already moved the
      * breaker on, which is fine.
      */
-    boolean transition(Phase expected, State to, String reason, int openings) {
+    Phase transition(Phase expected, State to, String reason, int openings) {
+        return transition(expected, to, reason, openings, false);
+    }
+
+    /** {@code resetFollows}: a reset event will follow this transition's, and takes the next lifecycle number. */
+    private Phase transition(Phase expected, State to, String reason, int openings, boolean resetFollows) {
         BreakerConfig c = config;
         long seq = expected.seq + 1;
         long gen = expected.gen + 1;
@@ -657,39 +678,57 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             default:
                 next = Phase.admin(to, seq, gen, now, millis, expected, c.writableStackTrace(), name, clock);
         }
+        next.order = expected.order + (resetFollows ? 2 : 1);
         if (!PHASE.compareAndSet(this, expected, next)) {
-            return false;
+            return null;
         }
-        afterSwap(expected, next, c);
+        afterSwap(expected, next, c, now);
         transitionCounts.incrementAndGet(expected.state.ordinal() * STATES.length + to.ordinal());
         if (logTransitions) {
             LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
         }
-        publishLifecycle(seq, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason, seq,
-                statusOf(next), next.enteredMillis));
-        return true;
+        lifecycle.publish(expected.order + 1, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason,
+                seq, statusOf(next), next.enteredMillis));
+        return next;
     }
 
-    /** The winner of a swap: ends the old period's timer and starts the new one's. */
-    private void afterSwap(Phase old, Phase next, BreakerConfig c) {
+    /**
+     * The winner of a swap: reshapes the new period's window if a configuration replaced meanwhile asks for another
+     * shape (replaceConfig reads the phase after writing the config; this reads the config after the swap, so one
+     * of the two sees the other), ends the old period's timer and starts the new one's.
+     */
+    private void afterSwap(Phase old, Phase next, BreakerConfig c, long now) {
+        BreakerConfig latest = config;
+        if (latest != c && next.recording) {
+            next.reshape(latest, now);
+        }
         Scheduler.Cancellable previous = old.timer;
         if (previous != null) {
             previous.cancel();
         }
         Scheduler.Cancellable t = null;
         if (next.state == State.OPEN && c.automaticHalfOpen()) {
-            t = scheduler.schedule(() -> onTimer(next), next.openUntilNanos - next.enteredNanos);
+            t = schedule(() -> onTimer(next), next.openUntilNanos - next.enteredNanos);
         } else if (next.state == State.HALF_OPEN && c.maxWaitInHalfOpenNanos() > 0) {
-            t = scheduler.schedule(() -> onTimer(next), c.maxWaitInHalfOpenNanos());
+            t = schedule(() -> onTimer(next), c.maxWaitInHalfOpenNanos());
         }
         if (t != null && t != Scheduler.NOT_SCHEDULED) {
             next.timer = t;
-            if (next.state == State.OPEN) {
-                next.deadlineUnwatched = false; // the timer now ends the open wait: rejections read no clock
-            }
+            next.deadlineUnwatched = false; // the timer now ends the period: rejections read no clock
             if (phase != next) { // already left: whoever left it may have missed this timer
                 t.cancel();
             }
+        }
+    }
+
+    /** {@link Scheduler#schedule}, a scheduler that throws taken as one that stopped (logged). */
+    private Scheduler.Cancellable schedule(Runnable task, long delayNanos) {
+        try {
+            return scheduler.schedule(task, delayNanos);
+        } catch (RuntimeException e) {
+            LOG.warn("Circuit '{}': the scheduler refused a timer ({}); calls check the deadline instead", name,
+                    e.toString());
+            return Scheduler.NOT_SCHEDULED;
         }
     }
 
@@ -711,56 +750,65 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         timersStopped = true;
     }
 
-    private void moveTo(State to, String reason) {
+    /**
+     * Moves to {@code to} (an admin move, or with {@code reset} a reset, which also starts a new CLOSED period when
+     * already CLOSED); returns the phase it installed, or the current one if it had nothing to do.
+     */
+    private Phase moveTo(State to, String reason, boolean reset) {
         while (true) {
             Phase p = phase;
-            if (p.state == to && to != State.CLOSED) {
-                return;
+            if (p.state == to && !reset) {
+                return p;
             }
             if (p.state == to) {
                 // CLOSED -> CLOSED: a reset starts a new period (fresh window and streak) and publishes no
                 // transition; outcomes of permits granted before it are stale.
                 long now = clock.nanoTime();
+                BreakerConfig c = config;
                 Phase next = Phase.recordingPhase(State.CLOSED, p.seq, p.gen + 1, now, clock.currentTimeMillis(),
-                        OutcomeWindow.of(config, now));
+                        OutcomeWindow.of(c, now));
+                next.order = p.order + 1;
                 if (PHASE.compareAndSet(this, p, next)) {
-                    afterSwap(p, next, config);
-                    return;
+                    afterSwap(p, next, c, now);
+                    return next;
                 }
                 continue;
             }
-            if (transition(p, to, reason, 0)) {
-                return;
+            Phase next = transition(p, to, reason, 0, reset);
+            if (next != null) {
+                return next;
             }
         }
     }
 
     @Override
     public void reset() {
-        moveTo(State.CLOSED, "reset");
-        publishLifecycle(0, new BreakerEvent.Reset(name, clock.currentTimeMillis()));
+        Phase installed = moveTo(State.CLOSED, "reset", true);
+        // its lifecycle number was taken by the swap: after the transition that installed the period, before any
+        // transition that follows it
+        lifecycle.publish(installed.order, new BreakerEvent.Reset(name, clock.currentTimeMillis()));
     }
 
     @Override
     public void forceOpen() {
-        moveTo(State.FORCED_OPEN, "forced open");
+        moveTo(State.FORCED_OPEN, "forced open", false);
     }
 
     @Override
     public void disable() {
-        moveTo(State.DISABLED, "disabled");
+        moveTo(State.DISABLED, "disabled", false);
     }
 
     @Override
     public void metricsOnly() {
-        moveTo(State.METRICS_ONLY, "metrics only");
+        moveTo(State.METRICS_ONLY, "metrics only", false);
     }
 
     @Override
     public void close() {
         Phase p = phase;
         if (p.state != State.CLOSED) {
-            moveTo(State.CLOSED, "closed by operator");
+            moveTo(State.CLOSED, "closed by operator", false);
         }
     }
 
@@ -768,7 +816,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     public boolean recoverEarly(String reason) {
         Objects.requireNonNull(reason, "reason");
         Phase p = phase;
-        return p.state == State.OPEN && transition(p, State.CLOSED, reason, 0);
+        return p.state == State.OPEN && transition(p, State.CLOSED, reason, 0) != null;
     }
 
     @Override
@@ -777,20 +825,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         BreakerConfig old = config;
         config = newConfig;
         if (!old.sameWindowAs(newConfig)) {
-            // The current period keeps its permits (same token) but gets a window of the new shape. Only a
-            // recording period has a window of its own; every later CLOSED period is built from the new config.
-            while (true) {
-                Phase p = phase;
-                if (!p.recording) {
-                    break;
-                }
-                long now = clock.nanoTime();
-                OutcomeWindow fresh = OutcomeWindow.of(newConfig, now);
-                p.window.replayInto(fresh, now);
-                if (PHASE.compareAndSet(this, p, p.withWindow(fresh))) {
-                    break;
-                }
-            }
+            // The current period keeps its permits and its phase (a trip racing this still wins its CAS) but gets a
+            // window of the new shape; a period that starts meanwhile reshapes itself (see afterSwap).
+            phase.reshape(newConfig, clock.nanoTime());
         }
         LOG.info("Circuit '{}' configuration replaced in state {}: {}", name, phase.state, newConfig);
     }
@@ -824,11 +861,6 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     @Override
     public Subscription subscribe(Set<EventKind> kinds, BreakerListener listener) {
         return listeners.add(EventKind.mask(kinds), listener);
-    }
-
-    /** Hands {@code event} (transition {@code seq}, or a reset when 0) to the listeners in sequence order. */
-    private void publishLifecycle(long seq, BreakerEvent event) {
-        lifecycle.publish(seq, phase.seq, event);
     }
 
     // -------------------------------------------------------------------------------------------- status

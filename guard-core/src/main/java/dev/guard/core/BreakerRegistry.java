@@ -220,10 +220,11 @@ public final class BreakerRegistry implements AutoCloseable {
     public void replaceConfig(String name, BreakerConfig config) {
         Objects.requireNonNull(config, "config");
         overrides.put(Objects.requireNonNull(name, "name"), config);
-        AtomicCircuitBreaker b = breakers.get(name);
-        if (b != null) {
+        // computeIfPresent waits for a creation of that name in progress, which may have read the old override
+        breakers.computeIfPresent(name, (n, b) -> {
             b.replaceConfig(config);
-        }
+            return b;
+        });
     }
 
     // -------------------------------------------------------------------------------------------- listeners
@@ -234,7 +235,7 @@ public final class BreakerRegistry implements AutoCloseable {
         registryListeners.add(listener);
         if (replay) {
             for (CircuitBreaker b : all()) {
-                listener.added(b);
+                notify(listener, b, true);
             }
         }
         return () -> registryListeners.remove(listener);
@@ -269,7 +270,9 @@ public final class BreakerRegistry implements AutoCloseable {
             } else {
                 l.removed(b);
             }
-        } catch (RuntimeException e) {
+        } catch (VirtualMachineError fatal) {
+            throw fatal;
+        } catch (Throwable e) { // as breaker listeners are: checked ones (sneaky throws) and errors too
             org.slf4j.LoggerFactory.getLogger(BreakerRegistry.class).warn(
                     "Registry listener {} threw on {} of breaker '{}'", l, added ? "added" : "removed", b.name(), e);
         }

@@ -366,7 +366,12 @@ public interface CircuitBreaker {
      */
     boolean recoverEarly(String reason);
 
-    /** Replaces the configuration, keeping the state, totals and (as far as the new window allows) the window. */
+    /**
+     * Replaces the configuration, keeping the state, the period (its permits stay valid), totals and, as far as
+     * the new window allows, the window's content. A window of another shape is built by replaying the old one into
+     * it; an outcome recorded while that runs may miss the new window (it is in the totals). A transition racing this
+     * still happens, and a period that starts meanwhile gets the new shape.
+     */
     void replaceConfig(BreakerConfig config);
 
     // ---------------------------------------------------------------------------------------- measurements

@@ -220,6 +220,11 @@ final class CountWindow implements OutcomeWindow {
     }
 
     @Override
+    public boolean matches(BreakerConfig config) {
+        return config.windowType() == BreakerConfig.WindowType.COUNT && config.windowSize() == size;
+    }
+
+    @Override
     public boolean timeBased() {
         return false;
     }

@@ -24,6 +24,9 @@ interface OutcomeWindow {
         return false;
     }
 
+    /** Whether this window has the type and size {@code config} asks for. */
+    boolean matches(BreakerConfig config);
+
     /** Whether {@link #record} needs a real {@code now}. */
     boolean timeBased();
 

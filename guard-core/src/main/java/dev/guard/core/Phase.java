@@ -9,12 +9,27 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Phase {
     private static final AtomicInteger NO_STREAK = new AtomicInteger();
+    private static final java.lang.invoke.VarHandle WINDOW;
+
+    static {
+        try {
+            WINDOW = java.lang.invoke.MethodHandles.lookup().findVarHandle(Phase.class, "window", OutcomeWindow.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     final State state;
     final boolean permitsAll;
     final boolean recording;
     /** The transition that started this period (event order); a reset keeps it. */
     final long seq;
+    /**
+     * The lifecycle order of the last event this period's making published: every transition and every reset
+     * takes the next number, so that {@link LifecycleEvents} delivers them gap-free in that order. Set before the
+     * phase is published.
+     */
+    long order;
     /** The period's number: every phase has a new one. */
     final long gen;
     /** The permit this period grants (a probe adds its slot in the low bits). */
@@ -23,8 +38,11 @@ final class Phase {
     final long enteredMillis;
     final long openUntilNanos;
     final int openings;
-    /** CLOSED / METRICS_ONLY: this period's own; otherwise the window the breaker left, for status only. */
-    final OutcomeWindow window;
+    /**
+     * CLOSED / METRICS_ONLY: this period's own; otherwise the window the breaker left, for status only. Replaced
+     * (never by a new phase) only when a configuration of another window shape arrives: see {@link #reshape}.
+     */
+    volatile OutcomeWindow window;
     /** Consecutive failures, in the same way as {@link #window}. */
     final AtomicInteger streak;
     /** HALF_OPEN: one bit per probe slot in flight. */
@@ -33,7 +51,7 @@ final class Phase {
     final CallNotPermittedException rejection;
     /** The timer that ends this period, once started; cancelled by whoever ends it first. */
     volatile Scheduler.Cancellable timer;
-    /** OPEN: true until a timer watches the deadline; while true, acquisitions read the clock. */
+    /** OPEN / HALF_OPEN: true until a timer watches the deadline; while true, acquisitions read the clock. */
     volatile boolean deadlineUnwatched = true;
 
     private Phase(State state, long seq, long gen, long enteredNanos, long enteredMillis, long openUntilNanos,
@@ -94,10 +112,23 @@ final class Phase {
         return n == 0 ? NO_STREAK : new AtomicInteger(n);
     }
 
-    /** The same recording period (same token and streak) with another window: a configuration replacement. */
-    Phase withWindow(OutcomeWindow w) {
-        return new Phase(state, seq, gen, enteredNanos, enteredMillis, openUntilNanos, openings, w, streak,
-                false, rejection);
+    /**
+     * Gives this recording period a window of {@code config}'s shape holding what the current one holds (oldest
+     * first, as far as it fits), unless it has that shape already. Outcomes recorded into the old window while
+     * this runs may miss the new one; they are in the breaker's totals all the same.
+     */
+    void reshape(BreakerConfig config, long now) {
+        while (recording) {
+            OutcomeWindow w = window;
+            if (w.matches(config)) {
+                return;
+            }
+            OutcomeWindow fresh = OutcomeWindow.of(config, now);
+            w.replayInto(fresh, now);
+            if (WINDOW.compareAndSet(this, w, fresh)) {
+                return;
+            }
+        }
     }
 
     CallNotPermittedException newRejection(String name, Clock clock, boolean writable) {
@@ -106,10 +137,16 @@ final class Phase {
         return new CallNotPermittedException(name, state, until, untilMillis, clock, writable);
     }
 
-    /** Claims a free probe slot below {@code max}: its index, or -1 when all are taken. */
+    /**
+     * Claims a free probe slot below {@code max} while fewer than {@code max} probes are in flight (the limit may
+     * have been lowered with slots above it taken): its index, or -1.
+     */
     int tryProbe(int max) {
         while (true) {
             long taken = probes.get();
+            if (Long.bitCount(taken) >= max) {
+                return -1;
+            }
             long free = ~taken & (max >= 64 ? -1L : (1L << max) - 1);
             if (free == 0) {
                 return -1;

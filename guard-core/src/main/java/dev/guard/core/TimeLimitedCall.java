@@ -83,14 +83,19 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
             }
         };
         call.work(task);
+        if (limitNanos > 0) {
+            // before execute: an executor that runs the task on this thread (caller-runs) is bounded too, as far
+            // as an interrupt of this thread stops it
+            call.startTimer(scheduler, limitNanos);
+        }
         try {
             executor.execute(task);
         } catch (RuntimeException rejected) {
-            breaker.release(permit);
+            if (call.compareAndSet(false, true)) {
+                call.cancelTimer();
+                breaker.release(permit);
+            }
             throw rejected;
-        }
-        if (limitNanos > 0) {
-            call.startTimer(scheduler, limitNanos);
         }
         try {
             return call.result.get();
@@ -111,7 +116,16 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
 
     /** Starts the timeout on {@code scheduler}. */
     void startTimer(Scheduler scheduler, long limitNanos) {
-        Scheduler.Cancellable t = scheduler.schedule(this::timeout, limitNanos);
+        Scheduler.Cancellable t;
+        try {
+            t = scheduler.schedule(this::timeout, limitNanos);
+        } catch (RuntimeException refused) {
+            t = Scheduler.NOT_SCHEDULED;
+        }
+        if (t == Scheduler.NOT_SCHEDULED) {
+            // the registry's scheduler stopped: a limit is still a limit, on the JVM-wide timer thread
+            t = SharedScheduler.INSTANCE.schedule(this::timeout, limitNanos);
+        }
         timer = t;
         if (get()) { // settled before the timer was stored
             t.cancel();
@@ -154,7 +168,7 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
             long end = breaker.nanoTime();
             try {
                 breaker.onResult(permit, end - start, value);
-            } catch (RuntimeException | Error predicateError) {
+            } catch (Throwable predicateError) { // checked ones too: the caller's stage must complete
                 result.completeExceptionally(predicateError);
                 return;
             }
@@ -168,7 +182,7 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
             long end = breaker.nanoTime();
             try {
                 breaker.onFailure(permit, end - start, error);
-            } catch (RuntimeException | Error predicateError) {
+            } catch (Throwable predicateError) {
                 if (predicateError != error) {
                     error.addSuppressed(predicateError);
                 }
@@ -192,7 +206,7 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
         }
     }
 
-    private void cancelTimer() {
+    void cancelTimer() {
         Scheduler.Cancellable t = timer;
         if (t != null) {
             t.cancel();

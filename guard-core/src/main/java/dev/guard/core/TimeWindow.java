@@ -89,6 +89,11 @@ final class TimeWindow implements OutcomeWindow {
     }
 
     @Override
+    public boolean matches(BreakerConfig config) {
+        return config.windowType() == BreakerConfig.WindowType.TIME && config.windowSize() == buckets;
+    }
+
+    @Override
     public boolean timeBased() {
         return true;
     }
@@ -141,8 +146,10 @@ final class TimeWindow implements OutcomeWindow {
         long c = calls(now);
         long f = failures(now);
         long s = slowCalls(now);
+        // no order survives in cumulative counters: failures and slow calls last, so that a smaller count window
+        // keeps them (a replacement must not make a failing resource look healthy)
         for (long i = 0; i < c; i++) {
-            target.record(i < f, i < s, now);
+            target.record(i >= c - f, i >= c - s, now);
         }
         return c;
     }

@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 /**
- * A hostile review of guard-core: each test shows one bug, and FAILS until it is fixed. Races are forced with a
+ * A hostile review of guard-core: each test is named for the defect it found (it failed on 3245a09) and now guards
+ * against it coming back. Races are forced with a
  * clock that parks one chosen thread at a chosen clock reading, or with a ManualClock task that blocks on a latch;
  * nothing sleeps.
  */
@@ -436,7 +437,9 @@ class HostileReviewTest {
         sharer.start();
         sharer.join(10_000);
         done.countDown();
-        assertThat(during.get()).as("clock readings in 1 000 OPEN rejections of one thread").isLessThanOrEqualTo(1);
+        // a thread without a cell of its own checks on one rejection in 1 024 on average (a random draw): more than
+        // 12 readings in 1 000 has a probability below 1e-10; before the fix it read the clock on all 1 000
+        assertThat(during.get()).as("clock readings in 1 000 OPEN rejections of one thread").isLessThanOrEqualTo(12);
     }
 
     /** OwnedCounter's slot of a thread id (64 slots: Fibonacci hashing, as OwnedCounter.slot). */
