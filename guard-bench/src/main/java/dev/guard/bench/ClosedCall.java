@@ -89,19 +89,35 @@ public abstract class ClosedCall {
         }
     }
 
-    /** guard-core's asynchronous API: {@code tryAcquirePermission()} then {@code onSuccess(0)} / {@code onFailure(0, e)}. */
+    /** guard-core's decorator: a supplier decorated once by {@code decorateSupplier(supplier)}, called per op. */
+    @Benchmark
+    public Object guardSupplier(Worker w) {
+        java.util.function.Supplier<Object> s = w.guarded;
+        if (s == null) {
+            s = guard.decorateSupplier(w.plain);
+            w.guarded = s;
+        }
+        try {
+            return s.get();
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    /** guard-core's asynchronous API: {@code tryAcquire()} then {@code onSuccess(permit, 0)} / {@code onFailure(permit, 0, e)}. */
     @Benchmark
     public Object guardAsync(Worker w) {
         CircuitBreaker b = guard;
-        if (!b.tryAcquirePermission()) {
+        long permit = b.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
             return b.rejection();
         }
         try {
             Object result = w.work.call();
-            b.onSuccess(0L);
+            b.onSuccess(permit, 0L);
             return result;
         } catch (RuntimeException e) {
-            b.onFailure(0L, e);
+            b.onFailure(permit, 0L, e);
             return e;
         }
     }

@@ -66,10 +66,11 @@ public abstract class JdbcGuard {
         open = GuardedDataSource.builder(pool).name("bench-open").registry(BreakerRegistry.create())
                 .breakerConfig(Contenders.guardOpen()).build();
         CircuitBreaker b = open.breaker();
-        if (!b.tryAcquirePermission()) {
+        long permit = b.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
             throw new IllegalStateException("a new breaker must be CLOSED");
         }
-        b.onFailure(0L, Work.Failure.INSTANCE); // consecutiveFailures(1): OPEN (not FORCED_OPEN) for an hour
+        b.onFailure(permit, 0L, Work.Failure.INSTANCE); // consecutiveFailures(1): OPEN (not FORCED_OPEN) for an hour
         checkState();
     }
 

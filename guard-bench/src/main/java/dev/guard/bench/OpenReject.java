@@ -42,10 +42,11 @@ public abstract class OpenReject {
     @Setup(Level.Trial)
     public void setUp() {
         guard = CircuitBreaker.of("bench-guard-open", Contenders.guardOpen());
-        if (!guard.tryAcquirePermission()) {
+        long permit = guard.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
             throw new IllegalStateException("a new breaker must be CLOSED");
         }
-        guard.onFailure(0L, Work.Failure.INSTANCE); // one failure trips it: consecutiveFailures(1)
+        guard.onFailure(permit, 0L, Work.Failure.INSTANCE); // one failure trips it: consecutiveFailures(1)
         guardForced = CircuitBreaker.of("bench-guard-forced", Contenders.guardOpen());
         guardForced.forceOpen();
         r4j = io.github.resilience4j.circuitbreaker.CircuitBreaker.of("bench-r4j-open", Contenders.r4jOpen());
@@ -80,16 +81,16 @@ public abstract class OpenReject {
         }
     }
 
-    /** guard-core: {@code tryAcquirePermission()} answering false. */
+    /** guard-core: {@code tryAcquire()} answering {@code NO_PERMIT}. */
     @Benchmark
-    public boolean guardTryAcquire() {
-        return guard.tryAcquirePermission();
+    public long guardTryAcquire() {
+        return guard.tryAcquire();
     }
 
-    /** guard-core, FORCED_OPEN (no open wait to check): {@code tryAcquirePermission()} answering false. */
+    /** guard-core, FORCED_OPEN (no open wait to check): {@code tryAcquire()} answering {@code NO_PERMIT}. */
     @Benchmark
-    public boolean guardForcedTryAcquire() {
-        return guardForced.tryAcquirePermission();
+    public long guardForcedTryAcquire() {
+        return guardForced.tryAcquire();
     }
 
     /** Resilience4j: {@code executeCallable} rejected with its CallNotPermittedException. */

@@ -13,6 +13,10 @@ public class Worker {
 
     Work work;
     CheckedSupplier<Object> supplier;
+    /** {@link #work} as a plain supplier. */
+    java.util.function.Supplier<Object> plain;
+    /** {@link #plain} decorated by the benchmark's guard breaker, made on this thread's first call. */
+    java.util.function.Supplier<Object> guarded;
 
     @Setup(Level.Trial)
     public void setUp(BenchmarkParams params) {
@@ -20,5 +24,6 @@ public class Worker {
         work = new Work(failEvery == null ? 0 : Integer.parseInt(failEvery));
         Work w = work;
         supplier = w::call;
+        plain = w::call;
     }
 }

@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,7 +19,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -27,15 +27,25 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * The one {@link CircuitBreaker} implementation: an immutable {@link Phase} per state, swapped by CAS.
+ * The one {@link CircuitBreaker} implementation: an immutable {@link Phase} per period, swapped by CAS.
  *
- * <p>Hot path in CLOSED: {@code tryAcquirePermission} is one volatile read and a field test;
- * {@code onSuccess} into a full window without failures is one plain store to the calling thread's own counter cell
- * ({@link OwnedCounter}: no atomic instruction); otherwise one CAS on
- * the index of the caller's stripe of the window and no rate evaluation (a success into a full window cannot raise
- * a rate); no clock reading unless the configuration measures durations or uses a time window. Failures add a
- * {@link LongAdder} increment, the consecutive-failure counter when that condition is on, and a rate evaluation.
- * Nothing is allocated unless a listener subscribed to per-call events.
+ * <p><b>Design note.</b> A period is the stretch between two transitions. Its {@link Phase} holds everything the
+ * period owns: the state, the outcome window and failure streak (CLOSED and METRICS_ONLY get fresh ones; the other
+ * states keep the window they left, read-only, for status), the probe slots (HALF_OPEN), the open deadline (OPEN),
+ * and the timer that ends it. A transition builds the next phase completely and publishes it with one CAS, so
+ * no call ever sees a new state with an old window. A permit is the {@code long} {@link Phase#token} of the
+ * period that granted it (plus a probe slot in HALF_OPEN); an outcome whose permit is not the current period's
+ * is stale: it reaches the totals and per-call events, never a window, streak or probe count. A timer acts only
+ * if its own phase is still the current one.
+ *
+ * <p>Hot path in CLOSED: {@code tryAcquire} is one volatile read and a field test; {@code onSuccess} compares the
+ * permit with the phase's token and, into a full window without failures, makes one plain store to the calling
+ * thread's own counter cell ({@link OwnedCounter}: no atomic instruction); otherwise one CAS on the index of the
+ * caller's stripe of the window and no rate evaluation (a success into a full window cannot raise a rate); no clock
+ * reading unless the configuration measures durations or uses a time window. Failures add a {@link LongAdder}
+ * increment, the streak when that condition is on, and a rate evaluation. In OPEN with automatic half-open, a
+ * rejection reads no clock: the scheduler moves the breaker on. Nothing is allocated unless a listener subscribed
+ * to per-call events.
  */
 final class AtomicCircuitBreaker implements CircuitBreaker {
 
@@ -43,6 +53,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private static final VarHandle PHASE;
     private static final long NO_TIME = Long.MIN_VALUE;
     private static final State[] STATES = State.values();
+    /** Low bits of a permit: 0 for a non-probe, {@code 1 + slot} for a HALF_OPEN probe. */
+    static final int SLOT_BITS = 7;
+    private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
+    /** While a timer watches an OPEN deadline, each thread still checks it itself once per this many rejections. */
+    static final int CHECK_EVERY = 1024;
+    /** A throwing user predicate is logged at most once per this interval. */
+    private static final long PREDICATE_WARN_NANOS = 60_000_000_000L;
 
     static {
         try {
@@ -62,28 +79,28 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     private volatile Phase phase;
     private volatile BreakerConfig config;
-    private volatile OutcomeWindow window;
+    /** Set when the scheduler stopped (its registry closed): OPEN phases then check their deadline on acquisition. */
+    private volatile boolean timersStopped;
 
-    private final AtomicInteger consecutiveFailures = new AtomicInteger();
+    /** Successes judged in a window; each thread adds to its own cell, so healthy traffic shares no line. */
+    private final OwnedCounter windowSuccesses = new OwnedCounter();
     private final LongAdder windowFailures = new LongAdder();
     private final LongAdder otherSuccesses = new LongAdder();
     private final LongAdder otherFailures = new LongAdder();
     private final LongAdder ignored = new LongAdder();
-    private final LongAdder rejected = new LongAdder();
+    /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
+    private final OwnedCounter rejected = new OwnedCounter();
     private final LongAdder slow = new LongAdder();
     private final AtomicLongArray transitionCounts = new AtomicLongArray(STATES.length * STATES.length);
-    private volatile long retiredRecorded;
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
-    private volatile Scheduler.Cancellable timer;
+    private final AtomicLong lastPredicateWarning = new AtomicLong(Long.MIN_VALUE);
+    /** Warnings logged for throwing predicates (tests); written by the CAS winner only. */
+    volatile int predicateWarnings;
     private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    // Ordered, lock-free delivery of transition events: whoever holds the "drain" ticket delivers in sequence.
-    private final ConcurrentSkipListMap<Long, BreakerEvent> pendingLifecycle = new ConcurrentSkipListMap<>();
-    private final AtomicInteger drainTickets = new AtomicInteger();
-    private long nextDelivery = 1;
-    private final AtomicInteger resetSequence = new AtomicInteger();
+    private final LifecycleEvents lifecycle;
 
     AtomicCircuitBreaker(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler) {
         this(name, kind, config, clock, scheduler, true);
@@ -100,9 +117,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.listeners = new Listeners(name);
+        this.lifecycle = new LifecycleEvents(listeners);
         this.logTransitions = logTransitions;
-        this.window = OutcomeWindow.of(config);
-        this.phase = Phase.closed(0, clock);
+        long now = clock.nanoTime();
+        // a random first period: a permit of another breaker is stale here (almost surely), never a valid one
+        long firstPeriod = 1 + java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40);
+        this.phase = Phase.recordingPhase(State.CLOSED, 0, firstPeriod, now, clock.currentTimeMillis(),
+                OutcomeWindow.of(config, now));
     }
 
     /** Whether transitions write their log line. */
@@ -133,50 +154,77 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     // ------------------------------------------------------------------------------------------ permission
 
     @Override
-    public boolean tryAcquirePermission() {
+    public long tryAcquire() {
         Phase p = phase;
-        return p.permitsAll || acquireSlow(p) != null;
+        return p.permitsAll ? p.token : acquireSlow(p);
     }
 
     @Override
-    public void acquirePermission() {
+    public long acquire() {
         Phase p = phase;
-        if (!p.permitsAll && acquireSlow(p) == null) {
+        if (p.permitsAll) {
+            return p.token;
+        }
+        long permit = acquireSlow(p);
+        if (permit == NO_PERMIT) {
             throw rejection();
         }
+        return permit;
     }
 
-    /** Returns the phase the permission was granted in, or null when rejected (and counted). */
-    private Phase acquireSlow(Phase p) {
+    /** The permit, or {@link #NO_PERMIT} when rejected (and counted). */
+    private long acquireSlow(Phase p) {
         while (true) {
             switch (p.state) {
                 case OPEN: {
-                    if (clock.nanoTime() - p.openUntilNanos >= 0) {
+                    // With a timer in charge of the deadline, a rejection reads no clock, but for one rejection in
+                    // every CHECK_EVERY of each thread: a scheduler thread held up (by a blocking listener, say)
+                    // delays recovery by that many rejections at most.
+                    long n = rejected.incrementOwn();
+                    boolean check = n >= 0 ? (n & (CHECK_EVERY - 1)) == 0 // threads without a cell of their own:
+                            : (java.util.concurrent.ThreadLocalRandom.current().nextInt() & (CHECK_EVERY - 1)) == 0;
+                    if ((p.deadlineUnwatched || timersStopped || check)
+                            && clock.nanoTime() - p.openUntilNanos >= 0) {
+                        rejected.add(-1); // not rejected after all
                         transition(p, State.HALF_OPEN, "open wait elapsed", p.openings);
                         p = phase;
                         continue;
                     }
-                    reject(p);
-                    return null;
+                    publishRejected(p);
+                    return NO_PERMIT;
                 }
                 case HALF_OPEN: {
-                    if (p.tryProbe(config.halfOpenMaxCalls())) {
-                        return p;
+                    BreakerConfig c = config;
+                    int slot = p.tryProbe(c.halfOpenMaxCalls());
+                    if (slot >= 0) {
+                        return p.token | (slot + 1);
+                    }
+                    // no timer bounds this period (its scheduler stopped): the rejected caller checks the bound
+                    if ((p.deadlineUnwatched || timersStopped) && c.maxWaitInHalfOpenNanos() > 0
+                            && clock.nanoTime() - p.enteredNanos >= c.maxWaitInHalfOpenNanos()) {
+                        transition(p, State.OPEN, "no probe verdict within maxWaitInHalfOpen ("
+                                + c.maxWaitInHalfOpenNanos() / 1_000_000 + " ms)", p.openings + 1);
+                        p = phase;
+                        continue;
                     }
                     reject(p);
-                    return null;
+                    return NO_PERMIT;
                 }
                 case FORCED_OPEN:
                     reject(p);
-                    return null;
+                    return NO_PERMIT;
                 default:
-                    return p;
+                    return p.token;
             }
         }
     }
 
     private void reject(Phase p) {
         rejected.increment();
+        publishRejected(p);
+    }
+
+    private void publishRejected(Phase p) {
         if (listeners.wants(EventKind.REJECTED)) {
             listeners.publish(new BreakerEvent.CallRejected(name, p.state, clock.currentTimeMillis()));
         }
@@ -192,22 +240,36 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     }
 
     @Override
-    public void releasePermission() {
+    @Deprecated(forRemoval = true)
+    public long currentPermit() {
         Phase p = phase;
-        if (p.state == State.HALF_OPEN) {
-            p.releaseProbe();
+        if (p.state != State.HALF_OPEN) {
+            return p.token;
         }
+        long taken = p.probes.get();
+        return taken == 0 ? NO_PERMIT : p.token | (Long.numberOfTrailingZeros(taken) + 1);
+    }
+
+    @Override
+    public void release(long permit) {
+        freeProbe(phase, permit);
+    }
+
+    /** Frees the probe slot of {@code permit} if it is a probe of {@code p}; true if this call freed it. */
+    private static boolean freeProbe(Phase p, long permit) {
+        int slot = (int) (permit & SLOT_MASK);
+        return slot != 0 && p.state == State.HALF_OPEN && (permit & ~SLOT_MASK) == p.token && p.releaseProbe(slot - 1);
     }
 
     // ---------------------------------------------------------------------------------------- outcomes
 
     @Override
-    public void onSuccess(long durationNanos) {
-        recordSuccess(phase, durationNanos, NO_TIME);
+    public void onSuccess(long permit, long durationNanos) {
+        recordSuccess(permit, durationNanos, NO_TIME);
     }
 
     @Override
-    public void onSuccesses(long count) {
+    public void onSuccesses(long permit, long count) {
         if (count <= 0) {
             if (count < 0) {
                 throw new IllegalArgumentException("count must not be negative, was " + count);
@@ -215,88 +277,124 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             return;
         }
         Phase p = phase;
-        if (p.state == State.CLOSED && p.recording && !listeners.wants(EventKind.SUCCESS)
-                && window.recordCleanSuccesses(count)) {
+        if (permit == p.token && p.state == State.CLOSED && !listeners.wants(EventKind.SUCCESS)
+                && p.window.recordCleanSuccesses(count)) {
             // successes into a full clean window: only the totals move, no rate can change
-            if (consecutiveFailures.get() != 0) {
-                consecutiveFailures.set(0);
+            windowSuccesses.add(count);
+            AtomicInteger streak = p.streak;
+            if (streak.get() != 0) {
+                streak.set(0);
             }
             return;
         }
         for (long i = 0; i < count; i++) {
-            recordSuccess(phase, 0L, NO_TIME);
+            recordSuccess(permit, 0L, NO_TIME);
         }
     }
 
     @Override
-    public void onFailure(long durationNanos, Throwable error) {
-        recordThrown(phase, durationNanos, NO_TIME, error);
+    public void onFailure(long permit, long durationNanos, Throwable error) {
+        recordThrown(permit, durationNanos, NO_TIME, error);
     }
 
     @Override
-    public void onResult(long durationNanos, Object result) {
-        recordResult(phase, durationNanos, NO_TIME, result);
+    public void onResult(long permit, long durationNanos, Object result) {
+        recordResult(permit, durationNanos, NO_TIME, result);
     }
 
     @Override
-    public void onIgnored() {
-        recordIgnored(phase, null);
+    public void onIgnored(long permit) {
+        recordIgnored(permit, null);
     }
 
-    private void recordResult(Phase acquired, long nanos, long now, Object result) {
+    private void recordResult(long permit, long nanos, long now, Object result) {
         Predicate<Object> failOn = config.failOnResult();
-        if (failOn != null && failOn.test(result)) {
-            recordFailure(acquired, nanos, now, null);
+        if (failOn == null) {
+            recordSuccess(permit, nanos, now);
+            return;
+        }
+        boolean failure;
+        try {
+            failure = failOn.test(result);
+        } catch (Throwable e) { // checked ones too: a sneaky throw, a Kotlin lambda
+            throw predicateFailed(permit, "failOnResult", e);
+        }
+        if (failure) {
+            recordFailure(permit, nanos, now, null);
         } else {
-            recordSuccess(acquired, nanos, now);
+            recordSuccess(permit, nanos, now);
         }
     }
 
-    private void recordThrown(Phase acquired, long nanos, long now, Throwable error) {
+    private void recordThrown(long permit, long nanos, long now, Throwable error) {
         BreakerConfig c = config;
-        if (c.ignoreIf().test(error)) {
-            recordIgnored(acquired, error);
-        } else if (c.recordFailureIf().test(error)) {
-            recordFailure(acquired, nanos, now, error);
+        boolean ignore;
+        boolean failure;
+        try {
+            ignore = c.ignoreIf().test(error);
+            failure = !ignore && c.recordFailureIf().test(error);
+        } catch (Throwable e) {
+            throw predicateFailed(permit, "ignoreIf/recordFailureIf", e);
+        }
+        if (ignore) {
+            recordIgnored(permit, error);
+        } else if (failure) {
+            recordFailure(permit, nanos, now, error);
         } else {
-            recordSuccess(acquired, nanos, now);
+            recordSuccess(permit, nanos, now);
         }
     }
 
-    private void recordIgnored(Phase acquired, Throwable error) {
-        if (acquired.state == State.HALF_OPEN) {
-            acquired.releaseProbe();
+    /** A user predicate threw: the permit comes back with no verdict, and the caller gets the predicate's exception. */
+    private RuntimeException predicateFailed(long permit, String which, Throwable e) {
+        release(permit);
+        long now = clock.nanoTime();
+        long last = lastPredicateWarning.get();
+        if ((last == Long.MIN_VALUE || now - last >= PREDICATE_WARN_NANOS) && lastPredicateWarning.compareAndSet(last, now)) {
+            predicateWarnings++;
+            LOG.warn("Circuit '{}': the {} predicate threw {}; the call was recorded with no verdict "
+                    + "(logged at most once a minute)", name, which, e.toString());
         }
+        return sneaky(e);
+    }
+
+    /** Throws {@code t} whatever its type (the compiler is told it returns a RuntimeException for {@code throw}). */
+    @SuppressWarnings("unchecked")
+    static <E extends Throwable> RuntimeException sneaky(Throwable t) throws E {
+        throw (E) t;
+    }
+
+    private void recordIgnored(long permit, Throwable error) {
+        freeProbe(phase, permit);
         ignored.increment();
         if (listeners.wants(EventKind.IGNORED)) {
             listeners.publish(new BreakerEvent.CallIgnored(name, error, clock.currentTimeMillis()));
         }
     }
 
-    private void recordSuccess(Phase acquired, long nanos, long now) {
+    private void recordSuccess(long permit, long nanos, long now) {
+        Phase p = phase;
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
-        Phase current = acquired.state == State.HALF_OPEN ? phase : acquired;
-        if (current.recording) {
-            OutcomeWindow w = window;
+        if (permit == p.token && p.recording) {
+            OutcomeWindow w = p.window;
             if (w.timeBased() && now == NO_TIME) {
                 now = clock.nanoTime();
             }
             boolean evaluate = w.record(false, isSlow, now);
-            if (consecutiveFailures.get() != 0) { // only written while a streak is on, and only when tracked
-                consecutiveFailures.set(0);
+            windowSuccesses.increment();
+            AtomicInteger streak = p.streak;
+            if (streak.get() != 0) { // only written while a streak is on, and only when tracked
+                streak.set(0);
             }
             if (isSlow) {
                 slow.increment();
             }
-            if (acquired.state == State.HALF_OPEN) {
-                acquired.releaseProbe();
-            }
-            if (evaluate && current.state == State.CLOSED) {
-                evaluate(current, w, c, now);
+            if (evaluate && p.state == State.CLOSED) {
+                evaluate(p, w, c, now);
             }
         } else {
-            recordSuccessOutsideWindow(acquired, current, c, nanos, isSlow);
+            recordSuccessOutsideWindow(p, permit, c, nanos, isSlow);
         }
         if (listeners.wants(EventKind.SUCCESS)) {
             publishSuccess(nanos, isSlow);
@@ -308,29 +406,26 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         listeners.publish(new BreakerEvent.CallSucceeded(name, nanos, isSlow, clock.currentTimeMillis()));
     }
 
-    /** HALF_OPEN probes and late or unrecorded outcomes: kept out of {@link #recordSuccess} so that it inlines. */
-    private void recordSuccessOutsideWindow(Phase acquired, Phase current, BreakerConfig c, long nanos, boolean isSlow) {
+    /** Probes, stale and unrecorded outcomes: kept out of {@link #recordSuccess} so that it inlines. */
+    private void recordSuccessOutsideWindow(Phase p, long permit, BreakerConfig c, long nanos, boolean isSlow) {
         otherSuccesses.increment();
         if (isSlow) {
             slow.increment();
         }
-        if (acquired.state == State.HALF_OPEN) {
-            acquired.releaseProbe();
-            if (acquired == current) {
-                if (isSlow && c.slowCallRateThreshold() > 0) {
-                    transition(acquired, State.OPEN, "slow probe: " + nanos / 1_000_000 + " ms > "
-                            + c.slowCallDurationNanos() / 1_000_000 + " ms", acquired.openings + 1);
-                } else if (acquired.probeSuccesses.incrementAndGet() >= c.successThreshold()) {
-                    transition(acquired, State.CLOSED, c.successThreshold() + " successful probes", 0);
-                }
+        if (freeProbe(p, permit)) {
+            if (isSlow && c.slowCallRateThreshold() > 0) {
+                transition(p, State.OPEN, "slow probe: " + nanos / 1_000_000 + " ms > "
+                        + c.slowCallDurationNanos() / 1_000_000 + " ms", p.openings + 1);
+            } else if (p.probeSuccesses.incrementAndGet() >= c.successThreshold()) {
+                transition(p, State.CLOSED, c.successThreshold() + " successful probes", 0);
             }
         }
     }
 
-    private void recordFailure(Phase acquired, long nanos, long now, Throwable error) {
+    private void recordFailure(long permit, long nanos, long now, Throwable error) {
+        Phase p = phase;
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
-        Phase current = acquired.state == State.HALF_OPEN ? phase : acquired;
         long nowMillis = clock.currentTimeMillis();
         if (lastFailureMillis.getOpaque() != nowMillis) { // failures within one millisecond write no shared line
             lastFailureMillis.setOpaque(nowMillis);
@@ -338,8 +433,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         if (isSlow) {
             slow.increment();
         }
-        if (current.recording) {
-            OutcomeWindow w = window;
+        if (permit == p.token && p.recording) {
+            OutcomeWindow w = p.window;
             if (w.timeBased() && now == NO_TIME) {
                 now = clock.nanoTime();
             }
@@ -347,24 +442,18 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             windowFailures.increment();
             int threshold = c.consecutiveFailures();
             // the streak is one counter shared by every thread: not touched when the condition is off
-            int inRow = threshold > 0 ? consecutiveFailures.incrementAndGet() : 0;
-            if (acquired.state == State.HALF_OPEN) {
-                acquired.releaseProbe();
-            }
-            if (current.state == State.CLOSED) {
+            int inRow = threshold > 0 ? p.streak.incrementAndGet() : 0;
+            if (p.state == State.CLOSED) {
                 if (threshold > 0 && inRow >= threshold) {
-                    transition(current, State.OPEN, inRow + " consecutive failures", 1);
+                    transition(p, State.OPEN, inRow + " consecutive failures", 1);
                 } else {
-                    evaluate(current, w, c, now);
+                    evaluate(p, w, c, now);
                 }
             }
         } else {
             otherFailures.increment();
-            if (acquired.state == State.HALF_OPEN) {
-                acquired.releaseProbe();
-                if (acquired == current) {
-                    transition(acquired, State.OPEN, "probe failed: " + describe(error), acquired.openings + 1);
-                }
+            if (freeProbe(p, permit)) {
+                transition(p, State.OPEN, "probe failed: " + describe(error), p.openings + 1);
             }
         }
         if (listeners.wants(EventKind.FAILURE)) {
@@ -381,23 +470,23 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         if (calls < c.minimumCalls() || calls == 0) {
             return;
         }
-        float failureThreshold = c.failureRateThreshold();
+        double failureThreshold = c.failureRateThreshold();
         if (failureThreshold > 0) {
             long failures = w.failures(now);
-            double rate = failures * 100.0 / calls;
-            if (rate >= failureThreshold) {
+            if (BreakerConfig.reaches(failures, calls, failureThreshold)) {
                 transition(p, State.OPEN, String.format(java.util.Locale.ROOT,
-                        "failure rate %.1f%% >= %.1f%% over %d calls", rate, failureThreshold, calls), 1);
+                        "failure rate %.1f%% >= %s%% over %d calls", failures * 100.0 / calls,
+                        BreakerConfig.percentText(failureThreshold), calls), 1);
                 return;
             }
         }
-        float slowThreshold = c.slowCallRateThreshold();
+        double slowThreshold = c.slowCallRateThreshold();
         if (slowThreshold > 0) {
             long slowCalls = w.slowCalls(now);
-            double rate = slowCalls * 100.0 / calls;
-            if (rate >= slowThreshold) {
+            if (BreakerConfig.reaches(slowCalls, calls, slowThreshold)) {
                 transition(p, State.OPEN, String.format(java.util.Locale.ROOT,
-                        "slow-call rate %.1f%% >= %.1f%% over %d calls", rate, slowThreshold, calls), 1);
+                        "slow-call rate %.1f%% >= %s%% over %d calls", slowCalls * 100.0 / calls,
+                        BreakerConfig.percentText(slowThreshold), calls), 1);
             }
         }
     }
@@ -407,170 +496,319 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     @Override
     public <T> T call(Callable<T> callable) throws Exception {
         Phase p = phase;
-        if (!p.permitsAll) {
-            p = acquireSlow(p);
-            if (p == null) {
-                throw rejection();
-            }
+        long permit = p.permitsAll ? p.token : acquireSlow(p);
+        if (permit == NO_PERMIT) {
+            throw rejection();
         }
         BreakerConfig c = config;
-        boolean timed = c.measuresDuration() || window.timeBased();
+        boolean timed = c.measuresDuration() || p.window.timeBased();
         long start = timed ? clock.nanoTime() : 0L;
         T result;
         try {
             result = callable.call();
         } catch (Throwable t) {
             long end = timed ? clock.nanoTime() : NO_TIME;
-            recordThrown(p, timed ? end - start : 0L, end, t);
+            recordThrownByCall(permit, timed ? end - start : 0L, end, t);
             throw t;
         }
         long end = timed ? clock.nanoTime() : NO_TIME;
-        recordResult(p, timed ? end - start : 0L, end, result);
+        recordResult(permit, timed ? end - start : 0L, end, result);
+        return result;
+    }
+
+    /** The call's exception stays the one thrown; a predicate's exception is added to it as suppressed. */
+    void recordThrownByCall(long permit, long nanos, long end, Throwable t) {
+        try {
+            recordThrown(permit, nanos, end, t);
+        } catch (Throwable predicateError) {
+            if (predicateError != t) {
+                t.addSuppressed(predicateError);
+            }
+        }
+    }
+
+    @Override
+    public <T> Supplier<T> decorateSupplier(Supplier<T> supplier) {
+        Objects.requireNonNull(supplier, "supplier");
+        return () -> supply(supplier);
+    }
+
+    /** {@link #call} for a supplier, without the per-call adapter a {@code call(supplier::get)} would allocate. */
+    private <T> T supply(Supplier<T> supplier) {
+        Phase p = phase;
+        long permit = p.permitsAll ? p.token : acquireSlow(p);
+        if (permit == NO_PERMIT) {
+            throw rejection();
+        }
+        boolean timed = config.measuresDuration() || p.window.timeBased();
+        long start = timed ? clock.nanoTime() : 0L;
+        T result;
+        try {
+            result = supplier.get();
+        } catch (RuntimeException | Error t) {
+            long end = timed ? clock.nanoTime() : NO_TIME;
+            recordThrownByCall(permit, timed ? end - start : 0L, end, t);
+            throw t;
+        }
+        long end = timed ? clock.nanoTime() : NO_TIME;
+        recordResult(permit, timed ? end - start : 0L, end, result);
         return result;
     }
 
     @Override
     public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier) {
+        Objects.requireNonNull(supplier, "supplier");
         return () -> {
-            Phase p = phase;
-            if (!p.permitsAll) {
-                p = acquireSlow(p);
-                if (p == null) {
-                    return CompletableFuture.failedFuture(rejection());
-                }
-            }
-            Phase acquired = p;
-            long start = clock.nanoTime();
-            CompletionStage<T> stage;
-            try {
-                stage = supplier.get();
-            } catch (Throwable t) {
-                long end = clock.nanoTime();
-                recordThrown(acquired, end - start, end, t);
-                return CompletableFuture.failedFuture(t);
-            }
-            return stage.whenComplete((value, error) -> {
-                long end = clock.nanoTime();
-                if (error == null) {
-                    recordResult(acquired, end - start, end, value);
-                } else {
-                    Throwable cause = error instanceof CompletionException && error.getCause() != null
-                            ? error.getCause() : error;
-                    recordThrown(acquired, end - start, end, cause);
-                }
-            });
+            long limit = config.timeLimitNanos();
+            return limit > 0 ? limitedStage(supplier, Duration.ofNanos(limit), limit) : stage(supplier);
         };
+    }
+
+    @Override
+    public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
+                                                                    Duration timeLimit) {
+        Objects.requireNonNull(supplier, "supplier");
+        long limit = positiveLimit(timeLimit);
+        return () -> limitedStage(supplier, timeLimit, limit);
+    }
+
+    private static long positiveLimit(Duration timeLimit) {
+        if (timeLimit == null || timeLimit.isNegative() || timeLimit.isZero()) {
+            throw new IllegalArgumentException("timeLimit must be positive, was " + timeLimit);
+        }
+        return BreakerConfig.saturatedNanos(timeLimit);
+    }
+
+    private <T> CompletionStage<T> stage(Supplier<? extends CompletionStage<T>> supplier) {
+        long permit = tryAcquire();
+        if (permit == NO_PERMIT) {
+            return CompletableFuture.failedFuture(rejection());
+        }
+        long start = clock.nanoTime();
+        CompletionStage<T> stage;
+        try {
+            stage = supplier.get();
+        } catch (Throwable t) {
+            long end = clock.nanoTime();
+            recordThrownByCall(permit, end - start, end, t);
+            return CompletableFuture.failedFuture(t);
+        }
+        if (stage == null) {
+            release(permit);
+            return CompletableFuture.failedFuture(nullStage());
+        }
+        return stage.whenComplete((value, error) -> {
+            long end = clock.nanoTime();
+            if (error == null) {
+                recordResult(permit, end - start, end, value);
+            } else {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                recordThrown(permit, end - start, end, cause);
+            }
+        });
+    }
+
+    NullPointerException nullStage() {
+        return new NullPointerException(
+                "the supplier decorated by breaker '" + name + "' returned null instead of a CompletionStage");
+    }
+
+    private <T> CompletionStage<T> limitedStage(Supplier<? extends CompletionStage<T>> supplier, Duration limit,
+                                                long limitNanos) {
+        return TimeLimitedCall.stage(this, scheduler, supplier, limit, limitNanos);
+    }
+
+    @Override
+    public <T> T call(Callable<T> callable, java.util.concurrent.Executor executor, Duration timeLimit)
+            throws Exception {
+        Objects.requireNonNull(callable, "callable");
+        Objects.requireNonNull(executor, "executor");
+        long limitNanos = timeLimit == null ? 0 : positiveLimit(timeLimit);
+        return TimeLimitedCall.onExecutor(this, scheduler, callable, executor, timeLimit, limitNanos);
+    }
+
+    /** The breaker's clock reading (for {@link TimeLimitedCall}). */
+    long nanoTime() {
+        return clock.nanoTime();
+    }
+
+    /** A call of {@code permit} exceeded {@code limit}: recorded as the configuration's timeout outcome, no predicate asked. */
+    void recordTimeout(long permit, Duration limit) {
+        BreakerConfig c = config;
+        long nanos = BreakerConfig.saturatedNanos(limit);
+        if (c.timeoutOutcome() == BreakerConfig.TimeoutOutcome.SLOW) {
+            recordSuccess(permit, c.measuresDuration() ? Math.max(nanos, c.slowCallDurationNanos() + 1) : nanos, NO_TIME);
+        } else {
+            recordFailure(permit, nanos, NO_TIME, new CallTimeoutException(name, limit));
+        }
     }
 
     // -------------------------------------------------------------------------------------- transitions
 
     /**
-     * Moves from {@code expected} to {@code to}. Only the thread whose CAS succeeds performs the side effects;
-     * a failed CAS means another thread already moved the breaker on, which is fine.
+     * Moves from {@code expected} to {@code to}: the next phase is built whole, then published by one CAS. Only
+     * the thread whose CAS succeeds performs the side effects; a failed CAS means another thread already moved the
+     * breaker on, which is fine.
      */
-    boolean transition(Phase expected, State to, String reason, int openings) {
+    Phase transition(Phase expected, State to, String reason, int openings) {
+        return transition(expected, to, reason, openings, false);
+    }
+
+    /** {@code resetFollows}: a reset event will follow this transition's, and takes the next lifecycle number. */
+    private Phase transition(Phase expected, State to, String reason, int openings, boolean resetFollows) {
         BreakerConfig c = config;
         long seq = expected.seq + 1;
+        long gen = expected.gen + 1;
+        long now = clock.nanoTime();
+        long millis = clock.currentTimeMillis();
         Phase next;
         switch (to) {
-            case OPEN: {
-                long wait = c.backoff().waitNanos(Math.max(1, openings));
-                next = Phase.open(seq, openings, wait, clock, c.writableStackTrace(), name);
+            case OPEN:
+                next = Phase.open(seq, gen, openings, c.backoff().waitNanos(Math.max(1, openings)), now, millis,
+                        expected, c.writableStackTrace(), name, clock);
                 break;
-            }
             case HALF_OPEN:
-                next = Phase.halfOpen(seq, openings, clock, c.writableStackTrace(), name);
+                next = Phase.halfOpen(seq, gen, openings, now, millis, expected, c.writableStackTrace(), name, clock);
                 break;
             case CLOSED:
-                next = Phase.closed(seq, clock);
+            case METRICS_ONLY:
+                next = Phase.recordingPhase(to, seq, gen, now, millis, OutcomeWindow.of(c, now));
                 break;
             default:
-                next = Phase.admin(to, seq, clock, c.writableStackTrace(), name);
+                next = Phase.admin(to, seq, gen, now, millis, expected, c.writableStackTrace(), name, clock);
         }
+        next.order = expected.order + (resetFollows ? 2 : 1);
         if (!PHASE.compareAndSet(this, expected, next)) {
-            return false;
+            return null;
         }
-        BreakerStatus snapshot = statusOf(next);
-        if (to == State.CLOSED || to == State.METRICS_ONLY) {
-            window.clear();
-            consecutiveFailures.set(0);
-        }
-        Scheduler.Cancellable previous = timer;
-        if (previous != null) {
-            previous.cancel();
-        }
-        if (to == State.OPEN && c.automaticHalfOpen()) {
-            timer = scheduler.schedule(() -> onTimer(next, State.HALF_OPEN), next.openUntilNanos - next.enteredNanos);
-        } else if (to == State.HALF_OPEN && c.maxWaitInHalfOpenNanos() > 0) {
-            timer = scheduler.schedule(() -> onTimer(next, State.OPEN), c.maxWaitInHalfOpenNanos());
-        } else {
-            timer = null;
-        }
+        afterSwap(expected, next, c, now);
         transitionCounts.incrementAndGet(expected.state.ordinal() * STATES.length + to.ordinal());
         if (logTransitions) {
             LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
         }
-        publishLifecycle(seq, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason, seq,
-                snapshot, next.enteredMillis));
-        return true;
+        lifecycle.publish(expected.order + 1, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason,
+                seq, statusOf(next), next.enteredMillis));
+        return next;
     }
 
-    private void onTimer(Phase expected, State to) {
-        if (phase != expected) {
+    /**
+     * The winner of a swap: reshapes the new period's window if a configuration replaced meanwhile asks for another
+     * shape (replaceConfig reads the phase after writing the config; this reads the config after the swap, so one
+     * of the two sees the other), ends the old period's timer and starts the new one's.
+     */
+    private void afterSwap(Phase old, Phase next, BreakerConfig c, long now) {
+        BreakerConfig latest = config;
+        if (latest != c && next.recording) {
+            next.reshape(latest, now);
+        }
+        Scheduler.Cancellable previous = old.timer;
+        if (previous != null) {
+            previous.cancel();
+        }
+        Scheduler.Cancellable t = null;
+        if (next.state == State.OPEN && c.automaticHalfOpen()) {
+            t = schedule(() -> onTimer(next), next.openUntilNanos - next.enteredNanos);
+        } else if (next.state == State.HALF_OPEN && c.maxWaitInHalfOpenNanos() > 0) {
+            t = schedule(() -> onTimer(next), c.maxWaitInHalfOpenNanos());
+        }
+        if (t != null && t != Scheduler.NOT_SCHEDULED) {
+            next.timer = t;
+            next.deadlineUnwatched = false; // the timer now ends the period: rejections read no clock
+            if (phase != next) { // already left: whoever left it may have missed this timer
+                t.cancel();
+            }
+        }
+    }
+
+    /** {@link Scheduler#schedule}, a scheduler that throws taken as one that stopped (logged). */
+    private Scheduler.Cancellable schedule(Runnable task, long delayNanos) {
+        try {
+            return scheduler.schedule(task, delayNanos);
+        } catch (RuntimeException e) {
+            LOG.warn("Circuit '{}': the scheduler refused a timer ({}); calls check the deadline instead", name,
+                    e.toString());
+            return Scheduler.NOT_SCHEDULED;
+        }
+    }
+
+    /** A timer of phase {@code of}: does nothing unless that phase is still the current one. */
+    private void onTimer(Phase of) {
+        if (phase != of) {
             return;
         }
-        if (to == State.HALF_OPEN) {
-            transition(expected, State.HALF_OPEN, "open wait elapsed", expected.openings);
-        } else {
-            transition(expected, State.OPEN, "no probe verdict within maxWaitInHalfOpen ("
-                    + config.maxWaitInHalfOpenNanos() / 1_000_000 + " ms)", expected.openings + 1);
+        if (of.state == State.OPEN) {
+            transition(of, State.HALF_OPEN, "open wait elapsed", of.openings);
+        } else if (of.state == State.HALF_OPEN) {
+            transition(of, State.OPEN, "no probe verdict within maxWaitInHalfOpen ("
+                    + config.maxWaitInHalfOpenNanos() / 1_000_000 + " ms)", of.openings + 1);
         }
     }
 
-    private void moveTo(State to, String reason) {
+    /** The registry's scheduler stopped: from now on OPEN phases check their own deadline. */
+    void timersStopped() {
+        timersStopped = true;
+    }
+
+    /**
+     * Moves to {@code to} (an admin move, or with {@code reset} a reset, which also starts a new CLOSED period when
+     * already CLOSED); returns the phase it installed, or the current one if it had nothing to do.
+     */
+    private Phase moveTo(State to, String reason, boolean reset) {
         while (true) {
             Phase p = phase;
-            if (p.state == to && to != State.CLOSED) {
-                return;
+            if (p.state == to && !reset) {
+                return p;
             }
             if (p.state == to) {
-                // CLOSED -> CLOSED: only a reset clears it, and it publishes no transition.
-                window.clear();
-                consecutiveFailures.set(0);
-                return;
+                // CLOSED -> CLOSED: a reset starts a new period (fresh window and streak) and publishes no
+                // transition; outcomes of permits granted before it are stale.
+                long now = clock.nanoTime();
+                BreakerConfig c = config;
+                Phase next = Phase.recordingPhase(State.CLOSED, p.seq, p.gen + 1, now, clock.currentTimeMillis(),
+                        OutcomeWindow.of(c, now));
+                next.order = p.order + 1;
+                if (PHASE.compareAndSet(this, p, next)) {
+                    afterSwap(p, next, c, now);
+                    return next;
+                }
+                continue;
             }
-            if (transition(p, to, reason, 0)) {
-                return;
+            Phase next = transition(p, to, reason, 0, reset);
+            if (next != null) {
+                return next;
             }
         }
     }
 
     @Override
     public void reset() {
-        moveTo(State.CLOSED, "reset");
-        publishLifecycle(0, new BreakerEvent.Reset(name, clock.currentTimeMillis()));
+        Phase installed = moveTo(State.CLOSED, "reset", true);
+        // its lifecycle number was taken by the swap: after the transition that installed the period, before any
+        // transition that follows it
+        lifecycle.publish(installed.order, new BreakerEvent.Reset(name, clock.currentTimeMillis()));
     }
 
     @Override
     public void forceOpen() {
-        moveTo(State.FORCED_OPEN, "forced open");
+        moveTo(State.FORCED_OPEN, "forced open", false);
     }
 
     @Override
     public void disable() {
-        moveTo(State.DISABLED, "disabled");
+        moveTo(State.DISABLED, "disabled", false);
     }
 
     @Override
     public void metricsOnly() {
-        moveTo(State.METRICS_ONLY, "metrics only");
+        moveTo(State.METRICS_ONLY, "metrics only", false);
     }
 
     @Override
     public void close() {
         Phase p = phase;
         if (p.state != State.CLOSED) {
-            moveTo(State.CLOSED, "closed by operator");
+            moveTo(State.CLOSED, "closed by operator", false);
         }
     }
 
@@ -578,22 +816,19 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     public boolean recoverEarly(String reason) {
         Objects.requireNonNull(reason, "reason");
         Phase p = phase;
-        return p.state == State.OPEN && transition(p, State.CLOSED, reason, 0);
+        return p.state == State.OPEN && transition(p, State.CLOSED, reason, 0) != null;
     }
 
     @Override
     public void replaceConfig(BreakerConfig newConfig) {
         Objects.requireNonNull(newConfig, "config");
         BreakerConfig old = config;
-        if (!old.sameWindowAs(newConfig)) {
-            OutcomeWindow oldWindow = window;
-            OutcomeWindow fresh = OutcomeWindow.of(newConfig);
-            long now = clock.nanoTime();
-            long replayed = oldWindow.replayInto(fresh, now);
-            window = fresh;
-            retiredRecorded += oldWindow.totalRecorded() - replayed;
-        }
         config = newConfig;
+        if (!old.sameWindowAs(newConfig)) {
+            // The current period keeps its permits and its phase (a trip racing this still wins its CAS) but gets a
+            // window of the new shape; a period that starts meanwhile reshapes itself (see afterSwap).
+            phase.reshape(newConfig, clock.nanoTime());
+        }
         LOG.info("Circuit '{}' configuration replaced in state {}: {}", name, phase.state, newConfig);
     }
 
@@ -628,37 +863,6 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         return listeners.add(EventKind.mask(kinds), listener);
     }
 
-    /**
-     * Publishes transition {@code seq} in sequence order (a reset, {@code seq} 0, right after the transitions
-     * already made). Never under a lock: one thread at a time drains, the others only enqueue.
-     */
-    private void publishLifecycle(long seq, BreakerEvent event) {
-        long key = seq > 0 ? seq << 21 : (phase.seq << 21) | (1 + (resetSequence.incrementAndGet() & 0xFFFFF));
-        pendingLifecycle.put(key, event);
-        if (drainTickets.getAndIncrement() != 0) {
-            return;
-        }
-        do {
-            while (true) {
-                Map.Entry<Long, BreakerEvent> head = pendingLifecycle.firstEntry();
-                if (head == null) {
-                    break;
-                }
-                long k = head.getKey();
-                long s = k >>> 21;
-                boolean isTransition = (k & 0x1FFFFF) == 0;
-                if (isTransition ? s != nextDelivery : s >= nextDelivery) {
-                    break; // a transition is CASed but not queued yet; its thread will drain
-                }
-                pendingLifecycle.remove(k);
-                if (isTransition) {
-                    nextDelivery++;
-                }
-                listeners.publish(head.getValue());
-            }
-        } while (drainTickets.decrementAndGet() != 0);
-    }
-
     // -------------------------------------------------------------------------------------------- status
 
     @Override
@@ -668,14 +872,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     private BreakerStatus statusOf(Phase p) {
         BreakerConfig c = config;
-        OutcomeWindow w = window;
+        OutcomeWindow w = p.window;
         long now = clock.nanoTime();
         long calls = w.calls(now);
         boolean ready = calls >= c.minimumCalls() && calls > 0;
         double failureRate = ready ? w.failures(now) * 100.0 / calls : 0.0;
         double slowRate = ready ? w.slowCalls(now) * 100.0 / calls : 0.0;
         long untilRecovery = p.state == State.OPEN ? Math.max(0, (p.openUntilNanos - now) / 1_000_000) : 0;
-        long windowSuccesses = retiredRecorded + w.totalRecorded() - windowFailures.sum();
         Map<String, Long> transitions = new LinkedHashMap<>();
         for (int i = 0; i < transitionCounts.length(); i++) {
             long n = transitionCounts.get(i);
@@ -683,107 +886,22 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
                 transitions.put(STATES[i / STATES.length] + "->" + STATES[i % STATES.length], n);
             }
         }
-        return new BreakerStatus(name, kind, p.state, consecutiveFailures.get(),
+        return new BreakerStatus(name, kind, p.state, p.streak.get(),
                 p.probeSuccesses == null ? 0 : p.probeSuccesses.get(), failureRate, slowRate, calls,
                 c.minimumCalls(), c.failureRateThreshold(), c.slowCallRateThreshold(), c.consecutiveFailures(),
                 lastFailureMillis.getOpaque(), p.enteredMillis, untilRecovery, p.openings,
-                windowSuccesses + otherSuccesses.sum(), windowFailures.sum() + otherFailures.sum(),
+                windowSuccesses.sum() + otherSuccesses.sum(), windowFailures.sum() + otherFailures.sum(),
                 ignored.sum(), rejected.sum(), slow.sum(), Collections.unmodifiableMap(transitions));
     }
 
     /** Probes in flight in the current HALF_OPEN phase (tests assert the limit). */
     int probesInFlight() {
         Phase p = phase;
-        return p.probes == null ? 0 : p.probes.get();
+        return p.probes == null ? 0 : Long.bitCount(p.probes.get());
     }
 
     @Override
     public String toString() {
         return "CircuitBreaker{" + name + ", " + phase.state + "}";
-    }
-
-    // --------------------------------------------------------------------------------------------- phase
-
-    /** One state, with what that state needs; immutable but for the half-open counters. */
-    static final class Phase {
-        final State state;
-        final boolean permitsAll;
-        final boolean recording;
-        final long seq;
-        final long enteredNanos;
-        final long enteredMillis;
-        final long openUntilNanos;
-        final int openings;
-        final AtomicInteger probes;
-        final AtomicInteger probeSuccesses;
-        final CallNotPermittedException rejection;
-
-        private Phase(State state, long seq, long enteredNanos, long enteredMillis, long openUntilNanos,
-                      int openings, boolean halfOpen, CallNotPermittedException rejection) {
-            this.state = state;
-            this.permitsAll = state.permitsAllCalls();
-            this.recording = state == State.CLOSED || state == State.METRICS_ONLY;
-            this.seq = seq;
-            this.enteredNanos = enteredNanos;
-            this.enteredMillis = enteredMillis;
-            this.openUntilNanos = openUntilNanos;
-            this.openings = openings;
-            this.probes = halfOpen ? new AtomicInteger() : null;
-            this.probeSuccesses = halfOpen ? new AtomicInteger() : null;
-            this.rejection = rejection;
-        }
-
-        static Phase closed(long seq, Clock clock) {
-            return new Phase(State.CLOSED, seq, clock.nanoTime(), clock.currentTimeMillis(), 0, 0, false, null);
-        }
-
-        static Phase open(long seq, int openings, long waitNanos, Clock clock, boolean writable, String name) {
-            long now = clock.nanoTime();
-            long millis = clock.currentTimeMillis();
-            long until = now + waitNanos;
-            CallNotPermittedException shared = writable ? null
-                    : new CallNotPermittedException(name, State.OPEN, until, millis + waitNanos / 1_000_000, clock, false);
-            return new Phase(State.OPEN, seq, now, millis, until, openings, false, shared);
-        }
-
-        static Phase halfOpen(long seq, int openings, Clock clock, boolean writable, String name) {
-            CallNotPermittedException shared = writable ? null
-                    : new CallNotPermittedException(name, State.HALF_OPEN, Long.MAX_VALUE, 0, clock, false);
-            return new Phase(State.HALF_OPEN, seq, clock.nanoTime(), clock.currentTimeMillis(), 0, openings, true,
-                    shared);
-        }
-
-        static Phase admin(State state, long seq, Clock clock, boolean writable, String name) {
-            CallNotPermittedException shared = writable || state != State.FORCED_OPEN ? null
-                    : new CallNotPermittedException(name, state, Long.MAX_VALUE, 0, clock, false);
-            return new Phase(state, seq, clock.nanoTime(), clock.currentTimeMillis(), 0, 0, false, shared);
-        }
-
-        CallNotPermittedException newRejection(String name, Clock clock, boolean writable) {
-            long until = state == State.OPEN ? openUntilNanos : Long.MAX_VALUE;
-            long untilMillis = state == State.OPEN ? enteredMillis + (openUntilNanos - enteredNanos) / 1_000_000 : 0;
-            return new CallNotPermittedException(name, state, until, untilMillis, clock, writable);
-        }
-
-        boolean tryProbe(int max) {
-            while (true) {
-                int n = probes.get();
-                if (n >= max) {
-                    return false;
-                }
-                if (probes.compareAndSet(n, n + 1)) {
-                    return true;
-                }
-            }
-        }
-
-        void releaseProbe() {
-            while (true) {
-                int n = probes.get();
-                if (n <= 0 || probes.compareAndSet(n, n - 1)) {
-                    return;
-                }
-            }
-        }
     }
 }

@@ -50,7 +50,7 @@ public interface Backoff {
         if (d == null || d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException(field + " must be a positive duration, was " + d);
         }
-        return d.toNanos();
+        return BreakerConfig.saturatedNanos(d);
     }
 
     /** A fixed open wait. */

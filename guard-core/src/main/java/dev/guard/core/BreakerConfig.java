@@ -42,11 +42,19 @@ public final class BreakerConfig {
         TIME
     }
 
+    /**
+     * The longest duration any setting holds, about 73 years: a longer one (up to {@link Duration}'s maximum) is
+     * accepted and saturates here, so that deadlines computed from it can still be compared by difference.
+     */
+    public static final long MAX_NANOS = Long.MAX_VALUE / 4;
+    /** The most probes a HALF_OPEN breaker admits at once ({@code halfOpenMaxCalls}). */
+    public static final int MAX_PROBES = 64;
+
     private static final BreakerConfig DEFAULTS = new Builder().build();
 
     private final int consecutiveFailures;
-    private final float failureRateThreshold;
-    private final float slowCallRateThreshold;
+    private final double failureRateThreshold;
+    private final double slowCallRateThreshold;
     private final long slowCallDurationNanos;
     private final WindowType windowType;
     private final int windowSize;
@@ -60,6 +68,16 @@ public final class BreakerConfig {
     private final Predicate<Throwable> ignoreIf;
     private final Predicate<Object> failOnResult;
     private final boolean writableStackTrace;
+    private final long timeLimitNanos;
+    private final TimeoutOutcome timeoutOutcome;
+
+    /** How a call that exceeded its time limit is recorded. */
+    public enum TimeoutOutcome {
+        /** As a failure, whatever {@code recordFailureIf} says (the default). */
+        FAILURE,
+        /** As a slow success (slower than {@code slowCallDuration}, or the limit without one): slow-call rules apply. */
+        SLOW
+    }
 
     private BreakerConfig(Builder b) {
         this.consecutiveFailures = b.consecutiveFailures;
@@ -78,6 +96,8 @@ public final class BreakerConfig {
         this.ignoreIf = b.ignoreIf;
         this.failOnResult = b.failOnResult;
         this.writableStackTrace = b.writableStackTrace;
+        this.timeLimitNanos = b.timeLimitNanos;
+        this.timeoutOutcome = b.timeoutOutcome;
     }
 
     /** The default configuration: 5 consecutive failures or 50% of at least 20 of the last 100 calls; 30 s open; 3 probes. */
@@ -126,12 +146,12 @@ public final class BreakerConfig {
     }
 
     /** Failure-rate threshold in percent (0 exclusive to 100 inclusive); 0 when off. */
-    public float failureRateThreshold() {
+    public double failureRateThreshold() {
         return failureRateThreshold;
     }
 
     /** Slow-call-rate threshold in percent; 0 when off. */
-    public float slowCallRateThreshold() {
+    public double slowCallRateThreshold() {
         return slowCallRateThreshold;
     }
 
@@ -221,14 +241,30 @@ public final class BreakerConfig {
                 + ", halfOpenMaxCalls=" + halfOpenMaxCalls
                 + ", successThreshold=" + successThreshold
                 + ", maxWaitInHalfOpen=" + Duration.ofNanos(maxWaitInHalfOpenNanos)
-                + ", automaticHalfOpen=" + automaticHalfOpen + '}';
+                + ", automaticHalfOpen=" + automaticHalfOpen
+                + ", timeLimit=" + (timeLimitNanos == 0 ? "none" : Duration.ofNanos(timeLimitNanos) + "->" + timeoutOutcome)
+                + '}';
+    }
+
+    /**
+     * The time limit of calls through {@link CircuitBreaker#decorateCompletionStage(java.util.function.Supplier)}
+     * and {@link CircuitBreaker#call(java.util.concurrent.Callable, java.util.concurrent.Executor)}, in
+     * nanoseconds; 0 when calls are not bounded. The plain synchronous paths are never bounded.
+     */
+    public long timeLimitNanos() {
+        return timeLimitNanos;
+    }
+
+    /** How a call that exceeded its time limit is recorded. */
+    public TimeoutOutcome timeoutOutcome() {
+        return timeoutOutcome;
     }
 
     /** Builds a {@link BreakerConfig}; not thread-safe. */
     public static final class Builder {
         private int consecutiveFailures = 5;
-        private float failureRateThreshold = 50f;
-        private float slowCallRateThreshold = 0f;
+        private double failureRateThreshold = 50;
+        private double slowCallRateThreshold = 0;
         private long slowCallDurationNanos = Long.MAX_VALUE;
         private WindowType windowType = WindowType.COUNT;
         private int windowSize = 100;
@@ -242,6 +278,8 @@ public final class BreakerConfig {
         private Predicate<Throwable> ignoreIf = t -> false;
         private Predicate<Object> failOnResult;
         private boolean writableStackTrace;
+        private long timeLimitNanos;
+        private TimeoutOutcome timeoutOutcome = TimeoutOutcome.FAILURE;
 
         private Builder() {
         }
@@ -263,6 +301,8 @@ public final class BreakerConfig {
             ignoreIf = c.ignoreIf;
             failOnResult = c.failOnResult;
             writableStackTrace = c.writableStackTrace;
+            timeLimitNanos = c.timeLimitNanos;
+            timeoutOutcome = c.timeoutOutcome;
         }
 
         /** Failures in a row that open the breaker; 0 turns the condition off. */
@@ -272,13 +312,13 @@ public final class BreakerConfig {
         }
 
         /** Failure-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
-        public Builder failureRateThreshold(float percent) {
+        public Builder failureRateThreshold(double percent) {
             this.failureRateThreshold = percent("failureRateThreshold", percent);
             return this;
         }
 
         /** Slow-call-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
-        public Builder slowCallRateThreshold(float percent) {
+        public Builder slowCallRateThreshold(double percent) {
             this.slowCallRateThreshold = percent("slowCallRateThreshold", percent);
             return this;
         }
@@ -292,7 +332,7 @@ public final class BreakerConfig {
             if (duration.isNegative() || duration.isZero()) {
                 throw new IllegalArgumentException("slowCallDuration must be positive, was " + duration);
             }
-            this.slowCallDurationNanos = duration.toNanos();
+            this.slowCallDurationNanos = saturatedNanos(duration);
             return this;
         }
 
@@ -328,9 +368,9 @@ public final class BreakerConfig {
             return this;
         }
 
-        /** Probes admitted at the same time in HALF_OPEN; at least 1. */
+        /** Probes admitted at the same time in HALF_OPEN; 1 to {@value #MAX_PROBES}. */
         public Builder halfOpenMaxCalls(int calls) {
-            this.halfOpenMaxCalls = atLeast("halfOpenMaxCalls", calls, 1);
+            this.halfOpenMaxCalls = range("halfOpenMaxCalls", calls, 1, MAX_PROBES);
             return this;
         }
 
@@ -345,7 +385,7 @@ public final class BreakerConfig {
             if (wait == null || wait.isNegative()) {
                 throw new IllegalArgumentException("maxWaitInHalfOpen must be zero or positive, was " + wait);
             }
-            this.maxWaitInHalfOpenNanos = wait.toNanos();
+            this.maxWaitInHalfOpenNanos = saturatedNanos(wait);
             return this;
         }
 
@@ -379,6 +419,30 @@ public final class BreakerConfig {
             return this;
         }
 
+        /**
+         * Bounds asynchronous calls ({@code decorateCompletionStage}) and executor calls
+         * ({@code call(callable, executor)}): past {@code limit} the caller gets a {@link CallTimeoutException},
+         * the call is recorded as {@link #timeoutOutcome(TimeoutOutcome)} says, and the work is cancelled where it
+         * can be. {@code null} or zero: unbounded (the default). A decoration may give its own limit.
+         */
+        public Builder timeLimit(Duration limit) {
+            if (limit == null || limit.isZero()) {
+                this.timeLimitNanos = 0;
+                return this;
+            }
+            if (limit.isNegative()) {
+                throw new IllegalArgumentException("timeLimit must be zero or positive, was " + limit);
+            }
+            this.timeLimitNanos = saturatedNanos(limit);
+            return this;
+        }
+
+        /** How a call past its time limit is recorded (default {@link TimeoutOutcome#FAILURE}). */
+        public Builder timeoutOutcome(TimeoutOutcome outcome) {
+            this.timeoutOutcome = Objects.requireNonNull(outcome, "timeoutOutcome");
+            return this;
+        }
+
         /** The configuration; cross-field rules are checked here. */
         public BreakerConfig build() {
             if (slowCallRateThreshold > 0 && slowCallDurationNanos == Long.MAX_VALUE) {
@@ -406,11 +470,33 @@ public final class BreakerConfig {
             return value;
         }
 
-        private static float percent(String field, float value) {
-            if (!(value >= 0f && value <= 100f)) {
+        private static double percent(String field, double value) {
+            if (!(value >= 0 && value <= 100)) {
                 throw new IllegalArgumentException(field + " must be within [0, 100] percent, was " + value);
             }
             return value;
         }
+    }
+
+    /** {@code d} in nanoseconds, saturated at {@link #MAX_NANOS} instead of overflowing. */
+    static long saturatedNanos(Duration d) {
+        if (d.compareTo(Duration.ofNanos(MAX_NANOS)) >= 0) {
+            return MAX_NANOS;
+        }
+        return d.toNanos();
+    }
+
+    /**
+     * Whether {@code count} of {@code calls} reaches {@code thresholdPercent}: {@code count * 100 / calls >=
+     * threshold}, the division correctly rounded to the double nearest the exact rate. A rate equal to the
+     * threshold as written (11 of 1000 against 1.1) is the same double as the threshold, so it trips.
+     */
+    static boolean reaches(long count, long calls, double thresholdPercent) {
+        return count * 100.0 / calls >= thresholdPercent;
+    }
+
+    /** A threshold as the user wrote it ({@code 1.1}, not a float's {@code 1.10000002}), at least one decimal. */
+    static String percentText(double percent) {
+        return Double.toString(percent);
     }
 }

@@ -140,7 +140,7 @@ public final class BreakerRegistry implements AutoCloseable {
                 w.attach(b);
             }
             for (RegistryListener l : registryListeners) {
-                l.added(b);
+                notify(l, b, true);
             }
         }
         return b;
@@ -195,7 +195,7 @@ public final class BreakerRegistry implements AutoCloseable {
             w.detach(b);
         }
         for (RegistryListener l : registryListeners) {
-            l.removed(b);
+            notify(l, b, false);
         }
         return true;
     }
@@ -220,10 +220,11 @@ public final class BreakerRegistry implements AutoCloseable {
     public void replaceConfig(String name, BreakerConfig config) {
         Objects.requireNonNull(config, "config");
         overrides.put(Objects.requireNonNull(name, "name"), config);
-        AtomicCircuitBreaker b = breakers.get(name);
-        if (b != null) {
+        // computeIfPresent waits for a creation of that name in progress, which may have read the old override
+        breakers.computeIfPresent(name, (n, b) -> {
             b.replaceConfig(config);
-        }
+            return b;
+        });
     }
 
     // -------------------------------------------------------------------------------------------- listeners
@@ -234,7 +235,7 @@ public final class BreakerRegistry implements AutoCloseable {
         registryListeners.add(listener);
         if (replay) {
             for (CircuitBreaker b : all()) {
-                listener.added(b);
+                notify(listener, b, true);
             }
         }
         return () -> registryListeners.remove(listener);
@@ -258,11 +259,37 @@ public final class BreakerRegistry implements AutoCloseable {
         return subscribe(EventKind.LIFECYCLE, listener);
     }
 
-    /** Stops the scheduler thread this registry created (none if a scheduler was given). */
+    /**
+     * Tells {@code l} of a breaker added or removed. A listener that throws is logged and skipped: it neither fails
+     * the caller's {@link #breaker} / {@link #remove} nor keeps the event from the listeners after it.
+     */
+    private static void notify(RegistryListener l, CircuitBreaker b, boolean added) {
+        try {
+            if (added) {
+                l.added(b);
+            } else {
+                l.removed(b);
+            }
+        } catch (VirtualMachineError fatal) {
+            throw fatal;
+        } catch (Throwable e) { // as breaker listeners are: checked ones (sneaky throws) and errors too
+            org.slf4j.LoggerFactory.getLogger(BreakerRegistry.class).warn(
+                    "Registry listener {} threw on {} of breaker '{}'", l, added ? "added" : "removed", b.name(), e);
+        }
+    }
+
+    /**
+     * Stops the scheduler thread this registry created (none if a scheduler was given). Its breakers keep
+     * working: an OPEN breaker then leaves OPEN on the first call after its open wait, as with
+     * {@code automaticHalfOpen(false)}.
+     */
     @Override
     public void close() {
         if (ownedScheduler != null) {
             ownedScheduler.shutdown();
+            for (AtomicCircuitBreaker b : breakers.values()) {
+                b.timersStopped();
+            }
         }
     }
 

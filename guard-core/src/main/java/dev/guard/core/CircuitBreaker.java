@@ -4,11 +4,13 @@ import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
 
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -21,9 +23,10 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>synchronous: {@link #call(Callable)}, {@link #run(Runnable)} and the {@code decorate*} methods, which
  *       acquire a permission, time the call if the configuration needs durations, and record the outcome;</li>
- *   <li>asynchronous integrations (a producer callback, a pooled connection): {@link #tryAcquirePermission()}
- *       before the work and exactly one of {@link #onSuccess(long)}, {@link #onFailure(long, Throwable)},
- *       {@link #onResult(long, Object)}, {@link #onIgnored()} or {@link #releasePermission()} after it.</li>
+ *   <li>asynchronous integrations (a producer callback, a pooled connection): {@link #tryAcquire()} before
+ *       the work, which returns a permit, and exactly one of {@link #onSuccess(long, long)},
+ *       {@link #onFailure(long, long, Throwable)}, {@link #onResult(long, long, Object)},
+ *       {@link #onIgnored(long)} or {@link #release(long)} with that permit after it.</li>
  * </ul>
  * In the CLOSED state neither way takes a lock or allocates.
  *
@@ -53,50 +56,145 @@ public interface CircuitBreaker {
 
     // ---------------------------------------------------------------------------------------------- async API
 
+    /** What {@link #tryAcquire()} returns when the call is not permitted. Never a valid permit. */
+    long NO_PERMIT = -1L;
+
     /**
-     * Asks to make one call. True in CLOSED, DISABLED and METRICS_ONLY; in OPEN true only once the open wait
-     * has elapsed (the breaker then moves to HALF_OPEN); in HALF_OPEN true while a probe permit is free.
-     * Every {@code true} must be followed by exactly one outcome method or {@link #releasePermission()}.
-     * A {@code false} is counted as a rejected call.
+     * Asks to make one call and returns its permit, or {@link #NO_PERMIT} (counted as a rejected call).
+     * Permitted in CLOSED, DISABLED and METRICS_ONLY; in OPEN only once the open wait has elapsed (the breaker
+     * then moves to HALF_OPEN); in HALF_OPEN while one of the {@code halfOpenMaxCalls} probe slots is free.
+     *
+     * <p>A permit is a value, not a moment: it names the period (the stretch between two transitions) that
+     * granted it. Give every permit exactly one of {@link #onSuccess(long, long)},
+     * {@link #onFailure(long, long, Throwable)}, {@link #onResult(long, long, Object)}, {@link #onIgnored(long)}
+     * or {@link #release(long)}. Its outcome is judged in the period that granted it: an outcome that arrives
+     * after the breaker has moved on (a late answer of a call admitted before an outage, a CLOSED call answering
+     * in HALF_OPEN) is counted in the totals and per-call events, but never enters a later period's window,
+     * failure streak or probe count. A probe's first outcome is its verdict; a second one for the same permit
+     * is counted and judged no more. Allocation-free and lock-free in CLOSED.
      */
-    boolean tryAcquirePermission();
+    long tryAcquire();
 
-    /** Like {@link #tryAcquirePermission()}, but throws the rejection. */
-    void acquirePermission() throws CallNotPermittedException;
-
-    /** Gives back a permission without recording an outcome (the call was never made). */
-    void releasePermission();
-
-    /** Records a successful call that took {@code durationNanos} (compared with the slow-call duration). */
-    void onSuccess(long durationNanos);
+    /** Like {@link #tryAcquire()}, but throws the rejection instead of returning {@link #NO_PERMIT}. */
+    long acquire() throws CallNotPermittedException;
 
     /**
-     * Records {@code count} successful calls of no measured duration, as {@code count} calls of
-     * {@code onSuccess(0)} would, for callers that learn of successes in batches (a producer's I/O thread
-     * acknowledging records). In CLOSED, into a count window full of successes, it is one counter addition.
+     * Gives back {@code permit} without an outcome (the call was never made, or says nothing about the
+     * resource). A HALF_OPEN probe slot becomes free again; anything else is a no-op.
+     */
+    void release(long permit);
+
+    /** Records that the call of {@code permit} succeeded in {@code durationNanos} (compared with the slow-call duration). */
+    void onSuccess(long permit, long durationNanos);
+
+    /**
+     * Records {@code count} successful calls of no measured duration, all granted {@code permit}, as
+     * {@code count} calls of {@code onSuccess(permit, 0)} would: for integrations that learn of successes in
+     * batches (a producer's I/O thread acknowledging records) and only ever batch CLOSED-state permits of one
+     * period. In CLOSED, into a count window full of successes, it is one counter addition.
      *
      * @throws IllegalArgumentException if {@code count} is negative
      */
-    default void onSuccesses(long count) {
+    default void onSuccesses(long permit, long count) {
         if (count < 0) {
             throw new IllegalArgumentException("count must not be negative, was " + count);
         }
         for (long i = 0; i < count; i++) {
-            onSuccess(0L);
+            onSuccess(permit, 0L);
         }
     }
 
     /**
-     * Records a call that threw: ignored if {@link BreakerConfig#ignoreIf()} matches, a failure if
-     * {@link BreakerConfig#recordFailureIf()} matches, a success otherwise.
+     * Records that the call of {@code permit} threw {@code error}: nothing but the ignored count if
+     * {@link BreakerConfig#ignoreIf()} matches, a failure if {@link BreakerConfig#recordFailureIf()} matches, a
+     * success otherwise. If a predicate throws, the permit is given back with no verdict and the predicate's
+     * exception propagates (a bug in a predicate is not an outage).
      */
-    void onFailure(long durationNanos, Throwable error);
+    void onFailure(long permit, long durationNanos, Throwable error);
 
-    /** Records a call that returned {@code result}: a failure if {@link BreakerConfig#failOnResult()} matches. */
-    void onResult(long durationNanos, Object result);
+    /**
+     * Records that the call of {@code permit} returned {@code result}: a failure if
+     * {@link BreakerConfig#failOnResult()} matches, a success otherwise; a throwing predicate as in
+     * {@link #onFailure(long, long, Throwable)}.
+     */
+    void onResult(long permit, long durationNanos, Object result);
 
-    /** Records nothing and releases the permission: the outcome says nothing about the resource. */
-    void onIgnored();
+    /** Records nothing but the ignored count and gives {@code permit} back: the outcome says nothing about the resource. */
+    void onIgnored(long permit);
+
+    // ------------------------------------------------------------------------------- token-less (deprecated)
+
+    /**
+     * {@code tryAcquire() != NO_PERMIT}.
+     *
+     * @deprecated the permit is lost, and with it the period that granted it; use {@link #tryAcquire()}. Kept only
+     *             until guard-kafka's producer has moved to permits.
+     */
+    @Deprecated(forRemoval = true)
+    default boolean tryAcquirePermission() {
+        return tryAcquire() != NO_PERMIT;
+    }
+
+    /**
+     * Gives back {@link #currentPermit()}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #release(long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void releasePermission() {
+        release(currentPermit());
+    }
+
+    /**
+     * {@code onSuccess(currentPermit(), durationNanos)}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onSuccess(long, long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onSuccess(long durationNanos) {
+        onSuccess(currentPermit(), durationNanos);
+    }
+
+    /**
+     * {@code onSuccesses(currentPermit(), count)}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onSuccesses(long, long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onSuccesses(long count) {
+        onSuccesses(currentPermit(), count);
+    }
+
+    /**
+     * {@code onFailure(currentPermit(), durationNanos, error)}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onFailure(long, long, Throwable)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onFailure(long durationNanos, Throwable error) {
+        onFailure(currentPermit(), durationNanos, error);
+    }
+
+    /**
+     * {@code onIgnored(currentPermit())}.
+     *
+     * @deprecated see {@link #currentPermit()}; use {@link #onIgnored(long)}
+     */
+    @Deprecated(forRemoval = true)
+    default void onIgnored() {
+        onIgnored(currentPermit());
+    }
+
+    /**
+     * The permit an outcome without one is judged under: the current period's, and in HALF_OPEN that of one probe
+     * in flight (an outcome then is a probe's verdict, whichever call it came from), or {@link #NO_PERMIT} when no
+     * probe is in flight. This is the judgement late answers must not get; it exists only for the deprecated
+     * token-less methods.
+     *
+     * @deprecated use the permit {@link #tryAcquire()} returned
+     */
+    @Deprecated(forRemoval = true)
+    long currentPermit();
 
     /** The rejection to throw or fail a future with, for the current state. */
     CallNotPermittedException rejection();
@@ -170,14 +268,69 @@ public interface CircuitBreaker {
 
     /**
      * A supplier of stages guarded by this breaker: rejection gives a failed stage (the supplier is not
-     * called); the outcome is recorded when the stage completes.
+     * called); the outcome is recorded when the stage completes. With a {@link BreakerConfig#timeLimitNanos()
+     * time limit} configured, the stage is bounded by it as with {@link #decorateCompletionStage(Supplier, Duration)}.
+     * A supplier that returns {@code null} gives a stage failed with a {@link NullPointerException} (the permit is
+     * given back).
      */
     <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier);
+
+    /**
+     * {@link #decorateCompletionStage(Supplier)} bounded by {@code timeLimit} (this decoration's own, instead of the
+     * configuration's): a stage still incomplete after it fails with a {@link CallTimeoutException} naming the
+     * breaker and the limit, the call is recorded as {@link BreakerConfig#timeoutOutcome()} says, and the
+     * supplier's stage is cancelled ({@code toCompletableFuture().cancel(true)}) where it allows it; its later
+     * outcome is not recorded again. The timeout is one task on the breaker's scheduler (the registry's); no thread
+     * per call.
+     *
+     * @throws IllegalArgumentException if {@code timeLimit} is not positive
+     */
+    <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
+                                                             Duration timeLimit);
+
+    /** {@link #decorateCompletionStage(Supplier, Duration)} whose stage completes with {@code fallback} on rejection, failure and timeout. */
+    default <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
+                                                                     Duration timeLimit,
+                                                                     Function<Throwable, ? extends T> fallback) {
+        return withFallback(decorateCompletionStage(supplier, timeLimit), fallback);
+    }
+
+    /**
+     * Runs {@code callable} on {@code executor} through this breaker and waits at most the configured
+     * {@link BreakerConfig#timeLimitNanos() time limit} (unbounded without one), for callers who must not wait
+     * longer: see {@link #call(Callable, Executor, Duration)}.
+     */
+    default <T> T call(Callable<T> callable, Executor executor) throws Exception {
+        long limit = config().timeLimitNanos();
+        return call(callable, executor, limit == 0 ? null : Duration.ofNanos(limit));
+    }
+
+    /**
+     * Runs {@code callable} on {@code executor} through this breaker, and waits at most {@code timeLimit}
+     * ({@code null}: unbounded). Past it the caller gets a {@link CallTimeoutException}, the call is recorded as
+     * {@link BreakerConfig#timeoutOutcome()} says, and the task is cancelled with interruption: the executor's
+     * thread is interrupted if it runs the task, so work that ignores interrupts goes on in the background (its
+     * outcome is then not recorded). A rejection by the breaker throws {@link CallNotPermittedException} without
+     * submitting anything; a rejection by the executor gives the permit back and throws its
+     * {@code RejectedExecutionException}. If the waiting thread is interrupted, the task is cancelled, the permit
+     * given back, and {@link InterruptedException} thrown. The plain {@link #call(Callable)} stays on the caller's
+     * thread, with no executor hop and no allocation.
+     */
+    <T> T call(Callable<T> callable, Executor executor, Duration timeLimit) throws Exception;
+
+    /** A callable that runs {@code callable} through this breaker with {@link #call(Callable, Executor, Duration)}. */
+    default <T> Callable<T> decorateCallable(Callable<T> callable, Executor executor, Duration timeLimit) {
+        return () -> call(callable, executor, timeLimit);
+    }
 
     /** {@link #decorateCompletionStage(Supplier)} whose stage completes with {@code fallback} on rejection and failure. */
     default <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
                                                                      Function<Throwable, ? extends T> fallback) {
-        Supplier<CompletionStage<T>> guarded = decorateCompletionStage(supplier);
+        return withFallback(decorateCompletionStage(supplier), fallback);
+    }
+
+    private static <T> Supplier<CompletionStage<T>> withFallback(Supplier<CompletionStage<T>> guarded,
+                                                                 Function<Throwable, ? extends T> fallback) {
         return () -> guarded.get().handle((value, error) -> {
             if (error == null) {
                 return CompletableFuture.completedFuture(value);
@@ -213,7 +366,12 @@ public interface CircuitBreaker {
      */
     boolean recoverEarly(String reason);
 
-    /** Replaces the configuration, keeping the state, totals and (as far as the new window allows) the window. */
+    /**
+     * Replaces the configuration, keeping the state, the period (its permits stay valid), totals and, as far as
+     * the new window allows, the window's content. A window of another shape is built by replaying the old one into
+     * it; an outcome recorded while that runs may miss the new window (it is in the totals). A transition racing this
+     * still happens, and a period that starts meanwhile gets the new shape.
+     */
     void replaceConfig(BreakerConfig config);
 
     // ---------------------------------------------------------------------------------------- measurements
@@ -232,7 +390,12 @@ public interface CircuitBreaker {
 
     // --------------------------------------------------------------------------------------------- events
 
-    /** Subscribes {@code listener} to events of the given kinds. */
+    /**
+     * Subscribes {@code listener} to events of the given kinds. Listeners run on the thread that caused the event:
+     * a caller's, or for timed transitions the registry's scheduler thread, which every breaker of the registry
+     * shares; a listener must not block (hand slow work to an executor). Should the scheduler be held up anyway, an
+     * OPEN breaker still leaves OPEN after its wait, at the latest on the 1 024th rejection of a calling thread.
+     */
     Subscription subscribe(Set<EventKind> kinds, BreakerListener listener);
 
     /** Subscribes {@code listener} to transitions and resets only (never called per call). */

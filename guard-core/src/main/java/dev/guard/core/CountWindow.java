@@ -24,9 +24,8 @@ import java.lang.invoke.VarHandle;
  * emptied. (Clean successes into a full clean ring do not move its index, so they age nothing: while traffic is
  * healthy a quiet stripe's old outcomes stay until the next recorded failure starts the laps again.)
  *
- * <p><b>Healthy traffic writes nothing shared.</b> A success into a full ring that holds no failure and no slow
- * call cannot change the window: it only adds one to the calling thread's own cell of a counter, with no atomic
- * instruction ({@link OwnedCounter}). A success into a full ring, whatever it holds, cannot raise a rate either, so
+ * <p><b>Healthy traffic writes nothing.</b> A success into a full ring that holds no failure and no slow call
+ * cannot change the window: it writes nothing here (the breaker counts it in its totals). A success into a full ring, whatever it holds, cannot raise a rate either, so
  * {@code record} tells the breaker to skip the evaluation.
  */
 final class CountWindow implements OutcomeWindow {
@@ -71,8 +70,6 @@ final class CountWindow implements OutcomeWindow {
     private volatile Ring[] rings;
     private volatile long laps;
     private volatile int splitting;
-    /** Successes recorded without touching a ring (see {@link #record}); part of {@link #totalRecorded()}. */
-    private final OwnedCounter cleanSuccesses = new OwnedCounter();
 
     CountWindow(int size) {
         this(size, MAX_STRIPES);
@@ -101,9 +98,8 @@ final class CountWindow implements OutcomeWindow {
         }
         if (!failure && !slow && fullAndClean(r)) {
             // A full ring of clean successes: this success would replace a success, so the window cannot change.
-            // Count it in the thread's own cell instead of the ring's index: healthy traffic writes no shared line
-            // and runs no atomic instruction.
-            cleanSuccesses.increment();
+            // It writes nothing at all: healthy traffic writes no shared line and runs no atomic instruction (the
+            // breaker counts it in its totals).
             return false;
         }
         return recordInRing(rs, r, probe, failure, slow);
@@ -143,11 +139,7 @@ final class CountWindow implements OutcomeWindow {
     public boolean recordCleanSuccesses(long n) {
         Ring[] rs = rings;
         Ring r = rs.length == 1 ? rs[0] : rs[PROBE.get()[0] & (rs.length - 1)];
-        if (fullAndClean(r)) {
-            cleanSuccesses.add(n);
-            return true;
-        }
-        return false;
+        return fullAndClean(r);
     }
 
     /** The CAS on {@code r}'s index lost to another thread: split the window if it may, then take a slot anyway. */
@@ -228,6 +220,11 @@ final class CountWindow implements OutcomeWindow {
     }
 
     @Override
+    public boolean matches(BreakerConfig config) {
+        return config.windowType() == BreakerConfig.WindowType.COUNT && config.windowSize() == size;
+    }
+
+    @Override
     public boolean timeBased() {
         return false;
     }
@@ -262,7 +259,7 @@ final class CountWindow implements OutcomeWindow {
     @Override
     public long totalRecorded() {
         Ring[] rs = rings;
-        long n = cleanSuccesses.sum();
+        long n = 0;
         for (Ring r : rs[0].retired) {
             n += r.next - r.moved;
         }
@@ -270,13 +267,6 @@ final class CountWindow implements OutcomeWindow {
             n += r.next - r.moved;
         }
         return n;
-    }
-
-    @Override
-    public void clear() {
-        for (Ring r : rings) {
-            r.clear();
-        }
     }
 
     @Override

@@ -15,7 +15,9 @@ public final class ManualClock implements Clock, Scheduler {
     private final Object lock = new Object();
     private final List<Task> tasks = new ArrayList<>();
     private volatile long nanos;
-    private volatile long epochMillis;
+    /** Where the advances asked for so far lead; {@link #nanos} never passes it and never goes back. */
+    private long goal;
+    private final long startMillis;
     private long sequence;
 
     /** A clock at nano time 0 and wall time 2026-01-01T00:00:00Z. */
@@ -25,7 +27,7 @@ public final class ManualClock implements Clock, Scheduler {
 
     /** A clock at nano time 0 and the given wall time in epoch milliseconds. */
     public ManualClock(long epochMillis) {
-        this.epochMillis = epochMillis;
+        this.startMillis = epochMillis;
     }
 
     @Override
@@ -33,9 +35,10 @@ public final class ManualClock implements Clock, Scheduler {
         return nanos;
     }
 
+    /** The start wall time plus the nano time moved so far, in whole milliseconds (no rounding lost per step). */
     @Override
     public long currentTimeMillis() {
-        return epochMillis;
+        return startMillis + nanos / 1_000_000L;
     }
 
     /** Moves time forward by {@code amount} and runs the tasks that became due, earliest first. */
@@ -48,34 +51,36 @@ public final class ManualClock implements Clock, Scheduler {
         advanceNanos(millis * 1_000_000L);
     }
 
-    /** Moves time forward by {@code delta} nanoseconds, running due tasks. */
+    /**
+     * Moves time forward by {@code delta} nanoseconds, running due tasks. Concurrent advances add up, and the clock
+     * only ever moves forward; times are compared by difference, so advancing across a {@code long} wrap works.
+     */
     public void advanceNanos(long delta) {
         if (delta < 0) {
             throw new IllegalArgumentException("a clock cannot go back: delta=" + delta + "ns");
         }
         long target;
         synchronized (lock) {
-            target = nanos + delta;
+            goal += delta;
+            target = goal;
         }
         while (true) {
             Task due = null;
             synchronized (lock) {
                 for (Task t : tasks) {
-                    if (t.at <= target && (due == null || t.at < due.at || (t.at == due.at && t.seq < due.seq))) {
+                    if (t.at - target <= 0 && (due == null || t.at - due.at < 0 || (t.at == due.at && t.seq < due.seq))) {
                         due = t;
                     }
                 }
                 if (due == null) {
-                    long moved = target - nanos;
-                    nanos = target;
-                    epochMillis += moved / 1_000_000L;
+                    if (target - nanos > 0) {
+                        nanos = target;
+                    }
                     return;
                 }
                 tasks.remove(due);
-                long moved = due.at - nanos;
-                if (moved > 0) {
+                if (due.at - nanos > 0) {
                     nanos = due.at;
-                    epochMillis += moved / 1_000_000L;
                 }
             }
             due.task.run();

@@ -16,13 +16,16 @@ interface OutcomeWindow {
     boolean record(boolean failure, boolean slow, long now);
 
     /**
-     * Records {@code n} successes in one step if the window cannot change from them (the caller's part of a count
-     * window is full and holds no failure and no slow call), so that only the totals move. Returns false, having
-     * recorded nothing, otherwise: the caller then records them one by one.
+     * Whether {@code n} successes would leave the window as it is (the caller's part of a count window is full
+     * and holds no failure and no slow call), so that only the caller's totals move. Records nothing either way:
+     * on false the caller records them one by one.
      */
     default boolean recordCleanSuccesses(long n) {
         return false;
     }
+
+    /** Whether this window has the type and size {@code config} asks for. */
+    boolean matches(BreakerConfig config);
 
     /** Whether {@link #record} needs a real {@code now}. */
     boolean timeBased();
@@ -33,18 +36,19 @@ interface OutcomeWindow {
 
     long slowCalls(long now);
 
-    /** Every outcome ever recorded, including those that left the window or were cleared: feeds the totals. */
+    /**
+     * Every outcome that took a place in the window, including those that left it since; successes that changed
+     * nothing (see {@link #record}) are not among them. The breaker keeps its own totals.
+     */
     long totalRecorded();
-
-    /** Empties the window (on entering CLOSED); {@link #totalRecorded()} is kept. */
-    void clear();
 
     /** Records this window's content into {@code target}, oldest first; returns how many outcomes were replayed. */
     long replayInto(OutcomeWindow target, long now);
 
-    static OutcomeWindow of(BreakerConfig config) {
+    /** A fresh window for {@code config}; {@code now} is a clock reading that time-based windows count from. */
+    static OutcomeWindow of(BreakerConfig config, long now) {
         return config.windowType() == BreakerConfig.WindowType.COUNT
                 ? new CountWindow(config.windowSize())
-                : new TimeWindow(config.windowSize(), 1_000_000_000L);
+                : new TimeWindow(config.windowSize(), 1_000_000_000L, now);
     }
 }

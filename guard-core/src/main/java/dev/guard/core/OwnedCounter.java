@@ -56,6 +56,24 @@ final class OwnedCounter {
         add(1L);
     }
 
+    /**
+     * Adds one and returns the calling thread's own count after it (how many it has added here), or -1 if the
+     * thread has no cell of its own and added to the shared adder.
+     */
+    long incrementOwn() {
+        Thread t = Thread.currentThread();
+        int i = slot(t);
+        Cell c = (Cell) CELLS.getAcquire(cells, i);
+        if (c != null && c.owner == t) {
+            long n = c.count + 1;
+            COUNT.setRelease(c, n);
+            return n;
+        }
+        addSlow(t, i, c, 1L);
+        c = (Cell) CELLS.getAcquire(cells, i);
+        return c != null && c.owner == t ? c.count : -1;
+    }
+
     void add(long n) {
         Thread t = Thread.currentThread();
         int i = slot(t);

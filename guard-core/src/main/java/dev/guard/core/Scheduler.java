@@ -8,9 +8,15 @@ package dev.guard.core;
 public interface Scheduler {
 
     /**
-     * Runs {@code task} once after {@code delayNanos}.
+     * What {@link #schedule} returns when the task will never run (the scheduler has stopped). A breaker then
+     * checks its open deadline itself on each call.
+     */
+    Cancellable NOT_SCHEDULED = () -> { };
+
+    /**
+     * Runs {@code task} once after {@code delayNanos}: exactly once unless cancelled, not before the delay.
      *
-     * @return a handle that cancels the task if it has not run yet
+     * @return a handle that cancels the task if it has not run yet, or {@link #NOT_SCHEDULED}
      */
     Cancellable schedule(Runnable task, long delayNanos);
 

@@ -26,9 +26,14 @@ final class SharedScheduler implements Scheduler {
     @Override
     public Cancellable schedule(Runnable task, long delayNanos) {
         if (executor.isShutdown()) {
-            return () -> { };
+            return NOT_SCHEDULED;
         }
-        ScheduledFuture<?> f = executor.schedule(task, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> f;
+        try {
+            f = executor.schedule(task, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) { // shut down in between
+            return NOT_SCHEDULED;
+        }
         return () -> f.cancel(false);
     }
 

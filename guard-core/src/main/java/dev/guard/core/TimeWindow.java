@@ -11,6 +11,9 @@ import java.lang.invoke.VarHandle;
  * call arrived; the window's content is "cumulative now minus cumulative at the start of the oldest bucket
  * still inside the window". The first call of a new bucket claims it with one CAS; a reader validates a
  * bucket's tick before and after reading its start values.
+ *
+ * <p>Ticks count from the window's own origin (a clock reading taken when it was made), so that a
+ * {@code System.nanoTime()} that starts anywhere, or wraps, still gives ticks that only grow.
  */
 final class TimeWindow implements OutcomeWindow {
 
@@ -44,7 +47,10 @@ final class TimeWindow implements OutcomeWindow {
     /** The last tick that saw a failure or a slow call; while it is inside the window, every call evaluates. */
     private volatile long lastBadTick = EMPTY;
 
-    TimeWindow(int buckets, long bucketNanos) {
+    private final long origin;
+
+    TimeWindow(int buckets, long bucketNanos, long origin) {
+        this.origin = origin;
         this.buckets = buckets;
         this.bucketNanos = bucketNanos;
         this.ticks = new long[buckets];
@@ -56,7 +62,7 @@ final class TimeWindow implements OutcomeWindow {
 
     @Override
     public boolean record(boolean failure, boolean slow, long now) {
-        long tick = Math.floorDiv(now, bucketNanos);
+        long tick = Math.floorDiv(now - origin, bucketNanos);
         int i = (int) Math.floorMod(tick, (long) buckets);
         long t = (long) TICKS.getAcquire(ticks, i);
         if (t != tick && t != WRITING && (t == EMPTY || t < tick) && TICKS.compareAndSet(ticks, i, t, WRITING)) {
@@ -83,6 +89,11 @@ final class TimeWindow implements OutcomeWindow {
     }
 
     @Override
+    public boolean matches(BreakerConfig config) {
+        return config.windowType() == BreakerConfig.WindowType.TIME && config.windowSize() == buckets;
+    }
+
+    @Override
     public boolean timeBased() {
         return true;
     }
@@ -105,7 +116,7 @@ final class TimeWindow implements OutcomeWindow {
     /** Cumulative counter {@code which} now, minus its value at the start of the oldest bucket in the window. */
     private long since(long now, int which) {
         long current = which == 0 ? calls : which == 1 ? fails : slows;
-        long nowTick = Math.floorDiv(now, bucketNanos);
+        long nowTick = Math.floorDiv(now - origin, bucketNanos);
         long oldestTick = Long.MAX_VALUE;
         long start = current;
         for (int i = 0; i < buckets; i++) {
@@ -131,20 +142,14 @@ final class TimeWindow implements OutcomeWindow {
     }
 
     @Override
-    public void clear() {
-        lastBadTick = EMPTY;
-        for (int i = 0; i < buckets; i++) {
-            TICKS.setVolatile(ticks, i, EMPTY);
-        }
-    }
-
-    @Override
     public long replayInto(OutcomeWindow target, long now) {
         long c = calls(now);
         long f = failures(now);
         long s = slowCalls(now);
+        // no order survives in cumulative counters: failures and slow calls last, so that a smaller count window
+        // keeps them (a replacement must not make a failing resource look healthy)
         for (long i = 0; i < c; i++) {
-            target.record(i < f, i < s, now);
+            target.record(i >= c - f, i >= c - s, now);
         }
         return c;
     }

@@ -46,7 +46,7 @@ class BreakerRegistryTest {
             assertThat(((AtomicCircuitBreaker) logging.breaker("a")).logsTransitions()).isTrue();
             CircuitBreaker b = quiet.breaker("b", Breakers.onlyConsecutive(1).build());
             assertThat(((AtomicCircuitBreaker) b).logsTransitions()).isFalse();
-            b.onFailure(0L, new RuntimeException("boom"));
+            b.onFailure(Breakers.permit(b), 0L, new RuntimeException("boom"));
             assertThat(b.state()).isEqualTo(State.OPEN); // the transition itself happens as always
         }
     }

@@ -14,25 +14,25 @@ final class Breakers {
                 .openWait(Duration.ofSeconds(10)).halfOpenMaxCalls(1).successThreshold(1);
     }
 
-    static void succeed(CircuitBreaker b) {
-        if (!b.tryAcquirePermission()) {
+    /** A permit from {@code b}, which must grant one. */
+    static long permit(CircuitBreaker b) {
+        long permit = b.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
             throw new AssertionError("expected a permission from " + b);
         }
-        b.onSuccess(0);
+        return permit;
+    }
+
+    static void succeed(CircuitBreaker b) {
+        b.onSuccess(permit(b), 0);
     }
 
     static void succeed(CircuitBreaker b, long nanos) {
-        if (!b.tryAcquirePermission()) {
-            throw new AssertionError("expected a permission from " + b);
-        }
-        b.onSuccess(nanos);
+        b.onSuccess(permit(b), nanos);
     }
 
     static void fail(CircuitBreaker b) {
-        if (!b.tryAcquirePermission()) {
-            throw new AssertionError("expected a permission from " + b);
-        }
-        b.onFailure(0, BOOM);
+        b.onFailure(permit(b), 0, BOOM);
     }
 
     static void times(int n, Runnable r) {

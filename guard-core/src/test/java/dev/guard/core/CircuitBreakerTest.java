@@ -171,12 +171,12 @@ class CircuitBreakerTest {
             CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
                     .countWindow(10).minimumCalls(10));
             times(3, () -> fail(b));
-            b.onSuccesses(7);
+            b.onSuccesses(Breakers.permit(b), 7);
             assertThat(b.status().callsInWindow()).isEqualTo(10);
             assertThat(b.status().failureRate()).isEqualTo(30.0);
-            b.onSuccesses(10);
+            b.onSuccesses(Breakers.permit(b), 10);
             assertThat(b.status().failureRate()).as("ten later successes push the failures out").isZero();
-            b.onSuccesses(1000); // into a full clean window: the one-step path
+            b.onSuccesses(Breakers.permit(b), 1000); // into a full clean window: the one-step path
             assertThat(b.status().successfulCalls()).isEqualTo(1017);
             assertThat(b.status().failedCalls()).isEqualTo(3);
             assertThat(b.status().callsInWindow()).isEqualTo(10);
@@ -188,7 +188,7 @@ class CircuitBreakerTest {
             CircuitBreaker b = breaker(onlyConsecutive(3));
             fail(b);
             fail(b);
-            b.onSuccesses(1);
+            b.onSuccesses(Breakers.permit(b), 1);
             fail(b);
             fail(b);
             assertThat(b.state()).isEqualTo(State.CLOSED);
@@ -196,25 +196,27 @@ class CircuitBreakerTest {
         }
 
         @Test
-        void inHalfOpenEverySuccessOfTheBatchIsAProbe() {
-            CircuitBreaker b = breaker(onlyConsecutive(1).halfOpenMaxCalls(3).successThreshold(3));
+        void inHalfOpenABatchUnderOneProbePermitIsOneVerdict() {
+            CircuitBreaker b = breaker(onlyConsecutive(1).halfOpenMaxCalls(3).successThreshold(2));
             fail(b);
             clock.advance(Duration.ofSeconds(10));
-            times(3, () -> assertThat(b.tryAcquirePermission()).isTrue());
-            b.onSuccesses(2);
-            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
-            assertThat(b.status().halfOpenSuccesses()).isEqualTo(2);
-            b.onSuccesses(1);
+            long probe = Breakers.permit(b);
+            long other = Breakers.permit(b);
+            b.onSuccesses(probe, 5);
+            assertThat(b.state()).as("one probe answered, however often").isEqualTo(State.HALF_OPEN);
+            assertThat(b.status().halfOpenSuccesses()).isEqualTo(1);
+            assertThat(b.status().successfulCalls()).as("every success is still counted").isEqualTo(5);
+            b.onSuccesses(other, 1);
             assertThat(b.state()).isEqualTo(State.CLOSED);
         }
 
         @Test
         void subscribersOfPerCallEventsGetOneEventPerSuccess() {
             CircuitBreaker b = breaker(BreakerConfig.builder().countWindow(4).minimumCalls(4));
-            b.onSuccesses(4); // the window is full and clean: the one-step path would apply without a subscriber
+            b.onSuccesses(Breakers.permit(b), 4); // the window is full and clean: the one-step path would apply without a subscriber
             List<BreakerEvent> seen = new CopyOnWriteArrayList<>();
             b.subscribe(EnumSet.of(EventKind.SUCCESS), seen::add);
-            b.onSuccesses(5);
+            b.onSuccesses(Breakers.permit(b), 5);
             assertThat(seen).hasSize(5).allMatch(e -> e instanceof BreakerEvent.CallSucceeded);
             assertThat(b.status().successfulCalls()).isEqualTo(9);
         }
@@ -222,9 +224,9 @@ class CircuitBreakerTest {
         @Test
         void aNegativeCountIsRefusedWithTheValue() {
             CircuitBreaker b = breaker(BreakerConfig.builder());
-            assertThatThrownBy(() -> b.onSuccesses(-2)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> b.onSuccesses(b.tryAcquire(), -2)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("-2");
-            b.onSuccesses(0);
+            b.onSuccesses(Breakers.permit(b), 0);
             assertThat(b.status().successfulCalls()).isZero();
         }
     }
@@ -237,7 +239,7 @@ class CircuitBreakerTest {
             CircuitBreaker b = breaker(onlyConsecutive(1));
             fail(b);
             clock.advance(Duration.ofSeconds(3));
-            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
             CallNotPermittedException e = b.rejection();
             assertThat(e.breakerName()).isEqualTo("b");
             assertThat(e.state()).isEqualTo(State.OPEN);
@@ -264,10 +266,11 @@ class CircuitBreakerTest {
             CircuitBreaker b = breaker(onlyConsecutive(1).automaticHalfOpen(false));
             fail(b);
             clock.advance(Duration.ofSeconds(9));
-            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
             clock.advance(Duration.ofSeconds(1));
             assertThat(b.state()).as("nothing scheduled: still open until asked").isEqualTo(State.OPEN);
-            assertThat(b.tryAcquirePermission()).isTrue();
+            long permit1 = b.tryAcquire();
+            assertThat(permit1).isNotEqualTo(CircuitBreaker.NO_PERMIT);
             assertThat(b.state()).isEqualTo(State.HALF_OPEN);
         }
 
@@ -336,14 +339,18 @@ class CircuitBreakerTest {
         @Test
         void admitsAtMostHalfOpenMaxCallsConcurrentProbes() {
             CircuitBreaker b = halfOpen(onlyConsecutive(1).halfOpenMaxCalls(2).successThreshold(3));
-            assertThat(b.tryAcquirePermission()).isTrue();
-            assertThat(b.tryAcquirePermission()).isTrue();
-            assertThat(b.tryAcquirePermission()).isFalse();
+            long permit2 = b.tryAcquire();
+            assertThat(permit2).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            long permit3 = b.tryAcquire();
+            assertThat(permit3).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
             assertThat(b.rejection().state()).isEqualTo(State.HALF_OPEN);
-            b.onSuccess(0);
-            assertThat(b.tryAcquirePermission()).as("a completed probe frees its permit").isTrue();
-            b.releasePermission();
-            assertThat(b.tryAcquirePermission()).as("a released permit is free again").isTrue();
+            b.onSuccess(permit3, 0);
+            long permit4 = b.tryAcquire();
+            assertThat(permit4).as("a completed probe frees its permit").isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            b.release(permit4);
+            long permit5 = b.tryAcquire();
+            assertThat(permit5).as("a released permit is free again").isNotEqualTo(CircuitBreaker.NO_PERMIT);
         }
 
         @Test
@@ -370,14 +377,16 @@ class CircuitBreakerTest {
         @Test
         void aProbeThatNeverCompletesIsBoundedByMaxWait() {
             CircuitBreaker b = halfOpen(onlyConsecutive(1).maxWaitInHalfOpen(Duration.ofSeconds(5)));
-            assertThat(b.tryAcquirePermission()).isTrue();
-            assertThat(b.tryAcquirePermission()).isFalse();
+            long permit6 = b.tryAcquire();
+            assertThat(permit6).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
             clock.advance(Duration.ofSeconds(5));
             assertThat(b.state()).isEqualTo(State.OPEN);
             assertThat(b.status().openings()).isEqualTo(2);
             clock.advance(Duration.ofSeconds(10));
             assertThat(b.state()).isEqualTo(State.HALF_OPEN);
-            assertThat(b.tryAcquirePermission()).as("fresh permits in the new half-open phase").isTrue();
+            long permit7 = b.tryAcquire();
+            assertThat(permit7).as("fresh permits in the new half-open phase").isNotEqualTo(CircuitBreaker.NO_PERMIT);
         }
 
         @Test
@@ -403,12 +412,15 @@ class CircuitBreakerTest {
         void ignoredProbeReleasesItsPermitAndCountsNowhere() {
             CircuitBreaker b = halfOpen(onlyConsecutive(1).halfOpenMaxCalls(1)
                     .ignoreIf(t -> t instanceof IllegalArgumentException));
-            assertThat(b.tryAcquirePermission()).isTrue();
-            b.onFailure(0, new IllegalArgumentException("bad input"));
+            long permit8 = b.tryAcquire();
+            assertThat(permit8).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            b.onFailure(permit8, 0, new IllegalArgumentException("bad input"));
             assertThat(b.state()).isEqualTo(State.HALF_OPEN);
-            assertThat(b.tryAcquirePermission()).isTrue();
-            b.onIgnored();
-            assertThat(b.tryAcquirePermission()).isTrue();
+            long permit9 = b.tryAcquire();
+            assertThat(permit9).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            b.onIgnored(permit9);
+            long permit10 = b.tryAcquire();
+            assertThat(permit10).isNotEqualTo(CircuitBreaker.NO_PERMIT);
             assertThat(b.status().ignoredCalls()).isEqualTo(2);
         }
     }
@@ -526,13 +538,14 @@ class CircuitBreakerTest {
         void forcedOpenRejectsEverythingAndNeverMovesOnItsOwn() {
             CircuitBreaker b = breaker(onlyConsecutive(1));
             b.forceOpen();
-            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
             assertThat(b.rejection().state()).isEqualTo(State.FORCED_OPEN);
             clock.advance(Duration.ofHours(1));
             assertThat(b.state()).isEqualTo(State.FORCED_OPEN);
             b.close();
             assertThat(b.state()).isEqualTo(State.CLOSED);
-            assertThat(b.tryAcquirePermission()).isTrue();
+            long permit11 = b.tryAcquire();
+            assertThat(permit11).isNotEqualTo(CircuitBreaker.NO_PERMIT);
         }
 
         @Test
@@ -631,17 +644,18 @@ class CircuitBreakerTest {
             Subscription sub = b.subscribe(EnumSet.of(EventKind.SUCCESS, EventKind.FAILURE, EventKind.IGNORED,
                     EventKind.REJECTED), calls::add);
             succeed(b);
-            assertThat(b.tryAcquirePermission()).isTrue();
-            b.onFailure(5, new IllegalArgumentException());
+            long permit12 = b.tryAcquire();
+            assertThat(permit12).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            b.onFailure(permit12, 5, new IllegalArgumentException());
             fail(b);
             fail(b);
-            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
             assertThat(calls).extracting(BreakerEvent::kind).containsExactly(EventKind.SUCCESS, EventKind.IGNORED,
                     EventKind.FAILURE, EventKind.FAILURE, EventKind.REJECTED);
             assertThat(lifecycle).hasSize(1);
             sub.close();
             sub.close();
-            assertThat(b.tryAcquirePermission()).isFalse();
+            assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
             assertThat(calls).as("unsubscribed").hasSize(5);
         }
 
@@ -685,8 +699,9 @@ class CircuitBreakerTest {
             succeed(b);
             clock.advance(Duration.ofSeconds(1));
             fail(b);
-            assertThat(b.tryAcquirePermission()).isTrue();
-            b.onFailure(0, new IllegalArgumentException());
+            long permit13 = b.tryAcquire();
+            assertThat(permit13).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            b.onFailure(permit13, 0, new IllegalArgumentException());
             BreakerStatus s = b.status();
             assertThat(s.name()).isEqualTo("b");
             assertThat(s.kind()).isEqualTo("custom");

@@ -51,11 +51,12 @@ class ConcurrencyTest {
         int perThread = 20_000;
         hammer(THREADS, () -> {
             for (int i = 0; i < perThread; i++) {
-                assertThat(b.tryAcquirePermission()).isTrue();
+                long permit = b.tryAcquire();
+                assertThat(permit).isNotEqualTo(CircuitBreaker.NO_PERMIT);
                 switch (i % 10) {
-                    case 0 -> b.onFailure(0, Breakers.BOOM);
-                    case 1 -> b.onFailure(0, new IllegalArgumentException());
-                    default -> b.onSuccess(0);
+                    case 0 -> b.onFailure(permit, 0, Breakers.BOOM);
+                    case 1 -> b.onFailure(permit, 0, new IllegalArgumentException());
+                    default -> b.onSuccess(permit, 0);
                 }
             }
         });
@@ -94,7 +95,7 @@ class ConcurrencyTest {
 
     @Test
     void timeWindowLosesNoCountUnderContentionAcrossBucketBoundaries() throws Exception {
-        TimeWindow w = new TimeWindow(5, 1_000L); // 1 µs buckets so that threads roll buckets all the time
+        TimeWindow w = new TimeWindow(5, 1_000L, 0L); // 1 µs buckets so that threads roll buckets all the time
         AtomicLong fails = new AtomicLong();
         hammer(THREADS, () -> {
             for (int i = 0; i < 50_000; i++) {
@@ -170,14 +171,15 @@ class ConcurrencyTest {
                     clock.advanceMillis(1); // runs due timers on this thread too: timed and call-driven transitions race
                 }
                 attempts.incrementAndGet();
-                if (b.tryAcquirePermission()) {
+                long permit = b.tryAcquire();
+                if (permit != CircuitBreaker.NO_PERMIT) {
                     int x = r.nextInt(10);
                     if (x < 4) {
-                        b.onFailure(0, Breakers.BOOM);
+                        b.onFailure(permit, 0, Breakers.BOOM);
                     } else if (x == 4) {
-                        b.onIgnored();
+                        b.onIgnored(permit);
                     } else {
-                        b.onSuccess(0);
+                        b.onSuccess(permit, 0);
                     }
                 }
             }
@@ -196,6 +198,71 @@ class ConcurrencyTest {
             }
         }
         assertThat(events.get(events.size() - 1).to()).isEqualTo(b.state());
+        registry.close();
+    }
+
+    @Test
+    void lateStalePermitsNeverLetMoreProbesInFlightThanTheLimit() throws Exception {
+        ManualClock clock = new ManualClock();
+        BreakerRegistry registry = BreakerRegistry.builder().clock(clock).build();
+        int limit = 2;
+        CircuitBreaker b = registry.breaker("late", BreakerConfig.builder().consecutiveFailures(2)
+                .failureRateThreshold(0).openWait(Duration.ofMillis(3)).halfOpenMaxCalls(limit).successThreshold(3)
+                .maxWaitInHalfOpen(Duration.ofMillis(20)).build());
+        long slotMask = (1L << AtomicCircuitBreaker.SLOT_BITS) - 1;
+        // probes held per HALF_OPEN period (a period's number is the permit without its slot bits); a probe of an
+        // earlier period that its timer ended is stale and no longer counts against the limit
+        java.util.concurrent.ConcurrentHashMap<Long, AtomicInteger> probesHeld = new java.util.concurrent.ConcurrentHashMap<>();
+        AtomicInteger maxHeld = new AtomicInteger();
+        AtomicInteger maxSeenByBreaker = new AtomicInteger();
+        AtomicLong probesSeen = new AtomicLong();
+        hammer(THREADS, () -> {
+            java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+            java.util.ArrayDeque<Long> held = new java.util.ArrayDeque<>(); // CLOSED permits answered much later
+            for (int i = 0; i < 20_000; i++) {
+                if (i % 50 == 0) {
+                    clock.advanceMillis(1);
+                }
+                long permit = b.tryAcquire();
+                if (permit == CircuitBreaker.NO_PERMIT) {
+                    continue;
+                }
+                if ((permit & slotMask) != 0) { // a probe: held while others try to sneak more in
+                    probesSeen.incrementAndGet();
+                    AtomicInteger ofPeriod = probesHeld.computeIfAbsent(permit & ~slotMask, k -> new AtomicInteger());
+                    int n = ofPeriod.incrementAndGet();
+                    maxHeld.accumulateAndGet(n, Math::max);
+                    maxSeenByBreaker.accumulateAndGet(((AtomicCircuitBreaker) b).probesInFlight(), Math::max);
+                    for (int spin = 0; spin < 20; spin++) {
+                        Thread.onSpinWait();
+                    }
+                    ofPeriod.decrementAndGet();
+                    if (r.nextBoolean()) {
+                        b.onSuccess(permit, 0);
+                    } else {
+                        b.onFailure(permit, 0, Breakers.BOOM);
+                    }
+                } else if (r.nextInt(4) == 0) {
+                    held.add(permit);
+                } else if (r.nextInt(3) == 0) {
+                    b.onFailure(permit, 0, Breakers.BOOM);
+                } else {
+                    b.onSuccess(permit, 0);
+                }
+                if (held.size() > 8) { // stale by now, most likely: released, ignored or failed late
+                    long late = held.poll();
+                    switch (r.nextInt(3)) {
+                        case 0 -> b.release(late);
+                        case 1 -> b.onIgnored(late);
+                        default -> b.onSuccess(late, 0);
+                    }
+                }
+            }
+            held.forEach(b::release);
+        });
+        assertThat(probesSeen.get()).as("the breaker went through HALF_OPEN with probes").isGreaterThan(10);
+        assertThat(maxHeld.get()).as("probes of one period in flight at any instant").isBetween(1, limit);
+        assertThat(maxSeenByBreaker.get()).isLessThanOrEqualTo(limit);
         registry.close();
     }
 }

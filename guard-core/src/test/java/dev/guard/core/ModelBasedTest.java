@@ -24,7 +24,7 @@ class ModelBasedTest {
 
     @Test
     void breakerAgreesWithTheReferenceModel() {
-        long seeds = 600;
+        long seeds = 3_000;
         int steps = 250;
         for (long seed = 1; seed <= seeds; seed++) {
             runOne(seed, steps);
@@ -67,63 +67,65 @@ class ModelBasedTest {
         CircuitBreaker breaker = registry.breaker("m", config);
         Model model = new Model(config);
         List<String> trace = new ArrayList<>();
-        int held = 0;
+        List<long[]> held = new ArrayList<>(); // {real permit, model period, model slot}
         for (int step = 0; step < steps; step++) {
             int op = r.nextInt(100);
             String did;
             if (op < 30) {
                 long d = r.nextInt(250) * MS;
-                boolean real = breaker.tryAcquirePermission();
-                boolean expected = model.tryAcquire(clock.nanoTime());
-                did = "success(" + d / MS + "ms) permitted=" + real;
-                check(real == expected, seed, trace, did, "permission " + real + " vs model " + expected);
-                if (real) {
-                    breaker.onSuccess(d);
-                    model.success(d, clock.nanoTime());
+                long real = breaker.tryAcquire();
+                long[] expected = model.tryAcquire(clock.nanoTime());
+                did = "success(" + d / MS + "ms) permitted=" + (real != CircuitBreaker.NO_PERMIT);
+                checkPermission(real, expected, seed, trace, did);
+                if (expected != null) {
+                    breaker.onSuccess(real, d);
+                    model.success(expected, d, clock.nanoTime());
                 }
             } else if (op < 55) {
                 long d = r.nextInt(250) * MS;
-                boolean real = breaker.tryAcquirePermission();
-                boolean expected = model.tryAcquire(clock.nanoTime());
-                did = "failure(" + d / MS + "ms) permitted=" + real;
-                check(real == expected, seed, trace, did, "permission " + real + " vs model " + expected);
-                if (real) {
-                    breaker.onFailure(d, Breakers.BOOM);
-                    model.failure(d, clock.nanoTime());
+                long real = breaker.tryAcquire();
+                long[] expected = model.tryAcquire(clock.nanoTime());
+                did = "failure(" + d / MS + "ms) permitted=" + (real != CircuitBreaker.NO_PERMIT);
+                checkPermission(real, expected, seed, trace, did);
+                if (expected != null) {
+                    breaker.onFailure(real, d, Breakers.BOOM);
+                    model.failure(expected, d, clock.nanoTime());
                 }
             } else if (op < 58) {
-                boolean real = breaker.tryAcquirePermission();
-                boolean expected = model.tryAcquire(clock.nanoTime());
-                did = "ignored permitted=" + real;
-                check(real == expected, seed, trace, did, "permission");
-                if (real) {
-                    breaker.onIgnored();
-                    model.ignored();
+                long real = breaker.tryAcquire();
+                long[] expected = model.tryAcquire(clock.nanoTime());
+                did = "ignored permitted=" + (real != CircuitBreaker.NO_PERMIT);
+                checkPermission(real, expected, seed, trace, did);
+                if (expected != null) {
+                    breaker.onIgnored(real);
+                    model.ignored(expected);
                 }
-            } else if (op < 63) {
-                boolean real = breaker.tryAcquirePermission();
-                boolean expected = model.tryAcquire(clock.nanoTime());
-                did = "hold permitted=" + real;
-                check(real == expected, seed, trace, did, "permission");
-                if (real) {
-                    held++;
+            } else if (op < 64) {
+                long real = breaker.tryAcquire();
+                long[] expected = model.tryAcquire(clock.nanoTime());
+                did = "hold permitted=" + (real != CircuitBreaker.NO_PERMIT);
+                checkPermission(real, expected, seed, trace, did);
+                if (expected != null) {
+                    held.add(new long[] {real, expected[0], expected[1]});
                 }
-            } else if (op < 68 && held > 0) {
-                held--;
-                boolean ok = r.nextBoolean();
-                did = "complete held " + (ok ? "success" : "failure");
-                if (ok) {
-                    breaker.onSuccess(0);
-                    model.success(0, clock.nanoTime());
+            } else if (op < 70 && !held.isEmpty()) {
+                // a held permit answers late, in any order: possibly periods after the one that granted it
+                long[] h = held.remove(r.nextInt(held.size()));
+                long[] permit = {h[1], h[2]};
+                int kind = r.nextInt(3);
+                long d = r.nextInt(4) == 0 ? 150 * MS : 0;
+                did = "complete held " + (kind == 0 ? "success" : kind == 1 ? "failure" : "release")
+                        + " of period " + h[1] + " (now " + model.period + ")";
+                if (kind == 0) {
+                    breaker.onSuccess(h[0], d);
+                    model.success(permit, d, clock.nanoTime());
+                } else if (kind == 1) {
+                    breaker.onFailure(h[0], d, Breakers.BOOM);
+                    model.failure(permit, d, clock.nanoTime());
                 } else {
-                    breaker.onFailure(0, Breakers.BOOM);
-                    model.failure(0, clock.nanoTime());
+                    breaker.release(h[0]);
+                    model.release(permit);
                 }
-            } else if (op < 70 && held > 0) {
-                held--;
-                did = "release held";
-                breaker.releasePermission();
-                model.release();
             } else if (op < 92) {
                 long ms = r.nextInt(10) == 0 ? r.nextInt(8_000) : r.nextInt(700);
                 did = "advance " + ms + "ms";
@@ -162,8 +164,21 @@ class ModelBasedTest {
                 "halfOpenSuccesses");
         long until = m.state == State.OPEN ? Math.max(0, (m.openUntil - now) / MS) : 0;
         check(s.millisUntilRecovery() == until, seed, trace, "", "untilRecovery " + s.millisUntilRecovery() + " vs " + until);
+        int inFlight = 0;
+        for (boolean taken : m.probeSlots) {
+            inFlight += taken && m.state == State.HALF_OPEN ? 1 : 0;
+        }
+        check(((AtomicCircuitBreaker) b).probesInFlight() == inFlight, seed, trace, "", "probes in flight "
+                + ((AtomicCircuitBreaker) b).probesInFlight() + " vs " + inFlight);
         long transitions = s.transitions().values().stream().mapToLong(Long::longValue).sum();
         check(transitions == m.transitions, seed, trace, "", "transitions " + transitions + " vs " + m.transitions);
+    }
+
+    private static void checkPermission(long real, long[] expected, long seed, List<String> trace, String did) {
+        boolean granted = real != CircuitBreaker.NO_PERMIT;
+        check(granted == (expected != null), seed, trace, did,
+                "permission " + granted + " vs model " + (expected != null));
+        check(real >= CircuitBreaker.NO_PERMIT, seed, trace, did, "a permit is never negative but NO_PERMIT: " + real);
     }
 
     private static void check(boolean ok, long seed, List<String> trace, String step, String what) {
@@ -174,17 +189,22 @@ class ModelBasedTest {
         }
     }
 
-    /** The reference: the documented rules, written as plainly as possible. */
+    /**
+     * The reference: the documented rules, written as plainly as possible. A permit is {period, probe slot or -1};
+     * every state change and every reset starts a new period, and an outcome is judged only in its own period.
+     */
     static final class Model {
         final BreakerConfig c;
         State state = State.CLOSED;
+        long period;
         long openUntil;
         long halfOpenSince;
         int openings;
-        int probes;
+        boolean[] probeSlots;
         int probeSuccesses;
         int consecutive;
         final Deque<long[]> window = new ArrayDeque<>(); // {tick, failed, slow}
+        long windowOrigin;
         long successes;
         long failures;
         long ignoredTotal;
@@ -195,15 +215,20 @@ class ModelBasedTest {
 
         Model(BreakerConfig c) {
             this.c = c;
+            this.probeSlots = new boolean[c.halfOpenMaxCalls()];
         }
 
         private boolean timeWindow() {
             return c.windowType() == BreakerConfig.WindowType.TIME;
         }
 
+        private long tick(long at) {
+            return Math.floorDiv(at - windowOrigin, 1_000_000_000L);
+        }
+
         private List<long[]> inWindow(long at) {
             List<long[]> list = new ArrayList<>();
-            long nowTick = Math.floorDiv(at, 1_000_000_000L);
+            long nowTick = tick(at);
             for (long[] e : window) {
                 if (!timeWindow() || e[0] > nowTick - c.windowSize()) {
                     list.add(e);
@@ -232,27 +257,37 @@ class ModelBasedTest {
         }
 
         private void record(boolean failed, boolean slow, long at) {
-            window.addLast(new long[] {Math.floorDiv(at, 1_000_000_000L), failed ? 1 : 0, slow ? 1 : 0});
+            window.addLast(new long[] {tick(at), failed ? 1 : 0, slow ? 1 : 0});
             if (!timeWindow() && window.size() > c.windowSize()) {
                 window.removeFirst();
             }
         }
 
+        private boolean recording() {
+            return state == State.CLOSED || state == State.METRICS_ONLY;
+        }
+
+        private void newWindow(long at) {
+            window.clear();
+            windowOrigin = at;
+            consecutive = 0;
+        }
+
         private void moveTo(State to, int newOpenings, long at) {
             transitions++;
+            period++;
             state = to;
             openings = newOpenings;
             if (to == State.OPEN) {
                 openUntil = at + c.backoff().waitNanos(Math.max(1, newOpenings));
             }
             if (to == State.HALF_OPEN) {
-                probes = 0;
+                probeSlots = new boolean[c.halfOpenMaxCalls()];
                 probeSuccesses = 0;
                 halfOpenSince = at;
             }
             if (to == State.CLOSED || to == State.METRICS_ONLY) {
-                window.clear();
-                consecutive = 0;
+                newWindow(at);
             }
         }
 
@@ -277,30 +312,44 @@ class ModelBasedTest {
             }
         }
 
-        boolean tryAcquire(long at) {
+        /** The permit {period, slot}, or null when rejected. */
+        long[] tryAcquire(long at) {
             if (state == State.OPEN && at >= openUntil) {
                 moveTo(State.HALF_OPEN, openings, at);
             }
             switch (state) {
                 case CLOSED, DISABLED, METRICS_ONLY:
-                    return true;
+                    return new long[] {period, -1};
                 case HALF_OPEN:
-                    if (probes < c.halfOpenMaxCalls()) {
-                        probes++;
-                        return true;
+                    for (int i = 0; i < probeSlots.length; i++) {
+                        if (!probeSlots[i]) {
+                            probeSlots[i] = true;
+                            return new long[] {period, i};
+                        }
                     }
                     rejected++;
-                    return false;
+                    return null;
                 default:
                     rejected++;
-                    return false;
+                    return null;
             }
         }
 
-        void release() {
-            if (state == State.HALF_OPEN && probes > 0) {
-                probes--;
+        /** Frees the permit's probe slot if it is a probe of this period still in flight: its first verdict. */
+        private boolean freeProbe(long[] permit) {
+            if (state == State.HALF_OPEN && permit[0] == period && permit[1] >= 0 && probeSlots[(int) permit[1]]) {
+                probeSlots[(int) permit[1]] = false;
+                return true;
             }
+            return false;
+        }
+
+        private boolean current(long[] permit) {
+            return permit[0] == period && permit[1] < 0 && recording();
+        }
+
+        void release(long[] permit) {
+            freeProbe(permit);
         }
 
         private void evaluate(long at) {
@@ -314,18 +363,17 @@ class ModelBasedTest {
             }
         }
 
-        void success(long duration, long at) {
+        void success(long[] permit, long duration, long at) {
             boolean slow = duration > c.slowCallDurationNanos();
             successes++;
             if (slow) {
                 slowTotal++;
             }
-            if (state == State.CLOSED || state == State.METRICS_ONLY) {
+            if (current(permit)) {
                 record(false, slow, at);
                 consecutive = 0;
                 evaluate(at);
-            } else if (state == State.HALF_OPEN) {
-                release();
+            } else if (freeProbe(permit)) {
                 if (slow && c.slowCallRateThreshold() > 0) {
                     moveTo(State.OPEN, openings + 1, at);
                 } else if (++probeSuccesses >= c.successThreshold()) {
@@ -334,13 +382,13 @@ class ModelBasedTest {
             }
         }
 
-        void failure(long duration, long at) {
+        void failure(long[] permit, long duration, long at) {
             boolean slow = duration > c.slowCallDurationNanos();
             failures++;
             if (slow) {
                 slowTotal++;
             }
-            if (state == State.CLOSED || state == State.METRICS_ONLY) {
+            if (current(permit)) {
                 record(true, slow, at);
                 consecutive++;
                 if (state == State.CLOSED) {
@@ -350,15 +398,14 @@ class ModelBasedTest {
                         evaluate(at);
                     }
                 }
-            } else if (state == State.HALF_OPEN) {
-                release();
+            } else if (freeProbe(permit)) {
                 moveTo(State.OPEN, openings + 1, at);
             }
         }
 
-        void ignored() {
+        void ignored(long[] permit) {
             ignoredTotal++;
-            release();
+            freeProbe(permit);
         }
 
         void admin(State to) {
@@ -377,8 +424,8 @@ class ModelBasedTest {
             if (state != State.CLOSED) {
                 moveTo(State.CLOSED, 0, now);
             } else {
-                window.clear();
-                consecutive = 0;
+                period++;
+                newWindow(now);
             }
         }
     }
@@ -386,10 +433,8 @@ class ModelBasedTest {
     @Test
     void theModelItselfTripsOnConsecutiveFailures() {
         Model m = new Model(Breakers.onlyConsecutive(2).build());
-        assertThat(m.tryAcquire(0)).isTrue();
-        m.failure(0, 0);
-        assertThat(m.tryAcquire(0)).isTrue();
-        m.failure(0, 0);
+        m.failure(m.tryAcquire(0), 0, 0);
+        m.failure(m.tryAcquire(0), 0, 0);
         assertThat(m.state).isEqualTo(State.OPEN);
     }
 }

@@ -97,7 +97,8 @@ final class ActiveProbe implements AutoCloseable {
         if (state == State.HALF_OPEN) {
             int rounds = breaker.config().successThreshold();
             for (int i = 0; i < rounds && breaker.state() == State.HALF_OPEN; i++) {
-                if (!breaker.tryAcquirePermission()) {
+                long permit = breaker.tryAcquire();
+                if (permit == CircuitBreaker.NO_PERMIT) {
                     break;
                 }
                 long start = recorder.start();
@@ -113,10 +114,10 @@ final class ActiveProbe implements AutoCloseable {
                     closeQuietly(c);
                 }
                 if (valid) {
-                    recorder.acquired(start);
+                    recorder.acquired(permit, start);
                     continue;
                 }
-                recorder.acquisitionFailed(error != null ? error : new SQLTransientConnectionException(
+                recorder.acquisitionFailed(permit, error != null ? error : new SQLTransientConnectionException(
                         "active probe: Connection.isValid(" + validTimeoutSeconds + ") returned false", "08006"),
                         start);
                 break;

@@ -37,6 +37,8 @@ final class GuardedConnection implements Connection {
 
     private final Connection delegate;
     private final Recorder recorder;
+    /** The permit of the period this connection was obtained in; its uses are judged in that period. */
+    private final long permit;
     /**
      * Whether this connection's statements are timed: decided once, at {@code getConnection()}, from the breaker's
      * configuration then (a reconfiguration applies from the next connection), so that a statement reads no
@@ -48,14 +50,16 @@ final class GuardedConnection implements Connection {
     private boolean unreported;
 
     /**
+     * @param permit the period's permit ({@code NO_PERMIT} for a probe's connection, whose verdict is given)
      * @param unreported whether the acquisition's success was left to this connection to report (CLOSED,
      *                   METRICS_ONLY, DISABLED); false when it was recorded at {@code getConnection()} (a probe)
      * @param acquisitionStart the acquisition's {@link Recorder#start()}: {@link Recorder#UNTIMED} if durations
      *                         did not matter then, and then this connection's statements are not timed either
      */
-    GuardedConnection(Connection delegate, Recorder recorder, boolean unreported, long acquisitionStart) {
+    GuardedConnection(Connection delegate, Recorder recorder, long permit, boolean unreported, long acquisitionStart) {
         this.delegate = delegate;
         this.recorder = recorder;
+        this.permit = permit;
         this.unreported = unreported;
         this.timed = acquisitionStart != Recorder.UNTIMED;
     }
@@ -71,13 +75,13 @@ final class GuardedConnection implements Connection {
     }
 
     void succeeded(long start) {
-        if (recorder.used(start)) {
+        if (recorder.used(permit, start)) {
             unreported = false;
         }
     }
 
     SQLException failed(SQLException e, long start) {
-        if (!closed && recorder.useFailed(e, start)) {
+        if (!closed && recorder.useFailed(permit, e, start)) {
             unreported = false;
         }
         return e;
@@ -174,7 +178,7 @@ final class GuardedConnection implements Connection {
             closed = true;
             if (unreported) {
                 unreported = false;
-                recorder.used(Recorder.UNTIMED);
+                recorder.used(permit, Recorder.UNTIMED);
             }
         }
         delegate.close();

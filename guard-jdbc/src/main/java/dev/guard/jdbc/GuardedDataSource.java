@@ -205,21 +205,22 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         if (!breaker.state().permitsAllCalls()) {
             return acquireProbe(source);
         }
+        long permit = breaker.tryAcquire(); // permits all: the period's permit, which the connection's uses carry
         long start = recorder.start();
-        Connection c = obtain(source, start, false);
-        return new GuardedConnection(c, recorder, !recorder.acquiredSlowly(start), start);
+        Connection c = obtain(source, permit, start, false);
+        return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
     }
 
     /** The delegate's connection; a failure to get one is recorded at once (an Error gives a probe's permit back). */
-    private Connection obtain(ConnectionSource source, long start, boolean probe) throws SQLException {
+    private Connection obtain(ConnectionSource source, long permit, long start, boolean probe) throws SQLException {
         try {
             return source.get();
         } catch (SQLException | RuntimeException e) {
-            recorder.acquisitionFailed(e, start);
+            recorder.acquisitionFailed(permit, e, start);
             throw e;
         } catch (Error e) {
             if (probe) {
-                breaker.releasePermission();
+                breaker.release(permit);
             }
             throw e;
         }
@@ -227,13 +228,14 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
 
     /** {@link #acquire} while the breaker does not permit all calls: rejected, or a probe decided by the acquisition. */
     private Connection acquireProbe(ConnectionSource source) throws SQLException {
-        if (!breaker.tryAcquirePermission()) {
+        long permit = breaker.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
             throw recorder.rejection();
         }
         long start = recorder.start();
-        Connection c = obtain(source, start, true);
-        recorder.acquired(start);
-        return new GuardedConnection(c, recorder, false, start);
+        Connection c = obtain(source, permit, start, true);
+        recorder.acquired(permit, start);
+        return new GuardedConnection(c, recorder, CircuitBreaker.NO_PERMIT, false, start);
     }
 
     /**

@@ -16,10 +16,10 @@ import java.sql.SQLException;
  * <p>Three kinds of report:
  * <ul>
  *   <li><b>probe acquisition</b> ({@code getConnection()} while the breaker does not permit all calls, i.e. in
- *       HALF_OPEN): the caller holds a permission from {@link CircuitBreaker#tryAcquirePermission()}; exactly one
+ *       HALF_OPEN): the caller holds a permit from {@link CircuitBreaker#tryAcquire()}; exactly one
  *       outcome is recorded for it, at once ({@link #acquired}, {@link #acquisitionFailed}), so the probe permit is
  *       given back when {@code getConnection()} returns. This is the probe's verdict.</li>
- *   <li><b>plain acquisition</b> (CLOSED, METRICS_ONLY, DISABLED: every call is permitted, no permit is held): a
+ *   <li><b>plain acquisition</b> (CLOSED, METRICS_ONLY, DISABLED: every call is permitted): a
  *       failure is recorded at once; a success is <i>not</i> recorded on its own. The connection carries it as
  *       unreported, and its first counted use outcome (below) stands for the whole request; a connection closed
  *       without one records the acquisition's success at {@code close()}. So one request records one outcome, not
@@ -28,10 +28,11 @@ import java.sql.SQLException;
  *       configured, an acquisition slower than it is recorded at once as a slow call
  *       ({@link #acquiredSlowly(long)}).</li>
  *   <li><b>use</b> ({@code execute*}, {@code commit}, {@code rollback}, {@code prepare*} failures): an outcome report
- *       about the same resource, recorded with {@code onSuccess}/{@code onFailure} <i>without</i> a new permission,
- *       and only while the breaker is in a state that permits all calls (CLOSED, METRICS_ONLY, DISABLED). In OPEN it
- *       would change nothing, and in HALF_OPEN a statement on a connection taken before the breaker opened must not
- *       count as (nor consume the permit of) a probe.</li>
+ *       about the same resource, recorded under the permit of the period in which the connection was obtained
+ *       (a probe's connection carries {@link CircuitBreaker#NO_PERMIT}: its verdict was given at acquisition), and
+ *       only while the breaker is in a state that permits all calls (CLOSED, METRICS_ONLY, DISABLED). A statement
+ *       on a connection taken before the breaker opened is thus judged in its own, earlier period: it never counts
+ *       as (nor consumes the slot of) a probe, nor enters a later window.</li>
  * </ul>
  * Durations are measured only when the breaker configuration {@linkplain BreakerConfig#measuresDuration() measures
  * them}; otherwise 0 is recorded and the clock is never read. A connection's statements follow the configuration
@@ -84,9 +85,9 @@ final class Recorder {
         return new DataSourceUnavailableException(dataSourceName, breaker.rejection());
     }
 
-    /** A connection was obtained under a (probe) permission: records its success at once. */
-    void acquired(long start) {
-        breaker.onSuccess(elapsed(start));
+    /** A connection was obtained under a (probe) permit: records its success at once. */
+    void acquired(long permit, long start) {
+        breaker.onSuccess(permit, elapsed(start));
     }
 
     /**
@@ -95,7 +96,7 @@ final class Recorder {
      *
      * @return whether an outcome was recorded (if not, the connection's first use or its close reports the success)
      */
-    boolean acquiredSlowly(long start) {
+    boolean acquiredSlowly(long permit, long start) {
         if (start == UNTIMED) {
             return false;
         }
@@ -103,13 +104,13 @@ final class Recorder {
         if (nanos <= breaker.config().slowCallDurationNanos()) {
             return false;
         }
-        breaker.onSuccess(nanos);
+        breaker.onSuccess(permit, nanos);
         return true;
     }
 
-    /** Obtaining a connection under a permission threw {@code error}; records exactly one outcome. */
-    void acquisitionFailed(Throwable error, long start) {
-        record(error, elapsed(start));
+    /** Obtaining a connection under {@code permit} threw {@code error}; records exactly one outcome. */
+    void acquisitionFailed(long permit, Throwable error, long start) {
+        record(permit, error, elapsed(start));
     }
 
     // -------------------------------------------------------------------------------------------------------- use
@@ -120,9 +121,9 @@ final class Recorder {
      *
      * @return whether a success was recorded (false while the breaker does not permit all calls)
      */
-    boolean used(long start) {
+    boolean used(long permit, long start) {
         if (breaker.state().permitsAllCalls()) {
-            breaker.onSuccess(elapsed(start));
+            breaker.onSuccess(permit, elapsed(start));
             return true;
         }
         return false;
@@ -134,14 +135,14 @@ final class Recorder {
      * @return whether a success or failure was recorded; false if nothing was (the breaker does not permit all
      *         calls) or the outcome was ignored (REPORT_ONLY, or the classifier threw)
      */
-    boolean useFailed(SQLException error, long start) {
-        return breaker.state().permitsAllCalls() && record(error, elapsed(start));
+    boolean useFailed(long permit, SQLException error, long start) {
+        return breaker.state().permitsAllCalls() && record(permit, error, elapsed(start));
     }
 
     // ----------------------------------------------------------------------------------------------- classification
 
     /** Records the classified outcome of {@code error}; returns whether it counted as a success or a failure. */
-    private boolean record(Throwable error, long nanos) {
+    private boolean record(long permit, Throwable error, long nanos) {
         Outcome outcome;
         try {
             outcome = classifier.classify(error);
@@ -153,22 +154,22 @@ final class Recorder {
             }
         }
         if (outcome == null) {
-            breaker.onIgnored();
+            breaker.onIgnored(permit);
             return false;
         }
         switch (outcome) {
             case FAILURE:
-                breaker.onFailure(nanos, error);
+                breaker.onFailure(permit, nanos, error);
                 return true;
             case SLOW:
-                breaker.onSuccess(slowNanos(nanos));
+                breaker.onSuccess(permit, slowNanos(nanos));
                 return true;
             case REPORT_ONLY:
-                breaker.onIgnored();
+                breaker.onIgnored(permit);
                 report(error);
                 return false;
             default:
-                breaker.onSuccess(nanos);
+                breaker.onSuccess(permit, nanos);
                 return true;
         }
     }

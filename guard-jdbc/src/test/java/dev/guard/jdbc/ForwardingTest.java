@@ -62,7 +62,7 @@ class ForwardingTest {
 
     @Test
     void connectionForwardsEveryMethodIncludingDefaults() throws Exception {
-        Connection c = new GuardedConnection(recording(Connection.class), recorder("fwd-c"), false,
+        Connection c = new GuardedConnection(recording(Connection.class), recorder("fwd-c"), 0L, false,
                 Recorder.UNTIMED);
         assertForwardsAll(Connection.class, c);
         assertThat(everything).contains("beginRequest[]", "endRequest[]");
@@ -70,7 +70,7 @@ class ForwardingTest {
 
     @Test
     void statementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-s"), false,
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-s"), 0L, false,
                 Recorder.UNTIMED);
         assertForwardsAll(Statement.class, new GuardedStatement(recording(Statement.class), c));
         assertThat(everything).contains("executeLargeUpdate[class java.lang.String]", "executeLargeBatch[]",
@@ -79,7 +79,7 @@ class ForwardingTest {
 
     @Test
     void preparedStatementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-ps"), false,
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-ps"), 0L, false,
                 Recorder.UNTIMED);
         assertForwardsAll(PreparedStatement.class,
                 new GuardedPreparedStatement(recording(PreparedStatement.class), c));
@@ -88,7 +88,7 @@ class ForwardingTest {
 
     @Test
     void callableStatementForwardsEveryMethodIncludingDefaults() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-cs"), false,
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-cs"), 0L, false,
                 Recorder.UNTIMED);
         assertForwardsAll(CallableStatement.class,
                 new GuardedCallableStatement(recording(CallableStatement.class), c));
@@ -97,7 +97,7 @@ class ForwardingTest {
 
     @Test
     void statementsAreWrappedAndLeadBackToTheGuardedConnection() throws Exception {
-        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-w"), false,
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-w"), 0L, false,
                 Recorder.UNTIMED);
         assertThat(c.createStatement()).isInstanceOf(GuardedStatement.class);
         assertThat(c.prepareStatement("x")).isInstanceOf(GuardedPreparedStatement.class);

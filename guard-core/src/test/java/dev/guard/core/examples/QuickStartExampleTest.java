@@ -10,6 +10,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -54,6 +56,26 @@ class QuickStartExampleTest {
         assertThat(answer).isEqualTo("17");
         assertThat(inventory.state()).isEqualTo(State.CLOSED);
         registry.close();
+    }
+
+    @Test
+    void timeLimits() throws Exception {
+        BreakerRegistry registry = BreakerRegistry.create();
+        CircuitBreaker inventory = registry.breaker("inventory-api");
+        java.util.concurrent.ExecutorService requestExecutor = java.util.concurrent.Executors.newSingleThreadExecutor();
+        // tag::time-limits[]
+        CompletionStage<String> price = inventory.decorateCompletionStage(
+                () -> priceAsync("sku-42"), Duration.ofSeconds(2), error -> "n/a").get();
+        String stock = inventory.call(() -> fetchStock("sku-9"), requestExecutor, Duration.ofMillis(300));
+        // end::time-limits[]
+        assertThat(price.toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("9.90");
+        assertThat(stock).isEqualTo("17");
+        requestExecutor.shutdownNow();
+        registry.close();
+    }
+
+    private static CompletionStage<String> priceAsync(String sku) {
+        return CompletableFuture.completedFuture("9.90");
     }
 
     private static String fetchStock(String sku) {

@@ -79,7 +79,7 @@ class HealthReportTest {
         succeed(orders);
         fail(orders);
         fail(orders);
-        assertThat(orders.tryAcquirePermission()).isFalse();
+        assertThat(orders.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
 
         String json = HealthReport.of(breakers).toJson();
 
@@ -131,12 +131,14 @@ class HealthReportTest {
     }
 
     private static void fail(CircuitBreaker b) {
-        assertThat(b.tryAcquirePermission()).isTrue();
-        b.onFailure(0, BOOM);
+        long permit1 = b.tryAcquire();
+        assertThat(permit1).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+        b.onFailure(permit1, 0, BOOM);
     }
 
     private static void succeed(CircuitBreaker b) {
-        assertThat(b.tryAcquirePermission()).isTrue();
-        b.onSuccess(0);
+        long permit2 = b.tryAcquire();
+        assertThat(permit2).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+        b.onSuccess(permit2, 0);
     }
 }

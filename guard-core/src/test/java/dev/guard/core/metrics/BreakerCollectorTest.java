@@ -44,7 +44,7 @@ class BreakerCollectorTest {
         succeed(orders, Duration.ofMillis(150).toNanos());
         fail(orders);
         fail(orders); // OPEN
-        assertThat(orders.tryAcquirePermission()).isFalse();
+        assertThat(orders.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
         succeed(db, 0);
 
         String text = scrape();

@@ -87,11 +87,12 @@ class BreakerMetricsTest {
         succeed(b, 0);
         succeed(b, Duration.ofMillis(150).toNanos()); // slow
         fail(b);
-        assertThat(b.tryAcquirePermission()).isTrue();
-        b.onIgnored();
+        long permit1 = b.tryAcquire();
+        assertThat(permit1).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+        b.onIgnored(permit1);
         fail(b); // opens
-        assertThat(b.tryAcquirePermission()).isFalse(); // rejected
-        assertThat(b.tryAcquirePermission()).isFalse();
+        assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT); // rejected
+        assertThat(b.tryAcquire()).isEqualTo(CircuitBreaker.NO_PERMIT);
 
         BreakerStatus s = b.status();
         assertThat(calls("db:main", "successful")).isEqualTo(s.successfulCalls()).isEqualTo(2);
@@ -284,12 +285,14 @@ class BreakerMetricsTest {
     }
 
     static void fail(CircuitBreaker b) {
-        assertThat(b.tryAcquirePermission()).as("permission from %s", b).isTrue();
-        b.onFailure(0, BOOM);
+        long permit2 = b.tryAcquire();
+        assertThat(permit2).as("permission from %s", b).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+        b.onFailure(permit2, 0, BOOM);
     }
 
     static void succeed(CircuitBreaker b, long nanos) {
-        assertThat(b.tryAcquirePermission()).as("permission from %s", b).isTrue();
-        b.onSuccess(nanos);
+        long permit3 = b.tryAcquire();
+        assertThat(permit3).as("permission from %s", b).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+        b.onSuccess(permit3, nanos);
     }
 }

@@ -226,7 +226,7 @@ class GuardedConsumerLoopTest {
         open(builder(db).retryBackoff(Duration.ofMillis(100), Duration.ofSeconds(2)).handler(r -> {
             calls.add(r.key());
             if (r.partition() == 0) {
-                other.acquirePermission(); // throws CallNotPermittedException
+                other.acquire(); // throws CallNotPermittedException
             }
             sink.add(r.key());
         }), P0, P1);

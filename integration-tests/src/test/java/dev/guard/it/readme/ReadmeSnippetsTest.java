@@ -34,7 +34,7 @@ class ReadmeSnippetsTest {
                 snippets.put(m.group(1), m.group(2));
             }
         }
-        assertThat(snippets.keySet()).contains("core", "testkit", "producer", "datasource", "consumer", "events", "health");
+        assertThat(snippets.keySet()).contains("core", "time-limits", "testkit", "producer", "datasource", "consumer", "events", "health");
         String readme = normalize(Files.readString(ROOT.resolve("README.md")));
         snippets.forEach((name, code) -> assertThat(readme).as("README.md shows the '%s' example", name)
                 .contains(normalize(code)));
