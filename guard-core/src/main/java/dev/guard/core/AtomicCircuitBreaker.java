@@ -311,8 +311,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         Predicate<Object> failOn = config.failOnResult();
         if (failOn == null) {
             recordSuccess(permit, nanos, now);
-            return;
+        } else {
+            recordClassifiedResult(permit, nanos, now, result, failOn);
         }
+    }
+
+    /** Out of line: only configurations with a result predicate pay for it, and {@link #recordResult} inlines. */
+    private void recordClassifiedResult(long permit, long nanos, long now, Object result, Predicate<Object> failOn) {
         boolean failure;
         try {
             failure = failOn.test(result);
@@ -326,22 +331,31 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         }
     }
 
+    private static final int AS_SUCCESS = 0;
+    private static final int AS_FAILURE = 1;
+    private static final int AS_IGNORED = 2;
+
     private void recordThrown(long permit, long nanos, long now, Throwable error) {
-        BreakerConfig c = config;
-        boolean ignore;
-        boolean failure;
-        try {
-            ignore = c.ignoreIf().test(error);
-            failure = !ignore && c.recordFailureIf().test(error);
-        } catch (Throwable e) {
-            throw predicateFailed(permit, "ignoreIf/recordFailureIf", e);
-        }
-        if (ignore) {
-            recordIgnored(permit, error);
-        } else if (failure) {
+        int verdict = classify(permit, error);
+        if (verdict == AS_FAILURE) {
             recordFailure(permit, nanos, now, error);
+        } else if (verdict == AS_IGNORED) {
+            recordIgnored(permit, error);
         } else {
             recordSuccess(permit, nanos, now);
+        }
+    }
+
+    /** What the predicates make of {@code error}; a throwing predicate gives the permit back and propagates. */
+    private int classify(long permit, Throwable error) {
+        BreakerConfig c = config;
+        try {
+            if (c.ignoreIf().test(error)) {
+                return AS_IGNORED;
+            }
+            return c.recordFailureIf().test(error) ? AS_FAILURE : AS_SUCCESS;
+        } catch (Throwable e) {
+            throw predicateFailed(permit, "ignoreIf/recordFailureIf", e);
         }
     }
 
