@@ -151,11 +151,27 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         Objects.requireNonNull(properties, "properties");
         Properties merged = new Properties();
         merged.putAll(SAFER_DEFAULTS);
+        if (setsAny(properties, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.ACKS_CONFIG,
+                ProducerConfig.RETRIES_CONFIG, ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION)) {
+            // The user chose the delivery settings: an explicit enable.idempotence=true next to acks=1 (or
+            // retries=0, max.in.flight > 5) makes KafkaProducer refuse to start, so leave the pair to Kafka.
+            merged.remove(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG);
+            merged.remove(ProducerConfig.ACKS_CONFIG);
+        }
         merged.putAll(properties);
         KafkaProducer<K, V> producer = new KafkaProducer<>(merged, keySerializer, valueSerializer);
         boolean tx = merged.getProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null
                 || merged.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null;
         return new Builder<>(producer, tx, keySerializer, valueSerializer);
+    }
+
+    private static boolean setsAny(Properties properties, String... keys) {
+        for (String k : keys) {
+            if (properties.getProperty(k) != null || properties.get(k) != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -169,7 +185,10 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      *   <li>{@code max.block.ms=2000}: where {@code send()} must still wait for metadata (the first send to a topic
      *       during an outage) it waits 2 s, not 60 s; on BUFFER topics the record is then buffered, not lost;</li>
      *   <li>{@code enable.idempotence=true}, {@code acks=all}: the producer's defaults, made explicit because
-     *       replays rely on them for per-partition order without duplicates.</li>
+     *       replays rely on them for per-partition order without duplicates. Applied only when the properties
+     *       set none of {@code enable.idempotence}, {@code acks}, {@code retries},
+     *       {@code max.in.flight.requests.per.connection}: an explicit choice of these is the user's, and is
+     *       passed to Kafka as it is (with {@code acks=1} idempotence is then off, as in KafkaProducer).</li>
      * </ul>
      */
     public static final Map<String, String> SAFER_DEFAULTS = Map.of(

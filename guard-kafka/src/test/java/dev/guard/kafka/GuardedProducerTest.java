@@ -598,6 +598,31 @@ class GuardedProducerTest {
         }
 
         @Test
+        void anExplicitAcksOneIsRespectedInsteadOfForcingIdempotence() {
+            // Before the fix the forced enable.idempotence=true next to acks=1 made KafkaProducer throw a
+            // ConfigException ("Must set acks to all in order to use the idempotent producer").
+            java.util.Properties props = new java.util.Properties();
+            props.put("bootstrap.servers", "127.0.0.1:1");
+            props.put("acks", "1");
+            try (GuardedProducer<String, String> p = GuardedProducer
+                    .builder(props, new StringSerializer(), new StringSerializer()).registry(registry).build()) {
+                assertThat(p).isNotNull();
+            }
+        }
+
+        @Test
+        void anExplicitRetriesZeroIsRespectedToo() {
+            // Kafka refuses an explicit enable.idempotence=true with retries=0: the forced pair broke this too.
+            java.util.Properties props = new java.util.Properties();
+            props.put("bootstrap.servers", "127.0.0.1:1");
+            props.put("retries", "0");
+            try (GuardedProducer<String, String> p = GuardedProducer
+                    .builder(props, new StringSerializer(), new StringSerializer()).registry(registry).build()) {
+                assertThat(p).isNotNull();
+            }
+        }
+
+        @Test
         void anOverdueProbeFailsTheProbeInsteadOfWaitingForMaxWaitInHalfOpen() {
             producer = GuardedProducer.builder(mock).registry(registry).manualSweep()
                     .breakerConfig(quick().toBuilder().maxWaitInHalfOpen(Duration.ofSeconds(60)).build())
