@@ -25,7 +25,7 @@ import javax.sql.DataSource;
  *       fresh connection is valid" (an operator's FORCED_OPEN is never overridden). An invalid connection or an
  *       exception changes nothing (the breaker is already open).</li>
  *   <li><b>HALF_OPEN</b> (the open wait elapsed first): the probe takes probe permits through the normal path
- *       ({@link CircuitBreaker#tryAcquirePermission()}) and records its verdicts like a request would, up to
+ *       ({@link CircuitBreaker#tryAcquire()}, each verdict under its own permit) and records its verdicts like a request would, up to
  *       {@code successThreshold} of them per tick, so the normal "N successful probes" transition closes it.</li>
  *   <li>any other state: nothing, apart from one volatile read.</li>
  * </ul>

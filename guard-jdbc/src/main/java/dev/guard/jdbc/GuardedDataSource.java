@@ -52,10 +52,10 @@ import javax.sql.DataSource;
  *       whose acquisition was checked at {@code getConnection()}: they take no permission, and they are recorded
  *       only while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), never as HALF_OPEN probes.
  *       {@link java.sql.ResultSet}s are the driver's, not wrapped.</li>
- *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, Throwable)}; NOT_A_FAILURE {@code ->}
- *       {@link CircuitBreaker#onSuccess(long)}; SLOW {@code ->} a success slower than the configured slow-call
+ *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, long, Throwable)}; NOT_A_FAILURE
+ *       {@code ->} {@link CircuitBreaker#onSuccess(long, long)}; SLOW {@code ->} a success slower than the configured slow-call
  *       duration (so only slow-call-rate rules react; a plain success when none is configured); REPORT_ONLY
- *       {@code ->} {@link CircuitBreaker#onIgnored()} and a WARN line at most once a minute per SQLState.</li>
+ *       {@code ->} {@link CircuitBreaker#onIgnored(long)} and a WARN line at most once a minute per SQLState.</li>
  *   <li>Durations are measured only when the breaker configuration needs them
  *       ({@link BreakerConfig#measuresDuration()}).</li>
  * </ul>
