@@ -7,7 +7,6 @@ import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLTransientConnectionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -104,23 +103,35 @@ final class ActiveProbe implements AutoCloseable {
                 long start = recorder.start();
                 Exception error = null;
                 boolean valid = false;
+                boolean answered = false;
                 Connection c = null;
                 try {
                     c = delegate.getConnection();
                     valid = c.isValid(validTimeoutSeconds);
+                    answered = true;
                 } catch (SQLException | RuntimeException e) {
                     error = e;
+                    answered = true;
+                } finally {
+                    if (!answered) { // an Error from the driver: the permit goes back, the Error goes on
+                        breaker.release(permit);
+                        closeQuietly(c);
+                    }
+                }
+                try { // the verdict before the close, so that nothing the close throws can lose it
+                    if (error != null) {
+                        recorder.acquisitionFailed(permit, error, start);
+                    } else if (!valid) { // failed whatever the user's classifier says: no made-up exception for it
+                        recorder.probeInvalid(permit, start, validTimeoutSeconds);
+                    } else {
+                        recorder.acquired(permit, start);
+                    }
                 } finally {
                     closeQuietly(c);
                 }
-                if (valid) {
-                    recorder.acquired(permit, start);
-                    continue;
+                if (error != null || !valid) {
+                    break;
                 }
-                recorder.acquisitionFailed(permit, error != null ? error : new SQLTransientConnectionException(
-                        "active probe: Connection.isValid(" + validTimeoutSeconds + ") returned false", "08006"),
-                        start);
-                break;
             }
             return Result.PROBED_HALF_OPEN;
         }

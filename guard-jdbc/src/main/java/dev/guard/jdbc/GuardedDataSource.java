@@ -40,7 +40,8 @@ import javax.sql.DataSource;
  *       records its exception, classified by the {@link SqlFailureClassifier}; a success records nothing by itself:
  *       the connection's first counted outcome below (a statement's success or failure, a commit, ...) stands for
  *       the whole request, and a connection closed without any records the acquisition's success at
- *       {@code close()}. One request, one outcome: a statement that fails right after a successful acquisition is
+ *       {@code close()}. An acquisition failure is never a success (see {@link SqlFailureClassifier} for the acquisition
+ *       verdicts). One request, one outcome: a statement that fails right after a successful acquisition is
  *       not offset by a success. (With a slow-call duration configured, an acquisition slower than it is recorded at
  *       once as a slow call.) In HALF_OPEN the acquisition takes a probe permit and is the probe: its success or
  *       failure is recorded at once. A pool's acquisition timeout (HikariCP's
