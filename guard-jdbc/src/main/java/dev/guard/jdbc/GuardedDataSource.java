@@ -98,7 +98,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         this.plainConnections = delegate::getConnection;
         this.name = b.name;
         this.breaker = b.registry.breaker(BREAKER_PREFIX + b.name, b.breakerConfig, KIND);
-        this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock());
+        this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock(), b.poolSaturationIsFailure);
         this.probe = b.probeIntervalNanos > 0
                 ? new ActiveProbe(b.name, delegate, recorder, b.probeIntervalNanos, b.probeValidTimeoutSeconds,
                         b.scheduleProbe)
@@ -335,6 +335,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         private long probeIntervalNanos;
         private int probeValidTimeoutSeconds;
         private boolean scheduleProbe = true;
+        private boolean poolSaturationIsFailure;
 
         private Builder(DataSource delegate) {
             this.delegate = delegate;
@@ -419,6 +420,24 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
             this.probeIntervalNanos = interval.toNanos();
             long seconds = validTimeout.getSeconds() + (validTimeout.getNano() > 0 ? 1 : 0);
             this.probeValidTimeoutSeconds = (int) Math.min(Integer.MAX_VALUE, seconds);
+            return this;
+        }
+
+        /**
+         * Whether a saturated pool is an outage (default {@code false}). Saturation is a pool's checkout timeout that
+         * carries no connection failure: HikariCP's {@code SQLTransientConnectionException} "Connection is not
+         * available, request timed out" with neither a cause nor a SQLState, which it throws when every connection
+         * is in use and the database is healthy (when the database is down it attaches the last connection failure,
+         * and that is a failure either way). By default it records nothing and is warned at most once a minute:
+         * opening the breaker would reject requests a healthy database would serve as soon as a connection is free,
+         * and slow transactions are the slow-call rate's business. {@code true} counts it as a failure (shed load
+         * when the pool is exhausted).
+         *
+         * @param failure whether pool saturation is recorded as a failure
+         * @return this builder
+         */
+        public Builder poolSaturationIsFailure(boolean failure) {
+            this.poolSaturationIsFailure = failure;
             return this;
         }
 

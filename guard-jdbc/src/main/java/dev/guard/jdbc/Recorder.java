@@ -52,8 +52,15 @@ final class Recorder {
     private final SqlFailureClassifier classifier;
     private final Clock clock;
     private final ReportLimiter reports;
+    private final boolean poolSaturationIsFailure;
 
     Recorder(String dataSourceName, CircuitBreaker breaker, SqlFailureClassifier classifier, Clock clock) {
+        this(dataSourceName, breaker, classifier, clock, false);
+    }
+
+    Recorder(String dataSourceName, CircuitBreaker breaker, SqlFailureClassifier classifier, Clock clock,
+             boolean poolSaturationIsFailure) {
+        this.poolSaturationIsFailure = poolSaturationIsFailure;
         this.dataSourceName = dataSourceName;
         this.breaker = breaker;
         this.classifier = classifier;
@@ -121,6 +128,15 @@ final class Recorder {
             breaker.release(permit);
             return;
         }
+        if (!poolSaturationIsFailure && isPoolSaturation(error)) {
+            breaker.onIgnored(permit);
+            if (reports.tryReport("pool-saturated")) {
+                LOG.warn("DataSource '{}': the pool is saturated (every connection in use, the database healthy); not "
+                        + "counted by circuit '{}' (logged at most once a minute): {}", dataSourceName, breaker.name(),
+                        error.toString());
+            }
+            return;
+        }
         Outcome outcome;
         try {
             outcome = classifier instanceof StandardSqlFailureClassifier
@@ -148,6 +164,13 @@ final class Recorder {
     void probeInvalid(long permit, long start, int timeoutSeconds) {
         breaker.onFailure(permit, elapsed(start), new SQLTransientConnectionException(
                 "active probe: Connection.isValid(" + timeoutSeconds + ") returned false", "08006"));
+    }
+
+    /** A pool's checkout timeout without a connection failure in it (HikariCP's, see the builder option). */
+    static boolean isPoolSaturation(Throwable error) {
+        return error instanceof java.sql.SQLTransientConnectionException && error.getCause() == null
+                && ((SQLException) error).getSQLState() == null && ((SQLException) error).getNextException() == null
+                && error.getMessage() != null && error.getMessage().contains("request timed out");
     }
 
     private static boolean interruptedIn(Throwable error) {

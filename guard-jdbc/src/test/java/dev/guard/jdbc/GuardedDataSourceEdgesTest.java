@@ -189,6 +189,30 @@ class GuardedDataSourceEdgesTest {
         }
     }
 
+    @Test
+    void aSaturatedPoolOverAHealthyDatabaseIsNotAnOutageUnlessSoConfigured() throws SQLException {
+        for (boolean countIt : new boolean[] {false, true}) {
+            HikariConfig hc = new HikariConfig();
+            hc.setDataSource(h2.dataSource());
+            hc.setMaximumPoolSize(1);
+            hc.setConnectionTimeout(250); // HikariCP's minimum
+            hc.setPoolName("edges-saturated-" + countIt);
+            try (HikariDataSource hikari = new HikariDataSource(hc);
+                 GuardedDataSource ds = GuardedDataSource.builder(hikari).name("saturated-" + countIt)
+                         .registry(registry).breakerConfig(CONFIG).poolSaturationIsFailure(countIt).build();
+                 Connection held = ds.getConnection()) { // the only connection, held by a "slow transaction"
+                for (int i = 0; i < CONFIG.consecutiveFailures(); i++) {
+                    assertThat(catchThrowable(ds::getConnection)).hasMessageContaining("request timed out")
+                            .isNotInstanceOf(DataSourceUnavailableException.class);
+                }
+                assertThat(ds.breaker().state()).as("poolSaturationIsFailure(" + countIt + ")")
+                        .isEqualTo(countIt ? State.OPEN : State.CLOSED);
+                assertThat(ds.breaker().status().successfulCalls()).isZero();
+                assertThat(held.isValid(1)).isTrue();
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------- 2. one outcome, none after the end
 
     @Test
