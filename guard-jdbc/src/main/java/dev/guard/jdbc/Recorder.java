@@ -173,6 +173,12 @@ final class Recorder {
                 && error.getMessage() != null && error.getMessage().contains("request timed out");
     }
 
+    /** A probe's check gave no answer within {@code boundMillis}: a failed probe, recorded without the classifier. */
+    void probeTimedOut(long permit, long start, int boundMillis) {
+        breaker.onFailure(permit, elapsed(start), new java.sql.SQLTimeoutException(
+                "active probe: no answer within " + boundMillis + " ms", "08006"));
+    }
+
     private static boolean interruptedIn(Throwable error) {
         Throwable t = error;
         for (int i = 0; t != null && i < 32; i++, t = t.getCause()) {

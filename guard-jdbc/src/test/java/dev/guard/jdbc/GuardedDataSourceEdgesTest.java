@@ -379,6 +379,46 @@ class GuardedDataSourceEdgesTest {
     }
 
     @Test
+    void aStuckProbeIsBoundedAndHoldsNeitherThePermitNorLaterProbes() throws InterruptedException {
+        java.util.concurrent.CountDownLatch unstick = new java.util.concurrent.CountDownLatch(1);
+        AtomicInteger calls = new AtomicInteger();
+        DataSource stuckOnce = new DelegatingDataSource(h2.dataSource()) {
+            @Override
+            public Connection getConnection() throws SQLException {
+                if (calls.incrementAndGet() == 1) { // a driver stuck in connect, deaf to interrupts and timeouts
+                    boolean done = false;
+                    while (!done) {
+                        try {
+                            done = unstick.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                        } catch (InterruptedException ignored) {
+                            // deaf
+                        }
+                    }
+                }
+                return super.getConnection();
+            }
+        };
+        GuardedDataSource ds = GuardedDataSource.builder(stuckOnce).name("probe-stuck").registry(registry)
+                .breakerConfig(CONFIG.toBuilder().maxWaitInHalfOpen(Duration.ZERO).build())
+                .activeProbe(Duration.ofSeconds(1), Duration.ofSeconds(1)).unscheduledProbe().build();
+        try (ds) {
+            openIt(ds);
+            clock.advance(OPEN_WAIT);
+            ActiveProbe.Result first = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    Duration.ofSeconds(2), () -> ds.probe().probeOnce(), "bounded by its 1 s validTimeout");
+            assertThat(first).isEqualTo(ActiveProbe.Result.PROBED_HALF_OPEN);
+            assertThat(ds.breaker().state()).as("no answer in time: a failed probe").isEqualTo(State.OPEN);
+
+            clock.advance(OPEN_WAIT);
+            assertThat(ds.probe().probeOnce()).as("the stuck check does not stop the next")
+                    .isEqualTo(ActiveProbe.Result.PROBED_HALF_OPEN);
+            assertThat(ds.breaker().state()).isEqualTo(State.CLOSED);
+        } finally {
+            unstick.countDown();
+        }
+    }
+
+    @Test
     void anInvalidProbeConnectionFailsTheProbeWhateverTheClassifierSays() {
         DataSource invalid = new DelegatingDataSource(h2.dataSource()) {
             @Override
