@@ -202,7 +202,13 @@ final class GuardedConnection implements Connection {
 
     @Override
     public DatabaseMetaData getMetaData() throws SQLException {
-        return delegate.getMetaData();
+        DatabaseMetaData md;
+        try {
+            md = delegate.getMetaData();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
+        return GuardedMetaData.wrap(md, this); // leads back to this connection, not the driver's
     }
 
     @Override

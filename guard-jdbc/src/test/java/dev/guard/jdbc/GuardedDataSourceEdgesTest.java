@@ -349,6 +349,28 @@ class GuardedDataSourceEdgesTest {
         void call(Connection c) throws SQLException;
     }
 
+    // ----------------------------------------------------------------------------------- 3. no way around the guard
+
+    @Test
+    void metadataLeadsBackOnlyToTheGuardedConnection() throws SQLException {
+        try (GuardedDataSource ds = guard(closedLikePgjdbc(h2.dataSource()), "metadata")) {
+            Connection c = ds.getConnection();
+            java.sql.DatabaseMetaData md = c.getMetaData();
+            assertThat(md.getConnection()).as("not the driver's connection").isSameAs(c);
+            try (java.sql.ResultSet tables = md.getTables(null, null, "%", null)) {
+                assertThat(tables.getStatement()).as("no driver statement behind metadata").isNull();
+            }
+            md.getConnection().close(); // closing through the metadata is closing the guarded connection
+            long failed = ds.breaker().status().failedCalls();
+            for (int i = 0; i < 5; i++) {
+                assertThat(catchThrowable(c::createStatement)).isInstanceOf(SQLException.class);
+            }
+            assertThat(ds.breaker().status().failedCalls()).as("use after that close is the caller's error")
+                    .isEqualTo(failed);
+            assertThat(ds.breaker().state()).isEqualTo(State.CLOSED);
+        }
+    }
+
     // ---------------------------------------------------------------------------------- 4. the probe gives back
 
     @Test
