@@ -29,9 +29,12 @@ import java.util.concurrent.Executor;
  * {@code createStatement}, {@code prepareStatement} and {@code prepareCall}. A connection obtained while the breaker
  * permitted all calls starts with its acquisition <i>unreported</i>: the first of these outcomes that counts (a
  * success or a failure, not an ignored one) stands for it, and if none did, {@link #close()} records the
- * acquisition's success (while the breaker permits all calls). Once {@link #close()} was called nothing more is
- * recorded: a use-after-close error (SQLState 08003 from pgjdbc and several drivers) is the caller's bug, not an
- * outage. Like any JDBC connection, not thread-safe.
+ * acquisition's success (while the breaker permits all calls). Failures of the connection's other methods that reach
+ * the database ({@code setAutoCommit}, {@code setTransactionIsolation}, {@code setReadOnly}, savepoints,
+ * {@code setSchema}, {@code setCatalog}, {@code setNetworkTimeout}, {@code isValid}, ...) are classified and recorded
+ * like a statement's. Once {@link #close()} or {@link #abort(Executor)} was called nothing more is recorded, not
+ * even a success ({@code abort} records no outcome of its own): a use-after-close error (SQLState 08003 from pgjdbc
+ * and several drivers) is the caller's bug, not an outage. Like any JDBC connection, not thread-safe.
  */
 final class GuardedConnection implements Connection {
 
@@ -75,7 +78,7 @@ final class GuardedConnection implements Connection {
     }
 
     void succeeded(long start) {
-        if (recorder.used(permit, start)) {
+        if (!closed && recorder.used(permit, start)) {
             unreported = false;
         }
     }
@@ -142,12 +145,20 @@ final class GuardedConnection implements Connection {
 
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
-        delegate.setAutoCommit(autoCommit);
+        try {
+            delegate.setAutoCommit(autoCommit);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public boolean getAutoCommit() throws SQLException {
-        return delegate.getAutoCommit();
+        try {
+            return delegate.getAutoCommit();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
@@ -191,37 +202,67 @@ final class GuardedConnection implements Connection {
 
     @Override
     public DatabaseMetaData getMetaData() throws SQLException {
-        return delegate.getMetaData();
+        DatabaseMetaData md;
+        try {
+            md = delegate.getMetaData();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
+        return GuardedMetaData.wrap(md, this); // leads back to this connection, not the driver's
     }
 
     @Override
     public void setReadOnly(boolean readOnly) throws SQLException {
-        delegate.setReadOnly(readOnly);
+        try {
+            delegate.setReadOnly(readOnly);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public boolean isReadOnly() throws SQLException {
-        return delegate.isReadOnly();
+        try {
+            return delegate.isReadOnly();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void setCatalog(String catalog) throws SQLException {
-        delegate.setCatalog(catalog);
+        try {
+            delegate.setCatalog(catalog);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public String getCatalog() throws SQLException {
-        return delegate.getCatalog();
+        try {
+            return delegate.getCatalog();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void setTransactionIsolation(int level) throws SQLException {
-        delegate.setTransactionIsolation(level);
+        try {
+            delegate.setTransactionIsolation(level);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public int getTransactionIsolation() throws SQLException {
-        return delegate.getTransactionIsolation();
+        try {
+            return delegate.getTransactionIsolation();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
@@ -263,17 +304,29 @@ final class GuardedConnection implements Connection {
 
     @Override
     public java.util.Map<String, Class<?>> getTypeMap() throws SQLException {
-        return delegate.getTypeMap();
+        try {
+            return delegate.getTypeMap();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void setTypeMap(java.util.Map<String, Class<?>> map) throws SQLException {
-        delegate.setTypeMap(map);
+        try {
+            delegate.setTypeMap(map);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void setHoldability(int holdability) throws SQLException {
-        delegate.setHoldability(holdability);
+        try {
+            delegate.setHoldability(holdability);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
@@ -283,12 +336,20 @@ final class GuardedConnection implements Connection {
 
     @Override
     public Savepoint setSavepoint() throws SQLException {
-        return delegate.setSavepoint();
+        try {
+            return delegate.setSavepoint();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public Savepoint setSavepoint(String name) throws SQLException {
-        return delegate.setSavepoint(name);
+        try {
+            return delegate.setSavepoint(name);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
@@ -304,7 +365,11 @@ final class GuardedConnection implements Connection {
 
     @Override
     public void releaseSavepoint(Savepoint savepoint) throws SQLException {
-        delegate.releaseSavepoint(savepoint);
+        try {
+            delegate.releaseSavepoint(savepoint);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
@@ -363,27 +428,47 @@ final class GuardedConnection implements Connection {
 
     @Override
     public Clob createClob() throws SQLException {
-        return delegate.createClob();
+        try {
+            return delegate.createClob();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public Blob createBlob() throws SQLException {
-        return delegate.createBlob();
+        try {
+            return delegate.createBlob();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public NClob createNClob() throws SQLException {
-        return delegate.createNClob();
+        try {
+            return delegate.createNClob();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public SQLXML createSQLXML() throws SQLException {
-        return delegate.createSQLXML();
+        try {
+            return delegate.createSQLXML();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public boolean isValid(int timeout) throws SQLException {
-        return delegate.isValid(timeout);
+        try {
+            return delegate.isValid(timeout);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
@@ -398,77 +483,135 @@ final class GuardedConnection implements Connection {
 
     @Override
     public String getClientInfo(String name) throws SQLException {
-        return delegate.getClientInfo(name);
+        try {
+            return delegate.getClientInfo(name);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public Properties getClientInfo() throws SQLException {
-        return delegate.getClientInfo();
+        try {
+            return delegate.getClientInfo();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public Array createArrayOf(String typeName, Object[] elements) throws SQLException {
-        return delegate.createArrayOf(typeName, elements);
+        try {
+            return delegate.createArrayOf(typeName, elements);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public Struct createStruct(String typeName, Object[] attributes) throws SQLException {
-        return delegate.createStruct(typeName, attributes);
+        try {
+            return delegate.createStruct(typeName, attributes);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void setSchema(String schema) throws SQLException {
-        delegate.setSchema(schema);
+        try {
+            delegate.setSchema(schema);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public String getSchema() throws SQLException {
-        return delegate.getSchema();
+        try {
+            return delegate.getSchema();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void abort(Executor executor) throws SQLException {
+        closed = true; // ends the connection like close(); an aborted request says nothing of the database
+        unreported = false;
         delegate.abort(executor);
     }
 
     @Override
     public void setNetworkTimeout(Executor executor, int milliseconds) throws SQLException {
-        delegate.setNetworkTimeout(executor, milliseconds);
+        try {
+            delegate.setNetworkTimeout(executor, milliseconds);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public int getNetworkTimeout() throws SQLException {
-        return delegate.getNetworkTimeout();
+        try {
+            return delegate.getNetworkTimeout();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void beginRequest() throws SQLException {
-        delegate.beginRequest();
+        try {
+            delegate.beginRequest();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void endRequest() throws SQLException {
-        delegate.endRequest();
+        try {
+            delegate.endRequest();
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public boolean setShardingKeyIfValid(ShardingKey shardingKey, ShardingKey superShardingKey, int timeout) throws SQLException {
-        return delegate.setShardingKeyIfValid(shardingKey, superShardingKey, timeout);
+        try {
+            return delegate.setShardingKeyIfValid(shardingKey, superShardingKey, timeout);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public boolean setShardingKeyIfValid(ShardingKey shardingKey, int timeout) throws SQLException {
-        return delegate.setShardingKeyIfValid(shardingKey, timeout);
+        try {
+            return delegate.setShardingKeyIfValid(shardingKey, timeout);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void setShardingKey(ShardingKey shardingKey, ShardingKey superShardingKey) throws SQLException {
-        delegate.setShardingKey(shardingKey, superShardingKey);
+        try {
+            delegate.setShardingKey(shardingKey, superShardingKey);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
     @Override
     public void setShardingKey(ShardingKey shardingKey) throws SQLException {
-        delegate.setShardingKey(shardingKey);
+        try {
+            delegate.setShardingKey(shardingKey);
+        } catch (SQLException e) {
+            throw failed(e, Recorder.UNTIMED);
+        }
     }
 
 }

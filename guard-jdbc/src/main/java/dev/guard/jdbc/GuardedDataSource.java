@@ -40,7 +40,8 @@ import javax.sql.DataSource;
  *       records its exception, classified by the {@link SqlFailureClassifier}; a success records nothing by itself:
  *       the connection's first counted outcome below (a statement's success or failure, a commit, ...) stands for
  *       the whole request, and a connection closed without any records the acquisition's success at
- *       {@code close()}. One request, one outcome: a statement that fails right after a successful acquisition is
+ *       {@code close()}. An acquisition failure is never a success (see {@link SqlFailureClassifier} for the acquisition
+ *       verdicts). One request, one outcome: a statement that fails right after a successful acquisition is
  *       not offset by a success. (With a slow-call duration configured, an acquisition slower than it is recorded at
  *       once as a slow call.) In HALF_OPEN the acquisition takes a probe permit and is the probe: its success or
  *       failure is recorded at once. A pool's acquisition timeout (HikariCP's
@@ -51,11 +52,13 @@ import javax.sql.DataSource;
  *       {@code createStatement}/{@code prepare*} its classified exception. These are reports about the resource
  *       whose acquisition was checked at {@code getConnection()}: they take no permission, and they are recorded
  *       only while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), never as HALF_OPEN probes.
- *       {@link java.sql.ResultSet}s are the driver's, not wrapped.</li>
- *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, Throwable)}; NOT_A_FAILURE {@code ->}
- *       {@link CircuitBreaker#onSuccess(long)}; SLOW {@code ->} a success slower than the configured slow-call
+ *       {@link java.sql.ResultSet}s are the driver's, not wrapped. {@link Connection#getMetaData()} is wrapped (only
+ *       when asked for): its {@code getConnection()} is the guarded connection and its result sets answer
+ *       {@code getStatement()} with {@code null}.</li>
+ *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, long, Throwable)}; NOT_A_FAILURE
+ *       {@code ->} {@link CircuitBreaker#onSuccess(long, long)}; SLOW {@code ->} a success slower than the configured slow-call
  *       duration (so only slow-call-rate rules react; a plain success when none is configured); REPORT_ONLY
- *       {@code ->} {@link CircuitBreaker#onIgnored()} and a WARN line at most once a minute per SQLState.</li>
+ *       {@code ->} {@link CircuitBreaker#onIgnored(long)} and a WARN line at most once a minute per SQLState.</li>
  *   <li>Durations are measured only when the breaker configuration needs them
  *       ({@link BreakerConfig#measuresDuration()}).</li>
  * </ul>
@@ -97,7 +100,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         this.plainConnections = delegate::getConnection;
         this.name = b.name;
         this.breaker = b.registry.breaker(BREAKER_PREFIX + b.name, b.breakerConfig, KIND);
-        this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock());
+        this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock(), b.poolSaturationIsFailure);
         this.probe = b.probeIntervalNanos > 0
                 ? new ActiveProbe(b.name, delegate, recorder, b.probeIntervalNanos, b.probeValidTimeoutSeconds,
                         b.scheduleProbe)
@@ -334,6 +337,7 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         private long probeIntervalNanos;
         private int probeValidTimeoutSeconds;
         private boolean scheduleProbe = true;
+        private boolean poolSaturationIsFailure;
 
         private Builder(DataSource delegate) {
             this.delegate = delegate;
@@ -418,6 +422,24 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
             this.probeIntervalNanos = interval.toNanos();
             long seconds = validTimeout.getSeconds() + (validTimeout.getNano() > 0 ? 1 : 0);
             this.probeValidTimeoutSeconds = (int) Math.min(Integer.MAX_VALUE, seconds);
+            return this;
+        }
+
+        /**
+         * Whether a saturated pool is an outage (default {@code false}). Saturation is a pool's checkout timeout that
+         * carries no connection failure: HikariCP's {@code SQLTransientConnectionException} "Connection is not
+         * available, request timed out" with neither a cause nor a SQLState, which it throws when every connection
+         * is in use and the database is healthy (when the database is down it attaches the last connection failure,
+         * and that is a failure either way). By default it records nothing and is warned at most once a minute:
+         * opening the breaker would reject requests a healthy database would serve as soon as a connection is free,
+         * and slow transactions are the slow-call rate's business. {@code true} counts it as a failure (shed load
+         * when the pool is exhausted).
+         *
+         * @param failure whether pool saturation is recorded as a failure
+         * @return this builder
+         */
+        public Builder poolSaturationIsFailure(boolean failure) {
+            this.poolSaturationIsFailure = failure;
             return this;
         }
 

@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 
 /**
  * Turns what happened on a guarded data source, connection or statement into breaker outcomes. One per
@@ -51,8 +52,15 @@ final class Recorder {
     private final SqlFailureClassifier classifier;
     private final Clock clock;
     private final ReportLimiter reports;
+    private final boolean poolSaturationIsFailure;
 
     Recorder(String dataSourceName, CircuitBreaker breaker, SqlFailureClassifier classifier, Clock clock) {
+        this(dataSourceName, breaker, classifier, clock, false);
+    }
+
+    Recorder(String dataSourceName, CircuitBreaker breaker, SqlFailureClassifier classifier, Clock clock,
+             boolean poolSaturationIsFailure) {
+        this.poolSaturationIsFailure = poolSaturationIsFailure;
         this.dataSourceName = dataSourceName;
         this.breaker = breaker;
         this.classifier = classifier;
@@ -108,9 +116,84 @@ final class Recorder {
         return true;
     }
 
-    /** Obtaining a connection under {@code permit} threw {@code error}; records exactly one outcome. */
+    /**
+     * Obtaining a connection under {@code permit} threw {@code error}. Acquisition has its own mapping, never a
+     * success: a failure, unless the classifier says REPORT_ONLY (an operator's problem, e.g. a wrong password) or
+     * NOT_A_FAILURE by a verdict of its own (the caller's error: an unsupported call, a bad argument), which record
+     * nothing and give the permit back. An interrupted acquisition (the thread's interrupt flag set, or an
+     * {@link InterruptedException} in the chain) records nothing either; the flag is left as it is.
+     */
     void acquisitionFailed(long permit, Throwable error, long start) {
-        record(permit, error, elapsed(start));
+        if (Thread.currentThread().isInterrupted() || interruptedIn(error)) {
+            breaker.release(permit);
+            return;
+        }
+        if (!poolSaturationIsFailure && isPoolSaturation(error)) {
+            breaker.onIgnored(permit);
+            if (reports.tryReport("pool-saturated")) {
+                LOG.warn("DataSource '{}': the pool is saturated (every connection in use, the database healthy); not "
+                        + "counted by circuit '{}' (logged at most once a minute): {}", dataSourceName, breaker.name(),
+                        error.toString());
+            }
+            return;
+        }
+        Outcome outcome;
+        try {
+            outcome = classifier instanceof StandardSqlFailureClassifier
+                    ? ((StandardSqlFailureClassifier) classifier).verdictOf(error) // no verdict: a failure
+                    : classifier.classify(error);
+        } catch (RuntimeException e) {
+            classifierThrew(error, e);
+            breaker.onIgnored(permit);
+            return;
+        }
+        if (outcome == Outcome.REPORT_ONLY) {
+            breaker.onIgnored(permit);
+            report(error);
+        } else if (outcome == Outcome.NOT_A_FAILURE) {
+            breaker.onIgnored(permit);
+        } else { // FAILURE, SLOW (a login or checkout timeout), or no verdict
+            breaker.onFailure(permit, elapsed(start), error);
+        }
+    }
+
+    /**
+     * A probe's connection answered {@code isValid(timeout) == false}: a failed probe, recorded as a failure without
+     * asking the classifier (its verdict is not needed to know that, and a made-up exception would be judged by it).
+     */
+    void probeInvalid(long permit, long start, int timeoutSeconds) {
+        breaker.onFailure(permit, elapsed(start), new SQLTransientConnectionException(
+                "active probe: Connection.isValid(" + timeoutSeconds + ") returned false", "08006"));
+    }
+
+    /** A pool's checkout timeout without a connection failure in it (HikariCP's, see the builder option). */
+    static boolean isPoolSaturation(Throwable error) {
+        return error instanceof java.sql.SQLTransientConnectionException && error.getCause() == null
+                && ((SQLException) error).getSQLState() == null && ((SQLException) error).getNextException() == null
+                && error.getMessage() != null && error.getMessage().contains("request timed out");
+    }
+
+    /** A probe's check gave no answer within {@code boundMillis}: a failed probe, recorded without the classifier. */
+    void probeTimedOut(long permit, long start, int boundMillis) {
+        breaker.onFailure(permit, elapsed(start), new java.sql.SQLTimeoutException(
+                "active probe: no answer within " + boundMillis + " ms", "08006"));
+    }
+
+    private static boolean interruptedIn(Throwable error) {
+        Throwable t = error;
+        for (int i = 0; t != null && i < 32; i++, t = t.getCause()) {
+            if (t instanceof InterruptedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void classifierThrew(Throwable error, RuntimeException e) {
+        if (reports.tryReport("classifier-threw")) {
+            LOG.warn("DataSource '{}': the SQL failure classifier threw on {}; the outcome is ignored",
+                    dataSourceName, error, e);
+        }
     }
 
     // -------------------------------------------------------------------------------------------------------- use
@@ -148,10 +231,7 @@ final class Recorder {
             outcome = classifier.classify(error);
         } catch (RuntimeException e) {
             outcome = null;
-            if (reports.tryReport("classifier-threw")) {
-                LOG.warn("DataSource '{}': the SQL failure classifier threw on {}; the outcome is ignored",
-                        dataSourceName, error, e);
-            }
+            classifierThrew(error, e);
         }
         if (outcome == null) {
             breaker.onIgnored(permit);

@@ -20,6 +20,19 @@ import java.util.Map;
  * unknown or missing SQLState gets the verdict of its type; other throwables get one only if they are network
  * errors. The strongest verdict in the chain wins, in the order FAILURE, SLOW, REPORT_ONLY, NOT_A_FAILURE;
  * a chain without any verdict is NOT_A_FAILURE (the database answered, or the error is the caller's).
+ *
+ * <h2>Statement and acquisition verdicts</h2>
+ * For a statement ({@code execute*}, {@code commit}, {@code rollback} and the connection's other methods that reach
+ * the database), the outcome is recorded as the {@link Outcome} constants say. For an acquisition
+ * ({@code getConnection()}, {@code getConnection(user, password)}, {@code ConnectionBuilder.build()}: no connection
+ * was obtained) it never is a success: REPORT_ONLY records nothing (and warns), NOT_A_FAILURE given by a verdict
+ * (the caller's error: {@code 0A}, {@link java.sql.SQLFeatureNotSupportedException}, a bad argument, ...) records
+ * nothing, and both give a HALF_OPEN permit back; everything else (FAILURE, SLOW: a login or checkout timeout, and,
+ * with the standard classifier, a chain without any verdict) is a failure. So DBCP2's checkout timeout (an
+ * {@code SQLException} caused by a {@link java.util.NoSuchElementException}), c3p0's (caused by c3p0's own
+ * {@code TimeoutException}, which is not {@link java.util.concurrent.TimeoutException}) and MySQL's {@code HY000}
+ * "host is blocked" are failures of acquisition, and NOT_A_FAILURE where a statement throws them. An interrupted
+ * acquisition records nothing. (A custom classifier's NOT_A_FAILURE at acquisition is read as the caller's error.)
  * <table>
  *   <caption>Standard verdicts</caption>
  *   <tr><th>SQLState / type</th><th>meaning</th><th>outcome</th></tr>
@@ -44,8 +57,11 @@ import java.util.Map;
  *       query or login timeout</td><td>SLOW</td></tr>
  *   <tr><td>{@link java.net.SocketException} (connect refused, reset, no route), {@link java.net.SocketTimeoutException},
  *       {@link java.net.UnknownHostException}, {@link java.io.EOFException}, {@link java.util.concurrent.TimeoutException}
- *       anywhere in the chain</td><td>network failure; pool checkout timeouts wrapped as a cause (c3p0, DBCP)</td>
+ *       anywhere in the chain</td><td>network failure; a checkout timeout wrapped as a cause</td>
  *       <td>FAILURE</td></tr>
+ *   <tr><td>{@link java.sql.SQLFeatureNotSupportedException} (when the SQLState is not in the table),
+ *       {@link IllegalArgumentException}</td><td>an unsupported call (HikariCP's
+ *       {@code getConnection(user, password)}), a bad argument: the caller's error</td><td>NOT_A_FAILURE</td></tr>
  *   <tr><td>anything else (e.g. {@code P0001} raised by a trigger, {@code 55P03} lock not available)</td>
  *       <td></td><td>NOT_A_FAILURE</td></tr>
  * </table>
@@ -89,7 +105,8 @@ public interface SqlFailureClassifier {
      *
      * @param overrides verdicts by SQLState (5 characters) or SQLState class (2 characters), letters and digits
      * @return a classifier; the map is copied
-     * @throws IllegalArgumentException if a key is neither 2 nor 5 letters or digits, or a value is {@code null}
+     * @throws IllegalArgumentException if a key is neither 2 nor 5 letters or digits, two keys differ only in case
+     *         ({@code 08s01} and {@code 08S01}: the map's order would pick the winner), or a value is {@code null}
      */
     static SqlFailureClassifier standard(Map<String, Outcome> overrides) {
         return StandardSqlFailureClassifier.withOverrides(overrides);

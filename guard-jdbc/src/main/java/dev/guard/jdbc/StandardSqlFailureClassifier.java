@@ -7,6 +7,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLNonTransientConnectionException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTimeoutException;
@@ -41,6 +42,7 @@ final class StandardSqlFailureClassifier implements SqlFailureClassifier {
             throw new IllegalArgumentException("overrides must not be null");
         }
         Map<String, Outcome> copy = new HashMap<>();
+        Map<String, String> keyOf = new HashMap<>();
         for (Map.Entry<String, Outcome> e : overrides.entrySet()) {
             String key = e.getKey();
             if (key == null || (key.length() != 2 && key.length() != 5) || !key.chars().allMatch(Character::isLetterOrDigit)) {
@@ -50,19 +52,36 @@ final class StandardSqlFailureClassifier implements SqlFailureClassifier {
             if (e.getValue() == null) {
                 throw new IllegalArgumentException("override for SQLState '" + key + "' must not be null");
             }
-            copy.put(key.toUpperCase(Locale.ROOT), e.getValue());
+            String upper = key.toUpperCase(Locale.ROOT);
+            String other = keyOf.putIfAbsent(upper, key);
+            if (other != null) {
+                String[] both = other.compareTo(key) < 0 ? new String[] {other, key} : new String[] {key, other};
+                throw new IllegalArgumentException("override keys '" + both[0] + "' and '" + both[1]
+                        + "' name the same SQLState (keys are case-insensitive); keep one");
+            }
+            copy.put(upper, e.getValue());
         }
         return new StandardSqlFailureClassifier(Map.copyOf(copy));
     }
 
     @Override
     public Outcome classify(Throwable error) {
+        Outcome o = verdictOf(error);
+        return o == null ? Outcome.NOT_A_FAILURE : o;
+    }
+
+    /**
+     * The strongest verdict in {@code error}'s chain, or {@code null} if nothing in it has one. {@link #classify}
+     * reads {@code null} as NOT_A_FAILURE (a statement the database answered); an acquisition reads it as a failure
+     * (no connection, and nothing says the caller is at fault).
+     */
+    Outcome verdictOf(Throwable error) {
         Objects.requireNonNull(error, "error");
         Outcome first = verdict(error);
         Throwable cause = error.getCause();
         SQLException next = error instanceof SQLException ? ((SQLException) error).getNextException() : null;
         if ((cause == null || cause == error) && next == null) {
-            return first == null ? Outcome.NOT_A_FAILURE : first; // the common case: a single exception
+            return first; // the common case: a single exception
         }
         Outcome best = first;
         Map<Throwable, Boolean> seen = new IdentityHashMap<>();
@@ -80,7 +99,7 @@ final class StandardSqlFailureClassifier implements SqlFailureClassifier {
                 push(todo, seen, ((SQLException) t).getNextException());
             }
         }
-        return best == null ? Outcome.NOT_A_FAILURE : best;
+        return best;
     }
 
     private static void push(ArrayDeque<Throwable> todo, Map<Throwable, Boolean> seen, Throwable t) {
@@ -127,7 +146,13 @@ final class StandardSqlFailureClassifier implements SqlFailureClassifier {
             if (t instanceof SQLTimeoutException) {
                 return Outcome.SLOW;
             }
+            if (t instanceof SQLFeatureNotSupportedException) { // HikariCP's getConnection(user, password): no SQLState
+                return Outcome.NOT_A_FAILURE;
+            }
             return null;
+        }
+        if (t instanceof IllegalArgumentException) { // a bad argument: the caller's error
+            return Outcome.NOT_A_FAILURE;
         }
         if (t instanceof SocketException || t instanceof SocketTimeoutException || t instanceof UnknownHostException
                 || t instanceof EOFException || t instanceof TimeoutException) {

@@ -608,14 +608,16 @@ class GuardedDataSourceTest {
         ds.close();
         ds = guard(h2.dataSource(), "orders-db-once", twoProbes);
         for (int i = 0; i < 3; i++) {
-            ds.breaker().onFailure(0, new SQLException("down", "08001")); // as if three acquisitions failed
+            ds.breaker().onFailure(ds.breaker().tryAcquire(), 0, new SQLException("down", "08001")); // as if three acquisitions failed
         }
         clock.advance(OPEN_WAIT);
         assertThat(ds.breaker().state()).isEqualTo(State.HALF_OPEN);
 
         Connection probe = ds.getConnection(); // probe 1 of 3 succeeded, permit given back
-        assertThat(ds.breaker().tryAcquirePermission()).isTrue(); // two other probes in flight: no permit left
-        assertThat(ds.breaker().tryAcquirePermission()).isTrue();
+        long inFlight1 = ds.breaker().tryAcquire(); // two other probes in flight: no permit left
+        long inFlight2 = ds.breaker().tryAcquire();
+        assertThat(inFlight1).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+        assertThat(inFlight2).isNotEqualTo(CircuitBreaker.NO_PERMIT);
         assertThat(catchThrowable(ds::getConnection)).isInstanceOf(DataSourceUnavailableException.class);
 
         try (Statement s = probe.createStatement()) {
@@ -627,8 +629,8 @@ class GuardedDataSourceTest {
                 .isInstanceOf(DataSourceUnavailableException.class);
         assertThat(ds.breaker().state()).isEqualTo(State.HALF_OPEN);
 
-        ds.breaker().onSuccess(0); // the two in flight succeed: 3 successful probes
-        ds.breaker().onSuccess(0);
+        ds.breaker().onSuccess(inFlight1, 0); // the two in flight succeed: 3 successful probes
+        ds.breaker().onSuccess(inFlight2, 0);
         assertThat(ds.breaker().state()).isEqualTo(State.CLOSED);
     }
 
@@ -658,16 +660,17 @@ class GuardedDataSourceTest {
         ds.close();
         ds = guard(h2.dataSource(), "orders-db-probe", oneProbe);
         for (int i = 0; i < 3; i++) {
-            ds.breaker().onFailure(0, new SQLException("down", "08001")); // as if three acquisitions failed
+            ds.breaker().onFailure(ds.breaker().tryAcquire(), 0, new SQLException("down", "08001")); // as if three acquisitions failed
         }
         clock.advance(OPEN_WAIT);
         assertThat(ds.breaker().state()).isEqualTo(State.HALF_OPEN);
-        assertThat(ds.breaker().tryAcquirePermission()).isTrue(); // a probe in flight
+        long inFlight = ds.breaker().tryAcquire(); // a probe in flight
+        assertThat(inFlight).isNotEqualTo(CircuitBreaker.NO_PERMIT);
         DataSourceUnavailableException e = catchThrowableOfType(DataSourceUnavailableException.class,
                 ds::getConnection);
         assertThat(e.state()).isEqualTo(State.HALF_OPEN);
         assertThat(e.getMessage()).contains("probe");
-        ds.breaker().releasePermission();
+        ds.breaker().release(inFlight);
     }
 
     @Test

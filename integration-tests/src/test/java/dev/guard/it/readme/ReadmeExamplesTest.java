@@ -135,13 +135,13 @@ class ReadmeExamplesTest {
                 .name("orders-db")                                    // breaker "jdbc:orders-db"
                 .registry(registry)
                 .breakerConfig(BreakerConfig.database())              // 5 failures, 2 probes, 30 s open
-                .activeProbe(Duration.ofSeconds(5), Duration.ofSeconds(2)) // end the wait as soon as the DB answers
+                .activeProbe(Duration.ofSeconds(5), Duration.ofSeconds(2)) // while OPEN, check the DB every 5 s
                 .build();
 
         try (Connection c = dataSource.getConnection()) {             // unchanged data access code
             answered = c.createStatement().executeQuery("select 1").next() ? 1 : 0;
         } catch (DataSourceUnavailableException open) {
-            // SQLState 08001 in microseconds instead of connectionTimeout; retry after open.retryAfter()
+            // SQLState 08001, in microseconds once the breaker is open; retry after open.retryAfter()
         } catch (SQLException e) {
             // the database answered with an error: counted only if it is an outage (08, 53, 57P0x, ...)
         }
