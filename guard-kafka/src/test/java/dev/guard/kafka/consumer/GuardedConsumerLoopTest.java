@@ -82,8 +82,9 @@ class GuardedConsumerLoopTest {
 
     private static void trip(CircuitBreaker breaker) {
         for (int i = 0; i < 2; i++) {
-            assertThat(breaker.tryAcquirePermission()).isTrue();
-            breaker.onFailure(0, new IOException("boom"));
+            long permit = breaker.tryAcquire();
+            assertThat(permit).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            breaker.onFailure(permit, 0, new IOException("boom"));
         }
         assertThat(breaker.state()).isEqualTo(State.OPEN);
     }
