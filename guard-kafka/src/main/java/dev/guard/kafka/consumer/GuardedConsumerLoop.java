@@ -69,6 +69,12 @@ import java.util.regex.Pattern;
  * transitions are never acted on from the breaker's thread: pause, resume and seek happen on the polling thread only
  * (the consumer is not thread-safe); {@link #close()} is the one caller of {@link Consumer#wakeup()}.
  *
+ * <p>The loop resumes only the partitions it paused itself. A partition the application paused on its own (in its
+ * handler or rebalance listener) before a breaker opened is never resumed by the loop. A partition the loop holds
+ * paused is the loop's until it resumes it: an application {@code resume} of it is undone before the next poll, and
+ * an application {@code pause} of it changes nothing (the consumer cannot tell the two pauses apart), so the loop
+ * resumes it on recovery; to keep it paused, the application pauses it again after that resume.
+ *
  * <h2>Failures: at-least-once</h2>
  * A record is never skipped because a downstream breaker rejected it. When the {@link RecordHandler} throws
  * <ul>
@@ -419,9 +425,11 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         if (!toResume.isEmpty()) {
             consumer.resume(toResume);
         }
-        pausedByGuard.clear();
-        pausedByGuard.addAll(desired);
-        pausedSnapshot = Set.copyOf(desired);
+        // The guard owns what it paused (now or earlier); a partition the application had paused on its own is
+        // left out, so that it is never resumed by the guard.
+        pausedByGuard.retainAll(desired);
+        pausedByGuard.addAll(toPause);
+        pausedSnapshot = Set.copyOf(pausedByGuard);
         if (changed) {
             if (stop) {
                 beginBreakerPause(now);

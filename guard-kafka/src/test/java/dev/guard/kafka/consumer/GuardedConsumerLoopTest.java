@@ -134,6 +134,50 @@ class GuardedConsumerLoopTest {
     }
 
     @Test
+    void aPartitionTheApplicationPausedBeforeTheOutageStaysPausedAfterTheBreakerCloses() {
+        CircuitBreaker db = breaker("db", 3);
+        consumer.append(TOPIC, 2, 5);
+        open(builder(db), P0, P1);
+        loop.pollOnce();
+        consumer.pause(List.of(P1)); // the application's own pause, e.g. from its handler
+
+        consumer.append(TOPIC, 2, 5);
+        db.forceOpen();
+        loop.pollOnce();
+        assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
+        assertThat(loop.pausedPartitions()).as("only what the guard paused").containsExactly(P0);
+
+        db.close();
+        loop.pollOnce();
+        assertThat(consumer.paused()).as("the application's pause is left alone").containsExactly(P1);
+        assertThat(loop.pausedPartitions()).isEmpty();
+        assertThat(sink).containsExactlyInAnyOrderElementsOf(
+                concat(keys("orders-0-", 0, 10), keys("orders-1-", 0, 5)));
+    }
+
+    @Test
+    void whileTheBreakerIsOpenTheGuardOwnsItsPausesAgainstTheApplicationsPauseAndResume() {
+        CircuitBreaker db = breaker("db", 3);
+        consumer.append(TOPIC, 2, 5);
+        open(builder(db), P0, P1);
+        loop.pollOnce();
+        db.forceOpen();
+        loop.pollOnce();
+        assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
+
+        consumer.resume(List.of(P0)); // the application resumes a partition the guard holds paused
+        consumer.pause(List.of(P1));  // and pauses one the guard already paused (a no-op at the consumer)
+        consumer.append(TOPIC, 2, 5);
+        assertThat(loop.pollOnce()).as("the guard re-pauses before polling: nothing flows while OPEN").isZero();
+        assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
+        assertThat(loop.pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
+
+        db.close();
+        assertThat(loop.pollOnce()).as("both were the guard's pauses, so both resume").isEqualTo(10);
+        assertThat(consumer.paused()).isEmpty();
+    }
+
+    @Test
     void noRecordIsHandledAfterTheBreakerOpensEvenWithinABatch() {
         CircuitBreaker db = breaker("db", 3);
         consumer.append(TOPIC, 1, 10);
