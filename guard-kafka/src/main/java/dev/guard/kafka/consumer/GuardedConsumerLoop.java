@@ -93,7 +93,9 @@ import java.util.regex.Pattern;
  * Offsets are committed synchronously ({@link CommitMode}) and only up to the last record handled successfully (or
  * dead-lettered) in each partition, so after a crash, a revocation or a rebalance the next owner starts at the
  * first record not processed: records can be delivered more than once, never lost. Handlers must therefore be
- * idempotent. The consumer must be created with {@code enable.auto.commit=false}.
+ * idempotent. The consumer must be created with {@code enable.auto.commit=false}. Revoked partitions are committed
+ * before they are given up, as on shutdown: a {@link #close()} landing during the revocation does not lose them
+ * (the commit is tried once more after the wakeup it consumed; at most two attempts).
  *
  * <h2>Rebalances</h2>
  * The loop subscribes with its own {@link ConsumerRebalanceListener} (wrapping the one given to the builder).
@@ -631,6 +633,16 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         return true;
     }
 
+    private void logUncommittedOnRevocation(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            if (uncommitted.containsKey(tp)) {
+                LOG.warn("Consumer loop '{}': offsets of revoked partition(s) {} not committed: their next owner "
+                        + "delivers those records again", name, partitions);
+                return;
+            }
+        }
+    }
+
     private void forget(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : partitions) {
             holdUntilNanos.remove(tp);
@@ -647,7 +659,12 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             if (!partitions.isEmpty()) {
-                commitPending(partitions);
+                if (!commitPending(partitions)) {
+                    commitPending(partitions); // the first attempt may have consumed close()'s wakeup
+                }
+                if (!uncommitted.isEmpty()) {
+                    logUncommittedOnRevocation(partitions);
+                }
                 forget(partitions);
                 LOG.info("Consumer loop '{}': {} partition(s) revoked", name, partitions.size());
             }
