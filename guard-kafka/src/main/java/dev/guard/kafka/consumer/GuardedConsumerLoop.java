@@ -69,6 +69,12 @@ import java.util.regex.Pattern;
  * transitions are never acted on from the breaker's thread: pause, resume and seek happen on the polling thread only
  * (the consumer is not thread-safe); {@link #close()} is the one caller of {@link Consumer#wakeup()}.
  *
+ * <p>The loop resumes only the partitions it paused itself. A partition the application paused on its own (in its
+ * handler or rebalance listener) before a breaker opened is never resumed by the loop. A partition the loop holds
+ * paused is the loop's until it resumes it: an application {@code resume} of it is undone before the next poll, and
+ * an application {@code pause} of it changes nothing (the consumer cannot tell the two pauses apart), so the loop
+ * resumes it on recovery; to keep it paused, the application pauses it again after that resume.
+ *
  * <h2>Failures: at-least-once</h2>
  * A record is never skipped because a downstream breaker rejected it. When the {@link RecordHandler} throws
  * <ul>
@@ -87,7 +93,9 @@ import java.util.regex.Pattern;
  * Offsets are committed synchronously ({@link CommitMode}) and only up to the last record handled successfully (or
  * dead-lettered) in each partition, so after a crash, a revocation or a rebalance the next owner starts at the
  * first record not processed: records can be delivered more than once, never lost. Handlers must therefore be
- * idempotent. The consumer must be created with {@code enable.auto.commit=false}.
+ * idempotent. The consumer must be created with {@code enable.auto.commit=false}. Revoked partitions are committed
+ * before they are given up, as on shutdown: a {@link #close()} landing during the revocation does not lose them
+ * (the commit is tried once more after the wakeup it consumed; at most two attempts).
  *
  * <h2>Rebalances</h2>
  * The loop subscribes with its own {@link ConsumerRebalanceListener} (wrapping the one given to the builder).
@@ -419,9 +427,11 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         if (!toResume.isEmpty()) {
             consumer.resume(toResume);
         }
-        pausedByGuard.clear();
-        pausedByGuard.addAll(desired);
-        pausedSnapshot = Set.copyOf(desired);
+        // The guard owns what it paused (now or earlier); a partition the application had paused on its own is
+        // left out, so that it is never resumed by the guard.
+        pausedByGuard.retainAll(desired);
+        pausedByGuard.addAll(toPause);
+        pausedSnapshot = Set.copyOf(pausedByGuard);
         if (changed) {
             if (stop) {
                 beginBreakerPause(now);
@@ -623,6 +633,16 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         return true;
     }
 
+    private void logUncommittedOnRevocation(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            if (uncommitted.containsKey(tp)) {
+                LOG.warn("Consumer loop '{}': offsets of revoked partition(s) {} not committed: their next owner "
+                        + "delivers those records again", name, partitions);
+                return;
+            }
+        }
+    }
+
     private void forget(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : partitions) {
             holdUntilNanos.remove(tp);
@@ -639,7 +659,12 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             if (!partitions.isEmpty()) {
-                commitPending(partitions);
+                if (!commitPending(partitions)) {
+                    commitPending(partitions); // the first attempt may have consumed close()'s wakeup
+                }
+                if (!uncommitted.isEmpty()) {
+                    logUncommittedOnRevocation(partitions);
+                }
                 forget(partitions);
                 LOG.info("Consumer loop '{}': {} partition(s) revoked", name, partitions.size());
             }

@@ -6,6 +6,7 @@ import dev.guard.core.CircuitBreaker;
 import dev.guard.core.ManualClock;
 import dev.guard.core.State;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,8 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -82,8 +85,9 @@ class GuardedConsumerLoopTest {
 
     private static void trip(CircuitBreaker breaker) {
         for (int i = 0; i < 2; i++) {
-            assertThat(breaker.tryAcquirePermission()).isTrue();
-            breaker.onFailure(0, new IOException("boom"));
+            long permit = breaker.tryAcquire();
+            assertThat(permit).isNotEqualTo(CircuitBreaker.NO_PERMIT);
+            breaker.onFailure(permit, 0, new IOException("boom"));
         }
         assertThat(breaker.state()).isEqualTo(State.OPEN);
     }
@@ -130,6 +134,50 @@ class GuardedConsumerLoopTest {
         assertThat(sink).containsExactlyInAnyOrderElementsOf(concat(keys("orders-0-", 0, 10), keys("orders-1-", 0, 10)));
         assertThat(consumer.committedOffset(P0)).isEqualTo(10);
         assertThat(consumer.committedOffset(P1)).isEqualTo(10);
+    }
+
+    @Test
+    void aPartitionTheApplicationPausedBeforeTheOutageStaysPausedAfterTheBreakerCloses() {
+        CircuitBreaker db = breaker("db", 3);
+        consumer.append(TOPIC, 2, 5);
+        open(builder(db), P0, P1);
+        loop.pollOnce();
+        consumer.pause(List.of(P1)); // the application's own pause, e.g. from its handler
+
+        consumer.append(TOPIC, 2, 5);
+        db.forceOpen();
+        loop.pollOnce();
+        assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
+        assertThat(loop.pausedPartitions()).as("only what the guard paused").containsExactly(P0);
+
+        db.close();
+        loop.pollOnce();
+        assertThat(consumer.paused()).as("the application's pause is left alone").containsExactly(P1);
+        assertThat(loop.pausedPartitions()).isEmpty();
+        assertThat(sink).containsExactlyInAnyOrderElementsOf(
+                concat(keys("orders-0-", 0, 10), keys("orders-1-", 0, 5)));
+    }
+
+    @Test
+    void whileTheBreakerIsOpenTheGuardOwnsItsPausesAgainstTheApplicationsPauseAndResume() {
+        CircuitBreaker db = breaker("db", 3);
+        consumer.append(TOPIC, 2, 5);
+        open(builder(db), P0, P1);
+        loop.pollOnce();
+        db.forceOpen();
+        loop.pollOnce();
+        assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
+
+        consumer.resume(List.of(P0)); // the application resumes a partition the guard holds paused
+        consumer.pause(List.of(P1));  // and pauses one the guard already paused (a no-op at the consumer)
+        consumer.append(TOPIC, 2, 5);
+        assertThat(loop.pollOnce()).as("the guard re-pauses before polling: nothing flows while OPEN").isZero();
+        assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
+        assertThat(loop.pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
+
+        db.close();
+        assertThat(loop.pollOnce()).as("both were the guard's pauses, so both resume").isEqualTo(10);
+        assertThat(consumer.paused()).isEmpty();
     }
 
     @Test
@@ -364,6 +412,44 @@ class GuardedConsumerLoopTest {
         assertThat(consumer.commits.get(0)).containsOnlyKeys(P0);
         assertThat(consumer.commits.get(0).get(P0).offset()).isEqualTo(3);
         assertThat(consumer.committedOffset(P1)).isEqualTo(3);
+    }
+
+    @Test
+    void aCloseLandingDuringARevocationStillCommitsTheRevokedPartitionsProcessedOffsets() throws Exception {
+        CircuitBreaker db = breaker("db", 3);
+        consumer.append(TOPIC, 2, 3);
+        consumer.failCommits = Integer.MAX_VALUE; // nothing committed in the loop: all of it is pending at revocation
+        consumer.schedulePollTask(() -> consumer.rebalance(List.of(P0, P1)));
+        loop = builder(db).build();
+        loop.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> sink.size() == 6);
+
+        CountDownLatch revoking = new CountDownLatch(1);
+        AtomicBoolean inRevocation = new AtomicBoolean();
+        AtomicBoolean raced = new AtomicBoolean();
+        consumer.beforeCommit = () -> {
+            if (inRevocation.get() && raced.compareAndSet(false, true)) {
+                consumer.failCommits = 0;
+                revoking.countDown();
+                try { // close() lands now, between the revocation starting and its commit
+                    assertThat(consumer.wokenUp.await(10, TimeUnit.SECONDS)).isTrue();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        consumer.schedulePollTask(() -> {
+            inRevocation.set(true);
+            consumer.rebalance(List.of(P1)); // P0 moves to another member
+        });
+        assertThat(revoking.await(10, TimeUnit.SECONDS)).isTrue();
+        loop.close();
+
+        assertThat(raced).isTrue();
+        assertThat(loop.isRunning()).isFalse();
+        assertThat(consumer.commits).as("the revoked partition's processed offsets")
+                .anySatisfy(c -> assertThat(c.get(P0)).isEqualTo(new OffsetAndMetadata(3)));
+        assertThat(consumer.committedOffset(P1)).as("committed on the way out").isEqualTo(3);
     }
 
     @Test

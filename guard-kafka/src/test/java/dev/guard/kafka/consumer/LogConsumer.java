@@ -6,6 +6,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.TopicPartition;
 
 import java.time.Duration;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A {@link MockConsumer} backed by a log per partition, like a broker: {@code poll} returns the records from each
@@ -32,7 +34,13 @@ class LogConsumer extends MockConsumer<String, String> {
     int maxPollRecords = 500;
     int polls;
     int lastPollCount;
-    int failCommits;
+    volatile int failCommits;
+    /** Runs at the start of every commitSync (on the committing thread), before the wakeup check. */
+    volatile Runnable beforeCommit = () -> { };
+    /** Like KafkaConsumer: a pending wakeup makes the next poll or commitSync throw WakeupException once. */
+    private volatile boolean wakeupPending;
+    /** Counted down by every wakeup(). */
+    final CountDownLatch wokenUp = new CountDownLatch(1);
 
     LogConsumer() {
         super("earliest");
@@ -64,7 +72,8 @@ class LogConsumer extends MockConsumer<String, String> {
 
     @Override
     public synchronized ConsumerRecords<String, String> poll(Duration timeout) {
-        super.poll(timeout); // poll tasks (rebalances), wakeup, position initialisation; returns nothing
+        super.poll(timeout); // poll tasks (rebalances), position initialisation; returns nothing
+        throwIfWokenUp();
         polls++;
         Map<TopicPartition, List<ConsumerRecord<String, String>>> out = new LinkedHashMap<>();
         Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
@@ -96,12 +105,27 @@ class LogConsumer extends MockConsumer<String, String> {
 
     @Override
     public synchronized void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        beforeCommit.run();
+        throwIfWokenUp();
         if (failCommits > 0) {
             failCommits--;
             throw new KafkaException("commit failed on purpose");
         }
         super.commitSync(offsets, timeout);
         commits.add(Map.copyOf(offsets));
+    }
+
+    @Override
+    public void wakeup() {
+        wakeupPending = true;
+        wokenUp.countDown();
+    }
+
+    private void throwIfWokenUp() {
+        if (wakeupPending) {
+            wakeupPending = false;
+            throw new WakeupException();
+        }
     }
 
     /** The committed offset of {@code tp}, or -1. */

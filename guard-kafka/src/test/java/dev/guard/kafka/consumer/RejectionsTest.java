@@ -33,8 +33,10 @@ class RejectionsTest {
         b.forceOpen();
         b.close();
         for (int i = 0; i < 5; i++) {
-            b.tryAcquirePermission();
-            b.onFailure(0, new IOException());
+            long permit = b.tryAcquire();
+            if (permit != CircuitBreaker.NO_PERMIT) {
+                b.onFailure(permit, 0, new IOException());
+            }
         }
         return b.rejection();
     }
