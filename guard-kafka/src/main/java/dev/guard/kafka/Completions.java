@@ -1,5 +1,7 @@
 package dev.guard.kafka;
 
+import dev.guard.core.CircuitBreaker;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -12,6 +14,7 @@ import java.lang.invoke.VarHandle;
  *   <li>{@code ownerSucceeded}: successes acknowledged on the <em>owner</em> thread, the first thread that
  *       acknowledged a success (a {@code KafkaProducer}'s I/O thread). Written by that thread alone: a plain add and
  *       a release store, no atomic instruction. The breaker learns of them in batches ({@link #reported}).</li>
+ *   <li>{@code batchPermit}: the breaker permit of the successes in {@code ownerSucceeded} not yet reported.</li>
  *   <li>{@code reported}: how many of {@code ownerSucceeded} the breaker has been told; advanced by CAS by whoever
  *       reports them (the owner every {@code FLUSH_EVERY}, any thread before it records a failure, the sweep).</li>
  *   <li>{@code progressed}: a send succeeded since the last sweep. Set by the first success after each sweep; the
@@ -58,26 +61,41 @@ final class Completions extends CompletionsFields {
         return (boolean) PROGRESSED.getAndSet(this, false);
     }
 
-    /** The owner thread's next success, not yet reported; returns how many it has not reported. Owner only. */
-    long addOwnerSuccess() {
+    /**
+     * The owner thread's next success, granted {@code permit}, not yet reported; returns how many it has not
+     * reported. A batch holds successes of one permit: a success under another permit first reports the batch to
+     * {@code breaker}. Owner only.
+     */
+    long addOwnerSuccess(long permit, CircuitBreaker breaker) {
+        if (permit != batchPermit) {
+            report(breaker); // every success claimed: nobody can claim one of the next permit's under this one
+            batchPermit = permit;
+        }
         long n = (long) OWNER_SUCCEEDED.get(this) + 1;
         OWNER_SUCCEEDED.setRelease(this, n);
         return n - reported;
     }
 
     /**
-     * Claims the owner's successes not yet reported, for the caller to report: returns how many (0 if none). Safe
-     * from any thread; each success is claimed once.
+     * Reports the owner's successes not yet reported to {@code breaker}, under the permit of their batch. Safe from
+     * any thread; each success is reported once. The batch's permit is read before and after the count: the owner
+     * changes it only once every success of the old permit is claimed, so a claim whose two readings agree holds
+     * successes of that permit only.
      */
-    long claimUnreported() {
+    void report(CircuitBreaker breaker) {
         while (true) {
+            long permit = batchPermit;
             long done = reported;
             long total = (long) OWNER_SUCCEEDED.getAcquire(this);
+            if (permit != batchPermit) {
+                continue;
+            }
             if (total <= done) {
-                return 0;
+                return;
             }
             if (REPORTED.compareAndSet(this, done, total)) {
-                return total - done;
+                breaker.onSuccesses(permit, total - done);
+                return;
             }
         }
     }
@@ -124,6 +142,8 @@ abstract class CompletionsFields extends CompletionsPad {
     /** Plain: one writer; read by others with acquire. */
     long ownerSucceeded;
     volatile long reported;
+    /** The permit of the owner's successes not yet reported; written by the owner only. */
+    volatile long batchPermit = CircuitBreaker.NO_PERMIT;
     volatile long countedCompleted;
     volatile long overdueCredits;
     volatile boolean progressed;

@@ -220,10 +220,11 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         if (g.buffering()) {
             return g.enqueue(record, callback);
         }
-        if (!g.breaker.tryAcquirePermission()) {
+        long permit = g.breaker.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
             return g.onRejected(record, callback);
         }
-        return g.sendNow(record, callback);
+        return g.sendNow(record, callback, permit);
     }
 
     /** The guard of one topic, created if absent. */

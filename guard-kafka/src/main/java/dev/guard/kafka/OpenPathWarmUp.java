@@ -101,8 +101,8 @@ final class OpenPathWarmUp {
             Callback ignore = (metadata, exception) -> { };
             TopicGuard<byte[], byte[]> buffer = producer.guardFor(BUFFER_TOPIC);
             TopicGuard<byte[], byte[]> reject = producer.guardFor(REJECT_TOPIC);
-            buffer.breaker.onFailure(0L, new NetworkException("open-state warm-up"));
-            reject.breaker.onFailure(0L, new NetworkException("open-state warm-up"));
+            buffer.breaker.onFailure(buffer.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
+            reject.breaker.onFailure(reject.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
             if (buffer.breaker.state() != State.OPEN || reject.breaker.state() != State.OPEN) {
                 throw new IllegalStateException("warm-up breakers did not open");
             }

@@ -56,7 +56,8 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
     }
 
     /**
-     * The topic the current attempt reports to, and whether it is counted for overdue detection (see
+     * The topic the current attempt reports to, the permit it was granted, and whether it is counted for overdue
+     * detection (see
      * {@link TopicGuard}). Written before each attempt is handed to Kafka, which publishes it to the I/O thread;
      * nothing reads it before.
      */
@@ -135,7 +136,7 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
     @Override
     public void onCompletion(RecordMetadata metadata, Exception exception) {
         TopicGuard.Route<K, V> r = route;
-        r.guard.onBufferedSendCompleted(this, r.counted, metadata, exception);
+        r.guard.onBufferedSendCompleted(this, r, metadata, exception);
     }
 
     /**

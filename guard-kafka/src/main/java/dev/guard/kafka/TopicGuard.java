@@ -27,7 +27,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * Everything the producer knows about one topic: its breaker, its policy, its buffer and the counters that
  * detect overdue acknowledgements.
  *
- * <p>Closed-state path ({@link #sendNow}): hand the record to Kafka with either a shared tracker (no user callback,
+ * <p>Closed-state path ({@link #sendNow}): hand the record to Kafka with either the shared route of its permit (no user callback,
  * nothing to time: no allocation) or one small wrapper. The buffer and the drain task are only touched while
  * {@link #buffering()} is true.
  *
@@ -65,12 +65,14 @@ final class TopicGuard<K, V> {
     private final ReentrantLock lock;
     private final dev.guard.core.event.Subscription transitions;
 
-    /** Shared callbacks for closed-state sends without a user callback, not counted and counted. */
-    final Callback tracker = (metadata, exception) -> onTrackedCompletion(exception, false);
-    final Callback countedTracker = (metadata, exception) -> onTrackedCompletion(exception, true);
-    /** Where a BUFFER topic's attempts report, not counted and counted (see {@link Route}). */
-    private final Route<K, V> uncountedRoute = new Route<>(this, false);
-    private final Route<K, V> countedRoute = new Route<>(this, true);
+    /**
+     * Where sends report, not counted and counted (see {@link Route}): the route of the last permit seen, shared by
+     * every send of one period; a send under another permit makes a new one (once per period, or per probe).
+     */
+    private volatile Route<K, V> uncountedRoute = new Route<>(this, false, CircuitBreaker.NO_PERMIT);
+    private volatile Route<K, V> countedRoute = new Route<>(this, true, CircuitBreaker.NO_PERMIT);
+    /** The permit of the last HALF_OPEN send seen: the probe an overdue verdict in HALF_OPEN is about. */
+    private volatile long probePermit = CircuitBreaker.NO_PERMIT;
 
     // ---- overdue-ack detection: counted sends handed to Kafka (or blocked in send()) minus their completions
     /** Whether new sends are counted (see the class comment). Read by every send, written by sweeps. */
@@ -170,36 +172,58 @@ final class TopicGuard<K, V> {
 
     // ------------------------------------------------------------------------------------------ sending
 
-    /** Closed-state send: the breaker granted a permission. */
-    Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback) {
+    /** Closed-state send: the breaker granted {@code permit}, which travels with the send to its outcome. */
+    Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback, long permit) {
         boolean timed = breaker.config().measuresDuration();
-        boolean counted = counting;
+        Route<K, V> route = route(counting, permit);
         if (buffer != null) {
             // The record and callback, to send it again if the attempt fails retriably: 32 bytes; 16 more only
             // when the breaker times calls.
             PendingSend<K, V> p = timed ? new BufferedSend<>(record, callback)
                     : new PendingSend<>(record, callback);
-            handToKafka(p, timed, counted);
+            handToKafka(p, timed, route);
             return p;
         }
-        Callback cb = callback == null && !timed ? (counted ? countedTracker : tracker)
-                : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L, counted);
-        if (counted) {
+        // No user callback and nothing to time: the route itself is the callback, shared by the period's sends.
+        Callback cb = callback == null && !timed ? route
+                : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L, route);
+        if (route.counted) {
             sent.increment();
         }
         try {
             return delegate.send(record, cb);
         } catch (RuntimeException e) {
             // send() threw instead of failing the future: classify like a callback error, then surface it.
-            completed(e, 0L, counted);
+            completed(e, 0L, route);
             throw e;
         }
     }
 
-    private void handToKafka(PendingSend<K, V> p, boolean timed, boolean counted) {
-        p.attemptStarted(timed ? clock.nanoTime() : 0L);
-        p.route = counted ? countedRoute : uncountedRoute;
+    /**
+     * The shared route of sends under {@code permit}: the cached one while the permit is the period's, else a new
+     * one (a new period, or a HALF_OPEN probe, whose permit is then remembered for the overdue sweep).
+     */
+    private Route<K, V> route(boolean counted, long permit) {
+        Route<K, V> r = counted ? countedRoute : uncountedRoute;
+        if (r.permit == permit) {
+            return r;
+        }
+        r = new Route<>(this, counted, permit);
         if (counted) {
+            countedRoute = r;
+        } else {
+            uncountedRoute = r;
+        }
+        if (breaker.state() == State.HALF_OPEN) {
+            probePermit = permit;
+        }
+        return r;
+    }
+
+    private void handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route) {
+        p.attemptStarted(timed ? clock.nanoTime() : 0L);
+        p.route = route;
+        if (route.counted) {
             sent.increment();
         }
         Future<RecordMetadata> attempt;
@@ -209,7 +233,7 @@ final class TopicGuard<K, V> {
             // send() threw instead of failing the future: no future of Kafka's decides, the guard does. Classify
             // like a callback error, then surface it.
             p.decidedByGuard();
-            onBufferedSendCompleted(p, counted, null, e);
+            onBufferedSendCompleted(p, route, null, e);
             return;
         }
         p.firstAttempt(attempt);
@@ -244,35 +268,35 @@ final class TopicGuard<K, V> {
 
     // ---------------------------------------------------------------------------------------- outcomes
 
-    private void onTrackedCompletion(Exception exception, boolean counted) {
+    private void onTrackedCompletion(Exception exception, Route<K, V> route) {
         if (exception == null) {
-            succeeded(0L, counted);
+            succeeded(0L, route);
         } else {
-            completed(exception, 0L, counted);
+            completed(exception, 0L, route);
         }
     }
 
     /**
      * A send succeeded. Untimed successes on the owner thread while CLOSED are only counted here and reported to
-     * the breaker in batches; any other goes to the breaker at once, after the batch that precedes it.
+     * the breaker in batches of one permit; any other goes to the breaker at once, after the batch that precedes it.
      */
-    private void succeeded(long nanos, boolean counted) {
+    private void succeeded(long nanos, Route<K, V> route) {
         Completions c = completions;
         c.progress();
-        if (counted) {
+        if (route.counted) {
             c.countedCompleted();
-            if (consumeCredit()) {
+            if (consumeCredit(route.permit)) {
                 return;
             }
         }
         if (nanos == 0L && isAckOwner() && breaker.state() == State.CLOSED) {
-            if (c.addOwnerSuccess() >= FLUSH_EVERY) {
+            if (c.addOwnerSuccess(route.permit, breaker) >= FLUSH_EVERY) {
                 reportSuccesses();
             }
             return;
         }
         reportSuccesses();
-        breaker.onSuccess(nanos);
+        breaker.onSuccess(route.permit, nanos);
     }
 
     private boolean isAckOwner() {
@@ -291,57 +315,60 @@ final class TopicGuard<K, V> {
 
     /** Tells the breaker of the owner's successes not yet reported. Any thread; before any other outcome. */
     void reportSuccesses() {
-        long n = completions.claimUnreported();
-        if (n > 0) {
-            breaker.onSuccesses(n);
-        }
+        completions.report(breaker);
     }
 
     /** A send completed with {@code exception}: records it, unless it was counted as overdue. Returns the verdict. */
-    private SendFailureClassifier.Verdict completed(Exception exception, long nanos, boolean counted) {
-        if (counted) {
+    private SendFailureClassifier.Verdict completed(Exception exception, long nanos, Route<K, V> route) {
+        if (route.counted) {
             completions.countedCompleted();
         }
-        return record(exception, nanos, counted && consumeCredit());
+        return record(exception, nanos, route.permit, route.counted && consumeCredit(route.permit));
     }
 
-    /** Records an outcome, unless an overdue failure was already counted for it ({@code credited}). */
-    private SendFailureClassifier.Verdict record(Exception exception, long nanos, boolean credited) {
+    /** Records an outcome under {@code permit}, unless an overdue failure was already counted for it ({@code credited}). */
+    private SendFailureClassifier.Verdict record(Exception exception, long nanos, long permit, boolean credited) {
         SendFailureClassifier.Verdict verdict = owner.classifier.classify(exception);
         reportSuccesses(); // the window sees the batched successes before this outcome
         switch (verdict) {
             case FAILURE:
                 if (!credited) {
-                    breaker.onFailure(nanos, exception);
+                    breaker.onFailure(permit, nanos, exception);
                 }
                 break;
             case FATAL:
                 owner.reportFatal(topic, exception);
-                breaker.onIgnored();
+                if (!credited) {
+                    breaker.onIgnored(permit);
+                }
                 break;
             default:
-                breaker.onIgnored();
+                if (!credited) {
+                    breaker.onIgnored(permit);
+                }
         }
         return verdict;
     }
 
-    private boolean consumeCredit() {
+    /** Takes an overdue credit for a completion under {@code permit}: the permit comes back with no new verdict. */
+    private boolean consumeCredit(long permit) {
         if (completions.takeCredit()) {
-            breaker.releasePermission();
+            breaker.release(permit);
             return true;
         }
         return false;
     }
 
-    /** An attempt of a BUFFER topic's record completed; {@code counted}: whether the attempt was counted. */
-    void onBufferedSendCompleted(PendingSend<K, V> p, boolean counted, RecordMetadata metadata, Exception exception) {
+    /** An attempt of a BUFFER topic's record completed; {@code route}: its permit and whether it was counted. */
+    void onBufferedSendCompleted(PendingSend<K, V> p, Route<K, V> route, RecordMetadata metadata,
+                                 Exception exception) {
         long start = p.attemptStartNanos();
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
-            succeeded(nanos, counted);
+            succeeded(nanos, route);
             p.settle(metadata, null);
         } else {
-            if (completed(exception, nanos, counted) == SendFailureClassifier.Verdict.FAILURE
+            if (completed(exception, nanos, route) == SendFailureClassifier.Verdict.FAILURE
                     && !owner.isClosing()) {
                 // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
                 // written the first attempt, so it is a possible duplicate.
@@ -511,12 +538,13 @@ final class TopicGuard<K, V> {
             while (true) {
                 State state = breaker.state();
                 PendingSend<K, V> head;
+                long permit;
                 lock.lock();
                 try {
                     if (buffer.peekHead() == null) {
                         return;
                     }
-                    if (state.isOpen() || !breaker.tryAcquirePermission()) {
+                    if (state.isOpen() || (permit = breaker.tryAcquire()) == CircuitBreaker.NO_PERMIT) {
                         return; // the transition to HALF_OPEN/CLOSED, or the probe's completion, drains again
                     }
                     head = buffer.takeHead();
@@ -525,7 +553,7 @@ final class TopicGuard<K, V> {
                 }
                 try {
                     replayed.increment();
-                    handToKafka(head, breaker.config().measuresDuration(), counting);
+                    handToKafka(head, breaker.config().measuresDuration(), route(counting, permit));
                 } finally {
                     buffer.handed();
                 }
@@ -612,8 +640,11 @@ final class TopicGuard<K, V> {
                 overdue.add(newlyOverdue);
                 AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
-                for (long i = 0; i < n && breaker.state() == state; i++) {
-                    breaker.onFailure(ackTimeoutNanos, e);
+                // Judged in the period of the sends it is about: the probe's in HALF_OPEN, the current one's
+                // otherwise (tryAcquire() in CLOSED and METRICS_ONLY is the period's permit, counted nowhere).
+                long permit = state == State.HALF_OPEN ? probePermit : breaker.tryAcquire();
+                for (long i = 0; i < n && breaker.state() == state && permit != CircuitBreaker.NO_PERMIT; i++) {
+                    breaker.onFailure(permit, ackTimeoutNanos, e);
                 }
             }
         }
@@ -753,17 +784,25 @@ final class TopicGuard<K, V> {
     // ------------------------------------------------------------------------------------------ helpers
 
     /**
-     * Where an attempt of a BUFFER topic's record reports its outcome, and whether the attempt is counted for
-     * overdue detection. Two per topic, shared by all its records, so that a {@link PendingSend} carries no flag of
-     * its own and stays at 32 bytes.
+     * Where a send reports its outcome: the topic, the breaker permit the send was granted (its outcome is judged
+     * in the period that granted it), and whether the send is counted for overdue detection. Shared by every send of
+     * one period and counting mode, so that a {@link PendingSend} carries neither permit nor flag of its own and
+     * stays at 32 bytes; a REJECT topic's send without user callback uses it as its callback (no allocation).
      */
-    static final class Route<K, V> {
+    static final class Route<K, V> implements Callback {
         final TopicGuard<K, V> guard;
         final boolean counted;
+        final long permit;
 
-        Route(TopicGuard<K, V> guard, boolean counted) {
+        Route(TopicGuard<K, V> guard, boolean counted, long permit) {
             this.guard = guard;
             this.counted = counted;
+            this.permit = permit;
+        }
+
+        @Override
+        public void onCompletion(RecordMetadata metadata, Exception exception) {
+            guard.onTrackedCompletion(exception, this);
         }
     }
 
@@ -771,21 +810,21 @@ final class TopicGuard<K, V> {
     private final class TrackedCallback implements Callback {
         private final Callback user;
         private final long start;
-        private final boolean counted;
+        private final Route<K, V> route;
 
-        TrackedCallback(Callback user, long start, boolean counted) {
+        TrackedCallback(Callback user, long start, Route<K, V> route) {
             this.user = user;
             this.start = start;
-            this.counted = counted;
+            this.route = route;
         }
 
         @Override
         public void onCompletion(RecordMetadata metadata, Exception exception) {
             long nanos = start == 0 ? 0L : clock.nanoTime() - start;
             if (exception == null) {
-                succeeded(nanos, counted);
+                succeeded(nanos, route);
             } else {
-                completed(exception, nanos, counted);
+                completed(exception, nanos, route);
             }
             if (user != null) {
                 try {

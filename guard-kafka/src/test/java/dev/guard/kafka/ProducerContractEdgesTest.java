@@ -1,0 +1,137 @@
+package dev.guard.kafka;
+
+import dev.guard.core.BreakerConfig;
+import dev.guard.core.BreakerRegistry;
+import dev.guard.core.CircuitBreaker;
+import dev.guard.core.ManualClock;
+import dev.guard.core.State;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.NetworkException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The guarded producer at the edges of the {@link org.apache.kafka.clients.producer.Producer} contract (issue 16):
+ * one test per defect, each failing on the code before its fix. Unit logic on a {@link MockProducer} and a
+ * {@link ManualClock}; the real-broker edges are in integration-tests.
+ */
+class ProducerContractEdgesTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final ManualClock clock = new ManualClock();
+    private final BreakerRegistry registry = BreakerRegistry.builder().clock(clock).build();
+    /** Refuses to serialize the value "poison", as a user serializer refuses a record it cannot write. */
+    private final Serializer<String> values = new Serializer<>() {
+        @Override
+        public byte[] serialize(String topic, String data) {
+            if ("poison".equals(data)) {
+                throw new SerializationException("cannot serialize 'poison'");
+            }
+            return data == null ? null : data.getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public byte[] serialize(String topic, Headers headers, String data) {
+            return serialize(topic, data);
+        }
+    };
+    private final MockProducer<String, String> mock = new MockProducer<>(false, null, new StringSerializer(), values);
+    private GuardedProducer<String, String> producer;
+
+    /** 1 failure trips; open 1 s; one probe at a time; 2 successful probes close. */
+    private static BreakerConfig.Builder quick() {
+        return BreakerConfig.builder().consecutiveFailures(1).failureRateThreshold(0).openWait(Duration.ofSeconds(1))
+                .halfOpenMaxCalls(1).successThreshold(2).maxWaitInHalfOpen(Duration.ZERO);
+    }
+
+    private GuardedProducer<String, String> build(TopicPolicy policy) {
+        return build(GuardedProducer.builder(mock).defaultPolicy(policy));
+    }
+
+    private GuardedProducer<String, String> build(GuardedProducer.Builder<String, String> b) {
+        producer = b.registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        return producer;
+    }
+
+    private static TopicPolicy policy(TopicPolicy.Mode mode) {
+        return mode == TopicPolicy.Mode.BUFFER ? TopicPolicy.buffer().build() : TopicPolicy.reject().build();
+    }
+
+    private static ProducerRecord<String, String> rec(String value) {
+        return new ProducerRecord<>("t", "k", value);
+    }
+
+    /** Opens the topic's breaker with one failure recorded under a permit of its own. */
+    private static void trip(CircuitBreaker b) {
+        b.onFailure(b.tryAcquire(), 0L, new NetworkException("down"));
+        assertThat(b.state()).isEqualTo(State.OPEN);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (producer != null) {
+            producer.close(Duration.ZERO);
+        }
+        registry.close();
+    }
+
+    // ------------------------------------------------------------------------------------------- permits
+
+    /**
+     * A send admitted while CLOSED that answers after the breaker moved on to HALF_OPEN is judged in the period that
+     * admitted it: it is no probe verdict, so one probe success out of two needed does not close the breaker.
+     */
+    @ParameterizedTest
+    @EnumSource(TopicPolicy.Mode.class)
+    void aLateAnswerOfAClosedSendIsNoProbeVerdict(TopicPolicy.Mode mode) {
+        build(policy(mode));
+        producer.send(rec("late")); // admitted in CLOSED, still pending
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        producer.send(rec("probe"));
+        assertThat(mock.history()).extracting(ProducerRecord::value).containsExactly("late", "probe");
+        assertThat(mock.completeNext()).isTrue(); // "late" answers in HALF_OPEN
+        assertThat(b.status().halfOpenSuccesses()).as("the late success is not the probe's").isZero();
+        assertThat(b.status().successfulCalls()).as("it still counts in the totals").isEqualTo(1);
+        assertThat(mock.completeNext()).isTrue(); // the probe
+        assertThat(b.state()).as("one probe succeeded, two are needed").isEqualTo(State.HALF_OPEN);
+        assertThat(b.status().halfOpenSuccesses()).isEqualTo(1);
+    }
+
+    /** The late failure of a send admitted while CLOSED does not fail the HALF_OPEN probe that is in flight. */
+    @ParameterizedTest
+    @EnumSource(TopicPolicy.Mode.class)
+    void aLateFailureOfAClosedSendDoesNotReopen(TopicPolicy.Mode mode) {
+        build(policy(mode));
+        producer.send(rec("late"));
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        clock.advance(Duration.ofSeconds(1));
+        producer.send(rec("probe"));
+        assertThat(mock.errorNext(new NetworkException("late answer of the outage"))).isTrue();
+        assertThat(b.state()).as("the probe is still out").isEqualTo(State.HALF_OPEN);
+        assertThat(b.status().failedCalls()).as("the late failure is counted").isEqualTo(2);
+    }
+}
