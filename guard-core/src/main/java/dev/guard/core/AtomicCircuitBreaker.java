@@ -240,17 +240,6 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     }
 
     @Override
-    @Deprecated(forRemoval = true)
-    public long currentPermit() {
-        Phase p = phase;
-        if (p.state != State.HALF_OPEN) {
-            return p.token;
-        }
-        long taken = p.probes.get();
-        return taken == 0 ? NO_PERMIT : p.token | (Long.numberOfTrailingZeros(taken) + 1);
-    }
-
-    @Override
     public void release(long permit) {
         freeProbe(phase, permit);
     }
