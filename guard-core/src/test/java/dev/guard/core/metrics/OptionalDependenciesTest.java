@@ -33,7 +33,7 @@ class OptionalDependenciesTest {
                     MethodType.methodType(void.class, loader.loadClass(BreakerRegistry.class.getName()))).invoke(breakers);
             Object families = LOOKUP.findVirtual(collectorClass, "collect", MethodType.methodType(List.class))
                     .invoke(collector);
-            assertThat((List<?>) families).hasSize(5);
+            assertThat((List<?>) families).hasSize(6);
         }
     }
 
