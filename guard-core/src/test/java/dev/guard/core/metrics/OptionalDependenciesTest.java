@@ -38,6 +38,24 @@ class OptionalDependenciesTest {
     }
 
     @Test
+    void prometheusOneDotXCollectorNeedsOnlyTheModelJars() throws Throwable {
+        try (URLClassLoader loader = loader(locations("io.prometheus.metrics.model.registry.MultiCollector",
+                "io.prometheus.metrics.config.EscapingScheme"))) {
+            assertHidden(loader, "io.micrometer.core.instrument.MeterRegistry");
+            assertHidden(loader, "io.prometheus.client.Collector");
+            Object breakers = breakerRegistry(loader, "orders");
+            Class<?> collectorClass = Class.forName("dev.guard.core.metrics.BreakerMultiCollector", true, loader);
+            Object collector = LOOKUP.findConstructor(collectorClass,
+                    MethodType.methodType(void.class, loader.loadClass(BreakerRegistry.class.getName()))).invoke(breakers);
+            Class<?> snapshots = loader.loadClass("io.prometheus.metrics.model.snapshots.MetricSnapshots");
+            Object families = LOOKUP.findVirtual(collectorClass, "collect", MethodType.methodType(snapshots))
+                    .invoke(collector);
+            assertThat((int) LOOKUP.findVirtual(snapshots, "size", MethodType.methodType(int.class)).invoke(families))
+                    .isEqualTo(6);
+        }
+    }
+
+    @Test
     void micrometerBinderWorksWithoutPrometheus() throws Throwable {
         try (URLClassLoader loader = loader(micrometerJars())) {
             assertHidden(loader, "io.prometheus.client.Collector");
