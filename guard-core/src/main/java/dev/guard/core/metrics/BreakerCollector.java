@@ -23,7 +23,10 @@ import java.util.Objects;
  * <ul>
  *   <li>{@code guard_breaker_state} (gauge): {@link State#code()}: 0 closed, 1 half-open, 2 open,
  *       3 forced-open, 4 disabled, 5 metrics-only;</li>
- *   <li>{@code guard_breaker_calls_total{outcome}} (counter): successful, failed, ignored, rejected, slow;</li>
+ *   <li>{@code guard_breaker_calls_total{outcome}} (counter): successful, failed, ignored, rejected, each call
+ *       counted once;</li>
+ *   <li>{@code guard_breaker_slow_calls_total} (counter): calls slower than the slow-call duration, successful or
+ *       failed;</li>
  *   <li>{@code guard_breaker_transitions_total{from,to}} (counter): one series per pair that happened, with
  *       states as closed, half_open, open, forced_open, disabled, metrics_only;</li>
  *   <li>{@code guard_breaker_failure_rate} and {@code guard_breaker_slow_call_rate} (gauges): percent, 0 until
@@ -51,7 +54,7 @@ public final class BreakerCollector extends Collector implements Collector.Descr
         this.breakers = Objects.requireNonNull(breakers, "breakers");
     }
 
-    /** The five families, with a sample per breaker (and per outcome or transition) as of now. */
+    /** The six families, with a sample per breaker (and per outcome or transition) as of now. */
     @Override
     public List<MetricFamilySamples> collect() {
         Families f = new Families();
@@ -61,6 +64,7 @@ public final class BreakerCollector extends Collector implements Collector.Descr
             for (int i = 0; i < MetricNames.OUTCOMES.length; i++) {
                 f.calls.addMetric(List.of(s.name(), s.kind(), MetricNames.OUTCOMES[i]), MetricNames.outcome(s, i));
             }
+            f.slowCalls.addMetric(labels, s.slowCalls());
             for (State from : MetricNames.states()) {
                 for (State to : MetricNames.states()) {
                     long n = s.transitions(from, to);
@@ -99,7 +103,7 @@ public final class BreakerCollector extends Collector implements Collector.Descr
         return new ArrayList<>(families.values());
     }
 
-    /** The five families without samples (lets a {@code CollectorRegistry} check names without scraping). */
+    /** The six families without samples (lets a {@code CollectorRegistry} check names without scraping). */
     @Override
     public List<MetricFamilySamples> describe() {
         return new Families().asList();
@@ -114,6 +118,8 @@ public final class BreakerCollector extends Collector implements Collector.Descr
                 new GaugeMetricFamily(prometheusName(MetricNames.STATE), MetricNames.STATE_HELP, LABELS);
         final CounterMetricFamily calls =
                 new CounterMetricFamily(prometheusName(MetricNames.CALLS), MetricNames.CALLS_HELP, CALL_LABELS);
+        final CounterMetricFamily slowCalls = new CounterMetricFamily(prometheusName(MetricNames.SLOW_CALLS),
+                MetricNames.SLOW_CALLS_HELP, LABELS);
         final CounterMetricFamily transitions = new CounterMetricFamily(prometheusName(MetricNames.TRANSITIONS),
                 MetricNames.TRANSITIONS_HELP, TRANSITION_LABELS);
         final GaugeMetricFamily failureRate = new GaugeMetricFamily(prometheusName(MetricNames.FAILURE_RATE),
@@ -122,7 +128,7 @@ public final class BreakerCollector extends Collector implements Collector.Descr
                 MetricNames.SLOW_CALL_RATE_HELP, LABELS);
 
         List<MetricFamilySamples> asList() {
-            return Arrays.asList(state, calls, transitions, failureRate, slowCallRate);
+            return Arrays.asList(state, calls, slowCalls, transitions, failureRate, slowCallRate);
         }
     }
 }

@@ -39,8 +39,10 @@ import java.util.Set;
  *       <td>{@link State#code()}: 0 closed, 1 half-open, 2 open, 3 forced-open, 4 disabled, 5 metrics-only.
  *       One gauge per breaker (not one per state), so alert on {@code > 1} for "rejecting calls".</td></tr>
  *   <tr><td>{@code guard.breaker.calls}</td><td>function counter</td>
- *       <td>{@code outcome}: successful, failed, ignored, rejected, slow</td>
- *       <td>the totals of {@link BreakerStatus}; {@code slow} overlaps successful and failed</td></tr>
+ *       <td>{@code outcome}: successful, failed, ignored, rejected (each call once)</td>
+ *       <td>the totals of {@link BreakerStatus}; outcomes never overlap, so their sum is the number of calls</td></tr>
+ *   <tr><td>{@code guard.breaker.slow.calls}</td><td>function counter</td><td></td>
+ *       <td>{@link BreakerStatus#slowCalls()}: successful or failed calls slower than the slow-call duration</td></tr>
  *   <tr><td>{@code guard.breaker.transitions}</td><td>function counter</td><td>{@code from}, {@code to}:
  *       closed, half_open, open, forced_open, disabled, metrics_only</td>
  *       <td>{@link BreakerStatus#transitions(State, State)}; a counter appears with the first such transition</td></tr>
@@ -252,6 +254,8 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
                             .tags(tags).tag(MetricNames.TAG_OUTCOME, MetricNames.OUTCOMES[i])
                             .description(MetricNames.CALLS_HELP).register(meterRegistry));
                 }
+                add(FunctionCounter.builder(MetricNames.SLOW_CALLS, this, m -> m.status().slowCalls())
+                        .tags(tags).description(MetricNames.SLOW_CALLS_HELP).register(meterRegistry));
                 add(Gauge.builder(MetricNames.FAILURE_RATE, this, m -> MetricNames.finite(m.status().failureRate()))
                         .tags(tags).description(MetricNames.FAILURE_RATE_HELP).register(meterRegistry));
                 add(Gauge.builder(MetricNames.SLOW_CALL_RATE, this, m -> MetricNames.finite(m.status().slowCallRate()))

@@ -14,6 +14,7 @@ final class MetricNames {
 
     static final String STATE = "guard.breaker.state";
     static final String CALLS = "guard.breaker.calls";
+    static final String SLOW_CALLS = "guard.breaker.slow.calls";
     static final String TRANSITIONS = "guard.breaker.transitions";
     static final String FAILURE_RATE = "guard.breaker.failure.rate";
     static final String SLOW_CALL_RATE = "guard.breaker.slow.call.rate";
@@ -27,15 +28,20 @@ final class MetricNames {
     static final String STATE_HELP = "Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 forced-open, "
             + "4 disabled, 5 metrics-only";
     static final String CALLS_HELP = "Calls seen by the circuit breaker, by outcome "
-            + "(successful, failed, ignored, rejected; slow counts successful or failed calls that were slow)";
+            + "(successful, failed, ignored, rejected: each call counted once)";
+    static final String SLOW_CALLS_HELP = "Calls that took longer than the slow-call duration, successful or failed "
+            + "(a subset of guard.breaker.calls)";
     static final String TRANSITIONS_HELP = "State transitions of the circuit breaker, by from and to state";
     static final String FAILURE_RATE_HELP = "Failure rate over the sliding window, percent "
             + "(0 until the window holds minimum-calls calls)";
     static final String SLOW_CALL_RATE_HELP = "Slow-call rate over the sliding window, percent "
             + "(0 until the window holds minimum-calls calls)";
 
-    /** The values of the {@code outcome} tag, indexed like {@link #outcome(BreakerStatus, int)}. */
-    static final String[] OUTCOMES = {"successful", "failed", "ignored", "rejected", "slow"};
+    /**
+     * The values of the {@code outcome} tag, indexed like {@link #outcome(BreakerStatus, int)}. They do not
+     * overlap: a sum over {@code outcome} is the number of calls. Slow calls are a family of their own.
+     */
+    static final String[] OUTCOMES = {"successful", "failed", "ignored", "rejected"};
 
     private static final State[] STATES = State.values();
     private static final String[] STATE_LABELS = new String[STATES.length];
@@ -70,8 +76,6 @@ final class MetricNames {
                 return status.ignoredCalls();
             case 3:
                 return status.rejectedCalls();
-            case 4:
-                return status.slowCalls();
             default:
                 throw new IllegalArgumentException("no outcome #" + index);
         }

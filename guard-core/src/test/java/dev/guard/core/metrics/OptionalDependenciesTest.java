@@ -33,7 +33,25 @@ class OptionalDependenciesTest {
                     MethodType.methodType(void.class, loader.loadClass(BreakerRegistry.class.getName()))).invoke(breakers);
             Object families = LOOKUP.findVirtual(collectorClass, "collect", MethodType.methodType(List.class))
                     .invoke(collector);
-            assertThat((List<?>) families).hasSize(5);
+            assertThat((List<?>) families).hasSize(6);
+        }
+    }
+
+    @Test
+    void prometheusOneDotXCollectorNeedsOnlyTheModelJars() throws Throwable {
+        try (URLClassLoader loader = loader(locations("io.prometheus.metrics.model.registry.MultiCollector",
+                "io.prometheus.metrics.config.EscapingScheme"))) {
+            assertHidden(loader, "io.micrometer.core.instrument.MeterRegistry");
+            assertHidden(loader, "io.prometheus.client.Collector");
+            Object breakers = breakerRegistry(loader, "orders");
+            Class<?> collectorClass = Class.forName("dev.guard.core.metrics.BreakerMultiCollector", true, loader);
+            Object collector = LOOKUP.findConstructor(collectorClass,
+                    MethodType.methodType(void.class, loader.loadClass(BreakerRegistry.class.getName()))).invoke(breakers);
+            Class<?> snapshots = loader.loadClass("io.prometheus.metrics.model.snapshots.MetricSnapshots");
+            Object families = LOOKUP.findVirtual(collectorClass, "collect", MethodType.methodType(snapshots))
+                    .invoke(collector);
+            assertThat((int) LOOKUP.findVirtual(snapshots, "size", MethodType.methodType(int.class)).invoke(families))
+                    .isEqualTo(6);
         }
     }
 
