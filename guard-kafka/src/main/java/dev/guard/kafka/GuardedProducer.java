@@ -97,6 +97,9 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final ConcurrentHashMap<String, TopicGuard<K, V>> guards = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> fatalReported = new ConcurrentHashMap<>();
     private volatile boolean closing;
+    /** Set by the first close(); later ones wait for {@link #closed}. */
+    private final java.util.concurrent.atomic.AtomicBoolean closeStarted = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
 
     private GuardedProducer(Builder<K, V> b) {
         this.delegate = b.delegate;
@@ -131,7 +134,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private static ThreadFactory daemon(String name) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            Thread t = new GuardThread(r, name + "-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         };
@@ -356,16 +359,50 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /**
      * Stops accepting records, tries to hand every buffered record to Kafka within {@code timeout}, fails what
-     * remains with {@link GuardClosedException}, then closes the delegate with the time left.
+     * remains with {@link GuardClosedException}, then closes the delegate with the time left. A close() while
+     * another runs waits for that one to finish, whatever its own timeout (it would otherwise return with records
+     * still buffered), except on the guard's own threads and Kafka's I/O thread (from a callback), where waiting
+     * could deadlock the first close(): there it returns at once.
+     *
+     * @throws org.apache.kafka.common.errors.InterruptException if interrupted while waiting for another close()
      */
     @Override
     public void close(Duration timeout) {
-        if (closing) {
-            return;
-        }
         if (timeout == null || timeout.isNegative()) {
             throw new IllegalArgumentException("close timeout must be zero or positive, was " + timeout);
         }
+        if (!closeStarted.compareAndSet(false, true)) {
+            awaitFirstClose();
+            return;
+        }
+        try {
+            closeOnce(timeout);
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    private void awaitFirstClose() {
+        Thread t = Thread.currentThread();
+        if (t instanceof GuardThread || t.getName().startsWith("kafka-producer-network-thread")) {
+            return;
+        }
+        try {
+            closed.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new org.apache.kafka.common.errors.InterruptException(e);
+        }
+    }
+
+    /** Threads of the guard (drain, sweep): a close() from their callbacks must not wait for itself. */
+    private static final class GuardThread extends Thread {
+        GuardThread(Runnable r, String name) {
+            super(r, name);
+        }
+    }
+
+    private void closeOnce(Duration timeout) {
         long budget = timeout.compareTo(Duration.ofDays(1)) > 0 ? TimeUnit.DAYS.toNanos(1) : timeout.toNanos();
         long deadline = System.nanoTime() + budget;
         closing = true;

@@ -220,7 +220,8 @@ final class TopicGuard<K, V> {
         return r;
     }
 
-    private void handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route) {
+    /** Hands an attempt to Kafka; false if {@code send()} threw, so that the guard settled or put it back at once. */
+    private boolean handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route) {
         p.attemptStarted(timed ? clock.nanoTime() : 0L);
         p.route = route;
         if (route.counted) {
@@ -234,9 +235,10 @@ final class TopicGuard<K, V> {
             // like a callback error, then surface it.
             p.decidedByGuard();
             onBufferedSendCompleted(p, route, null, e);
-            return;
+            return false;
         }
         p.firstAttempt(attempt);
+        return true;
     }
 
     /** The breaker rejected the send. */
@@ -544,23 +546,32 @@ final class TopicGuard<K, V> {
                     if (buffer.peekHead() == null) {
                         return;
                     }
-                    if (state.isOpen() || (permit = breaker.tryAcquire()) == CircuitBreaker.NO_PERMIT) {
-                        return; // the transition to HALF_OPEN/CLOSED, or the probe's completion, drains again
+                    // OPEN past its wait asks for the probe itself: without automaticHalfOpen nothing else would
+                    if ((state.isOpen() && !openWaitElapsed(state))
+                            || (permit = breaker.tryAcquire()) == CircuitBreaker.NO_PERMIT) {
+                        return; // the transition to HALF_OPEN/CLOSED, the probe's completion or a sweep drains again
+                    }
+                    if (state == State.OPEN) {
+                        state = breaker.state(); // the permit moved it on: a probe
                     }
                     head = buffer.takeHead();
                 } finally {
                     lock.unlock();
                 }
+                boolean handed;
                 try {
-                    replayed.increment();
-                    handToKafka(head, breaker.config().measuresDuration(), route(counting, permit));
+                    handed = handToKafka(head, breaker.config().measuresDuration(), route(counting, permit));
+                    if (handed) {
+                        replayed.increment();
+                    }
                 } finally {
                     buffer.handed();
                 }
                 signalWaiters(); // flush() and close() wait for the buffer to be empty, the handed record included
-                if (state == State.HALF_OPEN) {
-                    return;
+                if (state == State.HALF_OPEN && handed) {
+                    return; // the probe's completion drains again
                 }
+                // a head settled on the spot gave its permit back (or failed and re-opened): the next is the probe
             }
         } finally {
             drainScheduled.set(false);
@@ -569,6 +580,11 @@ final class TopicGuard<K, V> {
                 scheduleDrain();
             }
         }
+    }
+
+    /** Whether an OPEN breaker's wait has elapsed, so that a permit would move it to HALF_OPEN. */
+    private boolean openWaitElapsed(State state) {
+        return state == State.OPEN && breaker.rejection().retryAfter().isZero();
     }
 
     /** Wakes flush(), close() and BLOCK waiters, if any, after a change made without the buffer's lock. */
@@ -661,6 +677,9 @@ final class TopicGuard<K, V> {
         counting = !progress || breaker.state() != State.CLOSED;
         if (buffer != null) {
             expire(now);
+            if (!buffer.isEmpty() && openWaitElapsed(breaker.state())) {
+                scheduleDrain(); // the drain asks for the probe: automaticHalfOpen(false) leaves that to us
+            }
         }
     }
 

@@ -134,4 +134,84 @@ class ProducerContractEdgesTest {
         assertThat(b.state()).as("the probe is still out").isEqualTo(State.HALF_OPEN);
         assertThat(b.status().failedCalls()).as("the late failure is counted").isEqualTo(2);
     }
+
+    // ------------------------------------------------------------------------------------ d2 poison head
+
+    /**
+     * d2: a buffered head that {@code send()} refuses on the spot with a non-failure fails its own future, and the
+     * next record becomes the probe: the topic recovers, and flush() does not wait for a drain that never comes.
+     */
+    @Test
+    void d2_aPoisonHeadInHalfOpenFailsAloneAndTheNextRecordIsTheProbe() throws Exception {
+        build(TopicPolicy.buffer().build());
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        Future<RecordMetadata> poison = producer.send(rec("poison"));
+        Future<RecordMetadata> a = producer.send(rec("a"));
+        Future<RecordMetadata> c = producer.send(rec("c"));
+        clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: the drain hands the head over
+        assertThatThrownBy(() -> poison.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(SerializationException.class);
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+        assertThat(mock.history().get(0).value()).as("the next record is the probe").isEqualTo("a");
+        mock.completeNext();
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 2);
+        mock.completeNext();
+        assertThat(b.state()).isEqualTo(State.CLOSED);
+        assertThat(a.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(c.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(producer.stats("t").bufferedRecords()).isZero();
+    }
+
+    // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
+
+    /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
+    @Test
+    void d4_aBufferTopicWithoutAutomaticHalfOpenLeavesOpenAfterTheWait() {
+        build(TopicPolicy.buffer().breakerConfig(quick().automaticHalfOpen(false).build()).build());
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        producer.send(rec("m"));
+        producer.sweepNow();
+        assertThat(b.state()).as("the wait has not elapsed").isEqualTo(State.OPEN);
+        assertThat(mock.history()).isEmpty();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(b.state()).as("nothing moves it on by itself").isEqualTo(State.OPEN);
+        producer.sweepNow(); // the producer's own timer asks for the probe
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> mock.history().size() == 1);
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        assertThat(mock.history().get(0).value()).isEqualTo("m");
+    }
+
+    // -------------------------------------------------------------------------------- d6 second close()
+
+    /** d6: a second close() joins the first one's drain: it never returns while buffered records are pending. */
+    @Test
+    void d6_aSecondCloseWaitsForTheFirstOnesDrain() throws Exception {
+        build(TopicPolicy.buffer().build());
+        CircuitBreaker b = producer.breaker("t");
+        b.forceOpen();
+        Future<RecordMetadata> m = producer.send(rec("m"));
+        Thread first = new Thread(() -> producer.close(Duration.ofSeconds(30)), "first-close");
+        first.start();
+        Awaitility.await().atMost(WAIT).until(() -> first.getState() == Thread.State.TIMED_WAITING);
+        AtomicReference<Boolean> pendingWhenSecondReturned = new AtomicReference<>();
+        Thread second = new Thread(() -> {
+            producer.close(Duration.ZERO);
+            pendingWhenSecondReturned.set(producer.stats("t").bufferedRecords() != 0);
+        }, "second-close");
+        second.start();
+        Awaitility.await().atMost(WAIT).until(() -> second.getState() == Thread.State.WAITING
+                || second.getState() == Thread.State.TIMED_WAITING || second.getState() == Thread.State.TERMINATED);
+        assertThat(second.getState()).as("the second close() waits").isNotEqualTo(Thread.State.TERMINATED);
+        b.close(); // the topic recovers: the first close() drains the buffer
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+        mock.completeNext();
+        first.join(10_000);
+        second.join(10_000);
+        assertThat(first.isAlive()).isFalse();
+        assertThat(second.isAlive()).isFalse();
+        assertThat(pendingWhenSecondReturned.get()).as("no record buffered when the second close() returned").isFalse();
+        assertThat(m.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+    }
 }
