@@ -18,6 +18,7 @@ import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.metrics.KafkaMetric;
@@ -97,6 +98,10 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final ConcurrentHashMap<String, TopicGuard<K, V>> guards = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> fatalReported = new ConcurrentHashMap<>();
     private volatile boolean closing;
+    /** Between beginTransaction() and its commit or abort. */
+    private volatile boolean inTransaction;
+    /** The first refusal of a record of the open transaction, if any. */
+    private volatile Exception transactionFailure;
     /** Set by the first close(); later ones wait for {@link #closed}. */
     private final java.util.concurrent.atomic.AtomicBoolean closeStarted = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
@@ -476,9 +481,32 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return null;
     }
 
+    /**
+     * @throws IllegalStateException if any topic policy is BUFFER (also when the delegate's transactions were
+     *                               initialised before it was wrapped): a buffered record would be replayed in a
+     *                               later transaction
+     */
     @Override
     public void beginTransaction() {
+        refuseBufferWithTransactions();
         delegate.beginTransaction();
+        transactionFailure = null;
+        inTransaction = true;
+    }
+
+    /**
+     * Whether a transaction is open: records the guard refuses then fail it (see {@link #commitTransaction()}).
+     * One volatile read on the rejection path.
+     */
+    boolean inTransaction() {
+        return inTransaction;
+    }
+
+    /** A record of the open transaction was refused by the guard: the transaction must not commit. First one wins. */
+    void failTransaction(Exception e) {
+        if (transactionFailure == null) {
+            transactionFailure = e;
+        }
     }
 
     @Override
@@ -487,14 +515,29 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         delegate.sendOffsetsToTransaction(offsets, groupMetadata);
     }
 
+    /**
+     * Commits, unless the guard refused a record of this transaction ({@link CircuitOpenException} on a REJECT
+     * topic): then, as KafkaProducer after a failed send of the transaction, it throws and commits nothing; the
+     * transaction must be aborted.
+     *
+     * @throws KafkaException naming the topic, caused by the refusal, if a record of the transaction was refused
+     */
     @Override
     public void commitTransaction() {
+        Exception failed = transactionFailure;
+        if (failed != null) {
+            throw new KafkaException("Cannot commit the transaction: a record of it was refused by the guard ("
+                    + failed.getMessage() + "); abort the transaction and retry it", failed);
+        }
         delegate.commitTransaction();
+        inTransaction = false;
     }
 
     @Override
     public void abortTransaction() {
         delegate.abortTransaction();
+        transactionFailure = null;
+        inTransaction = false;
     }
 
     @Override

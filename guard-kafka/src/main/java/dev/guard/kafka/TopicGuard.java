@@ -248,6 +248,9 @@ final class TopicGuard<K, V> {
         }
         rejected.increment();
         RejectedSend r = rejection();
+        if (owner.inTransaction()) {
+            owner.failTransaction(r.exception); // KafkaProducer's commit fails after a failed send: so does ours
+        }
         if (callback != null) {
             try {
                 callback.onCompletion(null, r.exception);

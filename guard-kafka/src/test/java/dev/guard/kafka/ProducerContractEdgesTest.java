@@ -214,4 +214,72 @@ class ProducerContractEdgesTest {
         assertThat(pendingWhenSecondReturned.get()).as("no record buffered when the second close() returned").isFalse();
         assertThat(m.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
     }
+
+    // -------------------------------------------------------------------------------- d1 transactions
+
+    /**
+     * d1: a record the guard rejected inside a transaction makes commitTransaction() fail, as KafkaProducer's
+     * commit fails after a failed send of the transaction; the transaction is not committed half done, and can be
+     * aborted.
+     */
+    @Test
+    void d1_aRejectionInsideATransactionFailsItsCommit() {
+        build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.reject().build()).transactional(true));
+        producer.initTransactions();
+        producer.beginTransaction();
+        producer.send(rec("a"));
+        trip(producer.breaker("t"));
+        Future<RecordMetadata> refused = producer.send(rec("b"));
+        assertThat(refused.isDone()).isTrue();
+        assertThatThrownBy(producer::commitTransaction).isInstanceOf(org.apache.kafka.common.KafkaException.class)
+                .hasMessageContaining("'t'").hasMessageContaining("abort").hasCauseInstanceOf(CircuitOpenException.class);
+        assertThat(mock.transactionCommitted()).as("half a transaction is not committed").isFalse();
+        producer.abortTransaction();
+        assertThat(mock.transactionAborted()).isTrue();
+        producer.breaker("t").close();
+        producer.beginTransaction(); // a new transaction starts clean
+        producer.send(rec("c"));
+        producer.commitTransaction();
+        assertThat(mock.transactionCommitted()).isTrue();
+    }
+
+    /**
+     * d1: a producer wrapped with builder(existing) whose transactions were initialised on the delegate is refused
+     * BUFFER at beginTransaction() too: a buffered record would be replayed inside a later transaction.
+     */
+    @Test
+    void d1_bufferIsRefusedAtBeginTransactionOfAnAlreadyInitialisedDelegate() {
+        mock.initTransactions(); // on the delegate, before it was wrapped: the guard was never told
+        build(GuardedProducer.builder(mock)); // BUFFER by default
+        assertThatThrownBy(producer::beginTransaction).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("BUFFER").hasMessageContaining("default policy");
+        assertThat(mock.transactionInFlight()).isFalse();
+    }
+
+    // ----------------------------------------------------------------------------- d13 classification
+
+    /**
+     * d13 (proved): a fatal error wrapped in a plain KafkaException (as KafkaProducer and MockProducer wrap a fenced
+     * producer's error in send()) was classified NOT_A_FAILURE; it is FATAL, like the error it wraps. A plain
+     * KafkaException wrapping a retriable error is a FAILURE.
+     */
+    @Test
+    void d13_aWrappedFatalErrorIsFatal() {
+        SendFailureClassifier c = SendFailureClassifier.standard();
+        org.apache.kafka.common.errors.ProducerFencedException fenced =
+                new org.apache.kafka.common.errors.ProducerFencedException("fenced");
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException("cannot send", fenced)))
+                .isEqualTo(SendFailureClassifier.Verdict.FATAL);
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException(
+                new org.apache.kafka.common.KafkaException(new org.apache.kafka.common.errors.AuthorizationException("no")))))
+                .isEqualTo(SendFailureClassifier.Verdict.FATAL);
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException(new NetworkException("down"))))
+                .isEqualTo(SendFailureClassifier.Verdict.FAILURE);
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException("plain")))
+                .isEqualTo(SendFailureClassifier.Verdict.NOT_A_FAILURE);
+        // a subclass of KafkaException says what it is itself: its cause does not override it
+        assertThat(c.classify(new SerializationException("bad", fenced)))
+                .isEqualTo(SendFailureClassifier.Verdict.NOT_A_FAILURE);
+    }
+
 }
