@@ -282,4 +282,110 @@ class ProducerContractEdgesTest {
                 .isEqualTo(SendFailureClassifier.Verdict.NOT_A_FAILURE);
     }
 
+
+    // ------------------------------------------------------------------------- d11 probes judged too early
+
+    /** REJECT topic, ackTimeout 1 s: a and b overdue at 1 s open the breaker; c, sent at 0.9 s, is still pending. */
+    private CircuitBreaker openByOverdueSendsWithOneMorePending() {
+        build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.reject().build()).ackTimeout(Duration.ofSeconds(1)));
+        CircuitBreaker b = producer.breaker("t");
+        producer.send(rec("a"));
+        producer.send(rec("b"));
+        for (int i = 0; i < 7; i++) {
+            producer.sweepNow();
+            clock.advance(Duration.ofMillis(125));
+        }
+        producer.sweepNow(); // 0.875 s
+        clock.advance(Duration.ofMillis(25));
+        producer.send(rec("c")); // 0.9 s
+        clock.advance(Duration.ofMillis(100));
+        producer.sweepNow(); // 1.0 s: a and b overdue
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        assertThat(producer.stats("t").overdue()).isEqualTo(2);
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        return b;
+    }
+
+    /**
+     * d11: a HALF_OPEN probe is judged by its own outcome or its own age, never because a send of the period before
+     * it (c) became overdue meanwhile: the probe sent at 2.0 s is failed as overdue at 3.0 s, not at 2.0 s.
+     */
+    @Test
+    void d11_aProbeIsFailedAsOverdueOnlyAtItsOwnAge() {
+        CircuitBreaker b = openByOverdueSendsWithOneMorePending();
+        producer.send(rec("probe")); // 2.0 s
+        producer.sweepNow();
+        assertThat(b.state()).as("c is overdue now, the probe is not").isEqualTo(State.HALF_OPEN);
+        for (int i = 0; i < 7; i++) {
+            clock.advance(Duration.ofMillis(125));
+            producer.sweepNow();
+            assertThat(b.state()).as("probe age %d ms", (i + 1) * 125).isEqualTo(State.HALF_OPEN);
+        }
+        clock.advance(Duration.ofMillis(125));
+        producer.sweepNow(); // probe age 1 s
+        assertThat(b.state()).as("the probe itself is overdue").isEqualTo(State.OPEN);
+        assertThat(b.status().openings()).isEqualTo(2);
+    }
+
+    /**
+     * d13 (proved): an overdue credit of the period before (a and b, counted as failed while still pending) took the
+     * probe's success, so the probe's verdict was lost; a probe's success is its own.
+     */
+    @Test
+    void d13_aProbesSuccessIsNotTakenByAnotherSendsOverdueCredit() {
+        CapturingProducer capturing = new CapturingProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) capturing)
+                .defaultPolicy(TopicPolicy.reject().build()).ackTimeout(Duration.ofSeconds(1))
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        producer.send(rec("a"));
+        producer.send(rec("b"));
+        producer.sweepNow();
+        clock.advance(Duration.ofSeconds(1));
+        producer.sweepNow();
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        assertThat(producer.stats("t").overdue()).as("two credits outstanding").isEqualTo(2);
+        clock.advance(Duration.ofSeconds(1));
+        producer.send(rec("probe"));
+        capturing.complete(2, null); // the probe answers while a and b are still pending
+        assertThat(b.status().halfOpenSuccesses()).as("the probe's success counts").isEqualTo(1);
+        capturing.complete(0, new NetworkException("a, late"));
+        capturing.complete(1, new NetworkException("b, late"));
+        assertThat(b.state()).as("late answers are no probe verdict").isEqualTo(State.HALF_OPEN);
+        producer.send(rec("probe 2"));
+        capturing.complete(3, null);
+        assertThat(b.state()).isEqualTo(State.CLOSED);
+    }
+
+    /** A delegate whose sends the test completes in any order (MockProducer completes them in send order). */
+    static final class CapturingProducer extends MockProducer<String, String> {
+        final java.util.List<org.apache.kafka.clients.producer.Callback> callbacks = new java.util.ArrayList<>();
+        final java.util.List<java.util.concurrent.CompletableFuture<RecordMetadata>> futures = new java.util.ArrayList<>();
+
+        CapturingProducer() {
+            super(false, null, new StringSerializer(), new StringSerializer());
+        }
+
+        @Override
+        public synchronized Future<RecordMetadata> send(ProducerRecord<String, String> record,
+                                                        org.apache.kafka.clients.producer.Callback callback) {
+            callbacks.add(callback);
+            java.util.concurrent.CompletableFuture<RecordMetadata> f = new java.util.concurrent.CompletableFuture<>();
+            futures.add(f);
+            return f;
+        }
+
+        /** Completes send number {@code i} (from 0): its callback first, then its future, as KafkaProducer does. */
+        void complete(int i, Exception error) {
+            RecordMetadata md = error != null ? null
+                    : new RecordMetadata(new org.apache.kafka.common.TopicPartition("t", 0), i, 0, 0L, 0, 0);
+            callbacks.get(i).onCompletion(md, error);
+            if (error == null) {
+                futures.get(i).complete(md);
+            } else {
+                futures.get(i).completeExceptionally(error);
+            }
+        }
+    }
 }
