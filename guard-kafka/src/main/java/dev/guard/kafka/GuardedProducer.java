@@ -89,6 +89,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final boolean ownsRegistry;
     private final ScheduledExecutorService sweeper;
     private final long ackTimeoutNanos;
+    private final long idleTimeoutNanos;
     private final TopicPolicy defaultPolicy;
     private final Map<String, TopicPolicy> topicPolicies;
     private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies;
@@ -113,6 +114,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.clock = registry.clock();
         this.classifier = b.classifier;
         this.ackTimeoutNanos = b.ackTimeout.toNanos();
+        this.idleTimeoutNanos = b.idleTimeout.toNanos();
         this.defaultPolicy = b.defaultPolicy;
         this.topicPolicies = Map.copyOf(b.topicPolicies);
         this.patternPolicies = List.copyOf(b.patternPolicies);
@@ -289,9 +291,29 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
             long now = clock.nanoTime();
             for (TopicGuard<K, V> g : guards.values()) {
                 g.sweep(now, ackTimeoutNanos);
+                if (!closing && now - g.activeAsOf() >= idleTimeoutNanos) {
+                    release(g);
+                }
             }
         } catch (RuntimeException e) {
             LOG.error("Producer guard sweep failed", e);
+        }
+    }
+
+    /**
+     * Releases an idle topic's guard and its breaker (see {@link Builder#topicIdleTimeout(Duration)}). A send racing
+     * this on the released guard is redirected to a fresh one if it would be buffered; one that goes straight to
+     * Kafka is delivered and only its outcome is lost to the released breaker.
+     */
+    private void release(TopicGuard<K, V> g) {
+        if (!g.retire()) {
+            return; // used again meanwhile
+        }
+        guards.remove(g.topic, g);
+        g.detach();
+        String name = BREAKER_PREFIX + g.topic;
+        if (registry.find(name).orElse(null) == g.breaker) {
+            registry.remove(name);
         }
     }
 
@@ -312,14 +334,45 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return registry;
     }
 
-    /** The breaker of {@code topic} (created with the topic's policy if new). */
+    /**
+     * The breaker of {@code topic}, for administration (forcing it open, say): created with the topic's policy if
+     * new, as a send would create it. For a look-up that creates nothing, use {@link #findBreaker(String)}.
+     */
     public CircuitBreaker breaker(String topic) {
         return guardFor(topic).breaker;
     }
 
-    /** A snapshot of one topic's guard. */
+    /**
+     * The breaker of {@code topic} if the topic has a guard now (it was sent to, and not released as idle); creates
+     * nothing.
+     *
+     * @throws IllegalArgumentException if {@code topic} is not a legal Kafka topic name
+     */
+    public java.util.Optional<CircuitBreaker> findBreaker(String topic) {
+        TopicGuard<K, V> g = guards.get(checkedTopic(topic));
+        return g == null ? java.util.Optional.empty() : java.util.Optional.of(g.breaker);
+    }
+
+    /**
+     * A snapshot of one topic's guard; for a topic without a guard (never sent to, or released as idle), an empty
+     * snapshot of its policy in state CLOSED. Creates nothing.
+     *
+     * @throws IllegalArgumentException if {@code topic} is not a legal Kafka topic name
+     */
     public TopicStats stats(String topic) {
-        return guardFor(topic).stats();
+        TopicGuard<K, V> g = guards.get(checkedTopic(topic));
+        return g != null ? g.stats() : new TopicStats(topic, dev.guard.core.State.CLOSED, policyFor(topic).mode(),
+                0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    private static final Pattern LEGAL_TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
+    private static String checkedTopic(String topic) {
+        if (topic == null || !LEGAL_TOPIC.matcher(topic).matches()) {
+            throw new IllegalArgumentException("topic must be a legal Kafka topic name (1 to 249 of [a-zA-Z0-9._-]), "
+                    + "was '" + topic + "'");
+        }
+        return topic;
     }
 
     /** Snapshots of every topic sent to so far, by topic. */
@@ -579,6 +632,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         private BreakerRegistry registry;
         private SendFailureClassifier classifier = SendFailureClassifier.standard();
         private Duration ackTimeout = Duration.ofSeconds(1);
+        private Duration idleTimeout = Duration.ofMinutes(10);
         private TopicPolicy defaultPolicy = TopicPolicy.buffer().build();
         private final Map<String, TopicPolicy> topicPolicies = new HashMap<>();
         private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies = new ArrayList<>();
@@ -637,6 +691,19 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                 throw new IllegalArgumentException("ackTimeout must be positive, was " + timeout);
             }
             this.ackTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * A topic without sends or acknowledgements for this long, whose buffer is empty and whose breaker is
+         * CLOSED, releases its guard and its breaker (default 10 minutes): one-off topics do not accumulate. Its
+         * next send starts it afresh (a new breaker, counters from zero).
+         */
+        public Builder<K, V> topicIdleTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("topicIdleTimeout must be positive, was " + timeout);
+            }
+            this.idleTimeout = timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365) : timeout;
             return this;
         }
 

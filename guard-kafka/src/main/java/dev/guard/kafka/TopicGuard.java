@@ -93,6 +93,13 @@ final class TopicGuard<K, V> {
     private int historyCount;
     private long overdueCounted;
 
+    // ---- idle release: written by the sweep only
+    private long activeAsOf = Long.MIN_VALUE;
+    private long idleSent = -1;
+    private long idleDone = -1;
+    /** Set once the producer released this guard: a send that would buffer here goes to a fresh guard. */
+    private volatile boolean retired;
+
     // ---- counters
     final LongAdder rejected = new LongAdder();
     final LongAdder expired = new LongAdder();
@@ -426,6 +433,12 @@ final class TopicGuard<K, V> {
         }
         // Room first, then the future: a refused record allocates nothing.
         int outcome = buffer.reserve(size);
+        if (retired) { // released as idle (see retire()): the reservation above is seen there or we see the mark
+            if (outcome == SendBuffer.ACCEPTED) {
+                buffer.cancel(size);
+            }
+            return owner.send(record, callback);
+        }
         if (outcome == SendBuffer.FULL && !failNew) {
             outcome = makeRoom(size);
         }
@@ -713,6 +726,12 @@ final class TopicGuard<K, V> {
         // Acknowledgements flow: stop counting new sends (those still counted stay watched until they complete).
         // None since the last sweep: count new sends until acknowledgements flow again.
         counting = !progress || breaker.state() != State.CLOSED;
+        if (progress || sentNow != idleSent || done != idleDone || sentNow > done || breaker.state() != State.CLOSED
+                || (buffer != null && !buffer.isEmpty()) || activeAsOf == Long.MIN_VALUE) {
+            activeAsOf = now;
+            idleSent = sentNow;
+            idleDone = done;
+        }
         if (buffer != null) {
             expire(now);
             if (!buffer.isEmpty() && openWaitElapsed(breaker.state())) {
@@ -819,6 +838,24 @@ final class TopicGuard<K, V> {
                     + "' could be sent (breaker " + breaker.state() + ")"));
         }
         return left.size();
+    }
+
+    /** The sweep's clock reading when it last saw the topic in use (sends, acknowledgements, buffer, not CLOSED). */
+    long activeAsOf() {
+        return activeAsOf;
+    }
+
+    /**
+     * Marks this guard released if it is idle: CLOSED, empty buffer. A send that reserved room in the buffer before
+     * the mark is seen here and the release is abandoned; one after it sees the mark and goes elsewhere.
+     */
+    boolean retire() {
+        retired = true;
+        if (breaker.state() != State.CLOSED || (buffer != null && !buffer.isEmpty())) {
+            retired = false;
+            return false;
+        }
+        return true;
     }
 
     /** Stops listening to the breaker, which may outlive this producer in a shared registry. */

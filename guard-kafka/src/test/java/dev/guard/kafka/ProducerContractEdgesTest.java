@@ -388,4 +388,75 @@ class ProducerContractEdgesTest {
             }
         }
     }
+
+    // ------------------------------------------------------------------------------- d10 per-topic state
+
+    /** d10: read-only look-ups of a never-used or illegal topic create neither a guard nor a breaker. */
+    @Test
+    void d10_readOnlyLookUpsCreateNothing() {
+        build(TopicPolicy.buffer().build());
+        TopicStats never = producer.stats("never-used");
+        assertThat(never.bufferedRecords()).isZero();
+        assertThat(never.state()).isEqualTo(State.CLOSED);
+        assertThat(never.mode()).isEqualTo(TopicPolicy.Mode.BUFFER);
+        assertThat(producer.findBreaker("never-used")).isEmpty();
+        assertThatThrownBy(() -> producer.stats("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("topic");
+        assertThatThrownBy(() -> producer.stats("not a topic!")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'not a topic!'");
+        assertThat(producer.stats()).as("no guard").isEmpty();
+        assertThat(registry.all()).as("no breaker").isEmpty();
+    }
+
+    /**
+     * d10: 20 000 one-off topics do not leave 20 000 guards: a topic unused for topicIdleTimeout, with an empty buffer
+     * and a CLOSED breaker, releases its guard and its breaker; sending to it again starts afresh.
+     */
+    @Test
+    void d10_idleTopicsReleaseTheirGuardAndBreaker() {
+        build(GuardedProducer.builder(mock).topicIdleTimeout(Duration.ofMinutes(1)));
+        int topics = 20_000;
+        for (int i = 0; i < topics; i++) {
+            producer.send(new ProducerRecord<>("one-off-" + i, "k", "v"));
+        }
+        while (mock.completeNext()) {
+            // acknowledged
+        }
+        producer.sweepNow();
+        assertThat(producer.stats()).hasSize(topics);
+        Future<RecordMetadata> held = producer.send(new ProducerRecord<>("busy", "k", "v")); // pending: not idle
+        producer.breaker("open").forceOpen(); // not CLOSED: not idle
+        clock.advance(Duration.ofSeconds(59));
+        producer.sweepNow();
+        assertThat(producer.stats()).as("not idle for a minute yet").hasSize(topics + 2);
+        clock.advance(Duration.ofSeconds(1));
+        producer.sweepNow();
+        assertThat(producer.stats().keySet()).as("only the busy and the open topic keep a guard")
+                .containsExactlyInAnyOrder("busy", "open");
+        assertThat(registry.all()).extracting(CircuitBreaker::name).containsExactlyInAnyOrder("kafka:busy", "kafka:open");
+        assertThat(held.isDone()).isFalse();
+        producer.send(new ProducerRecord<>("one-off-7", "k", "again"));
+        assertThat(producer.findBreaker("one-off-7")).isPresent();
+        assertThat(producer.breaker("one-off-7").status().successfulCalls()).as("a fresh breaker").isZero();
+    }
+
+    /** d10: a guard released while a send holds it does not swallow that send: it reaches the live guard. */
+    @Test
+    void d10_aSendRacingTheReleaseOfItsGuardIsNotLost() {
+        build(GuardedProducer.builder(mock).topicIdleTimeout(Duration.ofMinutes(1)));
+        producer.send(rec("first"));
+        mock.completeNext();
+        TopicGuard<String, String> stale = producer.guardFor("t");
+        producer.sweepNow();
+        clock.advance(Duration.ofMinutes(1));
+        producer.sweepNow();
+        assertThat(producer.stats()).isEmpty();
+        trip(stale.breaker); // the released guard's breaker opens: a racing send would be buffered there
+        Future<RecordMetadata> f = stale.enqueue(rec("raced"), null);
+        assertThat(producer.stats("t").bufferedRecords() + mock.history().size()).as("it reached the live guard")
+                .isEqualTo(2);
+        assertThat(mock.history()).extracting(ProducerRecord::value).contains("raced");
+        mock.completeNext();
+        assertThat(f.isDone()).isTrue();
+    }
 }
