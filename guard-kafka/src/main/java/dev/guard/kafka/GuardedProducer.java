@@ -18,6 +18,7 @@ import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.metrics.KafkaMetric;
@@ -88,6 +89,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final boolean ownsRegistry;
     private final ScheduledExecutorService sweeper;
     private final long ackTimeoutNanos;
+    private final long idleTimeoutNanos;
     private final TopicPolicy defaultPolicy;
     private final Map<String, TopicPolicy> topicPolicies;
     private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies;
@@ -97,6 +99,13 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final ConcurrentHashMap<String, TopicGuard<K, V>> guards = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> fatalReported = new ConcurrentHashMap<>();
     private volatile boolean closing;
+    /** Between beginTransaction() and its commit or abort. */
+    private volatile boolean inTransaction;
+    /** The first refusal of a record of the open transaction, if any. */
+    private volatile Exception transactionFailure;
+    /** Set by the first close(); later ones wait for {@link #closed}. */
+    private final java.util.concurrent.atomic.AtomicBoolean closeStarted = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
 
     private GuardedProducer(Builder<K, V> b) {
         this.delegate = b.delegate;
@@ -105,6 +114,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.clock = registry.clock();
         this.classifier = b.classifier;
         this.ackTimeoutNanos = b.ackTimeout.toNanos();
+        this.idleTimeoutNanos = b.idleTimeout.toNanos();
         this.defaultPolicy = b.defaultPolicy;
         this.topicPolicies = Map.copyOf(b.topicPolicies);
         this.patternPolicies = List.copyOf(b.patternPolicies);
@@ -131,7 +141,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private static ThreadFactory daemon(String name) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            Thread t = new GuardThread(r, name + "-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         };
@@ -281,9 +291,29 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
             long now = clock.nanoTime();
             for (TopicGuard<K, V> g : guards.values()) {
                 g.sweep(now, ackTimeoutNanos);
+                if (!closing && now - g.activeAsOf() >= idleTimeoutNanos) {
+                    release(g);
+                }
             }
         } catch (RuntimeException e) {
             LOG.error("Producer guard sweep failed", e);
+        }
+    }
+
+    /**
+     * Releases an idle topic's guard and its breaker (see {@link Builder#topicIdleTimeout(Duration)}). A send racing
+     * this on the released guard is redirected to a fresh one if it would be buffered; one that goes straight to
+     * Kafka is delivered and only its outcome is lost to the released breaker.
+     */
+    private void release(TopicGuard<K, V> g) {
+        if (!g.retire()) {
+            return; // used again meanwhile
+        }
+        guards.remove(g.topic, g);
+        g.detach();
+        String name = BREAKER_PREFIX + g.topic;
+        if (registry.find(name).orElse(null) == g.breaker) {
+            registry.remove(name);
         }
     }
 
@@ -304,14 +334,45 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return registry;
     }
 
-    /** The breaker of {@code topic} (created with the topic's policy if new). */
+    /**
+     * The breaker of {@code topic}, for administration (forcing it open, say): created with the topic's policy if
+     * new, as a send would create it. For a look-up that creates nothing, use {@link #findBreaker(String)}.
+     */
     public CircuitBreaker breaker(String topic) {
         return guardFor(topic).breaker;
     }
 
-    /** A snapshot of one topic's guard. */
+    /**
+     * The breaker of {@code topic} if the topic has a guard now (it was sent to, and not released as idle); creates
+     * nothing.
+     *
+     * @throws IllegalArgumentException if {@code topic} is not a legal Kafka topic name
+     */
+    public java.util.Optional<CircuitBreaker> findBreaker(String topic) {
+        TopicGuard<K, V> g = guards.get(checkedTopic(topic));
+        return g == null ? java.util.Optional.empty() : java.util.Optional.of(g.breaker);
+    }
+
+    /**
+     * A snapshot of one topic's guard; for a topic without a guard (never sent to, or released as idle), an empty
+     * snapshot of its policy in state CLOSED. Creates nothing.
+     *
+     * @throws IllegalArgumentException if {@code topic} is not a legal Kafka topic name
+     */
     public TopicStats stats(String topic) {
-        return guardFor(topic).stats();
+        TopicGuard<K, V> g = guards.get(checkedTopic(topic));
+        return g != null ? g.stats() : new TopicStats(topic, dev.guard.core.State.CLOSED, policyFor(topic).mode(),
+                0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    private static final Pattern LEGAL_TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
+    private static String checkedTopic(String topic) {
+        if (topic == null || !LEGAL_TOPIC.matcher(topic).matches()) {
+            throw new IllegalArgumentException("topic must be a legal Kafka topic name (1 to 249 of [a-zA-Z0-9._-]), "
+                    + "was '" + topic + "'");
+        }
+        return topic;
     }
 
     /** Snapshots of every topic sent to so far, by topic. */
@@ -356,16 +417,50 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /**
      * Stops accepting records, tries to hand every buffered record to Kafka within {@code timeout}, fails what
-     * remains with {@link GuardClosedException}, then closes the delegate with the time left.
+     * remains with {@link GuardClosedException}, then closes the delegate with the time left. A close() while
+     * another runs waits for that one to finish, whatever its own timeout (it would otherwise return with records
+     * still buffered), except on the guard's own threads and Kafka's I/O thread (from a callback), where waiting
+     * could deadlock the first close(): there it returns at once.
+     *
+     * @throws org.apache.kafka.common.errors.InterruptException if interrupted while waiting for another close()
      */
     @Override
     public void close(Duration timeout) {
-        if (closing) {
-            return;
-        }
         if (timeout == null || timeout.isNegative()) {
             throw new IllegalArgumentException("close timeout must be zero or positive, was " + timeout);
         }
+        if (!closeStarted.compareAndSet(false, true)) {
+            awaitFirstClose();
+            return;
+        }
+        try {
+            closeOnce(timeout);
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    private void awaitFirstClose() {
+        Thread t = Thread.currentThread();
+        if (t instanceof GuardThread || t.getName().startsWith("kafka-producer-network-thread")) {
+            return;
+        }
+        try {
+            closed.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new org.apache.kafka.common.errors.InterruptException(e);
+        }
+    }
+
+    /** Threads of the guard (drain, sweep): a close() from their callbacks must not wait for itself. */
+    private static final class GuardThread extends Thread {
+        GuardThread(Runnable r, String name) {
+            super(r, name);
+        }
+    }
+
+    private void closeOnce(Duration timeout) {
         long budget = timeout.compareTo(Duration.ofDays(1)) > 0 ? TimeUnit.DAYS.toNanos(1) : timeout.toNanos();
         long deadline = System.nanoTime() + budget;
         closing = true;
@@ -439,9 +534,32 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return null;
     }
 
+    /**
+     * @throws IllegalStateException if any topic policy is BUFFER (also when the delegate's transactions were
+     *                               initialised before it was wrapped): a buffered record would be replayed in a
+     *                               later transaction
+     */
     @Override
     public void beginTransaction() {
+        refuseBufferWithTransactions();
         delegate.beginTransaction();
+        transactionFailure = null;
+        inTransaction = true;
+    }
+
+    /**
+     * Whether a transaction is open: records the guard refuses then fail it (see {@link #commitTransaction()}).
+     * One volatile read on the rejection path.
+     */
+    boolean inTransaction() {
+        return inTransaction;
+    }
+
+    /** A record of the open transaction was refused by the guard: the transaction must not commit. First one wins. */
+    void failTransaction(Exception e) {
+        if (transactionFailure == null) {
+            transactionFailure = e;
+        }
     }
 
     @Override
@@ -450,14 +568,29 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         delegate.sendOffsetsToTransaction(offsets, groupMetadata);
     }
 
+    /**
+     * Commits, unless the guard refused a record of this transaction ({@link CircuitOpenException} on a REJECT
+     * topic): then, as KafkaProducer after a failed send of the transaction, it throws and commits nothing; the
+     * transaction must be aborted.
+     *
+     * @throws KafkaException naming the topic, caused by the refusal, if a record of the transaction was refused
+     */
     @Override
     public void commitTransaction() {
+        Exception failed = transactionFailure;
+        if (failed != null) {
+            throw new KafkaException("Cannot commit the transaction: a record of it was refused by the guard ("
+                    + failed.getMessage() + "); abort the transaction and retry it", failed);
+        }
         delegate.commitTransaction();
+        inTransaction = false;
     }
 
     @Override
     public void abortTransaction() {
         delegate.abortTransaction();
+        transactionFailure = null;
+        inTransaction = false;
     }
 
     @Override
@@ -499,6 +632,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         private BreakerRegistry registry;
         private SendFailureClassifier classifier = SendFailureClassifier.standard();
         private Duration ackTimeout = Duration.ofSeconds(1);
+        private Duration idleTimeout = Duration.ofMinutes(10);
         private TopicPolicy defaultPolicy = TopicPolicy.buffer().build();
         private final Map<String, TopicPolicy> topicPolicies = new HashMap<>();
         private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies = new ArrayList<>();
@@ -557,6 +691,19 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                 throw new IllegalArgumentException("ackTimeout must be positive, was " + timeout);
             }
             this.ackTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * A topic without sends or acknowledgements for this long, whose buffer is empty and whose breaker is
+         * CLOSED, releases its guard and its breaker (default 10 minutes): one-off topics do not accumulate. Its
+         * next send starts it afresh (a new breaker, counters from zero).
+         */
+        public Builder<K, V> topicIdleTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("topicIdleTimeout must be positive, was " + timeout);
+            }
+            this.idleTimeout = timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365) : timeout;
             return this;
         }
 

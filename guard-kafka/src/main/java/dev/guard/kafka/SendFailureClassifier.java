@@ -1,5 +1,6 @@
 package dev.guard.kafka;
 
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
@@ -24,6 +25,8 @@ import org.apache.kafka.common.errors.InvalidProducerEpochException;
  *       unsupported version</td><td>{@link Verdict#FATAL}</td>
  *       <td>does not trip (waiting cannot heal it); logged and published as an ignored-call event;
  *       reaches the caller</td></tr>
+ *   <tr><td>a plain {@code KafkaException} (not a subclass) with a cause, as KafkaProducer wraps the fatal error
+ *       of a fenced producer</td><td>that of its cause</td><td>as the cause's</td></tr>
  *   <tr><td>everything else: {@code SerializationException}, {@code RecordTooLargeException},
  *       {@code InvalidTopicException}, {@code InvalidRecordException}, {@code PolicyViolationException}, ...</td>
  *       <td>{@link Verdict#NOT_A_FAILURE}</td><td>does not trip; reaches the caller unchanged</td></tr>
@@ -58,8 +61,22 @@ final class StandardClassifier implements SendFailureClassifier {
     private StandardClassifier() {
     }
 
+    /** How many plain {@code KafkaException} wrappers are looked through for the error they carry. */
+    private static final int MAX_UNWRAP = 4;
+
     @Override
     public Verdict classify(Exception e) {
+        // A plain KafkaException (not a subclass) says nothing itself: KafkaProducer wraps the fatal error of a fenced
+        // or failed transactional producer in one ("Cannot perform send because at least one previous ... failed").
+        Throwable t = e;
+        for (int i = 0; i < MAX_UNWRAP && t != null && t.getClass() == KafkaException.class
+                && t.getCause() instanceof Exception; i++) {
+            t = t.getCause();
+        }
+        return classifyOwn(t instanceof Exception ex ? ex : e);
+    }
+
+    private static Verdict classifyOwn(Exception e) {
         if (e instanceof RetriableException) {
             return Verdict.FAILURE;
         }

@@ -69,10 +69,14 @@ final class TopicGuard<K, V> {
      * Where sends report, not counted and counted (see {@link Route}): the route of the last permit seen, shared by
      * every send of one period; a send under another permit makes a new one (once per period, or per probe).
      */
-    private volatile Route<K, V> uncountedRoute = new Route<>(this, false, CircuitBreaker.NO_PERMIT);
-    private volatile Route<K, V> countedRoute = new Route<>(this, true, CircuitBreaker.NO_PERMIT);
-    /** The permit of the last HALF_OPEN send seen: the probe an overdue verdict in HALF_OPEN is about. */
-    private volatile long probePermit = CircuitBreaker.NO_PERMIT;
+    private volatile Route<K, V> uncountedRoute = new Route<>(this, false, CircuitBreaker.NO_PERMIT, false);
+    private volatile Route<K, V> countedRoute = new Route<>(this, true, CircuitBreaker.NO_PERMIT, false);
+    /** HALF_OPEN probes in flight and when each was handed over: a probe is judged overdue by its own age. */
+    private final ProbeWatch probes = new ProbeWatch();
+    /** The permit the sweep's overdue credits were counted under: only completions of that period consume them. */
+    private volatile long creditPermit = CircuitBreaker.NO_PERMIT;
+    /** Set by every transition: the next sweep takes the sends still pending as judged (they are stale now). */
+    private volatile boolean rebase;
 
     // ---- overdue-ack detection: counted sends handed to Kafka (or blocked in send()) minus their completions
     /** Whether new sends are counted (see the class comment). Read by every send, written by sweeps. */
@@ -88,6 +92,13 @@ final class TopicGuard<K, V> {
     private final long[] historySent = new long[HISTORY];
     private int historyCount;
     private long overdueCounted;
+
+    // ---- idle release: written by the sweep only
+    private long activeAsOf = Long.MIN_VALUE;
+    private long idleSent = -1;
+    private long idleDone = -1;
+    /** Set once the producer released this guard: a send that would buffer here goes to a fresh guard. */
+    private volatile boolean retired;
 
     // ---- counters
     final LongAdder rejected = new LongAdder();
@@ -205,22 +216,22 @@ final class TopicGuard<K, V> {
      */
     private Route<K, V> route(boolean counted, long permit) {
         Route<K, V> r = counted ? countedRoute : uncountedRoute;
-        if (r.permit == permit) {
-            return r;
+        if (r.permit != permit) {
+            r = new Route<>(this, counted, permit, breaker.state() == State.HALF_OPEN);
+            if (counted) {
+                countedRoute = r;
+            } else {
+                uncountedRoute = r;
+            }
         }
-        r = new Route<>(this, counted, permit);
-        if (counted) {
-            countedRoute = r;
-        } else {
-            uncountedRoute = r;
-        }
-        if (breaker.state() == State.HALF_OPEN) {
-            probePermit = permit;
+        if (r.probe) {
+            probes.started(permit, clock.nanoTime()); // a probe slot's permit repeats for the next probe in it
         }
         return r;
     }
 
-    private void handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route) {
+    /** Hands an attempt to Kafka; false if {@code send()} threw, so that the guard settled or put it back at once. */
+    private boolean handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route) {
         p.attemptStarted(timed ? clock.nanoTime() : 0L);
         p.route = route;
         if (route.counted) {
@@ -234,9 +245,10 @@ final class TopicGuard<K, V> {
             // like a callback error, then surface it.
             p.decidedByGuard();
             onBufferedSendCompleted(p, route, null, e);
-            return;
+            return false;
         }
         p.firstAttempt(attempt);
+        return true;
     }
 
     /** The breaker rejected the send. */
@@ -246,6 +258,9 @@ final class TopicGuard<K, V> {
         }
         rejected.increment();
         RejectedSend r = rejection();
+        if (owner.inTransaction()) {
+            owner.failTransaction(r.exception); // KafkaProducer's commit fails after a failed send: so does ours
+        }
         if (callback != null) {
             try {
                 callback.onCompletion(null, r.exception);
@@ -285,9 +300,9 @@ final class TopicGuard<K, V> {
         c.progress();
         if (route.counted) {
             c.countedCompleted();
-            if (consumeCredit(route.permit)) {
-                return;
-            }
+        }
+        if (judgedAlready(route)) {
+            return;
         }
         if (nanos == 0L && isAckOwner() && breaker.state() == State.CLOSED) {
             if (c.addOwnerSuccess(route.permit, breaker) >= FLUSH_EVERY) {
@@ -323,7 +338,23 @@ final class TopicGuard<K, V> {
         if (route.counted) {
             completions.countedCompleted();
         }
-        return record(exception, nanos, route.permit, route.counted && consumeCredit(route.permit));
+        return record(exception, nanos, route.permit, judgedAlready(route));
+    }
+
+    /**
+     * Whether this completion's send was already judged as overdue, so that it gives its permit back and records
+     * nothing more: a probe by its own age ({@link ProbeWatch}); a counted send of a CLOSED period by one of the
+     * period's overdue credits, never by a credit of another period.
+     */
+    private boolean judgedAlready(Route<K, V> route) {
+        if (route.probe) {
+            if (probes.finished(route.permit)) {
+                breaker.release(route.permit);
+                return true;
+            }
+            return false;
+        }
+        return route.counted && route.permit == creditPermit && consumeCredit(route.permit);
     }
 
     /** Records an outcome under {@code permit}, unless an overdue failure was already counted for it ({@code credited}). */
@@ -402,6 +433,12 @@ final class TopicGuard<K, V> {
         }
         // Room first, then the future: a refused record allocates nothing.
         int outcome = buffer.reserve(size);
+        if (retired) { // released as idle (see retire()): the reservation above is seen there or we see the mark
+            if (outcome == SendBuffer.ACCEPTED) {
+                buffer.cancel(size);
+            }
+            return owner.send(record, callback);
+        }
         if (outcome == SendBuffer.FULL && !failNew) {
             outcome = makeRoom(size);
         }
@@ -544,23 +581,32 @@ final class TopicGuard<K, V> {
                     if (buffer.peekHead() == null) {
                         return;
                     }
-                    if (state.isOpen() || (permit = breaker.tryAcquire()) == CircuitBreaker.NO_PERMIT) {
-                        return; // the transition to HALF_OPEN/CLOSED, or the probe's completion, drains again
+                    // OPEN past its wait asks for the probe itself: without automaticHalfOpen nothing else would
+                    if ((state.isOpen() && !openWaitElapsed(state))
+                            || (permit = breaker.tryAcquire()) == CircuitBreaker.NO_PERMIT) {
+                        return; // the transition to HALF_OPEN/CLOSED, the probe's completion or a sweep drains again
+                    }
+                    if (state == State.OPEN) {
+                        state = breaker.state(); // the permit moved it on: a probe
                     }
                     head = buffer.takeHead();
                 } finally {
                     lock.unlock();
                 }
+                boolean handed;
                 try {
-                    replayed.increment();
-                    handToKafka(head, breaker.config().measuresDuration(), route(counting, permit));
+                    handed = handToKafka(head, breaker.config().measuresDuration(), route(counting, permit));
+                    if (handed) {
+                        replayed.increment();
+                    }
                 } finally {
                     buffer.handed();
                 }
                 signalWaiters(); // flush() and close() wait for the buffer to be empty, the handed record included
-                if (state == State.HALF_OPEN) {
-                    return;
+                if (state == State.HALF_OPEN && handed) {
+                    return; // the probe's completion drains again
                 }
+                // a head settled on the spot gave its permit back (or failed and re-opened): the next is the probe
             }
         } finally {
             drainScheduled.set(false);
@@ -569,6 +615,11 @@ final class TopicGuard<K, V> {
                 scheduleDrain();
             }
         }
+    }
+
+    /** Whether an OPEN breaker's wait has elapsed, so that a permit would move it to HALF_OPEN. */
+    private boolean openWaitElapsed(State state) {
+        return state == State.OPEN && breaker.rejection().retryAfter().isZero();
     }
 
     /** Wakes flush(), close() and BLOCK waiters, if any, after a change made without the buffer's lock. */
@@ -592,6 +643,7 @@ final class TopicGuard<K, V> {
 
     private void onTransition(BreakerEvent event) {
         counting = true; // until a sweep sees the topic healthy again
+        rebase = true;
         if (buffer == null) {
             return;
         }
@@ -626,24 +678,39 @@ final class TopicGuard<K, V> {
         // for ackTimeout: under saturation acks queue behind each other but keep coming, which is not an outage.
         boolean stalled = now - lastProgressNanos >= ackTimeoutNanos;
         long sentBefore = sentAsOf(now - ackTimeoutNanos);
+        if (rebase) {
+            // A transition happened: the sends still pending belong to an earlier period, whose verdicts are in.
+            // Taken as counted, so that their age never fails the new period (a probe, a fresh CLOSED window).
+            rebase = false;
+            overdueCounted = Math.max(overdueCounted, sentNow - done);
+        }
         State state = breaker.state();
-        if (stalled && sentBefore >= 0
-                && (state == State.CLOSED || state == State.METRICS_ONLY || state == State.HALF_OPEN)) {
+        if (state == State.HALF_OPEN) {
+            // A probe is judged by its own outcome or its own age: one overdue probe re-opens the breaker now
+            // rather than after maxWaitInHalfOpen.
+            long permit;
+            while ((permit = probes.overdue(now, ackTimeoutNanos)) != CircuitBreaker.NO_PERMIT) {
+                overdue.increment();
+                breaker.onFailure(permit, ackTimeoutNanos, new AckTimeoutException("probe to topic '" + topic
+                        + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms"));
+            }
+        } else if (stalled && sentBefore >= 0 && (state == State.CLOSED || state == State.METRICS_ONLY)) {
             long newlyOverdue = sentBefore - done - overdueCounted;
-            if (newlyOverdue > 0) {
-                // In HALF_OPEN the overdue send is the probe: one failed probe re-opens the breaker now rather
-                // than after maxWaitInHalfOpen.
-                long n = state == State.HALF_OPEN ? 1
-                        : Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
+            // Judged in the period of the sends it is about: tryAcquire() in CLOSED and METRICS_ONLY is the
+            // period's permit and counts nothing.
+            long permit = newlyOverdue > 0 ? breaker.tryAcquire() : CircuitBreaker.NO_PERMIT;
+            if (permit != CircuitBreaker.NO_PERMIT) {
+                long n = Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
                 overdueCounted += newlyOverdue;
+                if (permit != creditPermit) {
+                    completions.clearCredits(); // credits of an earlier period: its sends are judged already
+                    creditPermit = permit;
+                }
                 completions.addCredits(newlyOverdue);
                 overdue.add(newlyOverdue);
                 AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
-                // Judged in the period of the sends it is about: the probe's in HALF_OPEN, the current one's
-                // otherwise (tryAcquire() in CLOSED and METRICS_ONLY is the period's permit, counted nowhere).
-                long permit = state == State.HALF_OPEN ? probePermit : breaker.tryAcquire();
-                for (long i = 0; i < n && breaker.state() == state && permit != CircuitBreaker.NO_PERMIT; i++) {
+                for (long i = 0; i < n && breaker.state() == state; i++) {
                     breaker.onFailure(permit, ackTimeoutNanos, e);
                 }
             }
@@ -659,8 +726,17 @@ final class TopicGuard<K, V> {
         // Acknowledgements flow: stop counting new sends (those still counted stay watched until they complete).
         // None since the last sweep: count new sends until acknowledgements flow again.
         counting = !progress || breaker.state() != State.CLOSED;
+        if (progress || sentNow != idleSent || done != idleDone || sentNow > done || breaker.state() != State.CLOSED
+                || (buffer != null && !buffer.isEmpty()) || activeAsOf == Long.MIN_VALUE) {
+            activeAsOf = now;
+            idleSent = sentNow;
+            idleDone = done;
+        }
         if (buffer != null) {
             expire(now);
+            if (!buffer.isEmpty() && openWaitElapsed(breaker.state())) {
+                scheduleDrain(); // the drain asks for the probe: automaticHalfOpen(false) leaves that to us
+            }
         }
     }
 
@@ -764,6 +840,24 @@ final class TopicGuard<K, V> {
         return left.size();
     }
 
+    /** The sweep's clock reading when it last saw the topic in use (sends, acknowledgements, buffer, not CLOSED). */
+    long activeAsOf() {
+        return activeAsOf;
+    }
+
+    /**
+     * Marks this guard released if it is idle: CLOSED, empty buffer. A send that reserved room in the buffer before
+     * the mark is seen here and the release is abandoned; one after it sees the mark and goes elsewhere.
+     */
+    boolean retire() {
+        retired = true;
+        if (breaker.state() != State.CLOSED || (buffer != null && !buffer.isEmpty())) {
+            retired = false;
+            return false;
+        }
+        return true;
+    }
+
     /** Stops listening to the breaker, which may outlive this producer in a shared registry. */
     void detach() {
         transitions.close();
@@ -793,16 +887,53 @@ final class TopicGuard<K, V> {
         final TopicGuard<K, V> guard;
         final boolean counted;
         final long permit;
+        /** Granted in HALF_OPEN: each send under it is a probe, watched by its own age. */
+        final boolean probe;
 
-        Route(TopicGuard<K, V> guard, boolean counted, long permit) {
+        Route(TopicGuard<K, V> guard, boolean counted, long permit, boolean probe) {
             this.guard = guard;
             this.counted = counted;
             this.permit = permit;
+            this.probe = probe;
         }
 
         @Override
         public void onCompletion(RecordMetadata metadata, Exception exception) {
             guard.onTrackedCompletion(exception, this);
+        }
+    }
+
+    /**
+     * The HALF_OPEN probes in flight, by permit, with the clock reading at which each was handed to Kafka; and the
+     * probes already failed as overdue, whose late answer then gives the permit back and records nothing. Touched
+     * only by probes and by the sweep in HALF_OPEN: a lock is fine.
+     */
+    static final class ProbeWatch {
+        private final java.util.HashMap<Long, Long> inFlight = new java.util.HashMap<>(4);
+        private final java.util.HashSet<Long> judged = new java.util.HashSet<>(4);
+
+        synchronized void started(long permit, long now) {
+            inFlight.put(permit, now);
+            judged.remove(permit); // a slot's permit is reused by the next probe in it
+        }
+
+        /** The probe of {@code permit} answered: true if it was already failed as overdue. */
+        synchronized boolean finished(long permit) {
+            inFlight.remove(permit);
+            return judged.remove(permit);
+        }
+
+        /** Takes one probe in flight for at least {@code ackTimeout}, marked judged, or NO_PERMIT. */
+        synchronized long overdue(long now, long ackTimeoutNanos) {
+            for (java.util.Map.Entry<Long, Long> e : inFlight.entrySet()) {
+                if (now - e.getValue() >= ackTimeoutNanos) {
+                    long permit = e.getKey();
+                    inFlight.remove(permit);
+                    judged.add(permit);
+                    return permit;
+                }
+            }
+            return CircuitBreaker.NO_PERMIT;
         }
     }
 

@@ -134,4 +134,329 @@ class ProducerContractEdgesTest {
         assertThat(b.state()).as("the probe is still out").isEqualTo(State.HALF_OPEN);
         assertThat(b.status().failedCalls()).as("the late failure is counted").isEqualTo(2);
     }
+
+    // ------------------------------------------------------------------------------------ d2 poison head
+
+    /**
+     * d2: a buffered head that {@code send()} refuses on the spot with a non-failure fails its own future, and the
+     * next record becomes the probe: the topic recovers, and flush() does not wait for a drain that never comes.
+     */
+    @Test
+    void d2_aPoisonHeadInHalfOpenFailsAloneAndTheNextRecordIsTheProbe() throws Exception {
+        build(TopicPolicy.buffer().build());
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        Future<RecordMetadata> poison = producer.send(rec("poison"));
+        Future<RecordMetadata> a = producer.send(rec("a"));
+        Future<RecordMetadata> c = producer.send(rec("c"));
+        clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: the drain hands the head over
+        assertThatThrownBy(() -> poison.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(SerializationException.class);
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+        assertThat(mock.history().get(0).value()).as("the next record is the probe").isEqualTo("a");
+        mock.completeNext();
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 2);
+        mock.completeNext();
+        assertThat(b.state()).isEqualTo(State.CLOSED);
+        assertThat(a.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(c.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(producer.stats("t").bufferedRecords()).isZero();
+    }
+
+    // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
+
+    /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
+    @Test
+    void d4_aBufferTopicWithoutAutomaticHalfOpenLeavesOpenAfterTheWait() {
+        build(TopicPolicy.buffer().breakerConfig(quick().automaticHalfOpen(false).build()).build());
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        producer.send(rec("m"));
+        producer.sweepNow();
+        assertThat(b.state()).as("the wait has not elapsed").isEqualTo(State.OPEN);
+        assertThat(mock.history()).isEmpty();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(b.state()).as("nothing moves it on by itself").isEqualTo(State.OPEN);
+        producer.sweepNow(); // the producer's own timer asks for the probe
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> mock.history().size() == 1);
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        assertThat(mock.history().get(0).value()).isEqualTo("m");
+    }
+
+    // -------------------------------------------------------------------------------- d6 second close()
+
+    /** d6: a second close() joins the first one's drain: it never returns while buffered records are pending. */
+    @Test
+    void d6_aSecondCloseWaitsForTheFirstOnesDrain() throws Exception {
+        build(TopicPolicy.buffer().build());
+        CircuitBreaker b = producer.breaker("t");
+        b.forceOpen();
+        Future<RecordMetadata> m = producer.send(rec("m"));
+        Thread first = new Thread(() -> producer.close(Duration.ofSeconds(30)), "first-close");
+        first.start();
+        Awaitility.await().atMost(WAIT).until(() -> first.getState() == Thread.State.TIMED_WAITING);
+        AtomicReference<Boolean> pendingWhenSecondReturned = new AtomicReference<>();
+        Thread second = new Thread(() -> {
+            producer.close(Duration.ZERO);
+            pendingWhenSecondReturned.set(producer.stats("t").bufferedRecords() != 0);
+        }, "second-close");
+        second.start();
+        Awaitility.await().atMost(WAIT).until(() -> second.getState() == Thread.State.WAITING
+                || second.getState() == Thread.State.TIMED_WAITING || second.getState() == Thread.State.TERMINATED);
+        assertThat(second.getState()).as("the second close() waits").isNotEqualTo(Thread.State.TERMINATED);
+        b.close(); // the topic recovers: the first close() drains the buffer
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+        mock.completeNext();
+        first.join(10_000);
+        second.join(10_000);
+        assertThat(first.isAlive()).isFalse();
+        assertThat(second.isAlive()).isFalse();
+        assertThat(pendingWhenSecondReturned.get()).as("no record buffered when the second close() returned").isFalse();
+        assertThat(m.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+    }
+
+    // -------------------------------------------------------------------------------- d1 transactions
+
+    /**
+     * d1: a record the guard rejected inside a transaction makes commitTransaction() fail, as KafkaProducer's
+     * commit fails after a failed send of the transaction; the transaction is not committed half done, and can be
+     * aborted.
+     */
+    @Test
+    void d1_aRejectionInsideATransactionFailsItsCommit() {
+        build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.reject().build()).transactional(true));
+        producer.initTransactions();
+        producer.beginTransaction();
+        producer.send(rec("a"));
+        trip(producer.breaker("t"));
+        Future<RecordMetadata> refused = producer.send(rec("b"));
+        assertThat(refused.isDone()).isTrue();
+        assertThatThrownBy(producer::commitTransaction).isInstanceOf(org.apache.kafka.common.KafkaException.class)
+                .hasMessageContaining("'t'").hasMessageContaining("abort").hasCauseInstanceOf(CircuitOpenException.class);
+        assertThat(mock.transactionCommitted()).as("half a transaction is not committed").isFalse();
+        producer.abortTransaction();
+        assertThat(mock.transactionAborted()).isTrue();
+        producer.breaker("t").close();
+        producer.beginTransaction(); // a new transaction starts clean
+        producer.send(rec("c"));
+        producer.commitTransaction();
+        assertThat(mock.transactionCommitted()).isTrue();
+    }
+
+    /**
+     * d1: a producer wrapped with builder(existing) whose transactions were initialised on the delegate is refused
+     * BUFFER at beginTransaction() too: a buffered record would be replayed inside a later transaction.
+     */
+    @Test
+    void d1_bufferIsRefusedAtBeginTransactionOfAnAlreadyInitialisedDelegate() {
+        mock.initTransactions(); // on the delegate, before it was wrapped: the guard was never told
+        build(GuardedProducer.builder(mock)); // BUFFER by default
+        assertThatThrownBy(producer::beginTransaction).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("BUFFER").hasMessageContaining("default policy");
+        assertThat(mock.transactionInFlight()).isFalse();
+    }
+
+    // ----------------------------------------------------------------------------- d13 classification
+
+    /**
+     * d13 (proved): a fatal error wrapped in a plain KafkaException (as KafkaProducer and MockProducer wrap a fenced
+     * producer's error in send()) was classified NOT_A_FAILURE; it is FATAL, like the error it wraps. A plain
+     * KafkaException wrapping a retriable error is a FAILURE.
+     */
+    @Test
+    void d13_aWrappedFatalErrorIsFatal() {
+        SendFailureClassifier c = SendFailureClassifier.standard();
+        org.apache.kafka.common.errors.ProducerFencedException fenced =
+                new org.apache.kafka.common.errors.ProducerFencedException("fenced");
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException("cannot send", fenced)))
+                .isEqualTo(SendFailureClassifier.Verdict.FATAL);
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException(
+                new org.apache.kafka.common.KafkaException(new org.apache.kafka.common.errors.AuthorizationException("no")))))
+                .isEqualTo(SendFailureClassifier.Verdict.FATAL);
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException(new NetworkException("down"))))
+                .isEqualTo(SendFailureClassifier.Verdict.FAILURE);
+        assertThat(c.classify(new org.apache.kafka.common.KafkaException("plain")))
+                .isEqualTo(SendFailureClassifier.Verdict.NOT_A_FAILURE);
+        // a subclass of KafkaException says what it is itself: its cause does not override it
+        assertThat(c.classify(new SerializationException("bad", fenced)))
+                .isEqualTo(SendFailureClassifier.Verdict.NOT_A_FAILURE);
+    }
+
+
+    // ------------------------------------------------------------------------- d11 probes judged too early
+
+    /** REJECT topic, ackTimeout 1 s: a and b overdue at 1 s open the breaker; c, sent at 0.9 s, is still pending. */
+    private CircuitBreaker openByOverdueSendsWithOneMorePending() {
+        build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.reject().build()).ackTimeout(Duration.ofSeconds(1)));
+        CircuitBreaker b = producer.breaker("t");
+        producer.send(rec("a"));
+        producer.send(rec("b"));
+        for (int i = 0; i < 7; i++) {
+            producer.sweepNow();
+            clock.advance(Duration.ofMillis(125));
+        }
+        producer.sweepNow(); // 0.875 s
+        clock.advance(Duration.ofMillis(25));
+        producer.send(rec("c")); // 0.9 s
+        clock.advance(Duration.ofMillis(100));
+        producer.sweepNow(); // 1.0 s: a and b overdue
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        assertThat(producer.stats("t").overdue()).isEqualTo(2);
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        return b;
+    }
+
+    /**
+     * d11: a HALF_OPEN probe is judged by its own outcome or its own age, never because a send of the period before
+     * it (c) became overdue meanwhile: the probe sent at 2.0 s is failed as overdue at 3.0 s, not at 2.0 s.
+     */
+    @Test
+    void d11_aProbeIsFailedAsOverdueOnlyAtItsOwnAge() {
+        CircuitBreaker b = openByOverdueSendsWithOneMorePending();
+        producer.send(rec("probe")); // 2.0 s
+        producer.sweepNow();
+        assertThat(b.state()).as("c is overdue now, the probe is not").isEqualTo(State.HALF_OPEN);
+        for (int i = 0; i < 7; i++) {
+            clock.advance(Duration.ofMillis(125));
+            producer.sweepNow();
+            assertThat(b.state()).as("probe age %d ms", (i + 1) * 125).isEqualTo(State.HALF_OPEN);
+        }
+        clock.advance(Duration.ofMillis(125));
+        producer.sweepNow(); // probe age 1 s
+        assertThat(b.state()).as("the probe itself is overdue").isEqualTo(State.OPEN);
+        assertThat(b.status().openings()).isEqualTo(2);
+    }
+
+    /**
+     * d13 (proved): an overdue credit of the period before (a and b, counted as failed while still pending) took the
+     * probe's success, so the probe's verdict was lost; a probe's success is its own.
+     */
+    @Test
+    void d13_aProbesSuccessIsNotTakenByAnotherSendsOverdueCredit() {
+        CapturingProducer capturing = new CapturingProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) capturing)
+                .defaultPolicy(TopicPolicy.reject().build()).ackTimeout(Duration.ofSeconds(1))
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        producer.send(rec("a"));
+        producer.send(rec("b"));
+        producer.sweepNow();
+        clock.advance(Duration.ofSeconds(1));
+        producer.sweepNow();
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        assertThat(producer.stats("t").overdue()).as("two credits outstanding").isEqualTo(2);
+        clock.advance(Duration.ofSeconds(1));
+        producer.send(rec("probe"));
+        capturing.complete(2, null); // the probe answers while a and b are still pending
+        assertThat(b.status().halfOpenSuccesses()).as("the probe's success counts").isEqualTo(1);
+        capturing.complete(0, new NetworkException("a, late"));
+        capturing.complete(1, new NetworkException("b, late"));
+        assertThat(b.state()).as("late answers are no probe verdict").isEqualTo(State.HALF_OPEN);
+        producer.send(rec("probe 2"));
+        capturing.complete(3, null);
+        assertThat(b.state()).isEqualTo(State.CLOSED);
+    }
+
+    /** A delegate whose sends the test completes in any order (MockProducer completes them in send order). */
+    static final class CapturingProducer extends MockProducer<String, String> {
+        final java.util.List<org.apache.kafka.clients.producer.Callback> callbacks = new java.util.ArrayList<>();
+        final java.util.List<java.util.concurrent.CompletableFuture<RecordMetadata>> futures = new java.util.ArrayList<>();
+
+        CapturingProducer() {
+            super(false, null, new StringSerializer(), new StringSerializer());
+        }
+
+        @Override
+        public synchronized Future<RecordMetadata> send(ProducerRecord<String, String> record,
+                                                        org.apache.kafka.clients.producer.Callback callback) {
+            callbacks.add(callback);
+            java.util.concurrent.CompletableFuture<RecordMetadata> f = new java.util.concurrent.CompletableFuture<>();
+            futures.add(f);
+            return f;
+        }
+
+        /** Completes send number {@code i} (from 0): its callback first, then its future, as KafkaProducer does. */
+        void complete(int i, Exception error) {
+            RecordMetadata md = error != null ? null
+                    : new RecordMetadata(new org.apache.kafka.common.TopicPartition("t", 0), i, 0, 0L, 0, 0);
+            callbacks.get(i).onCompletion(md, error);
+            if (error == null) {
+                futures.get(i).complete(md);
+            } else {
+                futures.get(i).completeExceptionally(error);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------- d10 per-topic state
+
+    /** d10: read-only look-ups of a never-used or illegal topic create neither a guard nor a breaker. */
+    @Test
+    void d10_readOnlyLookUpsCreateNothing() {
+        build(TopicPolicy.buffer().build());
+        TopicStats never = producer.stats("never-used");
+        assertThat(never.bufferedRecords()).isZero();
+        assertThat(never.state()).isEqualTo(State.CLOSED);
+        assertThat(never.mode()).isEqualTo(TopicPolicy.Mode.BUFFER);
+        assertThat(producer.findBreaker("never-used")).isEmpty();
+        assertThatThrownBy(() -> producer.stats("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("topic");
+        assertThatThrownBy(() -> producer.stats("not a topic!")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'not a topic!'");
+        assertThat(producer.stats()).as("no guard").isEmpty();
+        assertThat(registry.all()).as("no breaker").isEmpty();
+    }
+
+    /**
+     * d10: 20 000 one-off topics do not leave 20 000 guards: a topic unused for topicIdleTimeout, with an empty buffer
+     * and a CLOSED breaker, releases its guard and its breaker; sending to it again starts afresh.
+     */
+    @Test
+    void d10_idleTopicsReleaseTheirGuardAndBreaker() {
+        build(GuardedProducer.builder(mock).topicIdleTimeout(Duration.ofMinutes(1)));
+        int topics = 20_000;
+        for (int i = 0; i < topics; i++) {
+            producer.send(new ProducerRecord<>("one-off-" + i, "k", "v"));
+        }
+        while (mock.completeNext()) {
+            // acknowledged
+        }
+        producer.sweepNow();
+        assertThat(producer.stats()).hasSize(topics);
+        Future<RecordMetadata> held = producer.send(new ProducerRecord<>("busy", "k", "v")); // pending: not idle
+        producer.breaker("open").forceOpen(); // not CLOSED: not idle
+        clock.advance(Duration.ofSeconds(59));
+        producer.sweepNow();
+        assertThat(producer.stats()).as("not idle for a minute yet").hasSize(topics + 2);
+        clock.advance(Duration.ofSeconds(1));
+        producer.sweepNow();
+        assertThat(producer.stats().keySet()).as("only the busy and the open topic keep a guard")
+                .containsExactlyInAnyOrder("busy", "open");
+        assertThat(registry.all()).extracting(CircuitBreaker::name).containsExactlyInAnyOrder("kafka:busy", "kafka:open");
+        assertThat(held.isDone()).isFalse();
+        producer.send(new ProducerRecord<>("one-off-7", "k", "again"));
+        assertThat(producer.findBreaker("one-off-7")).isPresent();
+        assertThat(producer.breaker("one-off-7").status().successfulCalls()).as("a fresh breaker").isZero();
+    }
+
+    /** d10: a guard released while a send holds it does not swallow that send: it reaches the live guard. */
+    @Test
+    void d10_aSendRacingTheReleaseOfItsGuardIsNotLost() {
+        build(GuardedProducer.builder(mock).topicIdleTimeout(Duration.ofMinutes(1)));
+        producer.send(rec("first"));
+        mock.completeNext();
+        TopicGuard<String, String> stale = producer.guardFor("t");
+        producer.sweepNow();
+        clock.advance(Duration.ofMinutes(1));
+        producer.sweepNow();
+        assertThat(producer.stats()).isEmpty();
+        trip(stale.breaker); // the released guard's breaker opens: a racing send would be buffered there
+        Future<RecordMetadata> f = stale.enqueue(rec("raced"), null);
+        assertThat(producer.stats("t").bufferedRecords() + mock.history().size()).as("it reached the live guard")
+                .isEqualTo(2);
+        assertThat(mock.history()).extracting(ProducerRecord::value).contains("raced");
+        mock.completeNext();
+        assertThat(f.isDone()).isTrue();
+    }
 }
