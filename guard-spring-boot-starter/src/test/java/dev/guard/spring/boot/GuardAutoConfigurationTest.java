@@ -56,6 +56,38 @@ class GuardAutoConfigurationTest {
     }
 
     @Test
+    void closingTheContextClosesTheRegistry() {
+        java.util.Set<Thread> before = timerThreads();
+        java.util.Set<Thread> ours = new java.util.HashSet<>();
+        runner.withPropertyValues("guard.configs.fast.consecutive-failures=1", "guard.configs.fast.open-wait=1h",
+                        "guard.breakers.orders.config=fast")
+                .run(ctx -> {
+                    BreakerRegistry registry = ctx.getBean(BreakerRegistry.class);
+                    CircuitBreaker orders = registry.find("orders").orElseThrow();
+                    // trip it: the OPEN breaker schedules its HALF_OPEN timer on the registry's own thread
+                    long p = orders.tryAcquire();
+                    orders.onFailure(p, 0, new RuntimeException("boom"));
+                    assertThat(orders.state()).isEqualTo(dev.guard.core.State.OPEN);
+                    ours.addAll(timerThreads());
+                    ours.removeAll(before);
+                    assertThat(ours).as("the registry's timer thread, alive while the context is").hasSize(1);
+                });
+        // the runner closed the context when run() returned: the registry's timer thread must end
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> ours.stream().noneMatch(Thread::isAlive));
+    }
+
+    private static java.util.Set<Thread> timerThreads() {
+        java.util.Set<Thread> threads = new java.util.HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals("guard-registry-timer") && t.isAlive()) {
+                threads.add(t);
+            }
+        }
+        return threads;
+    }
+
+    @Test
     void metadataExposesMapValueTypes() throws Exception {
         try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
             String json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
