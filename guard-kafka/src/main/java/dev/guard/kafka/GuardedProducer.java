@@ -90,6 +90,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final ScheduledExecutorService sweeper;
     private final long ackTimeoutNanos;
     private final long idleTimeoutNanos;
+    private final long flushTimeoutNanos;
     private final TopicPolicy defaultPolicy;
     private final Map<String, TopicPolicy> topicPolicies;
     private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies;
@@ -115,6 +116,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.classifier = b.classifier;
         this.ackTimeoutNanos = b.ackTimeout.toNanos();
         this.idleTimeoutNanos = b.idleTimeout.toNanos();
+        this.flushTimeoutNanos = b.flushTimeout.toNanos();
         this.defaultPolicy = b.defaultPolicy;
         this.topicPolicies = Map.copyOf(b.topicPolicies);
         this.patternPolicies = List.copyOf(b.patternPolicies);
@@ -385,29 +387,59 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     // --------------------------------------------------------------------------------- flush and close
 
     /**
-     * Flushes the delegate after waiting for the buffers of recovering topics to be handed over. Records
-     * buffered for topics whose breaker is open are not waited for (they could wait forever): see
-     * {@link #stats(String)}. Like {@link KafkaProducer#flush()}, waits for records already handed to Kafka.
-     * When it returns, the topic breakers have been told of every acknowledgement it waited for (successes
-     * acknowledged on the producer's I/O thread otherwise reach them in batches).
+     * Returns once every record sent before it has completed (delivered or failed), like {@link KafkaProducer#flush()},
+     * including records buffered on BUFFER topics and records put back and sent again during the flush; or once
+     * {@link Builder#flushTimeout(Duration) flushTimeout} has passed (default 30 s), with a warning naming the topics
+     * whose records are still buffered (an OPEN topic whose records neither drain nor expire in time). FORCED_OPEN
+     * topics are not waited for: nothing drains them until an operator closes them. When it returns, the topic
+     * breakers have been told of every acknowledgement it waited for (successes acknowledged on the producer's I/O
+     * thread otherwise reach them in batches).
+     *
+     * @throws org.apache.kafka.common.errors.InterruptException if interrupted while waiting
      */
     @Override
     public void flush() {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        for (TopicGuard<K, V> g : guards.values()) {
-            if (g.buffering()) {
+        long deadline = System.nanoTime() + flushTimeoutNanos;
+        while (true) {
+            for (TopicGuard<K, V> g : guards.values()) {
                 try {
-                    g.awaitDrainedOrOpen(deadline);
+                    g.awaitSettled(deadline);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new org.apache.kafka.common.errors.InterruptException(e);
                 }
             }
+            long handedBefore = handOvers();
+            delegate.flush();
+            for (TopicGuard<K, V> g : guards.values()) {
+                g.reportSuccesses(); // the breakers have seen every acknowledgement flush() waited for
+            }
+            // An attempt that failed retriably during delegate.flush() was put back, and maybe sent again after
+            // delegate.flush() began (so it did not wait for it): round again until no record was handed over.
+            List<String> unsettled = new ArrayList<>();
+            for (TopicGuard<K, V> g : guards.values()) {
+                if (!g.settled()) {
+                    unsettled.add(g.topic);
+                }
+            }
+            if (unsettled.isEmpty() && handOvers() == handedBefore) {
+                return;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                LOG.warn("flush() returned after its bound (flushTimeout={} ms) with records still buffered for "
+                        + "topic(s) {}; see stats(topic)", flushTimeoutNanos / 1_000_000, unsettled);
+                return;
+            }
         }
-        delegate.flush();
+    }
+
+    /** Buffered records handed to Kafka and in-flight records put back, over all topics: changes when either happens. */
+    private long handOvers() {
+        long n = 0;
         for (TopicGuard<K, V> g : guards.values()) {
-            g.reportSuccesses(); // the breakers have seen every acknowledgement flush() waited for
+            n += g.replayed.sum() + g.possibleDuplicates.sum();
         }
+        return n;
     }
 
     @Override
@@ -633,6 +665,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         private SendFailureClassifier classifier = SendFailureClassifier.standard();
         private Duration ackTimeout = Duration.ofSeconds(1);
         private Duration idleTimeout = Duration.ofMinutes(10);
+        private Duration flushTimeout = Duration.ofSeconds(30);
         private TopicPolicy defaultPolicy = TopicPolicy.buffer().build();
         private final Map<String, TopicPolicy> topicPolicies = new HashMap<>();
         private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies = new ArrayList<>();
@@ -704,6 +737,18 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                 throw new IllegalArgumentException("topicIdleTimeout must be positive, was " + timeout);
             }
             this.idleTimeout = timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365) : timeout;
+            return this;
+        }
+
+        /**
+         * How long {@link GuardedProducer#flush()} waits at most for buffered records to settle (default 30 s): a
+         * topic that stays OPEN could otherwise hold it for its whole {@code bufferTimeout}.
+         */
+        public Builder<K, V> flushTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("flushTimeout must be positive, was " + timeout);
+            }
+            this.flushTimeout = timeout.compareTo(Duration.ofDays(1)) > 0 ? Duration.ofDays(1) : timeout;
             return this;
         }
 

@@ -97,6 +97,8 @@ final class TopicGuard<K, V> {
     private long activeAsOf = Long.MIN_VALUE;
     private long idleSent = -1;
     private long idleDone = -1;
+    /** Expired records taken out of the buffer whose futures and callbacks have not been failed yet. */
+    private final java.util.concurrent.atomic.AtomicInteger settling = new java.util.concurrent.atomic.AtomicInteger();
     /** Set once the producer released this guard: a send that would buffer here goes to a fresh guard. */
     private volatile boolean retired;
 
@@ -765,30 +767,56 @@ final class TopicGuard<K, V> {
         lock.lock();
         try {
             buffer.pollExpired(now, timeout, dead, since);
+            if (!dead.isEmpty()) {
+                settling.addAndGet(dead.size()); // out of the buffer, not yet failed: not settled for flush()
+            }
         } finally {
             lock.unlock();
         }
-        if (!dead.isEmpty()) {
-            expired.add(dead.size());
-            for (int i = 0; i < dead.size(); i++) {
-                dead.get(i).finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
-                        + (now - since.get(i)) / 1_000_000 + " ms in the buffer (bufferTimeout="
-                        + timeout / 1_000_000 + " ms) while the topic was unavailable"));
+        if (dead.isEmpty()) {
+            return;
+        }
+        expired.add(dead.size());
+        // The user callbacks run on the drain executor, in order: one that blocks must not hold up the sweep,
+        // which expires every topic's records and watches every topic's acknowledgements.
+        Runnable failThem = () -> {
+            try {
+                for (int i = 0; i < dead.size(); i++) {
+                    dead.get(i).finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
+                            + (now - since.get(i)) / 1_000_000 + " ms in the buffer (bufferTimeout="
+                            + timeout / 1_000_000 + " ms) while the topic was unavailable"));
+                }
+            } finally {
+                settling.addAndGet(-dead.size());
+                signalWaiters();
             }
+        };
+        try {
+            owner.drainExecutor.execute(failThem);
+        } catch (RuntimeException shutDown) {
+            failThem.run();
         }
     }
 
     // --------------------------------------------------------------------------------- flush and close
 
-    /** Waits until the buffer is empty or the breaker is open, up to {@code deadlineNanos} (System.nanoTime). */
-    boolean awaitDrainedOrOpen(long deadlineNanos) throws InterruptedException {
+    /** Whether nothing of this topic waits in its buffer, or nothing can drain it (FORCED_OPEN). */
+    boolean settled() {
+        return buffer == null || (buffer.isEmpty() && settling.get() == 0) || breaker.state() == State.FORCED_OPEN;
+    }
+
+    /**
+     * Waits until {@link #settled()}: every buffered record handed to Kafka, expired or failed; up to
+     * {@code deadlineNanos} (System.nanoTime). Returns whether it is settled.
+     */
+    boolean awaitSettled(long deadlineNanos) throws InterruptedException {
         if (buffer == null) {
             return true;
         }
         lock.lock();
         try {
             waiters++;
-            while (!buffer.isEmpty() && !breaker.state().isOpen()) {
+            while (!settled()) {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
                     return false;
@@ -810,7 +838,8 @@ final class TopicGuard<K, V> {
         lock.lock();
         try {
             waiters++;
-            while (!buffer.isEmpty()) {
+            // FORCED_OPEN: an operator holds the topic, nothing will drain it; its records fail now
+            while (!buffer.isEmpty() && breaker.state() != State.FORCED_OPEN) {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
                     break;

@@ -670,7 +670,7 @@ class GuardedProducerTest {
     class Lifecycle {
 
         @Test
-        void flushDoesNotWaitForOpenTopics() {
+        void flushDoesNotWaitForForcedOpenTopics() {
             build(GuardedProducer.builder(mock));
             producer.breaker("b").forceOpen();
             producer.send(rec("b", "m0"));

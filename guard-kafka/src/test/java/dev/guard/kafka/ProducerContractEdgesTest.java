@@ -190,7 +190,7 @@ class ProducerContractEdgesTest {
     void d6_aSecondCloseWaitsForTheFirstOnesDrain() throws Exception {
         build(TopicPolicy.buffer().build());
         CircuitBreaker b = producer.breaker("t");
-        b.forceOpen();
+        trip(b); // OPEN, and the manual clock keeps it so
         Future<RecordMetadata> m = producer.send(rec("m"));
         Thread first = new Thread(() -> producer.close(Duration.ofSeconds(30)), "first-close");
         first.start();
@@ -358,6 +358,132 @@ class ProducerContractEdgesTest {
         assertThat(b.state()).isEqualTo(State.CLOSED);
     }
 
+    // ------------------------------------------------------------------------------------------- d5 flush
+
+    /**
+     * d5: on a CLOSED BUFFER topic, a record in flight when flush() began that fails retriably is put back and sent
+     * again during the flush: flush() returns only once that second attempt has completed.
+     */
+    @Test
+    void d5_flushWaitsForARecordPutBackAndResentDuringIt() throws Exception {
+        CapturingProducer capturing = new CapturingProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) capturing)
+                .registry(registry).breakerConfig(quick().consecutiveFailures(3).build()).manualSweep().warmUp(false)
+                .build();
+        Future<RecordMetadata> m = producer.send(rec("m"));
+        AtomicReference<Boolean> doneAtReturn = new AtomicReference<>();
+        Thread flusher = new Thread(() -> {
+            producer.flush();
+            doneAtReturn.set(m.isDone());
+        }, "flusher");
+        flusher.start();
+        Awaitility.await().atMost(WAIT).until(() -> capturing.flushes.get() == 1);
+        capturing.complete(0, new NetworkException("connection lost")); // retriable: put back, sent again
+        Awaitility.await().atMost(WAIT).until(() -> capturing.sends() == 2);
+        assertThat(producer.breaker("t").state()).isEqualTo(State.CLOSED);
+        Awaitility.await("flush() waits for the second attempt too").atMost(WAIT)
+                .until(() -> capturing.flushes.get() == 2 || !flusher.isAlive());
+        capturing.complete(1, null);
+        flusher.join(10_000);
+        assertThat(doneAtReturn.get()).as("the re-sent record had completed when flush() returned").isTrue();
+        assertThat(m.get(1, TimeUnit.SECONDS).offset()).isEqualTo(1);
+    }
+
+    /** d5: on an OPEN topic flush() waits until the buffered records are settled (here: expired), not just returns. */
+    @Test
+    void d5_flushWaitsForAnOpenTopicsRecordsToSettle() throws Exception {
+        build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.buffer().bufferTimeout(Duration.ofSeconds(30))
+                .breakerConfig(quick().openWait(Duration.ofHours(1)).build()).build())
+                .flushTimeout(Duration.ofSeconds(20)));
+        trip(producer.breaker("t"));
+        Future<RecordMetadata> m = producer.send(rec("m"));
+        AtomicReference<Boolean> doneAtReturn = new AtomicReference<>();
+        Thread flusher = new Thread(() -> {
+            producer.flush();
+            doneAtReturn.set(m.isDone());
+        }, "flusher");
+        flusher.start();
+        Awaitility.await().atMost(WAIT).until(() -> flusher.getState() == Thread.State.TIMED_WAITING
+                || !flusher.isAlive());
+        clock.advance(Duration.ofSeconds(30));
+        producer.sweepNow(); // the record expires: settled
+        flusher.join(10_000);
+        assertThat(flusher.isAlive()).isFalse();
+        assertThat(doneAtReturn.get()).as("flush() returned once the record was settled").isTrue();
+        assertThatThrownBy(m::get).hasCauseInstanceOf(BufferExpiredException.class);
+    }
+
+    /** d5: flush() on an OPEN topic whose records do not settle returns after its bound, with them still buffered. */
+    @Test
+    void d5_flushOnAnOpenTopicReturnsAfterItsBound() {
+        build(GuardedProducer.builder(mock).flushTimeout(Duration.ofMillis(300)));
+        trip(producer.breaker("t"));
+        producer.send(rec("m"));
+        long start = System.nanoTime();
+        producer.flush();
+        long tookMillis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(tookMillis).isBetween(300L, 5_000L);
+        assertThat(producer.stats("t").bufferedRecords()).isEqualTo(1);
+    }
+
+    // ------------------------------------------------------------------- d13 close() of a FORCED_OPEN topic
+
+    /**
+     * d13 (proved): close() without timeout waited for a FORCED_OPEN topic's buffer, which nothing drains (an operator
+     * holds it), until bufferTimeout expired its records. It fails them at once with GuardClosedException.
+     */
+    @Test
+    void d13_closeWithoutTimeoutDoesNotWaitForAForcedOpenTopic() throws Exception {
+        build(TopicPolicy.buffer().build());
+        producer.breaker("t").forceOpen();
+        Future<RecordMetadata> m = producer.send(rec("m"));
+        Thread closer = new Thread(() -> producer.close(), "closer");
+        closer.start();
+        closer.join(5_000);
+        boolean returned = !closer.isAlive();
+        closer.interrupt(); // without the fix: ends its wait, so that tearDown's close() does not wait a day
+        closer.join(5_000);
+        assertThat(returned).as("close() returned").isTrue();
+        assertThatThrownBy(m::get).hasCauseInstanceOf(GuardClosedException.class)
+                .hasMessageContaining("FORCED_OPEN");
+    }
+
+    // --------------------------------------------------------------- d13 expiry callbacks off the sweeper
+
+    /**
+     * d13 (proved): expired records were failed on the sweeper thread, so one user callback that blocks stalled the
+     * expiry of every other topic (and the overdue watch). Another topic's record expires while it blocks.
+     */
+    @Test
+    void d13_aBlockingExpiryCallbackDoesNotStallOtherTopics() throws Exception {
+        build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.buffer().bufferTimeout(Duration.ofSeconds(30))
+                .breakerConfig(quick().openWait(Duration.ofHours(1)).build()).build()));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch blocked = new java.util.concurrent.CountDownLatch(1);
+        trip(producer.breaker("a"));
+        trip(producer.breaker("b"));
+        producer.send(new ProducerRecord<>("a", "k", "slow"), (md, e) -> {
+            blocked.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Future<RecordMetadata> other = producer.send(new ProducerRecord<>("b", "k", "v"));
+        clock.advance(Duration.ofSeconds(30));
+        Thread sweeper = new Thread(producer::sweepNow, "sweep");
+        try {
+            sweeper.start();
+            assertThat(blocked.await(5, TimeUnit.SECONDS)).isTrue();
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(other::isDone);
+            assertThatThrownBy(other::get).hasCauseInstanceOf(BufferExpiredException.class);
+        } finally {
+            release.countDown();
+            sweeper.join(10_000);
+        }
+    }
+
     /** A delegate whose sends the test completes in any order (MockProducer completes them in send order). */
     static final class CapturingProducer extends MockProducer<String, String> {
         final java.util.List<org.apache.kafka.clients.producer.Callback> callbacks = new java.util.ArrayList<>();
@@ -376,15 +502,44 @@ class ProducerContractEdgesTest {
             return f;
         }
 
+        final java.util.concurrent.atomic.AtomicInteger flushes = new java.util.concurrent.atomic.AtomicInteger();
+
+        /** Waits, as KafkaProducer.flush() does, until every send made before it has completed. */
+        @Override
+        public void flush() {
+            flushes.incrementAndGet();
+            java.util.List<java.util.concurrent.CompletableFuture<RecordMetadata>> before;
+            synchronized (this) {
+                before = new java.util.ArrayList<>(futures);
+            }
+            for (java.util.concurrent.CompletableFuture<RecordMetadata> f : before) {
+                try {
+                    f.get(30, TimeUnit.SECONDS);
+                } catch (Exception ignored) {
+                    // failed sends are complete too
+                }
+            }
+        }
+
+        synchronized int sends() {
+            return futures.size();
+        }
+
         /** Completes send number {@code i} (from 0): its callback first, then its future, as KafkaProducer does. */
         void complete(int i, Exception error) {
+            org.apache.kafka.clients.producer.Callback cb;
+            java.util.concurrent.CompletableFuture<RecordMetadata> f;
+            synchronized (this) {
+                cb = callbacks.get(i);
+                f = futures.get(i);
+            }
             RecordMetadata md = error != null ? null
                     : new RecordMetadata(new org.apache.kafka.common.TopicPartition("t", 0), i, 0, 0L, 0, 0);
-            callbacks.get(i).onCompletion(md, error);
+            cb.onCompletion(md, error);
             if (error == null) {
-                futures.get(i).complete(md);
+                f.complete(md);
             } else {
-                futures.get(i).completeExceptionally(error);
+                f.completeExceptionally(error);
             }
         }
     }
