@@ -118,7 +118,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(int parameterIndex) throws SQLException {
-        return cs.getObject(parameterIndex);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex), connection);
     }
 
     @Override
@@ -128,7 +128,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(int parameterIndex, java.util.Map<String, Class<?>> map) throws SQLException {
-        return cs.getObject(parameterIndex, map);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex, map), connection);
     }
 
     @Override
@@ -148,7 +148,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Array getArray(int parameterIndex) throws SQLException {
-        return cs.getArray(parameterIndex);
+        return GuardedArray.wrap(cs.getArray(parameterIndex), connection);
     }
 
     @Override
@@ -378,7 +378,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(String parameterName) throws SQLException {
-        return cs.getObject(parameterName);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterName), connection);
     }
 
     @Override
@@ -388,7 +388,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(String parameterName, java.util.Map<String, Class<?>> map) throws SQLException {
-        return cs.getObject(parameterName, map);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterName, map), connection);
     }
 
     @Override
@@ -408,7 +408,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Array getArray(String parameterName) throws SQLException {
-        return cs.getArray(parameterName);
+        return GuardedArray.wrap(cs.getArray(parameterName), connection);
     }
 
     @Override
@@ -593,12 +593,12 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public <T> T getObject(int parameterIndex, Class<T> type) throws SQLException {
-        return cs.getObject(parameterIndex, type);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex, type), type, connection);
     }
 
     @Override
     public <T> T getObject(String parameterName, Class<T> type) throws SQLException {
-        return cs.getObject(parameterName, type);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterName, type), type, connection);
     }
 
     @Override

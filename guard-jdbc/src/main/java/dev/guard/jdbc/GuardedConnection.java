@@ -502,7 +502,7 @@ final class GuardedConnection implements Connection {
     @Override
     public Array createArrayOf(String typeName, Object[] elements) throws SQLException {
         try {
-            return delegate.createArrayOf(typeName, elements);
+            return GuardedArray.wrap(delegate.createArrayOf(typeName, elements), this);
         } catch (SQLException e) {
             throw failed(e, Recorder.UNTIMED);
         }

@@ -52,9 +52,12 @@ import javax.sql.DataSource;
  *       {@code createStatement}/{@code prepare*} its classified exception. These are reports about the resource
  *       whose acquisition was checked at {@code getConnection()}: they take no permission, and they are recorded
  *       only while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), never as HALF_OPEN probes.
- *       {@link java.sql.ResultSet}s are the driver's, not wrapped. {@link Connection#getMetaData()} is wrapped (only
- *       when asked for): its {@code getConnection()} is the guarded connection and its result sets answer
- *       {@code getStatement()} with {@code null}.</li>
+ *       No handed-out object leads back to the driver's: a {@link java.sql.ResultSet} (from {@code executeQuery},
+ *       {@code getResultSet()}, {@code getGeneratedKeys()}) answers {@code getStatement()} with the guarded statement
+ *       (and records a failure of {@code next()}, which may fetch rows); {@link Connection#getMetaData()} (wrapped only
+ *       when asked for) answers {@code getConnection()} with the guarded connection, and its result sets, like those of
+ *       a {@link java.sql.Array}, answer {@code getStatement()} with {@code null}; result sets and arrays read from a
+ *       column or an out parameter are wrapped alike. Only {@code unwrap} reaches the driver's objects, on request.</li>
  *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, long, Throwable)}; NOT_A_FAILURE
  *       {@code ->} {@link CircuitBreaker#onSuccess(long, long)}; SLOW {@code ->} a success slower than the configured slow-call
  *       duration (so only slow-call-rate rules react; a plain success when none is configured); REPORT_ONLY

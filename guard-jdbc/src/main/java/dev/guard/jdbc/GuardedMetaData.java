@@ -44,29 +44,10 @@ final class GuardedMetaData {
                 default:
             }
             Object result = invoke(delegate, m, args, connection);
-            return result instanceof ResultSet ? withoutStatement((ResultSet) result, connection) : result;
+            return result instanceof ResultSet ? new GuardedResultSet((ResultSet) result, null, connection) : result;
         };
         return (DatabaseMetaData) Proxy.newProxyInstance(GuardedMetaData.class.getClassLoader(),
                 new Class<?>[] {DatabaseMetaData.class}, h);
-    }
-
-    private static ResultSet withoutStatement(ResultSet delegate, GuardedConnection connection) {
-        InvocationHandler h = (proxy, m, args) -> {
-            switch (m.getName()) {
-                case "getStatement":
-                    return null;
-                case "toString":
-                    return "GuardedMetaDataResultSet{" + delegate + "}";
-                case "hashCode":
-                    return System.identityHashCode(proxy);
-                case "equals":
-                    return proxy == args[0];
-                default:
-                    return invoke(delegate, m, args, connection);
-            }
-        };
-        return (ResultSet) Proxy.newProxyInstance(GuardedMetaData.class.getClassLoader(),
-                new Class<?>[] {ResultSet.class}, h);
     }
 
     private static Object invoke(Object target, Method m, Object[] args, GuardedConnection connection)

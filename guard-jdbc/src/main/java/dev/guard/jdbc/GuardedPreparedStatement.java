@@ -42,7 +42,7 @@ class GuardedPreparedStatement extends GuardedStatement implements PreparedState
         try {
             ResultSet result = ps.executeQuery();
             connection.succeeded(start);
-            return result;
+            return new GuardedResultSet(result, this, connection);
         } catch (SQLException e) {
             throw connection.failed(e, start);
         }

@@ -9,8 +9,9 @@ import java.sql.Statement;
 /**
  * The {@link Statement} of a {@link GuardedConnection}: forwards every method, including the JDBC default methods
  * ({@code executeLarge*}, {@code enquote*}, {@code setLargeMaxRows}, ...); every {@code execute*} records a success or
- * a classified failure (see {@link Recorder}). {@link #getConnection()} returns the guarded connection. Result sets
- * are the driver's, not wrapped. Like any JDBC statement, not thread-safe.
+ * a classified failure (see {@link Recorder}). {@link #getConnection()} returns the guarded connection, and every
+ * result set ({@code executeQuery}, {@link #getResultSet()}, {@link #getGeneratedKeys()}) is a {@link GuardedResultSet}
+ * whose {@code getStatement()} is this statement. Like any JDBC statement, not thread-safe.
  */
 class GuardedStatement implements Statement {
 
@@ -49,7 +50,7 @@ class GuardedStatement implements Statement {
         try {
             ResultSet result = delegate.executeQuery(sql);
             connection.succeeded(start);
-            return result;
+            return new GuardedResultSet(result, this, connection);
         } catch (SQLException e) {
             throw connection.failed(e, start);
         }
@@ -141,7 +142,7 @@ class GuardedStatement implements Statement {
 
     @Override
     public ResultSet getResultSet() throws SQLException {
-        return delegate.getResultSet();
+        return GuardedResultSet.wrap(delegate.getResultSet(), this, connection);
     }
 
     @Override
@@ -218,7 +219,7 @@ class GuardedStatement implements Statement {
 
     @Override
     public ResultSet getGeneratedKeys() throws SQLException {
-        return delegate.getGeneratedKeys();
+        return GuardedResultSet.wrap(delegate.getGeneratedKeys(), this, connection);
     }
 
     @Override

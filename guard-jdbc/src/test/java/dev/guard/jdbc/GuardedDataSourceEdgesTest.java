@@ -371,6 +371,135 @@ class GuardedDataSourceEdgesTest {
         }
     }
 
+    @Test
+    void everyResultSetLeadsBackToTheGuardedStatementAndItsWorkIsRecorded() throws SQLException {
+        try (GuardedDataSource ds = guard(h2.dataSource(), "result-sets");
+             Connection c = ds.getConnection();
+             Statement s = c.createStatement()) {
+            s.execute("create table keyed(id bigint generated always as identity primary key, v int)");
+            try (java.sql.ResultSet rs = s.executeQuery("select 1")) {
+                assertThat(rs.getStatement()).as("executeQuery").isSameAs(s);
+                assertThat(rs.getStatement().getConnection()).isSameAs(c);
+            }
+            assertThat(s.execute("select 2")).isTrue();
+            try (java.sql.ResultSet rs = s.getResultSet()) {
+                assertThat(rs.getStatement()).as("getResultSet").isSameAs(s);
+            }
+            s.executeUpdate("insert into keyed(v) values (1)", Statement.RETURN_GENERATED_KEYS);
+            try (java.sql.ResultSet keys = s.getGeneratedKeys()) {
+                assertThat(keys.next()).isTrue();
+                assertThat(keys.getStatement()).as("Statement.getGeneratedKeys").isSameAs(s);
+            }
+            try (java.sql.PreparedStatement ps = c.prepareStatement("insert into keyed(v) values (?)",
+                    Statement.RETURN_GENERATED_KEYS)) {
+                ps.setInt(1, 2);
+                ps.executeUpdate();
+                try (java.sql.ResultSet keys = ps.getGeneratedKeys()) {
+                    assertThat(keys.getStatement()).as("PreparedStatement.getGeneratedKeys").isSameAs(ps);
+                }
+                try (java.sql.PreparedStatement q = c.prepareStatement("select v from keyed where v = ?")) {
+                    q.setInt(1, 2);
+                    try (java.sql.ResultSet rs = q.executeQuery()) {
+                        assertThat(rs.getStatement()).as("PreparedStatement.executeQuery").isSameAs(q);
+                        assertThat(rs.getStatement().getConnection()).isSameAs(c);
+                    }
+                }
+            }
+            try (java.sql.CallableStatement cs = c.prepareCall("call 3");
+                 java.sql.ResultSet rs = cs.executeQuery()) {
+                assertThat(rs.getStatement()).as("CallableStatement.executeQuery").isSameAs(cs);
+            }
+            // Work done through the statement a result set leads back to is the guard's work: it is recorded.
+            long before = ds.breaker().status().successfulCalls();
+            try (java.sql.ResultSet rs = s.executeQuery("select 4")) {
+                rs.getStatement().executeQuery("select 5").close();
+            }
+            assertThat(ds.breaker().status().successfulCalls()).as("both statements recorded").isEqualTo(before + 2);
+        }
+    }
+
+    @Test
+    void arraysAndTheirResultSetsLeadBackOnlyToGuardedObjects() throws SQLException {
+        try (GuardedDataSource ds = guard(h2.dataSource(), "arrays");
+             Connection c = ds.getConnection();
+             Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery("select array[1, 2] as a")) {
+            assertThat(rs.next()).isTrue();
+            java.sql.Array[] arrays = {rs.getArray(1), rs.getArray("a"), (java.sql.Array) rs.getObject(1),
+                    rs.getObject(1, java.sql.Array.class), c.createArrayOf("INTEGER", new Object[] {1, 2})};
+            for (java.sql.Array a : arrays) {
+                assertThat(a).isInstanceOf(GuardedArray.class); // pgjdbc's array result set leads to a raw statement
+                try (java.sql.ResultSet elements = a.getResultSet()) {
+                    assertThat(elements).isInstanceOf(GuardedResultSet.class);
+                    assertThat(elements.getStatement()).isNull();
+                }
+            }
+        }
+    }
+
+    /** A data source whose result sets fail at next() like a cursor whose connection broke mid-fetch. */
+    private static DataSource nextFails(DataSource real) {
+        return new DelegatingDataSource(real) {
+            @Override
+            public Connection getConnection() throws SQLException {
+                Connection c = super.getConnection();
+                InvocationHandler h = (proxy, m, args) -> {
+                    Object result;
+                    try {
+                        result = m.invoke(c, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    return result instanceof Statement ? failingNextStatement((Statement) result) : result;
+                };
+                return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                        new Class<?>[] {Connection.class}, h);
+            }
+        };
+    }
+
+    private static Statement failingNextStatement(Statement real) {
+        InvocationHandler h = (proxy, m, args) -> {
+            Object result;
+            try {
+                result = m.invoke(real, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+            if (!(result instanceof java.sql.ResultSet)) {
+                return result;
+            }
+            java.sql.ResultSet rs = (java.sql.ResultSet) result;
+            return Proxy.newProxyInstance(java.sql.ResultSet.class.getClassLoader(),
+                    new Class<?>[] {java.sql.ResultSet.class}, (p, rm, rargs) -> {
+                        if (rm.getName().equals("next")) {
+                            throw new SQLException("An I/O error occurred while sending to the backend", "08006");
+                        }
+                        try {
+                            return rm.invoke(rs, rargs);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        };
+        return (Statement) Proxy.newProxyInstance(Statement.class.getClassLoader(),
+                new Class<?>[] {real instanceof java.sql.PreparedStatement ? java.sql.PreparedStatement.class
+                        : Statement.class}, h);
+    }
+
+    @Test
+    void aResultSetThatFailsToFetchIsAFailedRequest() throws SQLException {
+        try (GuardedDataSource ds = guard(nextFails(h2.dataSource()), "fetch-fails")) {
+            for (int i = 0; i < 3; i++) {
+                try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                    java.sql.ResultSet rs = s.executeQuery("select 1");
+                    assertThat(catchThrowable(rs::next)).isInstanceOf(SQLException.class);
+                }
+            }
+            assertThat(ds.breaker().status().failedCalls()).as("each broken fetch is a failure").isEqualTo(3);
+        }
+    }
+
     // ---------------------------------------------------------------------------------- 4. the probe gives back
 
     @Test
