@@ -28,11 +28,11 @@ final class FrameCodec {
 
     /** Encodes a frame; the returned buffer (reused by the next call) is flipped, ready to write. */
     ByteBuffer encode(String topic, int partition, long timestamp, byte[] key, byte[] value, Iterable<Header> headers) {
-        byte[] t = topic.getBytes(StandardCharsets.UTF_8);
+        byte[] t = utf8("topic", topic);
         int size = HEADER + MIN_PAYLOAD + t.length + len(key) + len(value);
         if (headers != null) {
             for (Header h : headers) {
-                size += 2 + h.key().getBytes(StandardCharsets.UTF_8).length + 4 + len(h.value());
+                size += 2 + utf8("header key", h.key()).length + 4 + len(h.value());
             }
         }
         if (buf.capacity() < size) {
@@ -48,7 +48,7 @@ final class FrameCodec {
         int count = 0;
         if (headers != null) {
             for (Header h : headers) {
-                byte[] hk = h.key().getBytes(StandardCharsets.UTF_8);
+                byte[] hk = utf8("header key", h.key());
                 buf.putShort((short) hk.length).put(hk);
                 bytes(h.value());
                 count++;
@@ -61,6 +61,15 @@ final class FrameCodec {
         buf.putInt(0, payload).putInt(4, (int) crc.getValue());
         buf.flip();
         return buf;
+    }
+
+    /** The UTF-8 bytes of a name stored with a 16-bit length; longer names are refused, not truncated. */
+    private static byte[] utf8(String what, String name) {
+        byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        if (b.length > 0xffff) {
+            throw new IllegalArgumentException(what + " must be at most 65535 UTF-8 bytes, was " + b.length);
+        }
+        return b;
     }
 
     private static int len(byte[] b) {

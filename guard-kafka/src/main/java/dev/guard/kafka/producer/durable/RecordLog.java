@@ -239,6 +239,7 @@ public final class RecordLog implements AutoCloseable {
      * {@link Durability#PER_RECORD}). {@code partition} -1 and {@code timestamp} -1 mean none.
      *
      * @throws UncheckedIOException the write failed; the log is truncated back and the record not stored
+     * @throws IllegalArgumentException the topic or a header key is longer than 65535 UTF-8 bytes
      */
     public long append(String topic, int partition, long timestamp, byte[] key, byte[] value,
                        Iterable<Header> headers) {

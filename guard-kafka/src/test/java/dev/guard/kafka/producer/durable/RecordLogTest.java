@@ -154,6 +154,19 @@ class RecordLogTest {
         }
     }
 
+    @Test
+    void namesTooLongForTheFrameAreRefusedNotTruncated() throws IOException {
+        try (RecordLog log = open(new ArrayList<>())) {
+            String longName = "x".repeat(65536);
+            assertThatThrownBy(() -> log.append(longName, -1, -1, null, null, null))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("topic").hasMessageContaining("65536");
+            assertThatThrownBy(() -> log.append("t", -1, -1, null, null, List.of(new RecordHeader(longName, null))))
+                    .hasMessageContaining("header key");
+            assertThat(log.diskBytes()).isZero();
+            assertThat(log.append("x".repeat(65535), -1, -1, null, null, null)).isZero();
+        }
+    }
+
     /** Writes 10 records in one segment, closes; returns the segment and the frame boundaries. */
     long[] tenRecords() throws IOException {
         long[] ends = new long[10];
