@@ -1,7 +1,9 @@
 package dev.guard.spring.boot;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -18,6 +20,14 @@ public class GuardProperties {
 
     /** Breakers created at startup, by name. */
     private final Map<String, Breaker> breakers = new LinkedHashMap<>();
+
+    /** Guarded Kafka producers. */
+    private final Kafka kafka = new Kafka();
+
+    /** Guarded Kafka producers. */
+    public Kafka getKafka() {
+        return kafka;
+    }
 
     /** Named breaker configurations. */
     public Map<String, Config> getConfigs() {
@@ -65,5 +75,65 @@ public class GuardProperties {
 
         public String getConfig() { return config; }
         public void setConfig(String config) { this.config = config; }
+    }
+
+    /** {@code guard.kafka.*}: every {@code DefaultKafkaProducerFactory} bean makes guarded producers. */
+    public static class Kafka {
+        /** Whether producers of DefaultKafkaProducerFactory beans are wrapped in GuardedProducer. */
+        private boolean enabled = true;
+        /** Whether the guard's safer producer defaults apply where the factory's configuration is silent. */
+        private boolean saferDefaults = true;
+        /** A send unacknowledged for this long counts as failed while still pending. */
+        private Duration ackTimeout = Duration.ofSeconds(1);
+        /** Policy of topics that neither guard.kafka.topics nor guard.kafka.patterns names. */
+        private final Topic defaults = new Topic();
+        /** Policies by topic name. */
+        private final Map<String, Topic> topics = new LinkedHashMap<>();
+        /** Policies for topics whose whole name matches a regular expression, tried in order. */
+        private final List<Pattern> patterns = new ArrayList<>();
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public boolean isSaferDefaults() { return saferDefaults; }
+        public void setSaferDefaults(boolean saferDefaults) { this.saferDefaults = saferDefaults; }
+        public Duration getAckTimeout() { return ackTimeout; }
+        public void setAckTimeout(Duration ackTimeout) { this.ackTimeout = ackTimeout; }
+        public Topic getDefaults() { return defaults; }
+        public Map<String, Topic> getTopics() { return topics; }
+        public List<Pattern> getPatterns() { return patterns; }
+    }
+
+    /** The policy of a topic: unset fields keep GuardedProducer's defaults. */
+    public static class Topic {
+        /** buffer or reject; a transactional factory defaults to reject and refuses buffer. */
+        private String policy;
+        /** BUFFER: records held at most while the circuit is open. */
+        private Integer maxRecords;
+        /** BUFFER: bytes held at most while the circuit is open. */
+        private Long maxBytes;
+        /** BUFFER: a buffered record older than this fails with BufferExpiredException. */
+        private Duration bufferTimeout;
+        /** Name of a guard.configs entry for this topic's breaker. */
+        private String config;
+
+        public String getPolicy() { return policy; }
+        public void setPolicy(String policy) { this.policy = policy; }
+        public Integer getMaxRecords() { return maxRecords; }
+        public void setMaxRecords(Integer maxRecords) { this.maxRecords = maxRecords; }
+        public Long getMaxBytes() { return maxBytes; }
+        public void setMaxBytes(Long maxBytes) { this.maxBytes = maxBytes; }
+        public Duration getBufferTimeout() { return bufferTimeout; }
+        public void setBufferTimeout(Duration bufferTimeout) { this.bufferTimeout = bufferTimeout; }
+        public String getConfig() { return config; }
+        public void setConfig(String config) { this.config = config; }
+    }
+
+    /** A topic policy for every topic whose whole name matches {@link #getPattern() pattern}. */
+    public static class Pattern extends Topic {
+        /** Regular expression the whole topic name must match. */
+        private String pattern;
+
+        public String getPattern() { return pattern; }
+        public void setPattern(String pattern) { this.pattern = pattern; }
     }
 }
