@@ -13,6 +13,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /** Admin-client operations shared by the broker implementations. */
 final class KafkaAdmin {
@@ -46,9 +47,8 @@ final class KafkaAdmin {
             admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs)))
                     .all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             while (true) {
-                TopicDescription description = admin.describeTopics(List.of(name)).allTopicNames()
-                        .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(name);
-                if (description.partitions().size() == partitions
+                TopicDescription description = describeOrNull(admin, name);
+                if (description != null && description.partitions().size() == partitions
                         && description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) {
                     return;
                 }
@@ -66,6 +66,23 @@ final class KafkaAdmin {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topic '" + name + "'", e);
+        }
+    }
+
+    /**
+     * Describes the topic, or returns {@code null} while the broker's metadata cache does not know it yet: right after
+     * {@code createTopics} completes, a describe may still answer {@link UnknownTopicOrPartitionException}.
+     */
+    private static TopicDescription describeOrNull(Admin admin, String name)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        try {
+            return admin.describeTopics(List.of(name)).allTopicNames()
+                    .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(name);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return null;
+            }
+            throw e;
         }
     }
 
