@@ -379,9 +379,10 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /** Snapshots of every topic sent to so far, by topic. */
     public Map<String, TopicStats> stats() {
-        Map<String, TopicStats> map = new LinkedHashMap<>();
-        guards.keySet().stream().sorted().forEach(t -> map.put(t, guards.get(t).stats()));
-        return Collections.unmodifiableMap(map);
+        // one pass over the entries: a key looked up again could have been released in between
+        Map<String, TopicStats> map = new java.util.TreeMap<>();
+        guards.forEach((t, g) -> map.put(t, g.stats()));
+        return Collections.unmodifiableMap(new LinkedHashMap<>(map));
     }
 
     // --------------------------------------------------------------------------------- flush and close
