@@ -97,7 +97,11 @@ def load(paths):
             name = name[len(PKG):]
         cls, method = name.rsplit(".", 1)
         params = e.get("params") or {}
-        results[(cls, method, params.get("failEvery"))] = Result(e)
+        if cls == "ManyTopicsSend":
+            key = (params.get("policy"), params.get("topics"))
+        else:
+            key = params.get("failEvery")
+        results[(cls, method, key)] = Result(e)
     return data, results
 
 
@@ -629,6 +633,107 @@ def path_section(p, res, banner):
     p("")
 
 
+def many_topics_section(p, res, banner, footprint_path):
+    """Issue 16: send() cost from 1 to 10 000 topics (ManyTopicsSend), heap per topic (TopicFootprint)."""
+    counts = ("1", "100", "10000")
+    present = any(res.get(("ManyTopicsSend", "guarded", (pol, n))) for pol in ("REJECT", "BUFFER") for n in counts)
+    if not present and not footprint_path:
+        return
+    p("## guard-kafka: many topics")
+    p("")
+    p(banner)
+    p("")
+    if present:
+        p("`dev.guard.bench.ManyTopicsSend`: `send()` over a producer that acknowledges at once, each operation to the")
+        p("next of `topics` distinct topics in turn, every topic's guard created before the first iteration. **Guard** =")
+        p("guarded - raw (raw: the same round-robin on the null producer, which keeps nothing per topic). Issue target:")
+        p("flat from 1 to 10 000 topics; allocation per closed send as with one topic (REJECT 0 B, BUFFER 32 B).")
+        p("")
+        p("| policy | topics | raw ns/op | guarded ns/op | guard ns | B/op guarded | guard vs 1 topic |")
+        p("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        verdicts = []
+        for pol in ("REJECT", "BUFFER"):
+            one = None
+            for n in counts:
+                b = res.get(("ManyTopicsSend", "raw", (pol, n)))
+                g = res.get(("ManyTopicsSend", "guarded", (pol, n)))
+                if g is None:
+                    continue
+                o = overhead(g, b)
+                if n == "1":
+                    one = o
+                q = ratio(o, one)
+                p("| %s | %s | %s | %s | %s | %s | %s |" % (pol, n, fmt_ns(b), fmt_ns(g), fmt_over(o), fmt_bytes(g),
+                                                        "n/a" if q is None else "%.1fx" % q))
+                if n == "10000" and q is not None:
+                    verdicts.append("%s %.1fx" % (pol, q))
+        p("")
+        if verdicts:
+            p("- Flat from 1 to 10 000 topics: **%s** (guard cost at 10 000 topics over its cost at 1: %s). With one"
+              % ("FAIL" if any(float(v.split()[1][:-1]) > 1.5 for v in verdicts) else "PASS", "; ".join(verdicts)))
+            p("  topic every send finds the topic's guard, breaker and window in the cache; with 10 000 each send's")
+            p("  state was pushed out by the sends to the other topics, and each object the send path touches costs")
+            p("  a cache miss: the cost follows the number of per-topic objects on the path, not the number of topics")
+            p("  (no lookup grows with them).")
+            p("")
+    if footprint_path:
+        with open(footprint_path) as f:
+            fp = json.load(f)
+        p("`dev.guard.bench.TopicFootprint`: heap held per topic by a `GuardedProducer` over a producer that keeps")
+        p("nothing, one record sent to each of the topics (the records exist before the first reading), then the topics")
+        p("left idle until the producer releases them (`topicIdleTimeout(1 s)`). Heap after `System.gc()`. Issue")
+        p("target: at most 1 KB per active topic, 0 after the release.")
+        p("")
+        p("| policy | topics | bytes per active topic | bytes per topic after release | guards / breakers left | release took |")
+        p("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for r in fp.get("results", []):
+            p("| %s | %d | %.0f | %.1f | %d / %d | %d ms |" % (r["policy"], r["topics"], r["bytes_per_active_topic"],
+                                                           r["bytes_per_released_topic"], r["guards_after_release"],
+                                                           r["breakers_after_release"], r["release_ms"]))
+        p("")
+        worst = max((r["bytes_per_active_topic"] for r in fp.get("results", [])), default=float("nan"))
+        p("- At most 1 KB per active topic: **%s** (%.0f B). After the release no guard and no breaker is left; the"
+          % ("PASS" if worst <= 1024 else "FAIL", worst))
+        p("  bytes that remain per topic are the producer's topic map, whose table does not shrink. Where an active")
+        p("  topic's bytes go: `jcmd <pid> GC.class_histogram` on a producer with 10 000 topics.")
+        p("")
+
+
+def replay_section(p, path):
+    """Issue 16: replay after an outage (ReplayDrain)."""
+    with open(path) as f:
+        r = json.load(f)
+    p("## guard-kafka: replay after an outage")
+    p("")
+    p("`dev.guard.bench.ReplayDrain`: %d records of %d B buffered on a BUFFER topic while the embedded broker is"
+      % (r["records"], r["value_bytes"]))
+    p("stopped (breaker forced open), the broker restarted, one record acknowledged on the wrapped producer (the")
+    p("connection is back), then the breaker closed: the time until the last buffered record is acknowledged, against")
+    p("a connected raw `KafkaProducer` sending the same number of ready-made records (first send to last")
+    p("acknowledgement). Same producer configuration as KafkaSend; rounds alternate which goes first; a warm-up round")
+    p("is not counted. Issue targets: drain rate >= 0.9x raw; heap per buffered record beyond its serialized size <= 64 B.")
+    p("")
+    p("| round | raw records/s | drain records/s | drain / raw | heap per buffered record | of which the guard's own |")
+    p("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for i, x in enumerate(r["rounds"], 1):
+        p("| %d | %.0f | %.0f | %.3f | %.1f B | %.1f B |" % (i, x["raw_rate"], x["drain_rate"],
+                                                          x["drain_rate"] / x["raw_rate"], x["heap_per_record"],
+                                                          x["guard_heap_per_record"]))
+    p("")
+    med = r["median_ratio"]
+    p("- Drain rate >= 0.9x raw: **%s** (median of the rounds' ratios %.3f, range %.3f-%.3f)."
+      % ("PASS" if med >= 0.9 else "FAIL", med, r["min_ratio"], r["max_ratio"]))
+    own = r["median_guard_heap_per_record"]
+    beyond = r["median_heap_beyond_serialized"]
+    p("- Heap per buffered record: the guard's own structures %.1f B (**%s** against 64 B); counting the application's"
+      % (own, "PASS" if own <= 64 else "FAIL"))
+    p("  `ProducerRecord`, its headers object and the value array's header, which the buffer keeps alive, %.1f B beyond"
+      % beyond)
+    p("  the serialized size (**%s**): the buffer holds records as the application made them, not serialized." % (
+        "PASS" if beyond <= 64 else "FAIL"))
+    p("")
+
+
 def fmt_us(ns):
     if ns is None or ns < 0:
         return "n/a"
@@ -790,6 +895,8 @@ def main():
     ap.add_argument("--note", action="append", default=[],
                     help="an extra row for the \"This run\" table, e.g. how a second merged run was made")
     ap.add_argument("--outage", help="JSON written by dev.guard.bench.OutageLatency (OUTAGE=1)")
+    ap.add_argument("--footprint", help="JSON written by dev.guard.bench.TopicFootprint")
+    ap.add_argument("--replay", help="JSON written by dev.guard.bench.ReplayDrain")
     args = ap.parse_args()
 
     data, res = load(args.json)
@@ -1000,6 +1107,9 @@ def main():
     jdbc_section(p, res, banner)
     kafka_section(p, res, banner)
     path_section(p, res, banner)
+    many_topics_section(p, res, banner, args.footprint)
+    if args.replay:
+        replay_section(p, args.replay)
     if args.outage:
         outage_section(p, args.outage)
 

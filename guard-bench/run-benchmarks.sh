@@ -9,6 +9,8 @@
 #
 # Every argument goes to JMH (a benchmark regex, -wi/-i/-w/-r/-f, ...). SKIP_BUILD=1 reuses the built jar.
 # REPORT_OUT=/tmp/bench.md writes the report there instead of docs/BENCHMARKS.md (for smoke runs).
+# With no arguments (or EXTRAS=1) it also runs dev.guard.bench.TopicFootprint (heap per topic, seconds) and
+# dev.guard.bench.ReplayDrain (replay of 200 000 buffered records after a restart, REPLAY_ROUNDS=6 rounds, ~3 min).
 # OUTAGE=1 also runs dev.guard.bench.OutageLatency after JMH (embedded broker stopped for OUTAGE_SECONDS, default
 # 10, then AFTER_SECONDS up, default 30; OUTAGES times in one JVM, default 2: the first with the JIT cold) and adds
 # its section to the report. The JdbcGuard* and KafkaSend benchmarks and OutageLatency run from the
@@ -56,6 +58,20 @@ if [[ "${OUTAGE:-0}" == 1 ]]; then
   [[ -s "$OUTAGE_JSON" ]] || { echo "OutageLatency wrote no results to $OUTAGE_JSON" >&2; exit 1; }
   REPORT_ARGS+=(--outage "$OUTAGE_JSON")
   COMMAND="OUTAGE=1 $COMMAND"
+fi
+# The whole suite (no arguments) or EXTRAS=1 also runs the many-topics footprint and the replay after an outage.
+if [[ "${EXTRAS:-$([[ $# -eq 0 ]] && echo 1 || echo 0)}" == 1 ]]; then
+  FOOTPRINT_JSON="$BENCH/target/footprint-result.json"
+  REPLAY_JSON="$BENCH/target/replay-result.json"
+  rm -f "$FOOTPRINT_JSON" "$REPLAY_JSON"
+  echo ">> heap per topic (TopicFootprint)"
+  "$JAVA" -Xms1g -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$JAR" dev.guard.bench.TopicFootprint \
+      --topics 10000 --json "$FOOTPRINT_JSON"
+  echo ">> replay after an outage (ReplayDrain, ~2 min)"
+  timeout 900 "$JAVA" -Xms2g -Xmx2g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$JAR" dev.guard.bench.ReplayDrain \
+      --records 200000 --value-bytes 200 --rounds "${REPLAY_ROUNDS:-6}" --json "$REPLAY_JSON" 2>&1 \
+      | grep -E '^(round|median)'
+  REPORT_ARGS+=(--footprint "$FOOTPRINT_JSON" --replay "$REPLAY_JSON")
 fi
 python3 "$BENCH/report.py" --json "$JSON" --out "$OUT" --command "$COMMAND" --load-before "$LOAD_BEFORE" \
     ${REPORT_ARGS[@]+"${REPORT_ARGS[@]}"}
