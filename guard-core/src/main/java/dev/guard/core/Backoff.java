@@ -1,7 +1,6 @@
 package dev.guard.core;
 
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * How long a breaker stays OPEN before it lets probes through, as a function of how many times in a row it
@@ -21,7 +20,7 @@ public interface Backoff {
     /** The same wait after every opening. */
     static Backoff fixed(Duration wait) {
         long nanos = positive("openWait", wait);
-        return new Fixed(nanos);
+        return new FixedBackoff(nanos);
     }
 
     /**
@@ -43,7 +42,7 @@ public interface Backoff {
         if (!(jitter >= 0.0 && jitter <= 1.0)) {
             throw new IllegalArgumentException("backoff.jitter must be within [0, 1], was " + jitter);
         }
-        return new Exponential(init, multiplier, cap, jitter);
+        return new ExponentialBackoff(init, multiplier, cap, jitter);
     }
 
     private static long positive(String field, Duration d) {
@@ -51,55 +50,5 @@ public interface Backoff {
             throw new IllegalArgumentException(field + " must be a positive duration, was " + d);
         }
         return BreakerConfig.saturatedNanos(d);
-    }
-
-    /** A fixed open wait. */
-    final class Fixed implements Backoff {
-        private final long nanos;
-
-        private Fixed(long nanos) {
-            this.nanos = nanos;
-        }
-
-        @Override
-        public long waitNanos(int opening) {
-            return nanos;
-        }
-
-        @Override
-        public String toString() {
-            return "fixed(" + Duration.ofNanos(nanos) + ")";
-        }
-    }
-
-    /** An exponential open wait with a cap and jitter. */
-    final class Exponential implements Backoff {
-        private final long initial;
-        private final double multiplier;
-        private final long max;
-        private final double jitter;
-
-        private Exponential(long initial, double multiplier, long max, double jitter) {
-            this.initial = initial;
-            this.multiplier = multiplier;
-            this.max = max;
-            this.jitter = jitter;
-        }
-
-        @Override
-        public long waitNanos(int opening) {
-            double base = initial * Math.pow(multiplier, Math.max(0, opening - 1));
-            double capped = Math.min(base, (double) max);
-            if (jitter > 0) {
-                capped *= 1.0 + jitter * (2.0 * ThreadLocalRandom.current().nextDouble() - 1.0);
-            }
-            return Math.max(1L, Math.min(max, (long) capped));
-        }
-
-        @Override
-        public String toString() {
-            return "exponential(initial=" + Duration.ofNanos(initial) + ", multiplier=" + multiplier
-                    + ", max=" + Duration.ofNanos(max) + ", jitter=" + jitter + ")";
-        }
     }
 }
