@@ -3,6 +3,7 @@ package dev.guard.core.health;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
+import dev.guard.core.internal.Json;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -112,67 +113,61 @@ public final class HealthReport {
 
     /** The report as compact JSON (see the class comment for the shape). */
     public String toJson() {
-        JsonWriter w = new JsonWriter().beginObject();
-        w.name("healthy").value(healthy);
-        w.name("status").value(status());
-        w.name("open_circuits");
-        names(w, openCircuits);
-        w.name("half_open_circuits");
-        names(w, halfOpenCircuits);
-        w.name("circuits").beginObject();
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("healthy", healthy);
+        root.put("status", status());
+        root.put("open_circuits", openCircuits);
+        root.put("half_open_circuits", halfOpenCircuits);
+        Map<String, Object> all = new LinkedHashMap<>();
         for (BreakerStatus s : circuits.values()) {
-            w.name(s.name());
-            circuit(w, s);
+            all.put(s.name(), circuit(s));
         }
-        return w.endObject().endObject().toJson();
+        root.put("circuits", all);
+        return Json.write(root);
     }
 
-    private static void names(JsonWriter w, List<String> names) {
-        w.beginArray();
-        for (String n : names) {
-            w.value(n);
+    private static Map<String, Object> circuit(BreakerStatus s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", s.name());
+        m.put("kind", s.kind());
+        m.put("state", label(s.state()));
+        m.put("consecutive_failures", s.consecutiveFailures());
+        m.put("half_open_successes", s.halfOpenSuccesses());
+        m.put("failure_rate", percent(s.failureRate()));
+        m.put("slow_call_rate", percent(s.slowCallRate()));
+        m.put("calls_in_window", s.callsInWindow());
+        m.put("minimum_calls", s.minimumCalls());
+        m.put("rates_ready", s.ratesReady());
+        m.put("failure_rate_threshold", percent(s.failureRateThreshold()));
+        m.put("slow_call_rate_threshold", percent(s.slowCallRateThreshold()));
+        m.put("consecutive_failure_threshold", s.consecutiveFailureThreshold());
+        m.put("last_failure_epoch_millis", s.lastFailureEpochMillis());
+        m.put("last_state_change_epoch_millis", s.lastStateChangeEpochMillis());
+        m.put("millis_until_recovery", s.millisUntilRecovery());
+        m.put("openings", s.openings());
+        m.put("successful_calls", s.successfulCalls());
+        m.put("failed_calls", s.failedCalls());
+        m.put("ignored_calls", s.ignoredCalls());
+        m.put("rejected_calls", s.rejectedCalls());
+        m.put("slow_calls", s.slowCalls());
+        Map<String, Object> transitions = new LinkedHashMap<>();
+        if (s.transitions() != null) {
+            for (Map.Entry<String, Long> t : s.transitions().entrySet()) {
+                transitions.put(t.getKey().toLowerCase(Locale.ROOT), t.getValue() == null ? 0L : t.getValue());
+            }
         }
-        w.endArray();
-    }
-
-    private static void circuit(JsonWriter w, BreakerStatus s) {
-        w.beginObject();
-        w.name("name").value(s.name());
-        w.name("kind").value(s.kind());
-        w.name("state").value(label(s.state()));
-        w.name("consecutive_failures").value(s.consecutiveFailures());
-        w.name("half_open_successes").value(s.halfOpenSuccesses());
-        w.name("failure_rate").value(percent(s.failureRate()));
-        w.name("slow_call_rate").value(percent(s.slowCallRate()));
-        w.name("calls_in_window").value(s.callsInWindow());
-        w.name("minimum_calls").value(s.minimumCalls());
-        w.name("rates_ready").value(s.ratesReady());
-        w.name("failure_rate_threshold").value(percent(s.failureRateThreshold()));
-        w.name("slow_call_rate_threshold").value(percent(s.slowCallRateThreshold()));
-        w.name("consecutive_failure_threshold").value(s.consecutiveFailureThreshold());
-        w.name("last_failure_epoch_millis").value(s.lastFailureEpochMillis());
-        w.name("last_state_change_epoch_millis").value(s.lastStateChangeEpochMillis());
-        w.name("millis_until_recovery").value(s.millisUntilRecovery());
-        w.name("openings").value(s.openings());
-        w.name("successful_calls").value(s.successfulCalls());
-        w.name("failed_calls").value(s.failedCalls());
-        w.name("ignored_calls").value(s.ignoredCalls());
-        w.name("rejected_calls").value(s.rejectedCalls());
-        w.name("slow_calls").value(s.slowCalls());
-        w.name("transitions").beginObject();
-        Map<String, Long> transitions = s.transitions() == null ? Map.of() : s.transitions();
-        for (Map.Entry<String, Long> t : transitions.entrySet()) {
-            w.name(t.getKey().toLowerCase(Locale.ROOT)).value(t.getValue() == null ? 0L : t.getValue());
-        }
-        w.endObject();
-        w.endObject();
+        m.put("transitions", transitions);
+        return m;
     }
 
     private static String label(State state) {
         return state == null ? null : state.name().toLowerCase(Locale.ROOT);
     }
 
-    /** A percentage rounded to 3 decimals (thresholds are floats: 33.3f must not read 33.29999923706055). */
+    /**
+     * A percentage rounded to 3 decimals (thresholds are floats: 33.3f must not read 33.29999923706055); a rate that
+     * has no value yet (NaN: no calls) reads 0, as the seeds' {@code /health/circuits} shows it.
+     */
     static double percent(double value) {
         if (!Double.isFinite(value)) {
             return 0.0;

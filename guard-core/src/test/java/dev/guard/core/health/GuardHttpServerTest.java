@@ -1,5 +1,6 @@
 package dev.guard.core.health;
 
+import dev.guard.core.internal.Json;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
@@ -50,7 +51,7 @@ class GuardHttpServerTest {
         assertThat(ok.statusCode()).isEqualTo(200);
         assertThat(ok.headers().firstValue("Content-Type")).hasValueSatisfying(
                 v -> assertThat(v).startsWith("application/json"));
-        Map<String, Object> body = MiniJson.object(ok.body());
+        Map<String, Object> body = Json.parseObject(ok.body());
         assertThat(body.get("healthy")).isEqualTo(true);
         assertThat(body.get("status")).isEqualTo("healthy");
 
@@ -59,7 +60,7 @@ class GuardHttpServerTest {
         assertThat(degraded.statusCode()).isEqualTo(503);
         assertThat(degraded.body()).startsWith("{\"healthy\":false,\"status\":\"degraded\","
                 + "\"open_circuits\":[\"kafka:orders\"],\"half_open_circuits\":[]");
-        assertThat(MiniJson.object(degraded.body()).get("circuits")).isInstanceOf(Map.class);
+        assertThat(Json.parseObject(degraded.body()).get("circuits")).isInstanceOf(Map.class);
 
         orders.close();
         assertThat(get("/health/circuits").statusCode()).isEqualTo(200);

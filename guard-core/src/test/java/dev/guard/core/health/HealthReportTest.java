@@ -1,5 +1,6 @@
 package dev.guard.core.health;
 
+import dev.guard.core.internal.Json;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.BreakerStatus;
@@ -88,7 +89,7 @@ class HealthReportTest {
                 + "\"kind\":\"kafka-topic\",\"state\":\"open\",");
         assertThat(json).contains("\"transitions\":{\"closed->open\":1}").doesNotContain("NaN", "Infinity");
 
-        Map<String, Object> root = MiniJson.object(json);
+        Map<String, Object> root = Json.parseObject(json);
         assertThat(root).containsOnlyKeys("healthy", "status", "open_circuits", "half_open_circuits", "circuits");
         assertThat(root.get("healthy")).isEqualTo(false);
         assertThat(root.get("open_circuits")).isEqualTo(List.of("kafka:orders"));
@@ -101,16 +102,16 @@ class HealthReportTest {
                 "last_failure_epoch_millis", "last_state_change_epoch_millis", "millis_until_recovery", "openings",
                 "successful_calls", "failed_calls", "ignored_calls", "rejected_calls", "slow_calls", "transitions");
         assertThat(c.get("state")).isEqualTo("open");
-        assertThat(c.get("successful_calls")).isEqualTo(1.0);
-        assertThat(c.get("failed_calls")).isEqualTo(2.0);
-        assertThat(c.get("rejected_calls")).isEqualTo(1.0);
-        assertThat(c.get("consecutive_failure_threshold")).isEqualTo(2.0);
+        assertThat(c.get("successful_calls")).isEqualTo(1L);
+        assertThat(c.get("failed_calls")).isEqualTo(2L);
+        assertThat(c.get("rejected_calls")).isEqualTo(1L);
+        assertThat(c.get("consecutive_failure_threshold")).isEqualTo(2L);
         assertThat(c.get("failure_rate_threshold")).isEqualTo(33.3); // a float threshold, not 33.29999923706055
-        assertThat(c.get("millis_until_recovery")).isEqualTo((double) s.millisUntilRecovery()).isEqualTo(10_000.0);
-        assertThat(c.get("last_failure_epoch_millis")).isEqualTo((double) clock.currentTimeMillis());
-        assertThat(c.get("openings")).isEqualTo((double) s.openings());
+        assertThat(c.get("millis_until_recovery")).isEqualTo(s.millisUntilRecovery()).isEqualTo(10_000L);
+        assertThat(c.get("last_failure_epoch_millis")).isEqualTo(clock.currentTimeMillis());
+        assertThat(c.get("openings")).isEqualTo((long) s.openings());
         assertThat(c.get("rates_ready")).isEqualTo(s.ratesReady());
-        assertThat(c.get("transitions")).isEqualTo(Map.of("closed->open", 1.0));
+        assertThat(c.get("transitions")).isEqualTo(Map.of("closed->open", 1L));
     }
 
     @Test
@@ -120,7 +121,7 @@ class HealthReportTest {
         HealthReport r = HealthReport.of(List.of(odd));
         String json = r.toJson();
         assertThat(json).contains("\"we\\\"ird\\\\name\\n\"").doesNotContain("NaN", "Infinity");
-        Map<String, Object> root = MiniJson.object(json);
+        Map<String, Object> root = Json.parseObject(json);
         assertThat(root.get("half_open_circuits")).isEqualTo(List.of("we\"ird\\name\n"));
         @SuppressWarnings("unchecked")
         Map<String, Object> c = (Map<String, Object>) ((Map<String, Object>) root.get("circuits")).get("we\"ird\\name\n");

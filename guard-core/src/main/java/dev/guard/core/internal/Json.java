@@ -1,4 +1,4 @@
-package dev.guard.kafka.events;
+package dev.guard.core.internal;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -7,21 +7,27 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small, strict JSON codec for circuit events: a writer for the few value types events use and a
- * recursive-descent parser (RFC 8259) into {@link Map} (insertion-ordered), {@link List}, {@link String},
- * {@link Long} (integral numbers that fit), {@link Double} (other numbers), {@link Boolean} and {@code null}.
- * Parse errors are {@link JsonException}s naming the problem and the character offset.
+ * The project's one JSON codec (internal: not API, exported only to the project's own modules): the circuit events,
+ * the health report and the tests use it. A writer for maps, iterables, strings, numbers, booleans and {@code null},
+ * and a strict recursive-descent parser (RFC 8259) into {@link Map} (insertion-ordered), {@link List},
+ * {@link String}, {@link Long} (integral numbers that fit), {@link Double} (other numbers), {@link Boolean} and
+ * {@code null}. Parse errors are {@link JsonException}s naming the problem and the character offset.
+ *
+ * <p>One rule for what JSON cannot represent: a NaN or infinite number is written as {@code null} ("no value").
+ * A caller that wants another reading (the health report shows a rate without calls as 0) decides before writing.
+ * Why not a library: two hundred lines of parser are less to audit and ship than a dependency (jackson-jr) in
+ * guard-core, whose only required dependency is SLF4J; events and health reports are small and not on a hot path.
  */
-final class Json {
+public final class Json {
 
     /** Deeper nesting is refused: garbage must not blow the stack. */
-    static final int MAX_DEPTH = 64;
+    public static final int MAX_DEPTH = 64;
 
     private Json() {
     }
 
     /** A JSON syntax error, with the offset where it was found. */
-    static final class JsonException extends RuntimeException {
+    public static final class JsonException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         JsonException(String message) {
@@ -32,7 +38,7 @@ final class Json {
     // ------------------------------------------------------------------------------------------- writing
 
     /** Appends {@code value} (Map, Iterable, CharSequence, Number, Boolean or null) as JSON. */
-    static void write(StringBuilder out, Object value) {
+    public static void write(StringBuilder out, Object value) {
         if (value == null) {
             out.append("null");
         } else if (value instanceof CharSequence) {
@@ -78,13 +84,13 @@ final class Json {
     }
 
     /** The JSON text of {@code value}. */
-    static String write(Object value) {
+    public static String write(Object value) {
         StringBuilder out = new StringBuilder(256);
         write(out, value);
         return out.toString();
     }
 
-    static void writeString(StringBuilder out, String s) {
+    public static void writeString(StringBuilder out, String s) {
         out.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -136,8 +142,18 @@ final class Json {
 
     // ------------------------------------------------------------------------------------------- parsing
 
+    /** {@link #parse(String)} of a document that must be an object. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> parseObject(String text) {
+        Object value = parse(text);
+        if (!(value instanceof Map)) {
+            throw new JsonException("expected an object, found " + (value == null ? "null" : value.getClass().getSimpleName()));
+        }
+        return (Map<String, Object>) value;
+    }
+
     /** Parses one JSON value that must span the whole text (surrounding whitespace allowed). */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         Parser p = new Parser(text);
         p.skipWhitespace();
         if (p.pos >= text.length()) {
