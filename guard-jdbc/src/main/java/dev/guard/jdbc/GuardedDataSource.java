@@ -3,6 +3,10 @@ package dev.guard.jdbc;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.State;
+import dev.guard.core.event.BreakerEvent;
+import dev.guard.core.event.EventKind;
+import dev.guard.core.event.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +17,9 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.ShardingKeyBuilder;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.function.Function;
 
 import javax.sql.DataSource;
 
@@ -97,17 +103,44 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
     private final CircuitBreaker breaker;
     private final Recorder recorder;
     private final ActiveProbe probe;
+    /** With {@link Builder#pooledBy}: the pool's own connection attempts; otherwise {@code null}. */
+    private final DriverSide driverSide;
+    /** With {@link Builder#pooledBy}: the callers waiting in the pool; otherwise {@code null}. */
+    private final PoolWaiters waiters;
+    private final Subscription transitions;
 
     private GuardedDataSource(Builder b) {
-        this.delegate = b.delegate;
-        this.plainConnections = delegate::getConnection;
         this.name = b.name;
         this.breaker = b.registry.breaker(BREAKER_PREFIX + b.name, b.breakerConfig, KIND);
         this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock(), b.poolSaturationIsFailure);
+        if (b.poolFactory != null) {
+            this.driverSide = new DriverSide(b.delegate, recorder);
+            this.waiters = new PoolWaiters();
+            this.transitions = breaker.subscribe(EnumSet.of(EventKind.TRANSITION), this::onTransition);
+            DataSource pool;
+            try {
+                pool = b.poolFactory.apply(driverSide);
+            } catch (RuntimeException e) {
+                transitions.close();
+                throw e;
+            }
+            if (pool == null) {
+                transitions.close();
+                throw new IllegalArgumentException("pooledBy factory must return the pool, returned null");
+            }
+            this.delegate = pool;
+        } else {
+            this.driverSide = null;
+            this.waiters = null;
+            this.transitions = null;
+            this.delegate = b.delegate;
+        }
+        this.plainConnections = delegate::getConnection;
         this.probe = b.probeIntervalNanos > 0
-                ? new ActiveProbe(b.name, delegate, recorder, b.probeIntervalNanos, b.probeValidTimeoutSeconds,
-                        b.scheduleProbe)
+                ? new ActiveProbe(b.name, driverSide != null ? b.delegate : delegate, recorder, b.probeIntervalNanos,
+                        b.probeTimeoutMillis, b.scheduleProbe)
                 : null;
+        recorder.connectionFailureSeen(probe == null ? null : probe::confirmSoon);
         // Initialise the rejection path (SQLException's DriverManager check, message classes) before it is needed.
         recorder.rejection();
         LOG.debug("DataSource '{}' ({}) guarded by circuit '{}'{}", name, delegate.getClass().getName(),
@@ -160,7 +193,8 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
     /**
      * The guarded data source.
      *
-     * @return the delegate given to {@link #builder(DataSource)}
+     * @return the delegate given to {@link #builder(DataSource)}, or with {@link Builder#pooledBy} the pool its
+     *         factory returned
      */
     public DataSource delegate() {
         return delegate;
@@ -208,6 +242,9 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
      * out, whatever the caller then does with it.
      */
     Connection acquire(ConnectionSource source) throws SQLException {
+        if (waiters != null) {
+            return acquirePooled(source);
+        }
         if (!breaker.state().permitsAllCalls()) {
             return acquireProbe(source);
         }
@@ -215,6 +252,56 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         long start = recorder.start();
         Connection c = obtain(source, permit, start, false);
         return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
+    }
+
+    /**
+     * {@link #acquire} with {@link Builder#pooledBy}: the caller is registered as waiting in the pool before the
+     * breaker state is read, so that an opening breaker lets it go ({@link #onTransition}); while the breaker does
+     * not permit all calls it is rejected at once, never spent as a probe (the active probe decides recovery, with
+     * connections of its own, and the pool's connection attempts wait for it: see {@link DriverSide}).
+     */
+    private Connection acquirePooled(ConnectionSource source) throws SQLException {
+        PoolWaiters.Waiter w = waiters.enter();
+        if (!breaker.state().permitsAllCalls()) {
+            waiters.exit(w);
+            throw recorder.rejection();
+        }
+        long permit = breaker.tryAcquire();
+        long start = recorder.start();
+        Connection c;
+        try {
+            c = source.get();
+        } catch (SQLException | RuntimeException e) {
+            if (waiters.exit(w)) { // let go by the guard: the breaker opened while this caller waited
+                breaker.release(permit);
+                DataSourceUnavailableException rejected = recorder.rejection();
+                rejected.addSuppressed(e);
+                throw rejected;
+            }
+            recorder.acquisitionFailed(permit, e, start);
+            throw e;
+        } catch (Error e) {
+            waiters.exit(w);
+            throw e;
+        }
+        waiters.exit(w); // a connection obtained just as the breaker opened is handed out: the caller asked before
+        return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
+    }
+
+    /** With {@link Builder#pooledBy}: an opening breaker lets the pool's waiting callers go; any move wakes the pool. */
+    private void onTransition(BreakerEvent event) {
+        if (!(event instanceof BreakerEvent.StateTransition)) {
+            return;
+        }
+        State to = ((BreakerEvent.StateTransition) event).to();
+        if (to == State.OPEN || to == State.FORCED_OPEN) {
+            int n = waiters.interruptWaiting();
+            if (n > 0) {
+                LOG.debug("DataSource '{}': {} callers waiting in the pool let go: circuit '{}' is {}", name, n,
+                        breaker.name(), to);
+            }
+        }
+        driverSide.breakerMoved();
     }
 
     /** The delegate's connection; a failure to get one is recorded at once (an Error gives a probe's permit back). */
@@ -305,13 +392,25 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
     }
 
     /**
-     * Stops the active probe thread, if any. Does <b>not</b> close the delegate (the pool belongs to the caller)
-     * and leaves the breaker in its registry. Idempotent.
+     * Stops the active probe thread, if any, and leaves the breaker in its registry. Does <b>not</b> close the
+     * delegate given to {@link #builder(DataSource)} (it belongs to the caller); with {@link Builder#pooledBy}, closes
+     * the pool its factory returned, if it is {@link AutoCloseable}. Idempotent.
      */
     @Override
     public void close() {
         if (probe != null) {
             probe.close();
+        }
+        if (driverSide != null) {
+            transitions.close();
+            driverSide.close();
+            if (delegate instanceof AutoCloseable) {
+                try {
+                    ((AutoCloseable) delegate).close();
+                } catch (Exception e) {
+                    LOG.warn("DataSource '{}': closing the pool failed: {}", name, e.toString());
+                }
+            }
         }
     }
 
@@ -332,7 +431,8 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         private BreakerConfig breakerConfig = BreakerConfig.database();
         private SqlFailureClassifier classifier = SqlFailureClassifier.standard();
         private long probeIntervalNanos;
-        private int probeValidTimeoutSeconds;
+        private int probeTimeoutMillis;
+        private Function<DataSource, DataSource> poolFactory;
         private boolean scheduleProbe = true;
         private boolean poolSaturationIsFailure;
 
@@ -399,26 +499,65 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         }
 
         /**
-         * Turns on the active probe: every {@code interval}, while the breaker is OPEN or HALF_OPEN, a daemon thread
-         * takes a connection from the delegate and calls {@link Connection#isValid(int)} with {@code validTimeout}.
+         * Turns on the active probe, a daemon thread that checks the database with a fresh connection of its own
+         * (from the delegate; with {@link #pooledBy}, from the driver's data source, never through the pool) and
+         * {@link Connection#isValid(int)}, each check bounded by {@code timeout}:
+         * <ul>
+         *   <li>while OPEN, first {@value ActiveProbe#FIRST_DELAY_MILLIS} ms after the breaker opened, then after
+         *       each failed check twice the delay before, at most {@code interval}; a valid connection closes the
+         *       breaker at once;</li>
+         *   <li>while HALF_OPEN, every {@code interval}, taking the probe permits;</li>
+         *   <li>while CLOSED, at once after a request failed with a connection-class SQLState ({@code 08xxx},
+         *       {@code 57P01}-{@code 57P03}): if the check fails too, the breaker opens at once (the database is
+         *       down, not just one connection), without waiting for the window's threshold.</li>
+         * </ul>
          * Stop it with {@link GuardedDataSource#close()}.
          *
-         * @param interval     time between probe rounds, positive
-         * @param validTimeout the {@code isValid} timeout, positive; rounded up to whole seconds (JDBC's unit)
+         * @param interval the longest delay between checks while OPEN and between HALF_OPEN rounds, positive
+         * @param timeout  the bound of one check, positive, at most 24 h; {@code isValid} gets it rounded up to whole
+         *                 seconds (JDBC's unit), the connection's network timeout gets it in milliseconds
          * @return this builder
          */
-        public Builder activeProbe(Duration interval, Duration validTimeout) {
+        public Builder activeProbe(Duration interval, Duration timeout) {
             if (interval == null || interval.isNegative() || interval.isZero()) {
                 throw new IllegalArgumentException("activeProbe interval must be positive, was " + interval);
             }
-            if (validTimeout == null || validTimeout.isNegative() || validTimeout.isZero()
-                    || validTimeout.compareTo(Duration.ofSeconds(Integer.MAX_VALUE)) > 0) {
-                throw new IllegalArgumentException("activeProbe validTimeout must be positive and at most "
-                        + Integer.MAX_VALUE + " s, was " + validTimeout);
+            if (timeout == null || timeout.isNegative() || timeout.toMillis() < 1
+                    || timeout.compareTo(Duration.ofHours(24)) > 0) {
+                throw new IllegalArgumentException("activeProbe timeout must be at least 1 ms and at most 24 h, was "
+                        + timeout);
             }
             this.probeIntervalNanos = interval.toNanos();
-            long seconds = validTimeout.getSeconds() + (validTimeout.getNano() > 0 ? 1 : 0);
-            this.probeValidTimeoutSeconds = (int) Math.min(Integer.MAX_VALUE, seconds);
+            this.probeTimeoutMillis = (int) timeout.toMillis();
+            return this;
+        }
+
+        /**
+         * Puts the guard on both sides of a pool: {@code factory} gets a driver-level data source over the
+         * {@link #builder(DataSource) delegate} (the driver's {@code DataSource}, e.g. {@code PGSimpleDataSource}) and
+         * returns the pool built on it; for HikariCP,
+         * {@code .pooledBy(driver -> { HikariConfig hc = ...; hc.setDataSource(driver); return new HikariDataSource(hc); })}.
+         * Requests go through the pool as usual; the guard also sees the pool's own connection attempts, and:
+         * <ul>
+         *   <li>a failed attempt of the pool is recorded at once (acquisition mapping), so an outage is known when
+         *       the pool first fails to replace a broken connection, not when a caller's checkout times out;</li>
+         *   <li>when the breaker opens, callers already waiting in the pool's {@code getConnection()} are let go
+         *       with a {@link DataSourceUnavailableException} (through an interrupt of the waiting thread, which the
+         *       guard clears again; an interrupt that was not the guard's is left as it is);</li>
+         *   <li>while the breaker does not permit all calls, requests are rejected at once and the pool's connection
+         *       attempts wait for it (at most the pool's login timeout) instead of reaching the database; the active
+         *       probe, which this option requires, decides recovery with direct connections.</li>
+         * </ul>
+         * {@link GuardedDataSource#delegate()} is then the pool, and {@link GuardedDataSource#close()} closes it.
+         *
+         * @param factory builds the pool on the data source it is given; must not return {@code null}
+         * @return this builder
+         */
+        public Builder pooledBy(Function<DataSource, DataSource> factory) {
+            if (factory == null) {
+                throw new IllegalArgumentException("pooledBy factory must not be null, was null");
+            }
+            this.poolFactory = factory;
             return this;
         }
 
@@ -460,6 +599,10 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
                 registry = defaultRegistry();
             }
             Objects.requireNonNull(delegate, "delegate");
+            if (poolFactory != null && probeIntervalNanos == 0) {
+                throw new IllegalArgumentException("pooledBy requires activeProbe (requests through the pool are never "
+                        + "spent as probes: the active probe decides recovery), was pooledBy without activeProbe");
+            }
             return new GuardedDataSource(this);
         }
     }
