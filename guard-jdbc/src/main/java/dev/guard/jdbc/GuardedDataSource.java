@@ -50,8 +50,9 @@ import javax.sql.DataSource;
  *       verdicts). One request, one outcome: a statement that fails right after a successful acquisition is
  *       not offset by a success. (With a slow-call duration configured, an acquisition slower than it is recorded at
  *       once as a slow call.) In HALF_OPEN the acquisition takes a probe permit and is the probe: its success or
- *       failure is recorded at once. A pool's acquisition timeout (HikariCP's
- *       {@code SQLTransientConnectionException}) is a failure.</li>
+ *       failure is recorded at once. A pool's acquisition timeout that carries a connection failure is a failure;
+ *       one without (the pool saturated over a healthy database) is not, unless
+ *       {@link Builder#poolSaturationIsFailure(boolean)}.</li>
  *   <li>The returned {@link Connection}, its {@link java.sql.Statement}s, {@link java.sql.PreparedStatement}s and
  *       {@link java.sql.CallableStatement}s are wrapped by hand-written delegating classes: every {@code execute*},
  *       {@code commit} and {@code rollback} records a success or its classified exception, and a failing
@@ -63,7 +64,8 @@ import javax.sql.DataSource;
  *       (and records a failure of {@code next()}, which may fetch rows); {@link Connection#getMetaData()} (wrapped only
  *       when asked for) answers {@code getConnection()} with the guarded connection, and its result sets, like those of
  *       a {@link java.sql.Array}, answer {@code getStatement()} with {@code null}; result sets and arrays read from a
- *       column or an out parameter are wrapped alike. Only {@code unwrap} reaches the driver's objects, on request.</li>
+ *       column or an out parameter are wrapped alike (an out parameter's result set answers the guarded callable
+ *       statement, a column's the statement of the result set it was read from). Only {@code unwrap} reaches the driver's objects, on request.</li>
  *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, long, Throwable)}; NOT_A_FAILURE
  *       {@code ->} {@link CircuitBreaker#onSuccess(long, long)}; SLOW {@code ->} a success slower than the configured slow-call
  *       duration (so only slow-call-rate rules react; a plain success when none is configured); REPORT_ONLY
@@ -75,8 +77,18 @@ import javax.sql.DataSource;
  * <h2>Recovery</h2>
  * Without an active probe, the breaker's own half-open probing applies: after the open wait, the next
  * {@code getConnection()} calls are the probes. With {@link Builder#activeProbe(Duration, Duration)}, a daemon thread
- * checks the database every interval while the breaker is OPEN or HALF_OPEN (see {@link #close()}), so recovery does
- * not wait for the open wait and no user request is spent as a probe.
+ * checks the database with fresh connections of its own while the breaker is OPEN (soon after it opened, then backing
+ * off up to the interval) or HALF_OPEN, so recovery does not wait for the open wait and no user request is spent as a
+ * probe; while CLOSED it confirms a connection-class failure at once and opens the breaker if the database does not
+ * answer either (see {@link Builder#activeProbe(Duration, Duration)}).
+ *
+ * <h2>Around a pool</h2>
+ * {@code builder(pool)} guards the pool's {@code getConnection()}: the breaker learns of an outage only from
+ * requests, so with a pool that makes callers wait for its checkout timeout, the first ones wait it out.
+ * {@code builder(driverDataSource).pooledBy(factory)} puts the guard on both sides of the pool: the pool is built on
+ * the guard's driver-level data source ({@code HikariConfig.setDataSource}), so its own connection attempts are
+ * recorded, callers waiting in it are let go when the breaker opens, and it does not reach the database while the
+ * breaker is open (see {@link Builder#pooledBy(Function)}).
  *
  * <h2>Wrapping</h2>
  * {@link #unwrap(Class)} and {@link #isWrapperFor(Class)} see through this data source (and the connection and
