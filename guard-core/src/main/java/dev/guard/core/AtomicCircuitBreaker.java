@@ -844,6 +844,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     }
 
     @Override
+    public boolean tripEarly(String reason) {
+        Objects.requireNonNull(reason, "reason");
+        Phase p = phase;
+        return p.state == State.CLOSED && transition(p, State.OPEN, reason, 1) != null;
+    }
+
+    @Override
     public void replaceConfig(BreakerConfig newConfig) {
         Objects.requireNonNull(newConfig, "config");
         BreakerConfig old = config;

@@ -293,6 +293,16 @@ public interface CircuitBreaker {
     boolean recoverEarly(String reason);
 
     /**
+     * Opens the breaker before its window would, because an out-of-band check (an active health probe confirming
+     * a failure seen by a call) found the resource down: CLOSED becomes OPEN with {@code reason}, atomically, and
+     * the open wait starts as after a trip by the window. Does nothing in any other state (an operator's
+     * DISABLED, METRICS_ONLY or FORCED_OPEN is never overridden; HALF_OPEN is decided by its probes).
+     *
+     * @return whether this call opened the breaker
+     */
+    boolean tripEarly(String reason);
+
+    /**
      * Replaces the configuration, keeping the state, the period (its permits stay valid), totals and, as far as
      * the new window allows, the window's content. A window of another shape is built by replaying the old one into
      * it; an outcome recorded while that runs may miss the new window (it is in the totals). A transition racing this

@@ -300,6 +300,29 @@ class CircuitBreakerTest {
         }
 
         @Test
+        void tripEarlyOpensAClosedBreakerAtomicallyAndNothingElse() {
+            CircuitBreaker b = breaker(onlyConsecutive(5));
+            List<String> reasons = new ArrayList<>();
+            b.subscribe(e -> reasons.add(((BreakerEvent.StateTransition) e).reason()));
+            fail(b); // one failure: the window alone would not open
+            assertThat(b.tripEarly("active probe: the database refused a fresh connection")).isTrue();
+            assertThat(b.state()).isEqualTo(State.OPEN);
+            assertThat(b.status().openings()).isEqualTo(1);
+            assertThat(b.status().millisUntilRecovery()).as("the open wait starts").isEqualTo(10_000);
+            assertThat(b.tripEarly("again")).as("already open").isFalse();
+            clock.advance(Duration.ofSeconds(10));
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            assertThat(b.tripEarly("half-open is its probes' business")).isFalse();
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+            b.forceOpen();
+            b.disable();
+            assertThat(b.tripEarly("never over an operator")).isFalse();
+            assertThat(b.state()).isEqualTo(State.DISABLED);
+            assertThat(reasons).containsExactly("active probe: the database refused a fresh connection",
+                    reasons.get(1), reasons.get(2), reasons.get(3));
+        }
+
+        @Test
         void exponentialBackoffIsIndexedByConsecutiveOpenings() {
             CircuitBreaker b = breaker(onlyConsecutive(1)
                     .backoff(Backoff.exponential(Duration.ofSeconds(1), 2, Duration.ofSeconds(5), 0)));

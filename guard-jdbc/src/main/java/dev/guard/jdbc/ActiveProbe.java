@@ -2,6 +2,9 @@ package dev.guard.jdbc;
 
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.State;
+import dev.guard.core.event.BreakerEvent;
+import dev.guard.core.event.EventKind;
+import dev.guard.core.event.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,16 +17,30 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.EnumSet;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
 /**
- * The optional active probe of a {@link GuardedDataSource}: one daemon thread that, every interval, looks at the
- * breaker and, while it is OPEN or HALF_OPEN, checks the database with a connection from the delegate and
+ * The optional active probe of a {@link GuardedDataSource}: one daemon thread that checks the database with a fresh
+ * connection of its own (from the delegate, or with {@code pooledBy} from the driver's data source) and
  * {@link Connection#isValid(int)}, so that no user request has to be spent as a probe.
  *
+ * <p>When it runs: while OPEN, {@value #FIRST_DELAY_MILLIS} ms after the breaker opened and then, after each check
+ * that failed, twice the delay before, at most the interval (frequent while a short outage ends, one connection
+ * attempt per interval into a long one); while HALF_OPEN, every interval; while CLOSED, only when asked to confirm a
+ * connection failure ({@link #confirmSoon()}), at once. A round is a scheduled task on the probe thread that
+ * schedules the next one; a transition or a confirmation request brings the next round forward.
+ *
  * <ul>
+ *   <li><b>CLOSED</b>, confirming: a check that fails opens the breaker at once through
+ *       {@link CircuitBreaker#tripEarly(String)}: a request saw its connection break and a fresh connection fails
+ *       too, so the database (or the network to it) is down, whatever the window's threshold still waits for. A
+ *       valid connection changes nothing (one broken connection, or a slow query cut by the driver's socket
+ *       timeout, is not an outage).</li>
  *   <li><b>OPEN</b>: a valid connection ends the open wait early through
  *       {@link CircuitBreaker#recoverEarly(String)}: OPEN becomes CLOSED atomically with the reason "active probe: a
  *       fresh connection is valid" (an operator's FORCED_OPEN is never overridden). An invalid connection or an
@@ -51,24 +68,41 @@ final class ActiveProbe implements AutoCloseable {
         /** OPEN and the database answered: the breaker was closed. */
         CLOSED_EARLY,
         /** HALF_OPEN: probe outcomes were recorded through the normal path. */
-        PROBED_HALF_OPEN
+        PROBED_HALF_OPEN,
+        /** CLOSED, asked to confirm a connection failure, and the database did not answer: the breaker was opened. */
+        OPENED_EARLY
     }
 
     private final DataSource delegate;
     private final Recorder recorder;
     private final CircuitBreaker breaker;
+    /** The delay of the first check after the breaker opened (then doubled per failed check, up to the interval). */
+    static final long FIRST_DELAY_MILLIS = 50;
+
     private final int validTimeoutSeconds;
-    /** A probe's bound: {@code validTimeout}, also when the driver does not honour it. */
+    /** A probe's bound: its timeout, also when the driver does not honour it. */
     private final int boundMillis;
+    private final long intervalNanos;
     private final ScheduledExecutorService executor;
+    private final Subscription transitions;
+    /** A request saw a connection break while CLOSED: the next round checks the database. */
+    private final AtomicBoolean confirm = new AtomicBoolean();
+    /** The delay before the next check while OPEN; reset when the breaker opens. */
+    private volatile long openDelayNanos;
+    /** The next scheduled round, guarded by {@code this}. */
+    private ScheduledFuture<?> next;
+    private long nextAtNanos;
+    private volatile boolean closed;
 
     ActiveProbe(String dataSourceName, DataSource delegate, Recorder recorder, long intervalNanos,
-                int validTimeoutSeconds, boolean schedule) {
+                int timeoutMillis, boolean schedule) {
         this.delegate = delegate;
         this.recorder = recorder;
         this.breaker = recorder.breaker();
-        this.validTimeoutSeconds = validTimeoutSeconds;
-        this.boundMillis = (int) Math.min(Integer.MAX_VALUE, validTimeoutSeconds * 1000L);
+        this.boundMillis = timeoutMillis;
+        this.validTimeoutSeconds = (int) ((timeoutMillis + 999L) / 1000L);
+        this.intervalNanos = intervalNanos;
+        this.openDelayNanos = firstDelay();
         if (schedule) {
             ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
                 Thread t = new Thread(r, "guard-jdbc-probe-" + dataSourceName);
@@ -76,26 +110,99 @@ final class ActiveProbe implements AutoCloseable {
                 return t;
             });
             ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-            ex.scheduleWithFixedDelay(this::tick, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+            ex.setRemoveOnCancelPolicy(true);
             this.executor = ex;
+            this.transitions = breaker.subscribe(EnumSet.of(EventKind.TRANSITION), this::onTransition);
+            scheduleIn(breaker.state() == State.OPEN ? openDelayNanos : intervalNanos);
         } else {
             this.executor = null;
+            this.transitions = breaker.subscribe(EnumSet.of(EventKind.TRANSITION), this::onTransition);
+        }
+    }
+
+    private long firstDelay() {
+        return Math.min(intervalNanos, TimeUnit.MILLISECONDS.toNanos(FIRST_DELAY_MILLIS));
+    }
+
+    private void onTransition(BreakerEvent event) {
+        if (!(event instanceof BreakerEvent.StateTransition)) {
+            return;
+        }
+        State to = ((BreakerEvent.StateTransition) event).to();
+        if (to == State.OPEN) {
+            openDelayNanos = firstDelay();
+            scheduleIn(openDelayNanos);
+        } else if (to == State.HALF_OPEN) {
+            scheduleIn(0);
+        }
+    }
+
+    /**
+     * A request failed with a connection-class SQLState: the probe checks the database at once (if CLOSED), and
+     * opens the breaker if the check fails. Cheap and non-blocking; requests coming in meanwhile share the check.
+     */
+    void confirmSoon() {
+        if (breaker.state() == State.CLOSED && confirm.compareAndSet(false, true)) {
+            scheduleIn(0);
+        }
+    }
+
+    /** Brings the next round forward to {@code delayNanos} from now, unless one is due sooner already. */
+    private synchronized void scheduleIn(long delayNanos) {
+        if (executor == null || closed) {
+            return;
+        }
+        long at = System.nanoTime() + delayNanos;
+        if (next != null && !next.isDone()) {
+            if (nextAtNanos - at <= 0) {
+                return;
+            }
+            next.cancel(false);
+        }
+        nextAtNanos = at;
+        try {
+            next = executor.schedule(this::tick, delayNanos, TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+            next = null;
         }
     }
 
     private void tick() {
+        synchronized (this) {
+            next = null; // this round runs: a request for an earlier one schedules it
+        }
         try {
             probeOnce();
-        } catch (Throwable t) { // a scheduled task that throws is never run again
+        } catch (Throwable t) {
             LOG.debug("Active probe of circuit '{}' failed unexpectedly", breaker.name(), t);
         }
+        State s = breaker.state();
+        if (s == State.OPEN) {
+            scheduleIn(openDelayNanos);
+        } else if (s == State.HALF_OPEN) {
+            scheduleIn(intervalNanos);
+        } else if (confirm.get()) {
+            scheduleIn(0);
+        }
+        // CLOSED and nothing to confirm: the next transition or confirmation request schedules the next round
     }
 
     /** One probe round, on the calling thread. */
     Result probeOnce() {
         State state = breaker.state();
+        if (state == State.CLOSED && confirm.getAndSet(false)) {
+            Object verdict = check();
+            if (verdict == Boolean.TRUE || verdict == INTERRUPTED) {
+                return Result.IDLE;
+            }
+            if (breaker.tripEarly("active probe: a connection broke and a fresh connection failed too: " + verdict)) {
+                return Result.OPENED_EARLY;
+            }
+            return Result.IDLE;
+        }
         if (state == State.OPEN) {
             if (!isValid()) {
+                openDelayNanos = Math.min(intervalNanos, openDelayNanos * 2);
                 return Result.STILL_DOWN;
             }
             if (breaker.recoverEarly("active probe: a fresh connection is valid")) {
@@ -235,6 +342,10 @@ final class ActiveProbe implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            closed = true;
+        }
+        transitions.close();
         if (executor != null) {
             executor.shutdownNow();
         }

@@ -118,7 +118,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(int parameterIndex) throws SQLException {
-        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex), connection);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex), this, connection);
     }
 
     @Override
@@ -128,7 +128,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(int parameterIndex, java.util.Map<String, Class<?>> map) throws SQLException {
-        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex, map), connection);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex, map), this, connection);
     }
 
     @Override
@@ -378,7 +378,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(String parameterName) throws SQLException {
-        return GuardedResultSet.guardedValue(cs.getObject(parameterName), connection);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterName), this, connection);
     }
 
     @Override
@@ -388,7 +388,7 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public Object getObject(String parameterName, java.util.Map<String, Class<?>> map) throws SQLException {
-        return GuardedResultSet.guardedValue(cs.getObject(parameterName, map), connection);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterName, map), this, connection);
     }
 
     @Override
@@ -593,12 +593,12 @@ final class GuardedCallableStatement extends GuardedPreparedStatement implements
 
     @Override
     public <T> T getObject(int parameterIndex, Class<T> type) throws SQLException {
-        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex, type), type, connection);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterIndex, type), type, this, connection);
     }
 
     @Override
     public <T> T getObject(String parameterName, Class<T> type) throws SQLException {
-        return GuardedResultSet.guardedValue(cs.getObject(parameterName, type), type, connection);
+        return GuardedResultSet.guardedValue(cs.getObject(parameterName, type), type, this, connection);
     }
 
     @Override

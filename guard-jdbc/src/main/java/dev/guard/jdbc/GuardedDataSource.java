@@ -3,6 +3,10 @@ package dev.guard.jdbc;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.State;
+import dev.guard.core.event.BreakerEvent;
+import dev.guard.core.event.EventKind;
+import dev.guard.core.event.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +17,9 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.ShardingKeyBuilder;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.function.Function;
 
 import javax.sql.DataSource;
 
@@ -44,8 +50,9 @@ import javax.sql.DataSource;
  *       verdicts). One request, one outcome: a statement that fails right after a successful acquisition is
  *       not offset by a success. (With a slow-call duration configured, an acquisition slower than it is recorded at
  *       once as a slow call.) In HALF_OPEN the acquisition takes a probe permit and is the probe: its success or
- *       failure is recorded at once. A pool's acquisition timeout (HikariCP's
- *       {@code SQLTransientConnectionException}) is a failure.</li>
+ *       failure is recorded at once. A pool's acquisition timeout that carries a connection failure is a failure;
+ *       one without (the pool saturated over a healthy database) is not, unless
+ *       {@link Builder#poolSaturationIsFailure(boolean)}.</li>
  *   <li>The returned {@link Connection}, its {@link java.sql.Statement}s, {@link java.sql.PreparedStatement}s and
  *       {@link java.sql.CallableStatement}s are wrapped by hand-written delegating classes: every {@code execute*},
  *       {@code commit} and {@code rollback} records a success or its classified exception, and a failing
@@ -57,7 +64,8 @@ import javax.sql.DataSource;
  *       (and records a failure of {@code next()}, which may fetch rows); {@link Connection#getMetaData()} (wrapped only
  *       when asked for) answers {@code getConnection()} with the guarded connection, and its result sets, like those of
  *       a {@link java.sql.Array}, answer {@code getStatement()} with {@code null}; result sets and arrays read from a
- *       column or an out parameter are wrapped alike. Only {@code unwrap} reaches the driver's objects, on request.</li>
+ *       column or an out parameter are wrapped alike (an out parameter's result set answers the guarded callable
+ *       statement, a column's the statement of the result set it was read from). Only {@code unwrap} reaches the driver's objects, on request.</li>
  *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, long, Throwable)}; NOT_A_FAILURE
  *       {@code ->} {@link CircuitBreaker#onSuccess(long, long)}; SLOW {@code ->} a success slower than the configured slow-call
  *       duration (so only slow-call-rate rules react; a plain success when none is configured); REPORT_ONLY
@@ -69,8 +77,18 @@ import javax.sql.DataSource;
  * <h2>Recovery</h2>
  * Without an active probe, the breaker's own half-open probing applies: after the open wait, the next
  * {@code getConnection()} calls are the probes. With {@link Builder#activeProbe(Duration, Duration)}, a daemon thread
- * checks the database every interval while the breaker is OPEN or HALF_OPEN (see {@link #close()}), so recovery does
- * not wait for the open wait and no user request is spent as a probe.
+ * checks the database with fresh connections of its own while the breaker is OPEN (soon after it opened, then backing
+ * off up to the interval) or HALF_OPEN, so recovery does not wait for the open wait and no user request is spent as a
+ * probe; while CLOSED it confirms a connection-class failure at once and opens the breaker if the database does not
+ * answer either (see {@link Builder#activeProbe(Duration, Duration)}).
+ *
+ * <h2>Around a pool</h2>
+ * {@code builder(pool)} guards the pool's {@code getConnection()}: the breaker learns of an outage only from
+ * requests, so with a pool that makes callers wait for its checkout timeout, the first ones wait it out.
+ * {@code builder(driverDataSource).pooledBy(factory)} puts the guard on both sides of the pool: the pool is built on
+ * the guard's driver-level data source ({@code HikariConfig.setDataSource}), so its own connection attempts are
+ * recorded, callers waiting in it are let go when the breaker opens, and it does not reach the database while the
+ * breaker is open (see {@link Builder#pooledBy(Function)}).
  *
  * <h2>Wrapping</h2>
  * {@link #unwrap(Class)} and {@link #isWrapperFor(Class)} see through this data source (and the connection and
@@ -97,17 +115,44 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
     private final CircuitBreaker breaker;
     private final Recorder recorder;
     private final ActiveProbe probe;
+    /** With {@link Builder#pooledBy}: the pool's own connection attempts; otherwise {@code null}. */
+    private final DriverSide driverSide;
+    /** With {@link Builder#pooledBy}: the callers waiting in the pool; otherwise {@code null}. */
+    private final PoolWaiters waiters;
+    private final Subscription transitions;
 
     private GuardedDataSource(Builder b) {
-        this.delegate = b.delegate;
-        this.plainConnections = delegate::getConnection;
         this.name = b.name;
         this.breaker = b.registry.breaker(BREAKER_PREFIX + b.name, b.breakerConfig, KIND);
         this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock(), b.poolSaturationIsFailure);
+        if (b.poolFactory != null) {
+            this.driverSide = new DriverSide(b.delegate, recorder);
+            this.waiters = new PoolWaiters();
+            this.transitions = breaker.subscribe(EnumSet.of(EventKind.TRANSITION), this::onTransition);
+            DataSource pool;
+            try {
+                pool = b.poolFactory.apply(driverSide);
+            } catch (RuntimeException e) {
+                transitions.close();
+                throw e;
+            }
+            if (pool == null) {
+                transitions.close();
+                throw new IllegalArgumentException("pooledBy factory must return the pool, returned null");
+            }
+            this.delegate = pool;
+        } else {
+            this.driverSide = null;
+            this.waiters = null;
+            this.transitions = null;
+            this.delegate = b.delegate;
+        }
+        this.plainConnections = delegate::getConnection;
         this.probe = b.probeIntervalNanos > 0
-                ? new ActiveProbe(b.name, delegate, recorder, b.probeIntervalNanos, b.probeValidTimeoutSeconds,
-                        b.scheduleProbe)
+                ? new ActiveProbe(b.name, driverSide != null ? b.delegate : delegate, recorder, b.probeIntervalNanos,
+                        b.probeTimeoutMillis, b.scheduleProbe)
                 : null;
+        recorder.connectionFailureSeen(probe == null ? null : probe::confirmSoon);
         // Initialise the rejection path (SQLException's DriverManager check, message classes) before it is needed.
         recorder.rejection();
         LOG.debug("DataSource '{}' ({}) guarded by circuit '{}'{}", name, delegate.getClass().getName(),
@@ -160,7 +205,8 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
     /**
      * The guarded data source.
      *
-     * @return the delegate given to {@link #builder(DataSource)}
+     * @return the delegate given to {@link #builder(DataSource)}, or with {@link Builder#pooledBy} the pool its
+     *         factory returned
      */
     public DataSource delegate() {
         return delegate;
@@ -208,6 +254,9 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
      * out, whatever the caller then does with it.
      */
     Connection acquire(ConnectionSource source) throws SQLException {
+        if (waiters != null) {
+            return acquirePooled(source);
+        }
         if (!breaker.state().permitsAllCalls()) {
             return acquireProbe(source);
         }
@@ -215,6 +264,56 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         long start = recorder.start();
         Connection c = obtain(source, permit, start, false);
         return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
+    }
+
+    /**
+     * {@link #acquire} with {@link Builder#pooledBy}: the caller is registered as waiting in the pool before the
+     * breaker state is read, so that an opening breaker lets it go ({@link #onTransition}); while the breaker does
+     * not permit all calls it is rejected at once, never spent as a probe (the active probe decides recovery, with
+     * connections of its own, and the pool's connection attempts wait for it: see {@link DriverSide}).
+     */
+    private Connection acquirePooled(ConnectionSource source) throws SQLException {
+        PoolWaiters.Waiter w = waiters.enter();
+        if (!breaker.state().permitsAllCalls()) {
+            waiters.exit(w);
+            throw recorder.rejection();
+        }
+        long permit = breaker.tryAcquire();
+        long start = recorder.start();
+        Connection c;
+        try {
+            c = source.get();
+        } catch (SQLException | RuntimeException e) {
+            if (waiters.exit(w)) { // let go by the guard: the breaker opened while this caller waited
+                breaker.release(permit);
+                DataSourceUnavailableException rejected = recorder.rejection();
+                rejected.addSuppressed(e);
+                throw rejected;
+            }
+            recorder.acquisitionFailed(permit, e, start);
+            throw e;
+        } catch (Error e) {
+            waiters.exit(w);
+            throw e;
+        }
+        waiters.exit(w); // a connection obtained just as the breaker opened is handed out: the caller asked before
+        return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
+    }
+
+    /** With {@link Builder#pooledBy}: an opening breaker lets the pool's waiting callers go; any move wakes the pool. */
+    private void onTransition(BreakerEvent event) {
+        if (!(event instanceof BreakerEvent.StateTransition)) {
+            return;
+        }
+        State to = ((BreakerEvent.StateTransition) event).to();
+        if (to == State.OPEN || to == State.FORCED_OPEN) {
+            int n = waiters.interruptWaiting();
+            if (n > 0) {
+                LOG.debug("DataSource '{}': {} callers waiting in the pool let go: circuit '{}' is {}", name, n,
+                        breaker.name(), to);
+            }
+        }
+        driverSide.breakerMoved();
     }
 
     /** The delegate's connection; a failure to get one is recorded at once (an Error gives a probe's permit back). */
@@ -305,13 +404,25 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
     }
 
     /**
-     * Stops the active probe thread, if any. Does <b>not</b> close the delegate (the pool belongs to the caller)
-     * and leaves the breaker in its registry. Idempotent.
+     * Stops the active probe thread, if any, and leaves the breaker in its registry. Does <b>not</b> close the
+     * delegate given to {@link #builder(DataSource)} (it belongs to the caller); with {@link Builder#pooledBy}, closes
+     * the pool its factory returned, if it is {@link AutoCloseable}. Idempotent.
      */
     @Override
     public void close() {
         if (probe != null) {
             probe.close();
+        }
+        if (driverSide != null) {
+            transitions.close();
+            driverSide.close();
+            if (delegate instanceof AutoCloseable) {
+                try {
+                    ((AutoCloseable) delegate).close();
+                } catch (Exception e) {
+                    LOG.warn("DataSource '{}': closing the pool failed: {}", name, e.toString());
+                }
+            }
         }
     }
 
@@ -332,7 +443,8 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         private BreakerConfig breakerConfig = BreakerConfig.database();
         private SqlFailureClassifier classifier = SqlFailureClassifier.standard();
         private long probeIntervalNanos;
-        private int probeValidTimeoutSeconds;
+        private int probeTimeoutMillis;
+        private Function<DataSource, DataSource> poolFactory;
         private boolean scheduleProbe = true;
         private boolean poolSaturationIsFailure;
 
@@ -399,26 +511,65 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         }
 
         /**
-         * Turns on the active probe: every {@code interval}, while the breaker is OPEN or HALF_OPEN, a daemon thread
-         * takes a connection from the delegate and calls {@link Connection#isValid(int)} with {@code validTimeout}.
+         * Turns on the active probe, a daemon thread that checks the database with a fresh connection of its own
+         * (from the delegate; with {@link #pooledBy}, from the driver's data source, never through the pool) and
+         * {@link Connection#isValid(int)}, each check bounded by {@code timeout}:
+         * <ul>
+         *   <li>while OPEN, first {@value ActiveProbe#FIRST_DELAY_MILLIS} ms after the breaker opened, then after
+         *       each failed check twice the delay before, at most {@code interval}; a valid connection closes the
+         *       breaker at once;</li>
+         *   <li>while HALF_OPEN, every {@code interval}, taking the probe permits;</li>
+         *   <li>while CLOSED, at once after a request failed with a connection-class SQLState ({@code 08xxx},
+         *       {@code 57P01}-{@code 57P03}): if the check fails too, the breaker opens at once (the database is
+         *       down, not just one connection), without waiting for the window's threshold.</li>
+         * </ul>
          * Stop it with {@link GuardedDataSource#close()}.
          *
-         * @param interval     time between probe rounds, positive
-         * @param validTimeout the {@code isValid} timeout, positive; rounded up to whole seconds (JDBC's unit)
+         * @param interval the longest delay between checks while OPEN and between HALF_OPEN rounds, positive
+         * @param timeout  the bound of one check, positive, at most 24 h; {@code isValid} gets it rounded up to whole
+         *                 seconds (JDBC's unit), the connection's network timeout gets it in milliseconds
          * @return this builder
          */
-        public Builder activeProbe(Duration interval, Duration validTimeout) {
+        public Builder activeProbe(Duration interval, Duration timeout) {
             if (interval == null || interval.isNegative() || interval.isZero()) {
                 throw new IllegalArgumentException("activeProbe interval must be positive, was " + interval);
             }
-            if (validTimeout == null || validTimeout.isNegative() || validTimeout.isZero()
-                    || validTimeout.compareTo(Duration.ofSeconds(Integer.MAX_VALUE)) > 0) {
-                throw new IllegalArgumentException("activeProbe validTimeout must be positive and at most "
-                        + Integer.MAX_VALUE + " s, was " + validTimeout);
+            if (timeout == null || timeout.isNegative() || timeout.toMillis() < 1
+                    || timeout.compareTo(Duration.ofHours(24)) > 0) {
+                throw new IllegalArgumentException("activeProbe timeout must be at least 1 ms and at most 24 h, was "
+                        + timeout);
             }
             this.probeIntervalNanos = interval.toNanos();
-            long seconds = validTimeout.getSeconds() + (validTimeout.getNano() > 0 ? 1 : 0);
-            this.probeValidTimeoutSeconds = (int) Math.min(Integer.MAX_VALUE, seconds);
+            this.probeTimeoutMillis = (int) timeout.toMillis();
+            return this;
+        }
+
+        /**
+         * Puts the guard on both sides of a pool: {@code factory} gets a driver-level data source over the
+         * {@link #builder(DataSource) delegate} (the driver's {@code DataSource}, e.g. {@code PGSimpleDataSource}) and
+         * returns the pool built on it; for HikariCP,
+         * {@code .pooledBy(driver -> { HikariConfig hc = ...; hc.setDataSource(driver); return new HikariDataSource(hc); })}.
+         * Requests go through the pool as usual; the guard also sees the pool's own connection attempts, and:
+         * <ul>
+         *   <li>a failed attempt of the pool is recorded at once (acquisition mapping), so an outage is known when
+         *       the pool first fails to replace a broken connection, not when a caller's checkout times out;</li>
+         *   <li>when the breaker opens, callers already waiting in the pool's {@code getConnection()} are let go
+         *       with a {@link DataSourceUnavailableException} (through an interrupt of the waiting thread, which the
+         *       guard clears again; an interrupt that was not the guard's is left as it is);</li>
+         *   <li>while the breaker does not permit all calls, requests are rejected at once and the pool's connection
+         *       attempts wait for it (at most the pool's login timeout) instead of reaching the database; the active
+         *       probe, which this option requires, decides recovery with direct connections.</li>
+         * </ul>
+         * {@link GuardedDataSource#delegate()} is then the pool, and {@link GuardedDataSource#close()} closes it.
+         *
+         * @param factory builds the pool on the data source it is given; must not return {@code null}
+         * @return this builder
+         */
+        public Builder pooledBy(Function<DataSource, DataSource> factory) {
+            if (factory == null) {
+                throw new IllegalArgumentException("pooledBy factory must not be null, was null");
+            }
+            this.poolFactory = factory;
             return this;
         }
 
@@ -460,6 +611,10 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
                 registry = defaultRegistry();
             }
             Objects.requireNonNull(delegate, "delegate");
+            if (poolFactory != null && probeIntervalNanos == 0) {
+                throw new IllegalArgumentException("pooledBy requires activeProbe (requests through the pool are never "
+                        + "spent as probes: the active probe decides recovery), was pooledBy without activeProbe");
+            }
             return new GuardedDataSource(this);
         }
     }

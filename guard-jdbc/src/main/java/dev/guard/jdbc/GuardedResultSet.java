@@ -47,17 +47,20 @@ final class GuardedResultSet implements ResultSet {
 
     /** A column's value, with a result set or array in it wrapped so that it leads back only to guarded objects. */
     private Object guarded(Object value) {
-        return guardedValue(value, connection);
+        return guardedValue(value, statement, connection);
     }
 
     private <T> T guarded(T value, Class<T> type) {
-        return guardedValue(value, type, connection);
+        return guardedValue(value, type, statement, connection);
     }
 
-    /** A value read from a column or out parameter: a result set or array in it wrapped (statement unknown: null). */
-    static Object guardedValue(Object value, GuardedConnection connection) {
+    /**
+     * A value read from a column or an out parameter: a result set in it wrapped with {@code statement} (the callable
+     * statement for an out parameter, the enclosing result set's statement for a column), an array wrapped.
+     */
+    static Object guardedValue(Object value, Statement statement, GuardedConnection connection) {
         if (value instanceof ResultSet && !(value instanceof GuardedResultSet)) {
-            return new GuardedResultSet((ResultSet) value, null, connection);
+            return new GuardedResultSet((ResultSet) value, statement, connection);
         }
         if (value instanceof Array && !(value instanceof GuardedArray)) {
             return new GuardedArray((Array) value, connection);
@@ -66,12 +69,12 @@ final class GuardedResultSet implements ResultSet {
     }
 
     /**
-     * Like {@link #guardedValue(Object, GuardedConnection)} for a typed read: wrapped when the wrapper is of the type
+     * Like {@link #guardedValue(Object, Statement, GuardedConnection)} for a typed read: wrapped when the wrapper is of the type
      * asked for ({@code ResultSet.class}, {@code Array.class}); a driver class asked for by name is an explicit
      * request for the driver's object, like {@code unwrap}.
      */
-    static <T> T guardedValue(T value, Class<T> type, GuardedConnection connection) {
-        Object wrapped = guardedValue((Object) value, connection);
+    static <T> T guardedValue(T value, Class<T> type, Statement statement, GuardedConnection connection) {
+        Object wrapped = guardedValue((Object) value, statement, connection);
         return wrapped != value && type.isInstance(wrapped) ? type.cast(wrapped) : value;
     }
 

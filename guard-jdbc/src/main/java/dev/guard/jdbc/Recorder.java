@@ -53,6 +53,8 @@ final class Recorder {
     private final Clock clock;
     private final ReportLimiter reports;
     private final boolean poolSaturationIsFailure;
+    /** Told of each failure with a connection-class SQLState (the active probe confirms it); may be null. */
+    private volatile Runnable connectionFailureSeen;
 
     Recorder(String dataSourceName, CircuitBreaker breaker, SqlFailureClassifier classifier, Clock clock) {
         this(dataSourceName, breaker, classifier, clock, false);
@@ -70,6 +72,53 @@ final class Recorder {
 
     CircuitBreaker breaker() {
         return breaker;
+    }
+
+    /** Sets who is told of each recorded failure with a connection-class SQLState (must not block). */
+    void connectionFailureSeen(Runnable listener) {
+        this.connectionFailureSeen = listener;
+    }
+
+    /** A recorded failure: if it says the connection broke, tell the active probe (it confirms or not). */
+    private void failed(long permit, long nanos, Throwable error) {
+        breaker.onFailure(permit, nanos, error);
+        Runnable listener = connectionFailureSeen;
+        if (listener != null && isConnectionFailure(error)) {
+            listener.run();
+        }
+    }
+
+    /**
+     * SQLState class {@code 08} (connection exception) or PostgreSQL's {@code 57P01}-{@code 57P03} (the server is
+     * shutting down, crashed, or not accepting connections yet), anywhere in the chain; the guard's own rejections
+     * are not.
+     */
+    static boolean isConnectionFailure(Throwable error) {
+        Throwable t = error;
+        for (int i = 0; t != null && i < 32; i++, t = t.getCause()) {
+            if (t instanceof DataSourceUnavailableException) {
+                return false;
+            }
+            if (t instanceof SQLException) {
+                String state = ((SQLException) t).getSQLState();
+                if (state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
+                        || state.equals("57P03"))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code error} is, or was caused by, a guard's own rejection (a pool passing on what it was told). */
+    private static boolean isRejection(Throwable error) {
+        Throwable t = error;
+        for (int i = 0; t != null && i < 32; i++, t = t.getCause()) {
+            if (t instanceof DataSourceUnavailableException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A start time if durations matter, else {@link #UNTIMED}. */
@@ -124,7 +173,7 @@ final class Recorder {
      * {@link InterruptedException} in the chain) records nothing either; the flag is left as it is.
      */
     void acquisitionFailed(long permit, Throwable error, long start) {
-        if (Thread.currentThread().isInterrupted() || interruptedIn(error)) {
+        if (Thread.currentThread().isInterrupted() || interruptedIn(error) || isRejection(error)) {
             breaker.release(permit);
             return;
         }
@@ -153,7 +202,7 @@ final class Recorder {
         } else if (outcome == Outcome.NOT_A_FAILURE) {
             breaker.onIgnored(permit);
         } else { // FAILURE, SLOW (a login or checkout timeout), or no verdict
-            breaker.onFailure(permit, elapsed(start), error);
+            failed(permit, elapsed(start), error);
         }
     }
 
@@ -161,7 +210,7 @@ final class Recorder {
      * A probe's connection answered {@code isValid(timeout) == false}: a failed probe, recorded as a failure without
      * asking the classifier (its verdict is not needed to know that, and a made-up exception would be judged by it).
      */
-    void probeInvalid(long permit, long start, int timeoutSeconds) {
+    void probeInvalid(long permit, long start, int timeoutSeconds) { // no failed(): the probe is the confirmation
         breaker.onFailure(permit, elapsed(start), new SQLTransientConnectionException(
                 "active probe: Connection.isValid(" + timeoutSeconds + ") returned false", "08006"));
     }
@@ -174,7 +223,7 @@ final class Recorder {
     }
 
     /** A probe's check gave no answer within {@code boundMillis}: a failed probe, recorded without the classifier. */
-    void probeTimedOut(long permit, long start, int boundMillis) {
+    void probeTimedOut(long permit, long start, long boundMillis) {
         breaker.onFailure(permit, elapsed(start), new java.sql.SQLTimeoutException(
                 "active probe: no answer within " + boundMillis + " ms", "08006"));
     }
@@ -239,7 +288,7 @@ final class Recorder {
         }
         switch (outcome) {
             case FAILURE:
-                breaker.onFailure(permit, nanos, error);
+                failed(permit, nanos, error);
                 return true;
             case SLOW:
                 breaker.onSuccess(permit, slowNanos(nanos));

@@ -418,6 +418,72 @@ class GuardedDataSourceEdgesTest {
         }
     }
 
+    /**
+     * A driver whose callable statements return a result set as their out parameter (pgjdbc's refcursor, Oracle's
+     * {@code SYS_REFCURSOR}), whatever the call: here a real H2 result set of another statement.
+     */
+    private static DataSource refCursorOutParameters(DataSource real) {
+        return new DelegatingDataSource(real) {
+            @Override
+            public Connection getConnection() throws SQLException {
+                Connection c = super.getConnection();
+                InvocationHandler callable = (proxy, m, args) -> {
+                    switch (m.getName()) {
+                        case "getObject":
+                            return c.createStatement().executeQuery("select 42 as answer");
+                        case "close":
+                            return null;
+                        case "toString":
+                            return "refcursor-callable";
+                        case "hashCode":
+                            return System.identityHashCode(proxy);
+                        case "equals":
+                            return proxy == args[0];
+                        default:
+                            throw new SQLFeatureNotSupportedException(m.getName());
+                    }
+                };
+                InvocationHandler connection = (proxy, m, args) -> {
+                    if (m.getName().equals("prepareCall")) {
+                        return Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                                new Class<?>[] {java.sql.CallableStatement.class}, callable);
+                    }
+                    try {
+                        return m.invoke(c, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                };
+                return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                        new Class<?>[] {Connection.class}, connection);
+            }
+        };
+    }
+
+    @Test
+    void aResultSetOutParameterLeadsBackToTheGuardedCallableStatement() throws SQLException {
+        try (GuardedDataSource ds = guard(refCursorOutParameters(h2.dataSource()), "out-parameters");
+             Connection c = ds.getConnection();
+             java.sql.CallableStatement cs = c.prepareCall("{? = call cursor_of_orders()}")) {
+            java.sql.ResultSet[] outs = {(java.sql.ResultSet) cs.getObject(1), (java.sql.ResultSet) cs.getObject("out"),
+                    (java.sql.ResultSet) cs.getObject(1, Map.of()), (java.sql.ResultSet) cs.getObject("out", Map.of()),
+                    cs.getObject(1, java.sql.ResultSet.class), cs.getObject("out", java.sql.ResultSet.class)};
+            for (java.sql.ResultSet rs : outs) {
+                assertThat(rs).isInstanceOf(GuardedResultSet.class);
+                assertThat(rs.getStatement()).as("the guarded callable, not the driver's statement").isSameAs(cs);
+                assertThat(rs.getStatement().getConnection()).isSameAs(c);
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).isEqualTo(42);
+                assertThat(rs.unwrap(org.h2.jdbc.JdbcResultSet.class)).as("unwrap reaches the driver's")
+                        .isInstanceOf(org.h2.jdbc.JdbcResultSet.class);
+                rs.close();
+            }
+            // the driver's class asked for by name is an explicit request for the driver's object, like unwrap
+            Object raw = cs.getObject(1, org.h2.jdbc.JdbcResultSet.class);
+            assertThat(raw).isInstanceOf(org.h2.jdbc.JdbcResultSet.class);
+        }
+    }
+
     @Test
     void arraysAndTheirResultSetsLeadBackOnlyToGuardedObjects() throws SQLException {
         try (GuardedDataSource ds = guard(h2.dataSource(), "arrays");

@@ -762,7 +762,7 @@ class GuardedDataSourceTest {
         assertThatThrownBy(() -> GuardedDataSource.builder(d).activeProbe(Duration.ZERO, Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("interval").hasMessageContaining("PT0S");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).activeProbe(Duration.ofSeconds(1), Duration.ofSeconds(-1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("validTimeout")
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("activeProbe timeout")
                 .hasMessageContaining("PT-1S");
     }
 

@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
  * <p>What JDBC clients (pgjdbc) see: after {@link #stop()} an open connection fails with SQLState {@code 57P01}
  * (terminating connection due to administrator command) and new connections with {@code 08001} (connection
  * refused); after {@link #restart()} new connections work and the data is there, while old connections stay dead.
+ * A commit that returned survives {@link #stop()} and {@link #kill()} ({@code synchronous_commit=on}; {@code fsync}
+ * is off, which only an operating-system crash would notice).
  * Thread-safe.
  */
 public final class PostgresServer implements AutoCloseable {
@@ -74,6 +76,9 @@ public final class PostgresServer implements AutoCloseable {
                 .setRegisterShutdownHook(false) // one hook per PostgresServer instead of one per restart
                 .setPGStartupWait(STARTUP_WAIT)
                 .setServerConfig("fsync", "off")
+                // zonky turns it off by default: a commit would return before its WAL is written, and kill() would
+                // lose up to ~0.6 s of returned commits (fsync=off keeps them through a process crash, not an OS one)
+                .setServerConfig("synchronous_commit", "on")
                 .setServerConfig("full_page_writes", "off");
         if (port > 0) {
             builder.setPort(port);
@@ -137,6 +142,51 @@ public final class PostgresServer implements AutoCloseable {
         closeQuietly(postgres);
         postgres = null;
         LOG.info("PostgreSQL on port {} stopped in {} ms", port, EmbeddedKafkaBroker.millisSince(t0));
+    }
+
+    /**
+     * Kills PostgreSQL the way a crash does: {@code SIGKILL} to the postmaster and every process it started (its
+     * pid from {@code postmaster.pid}), without a shutdown; open connections see their socket closed (pgjdbc
+     * {@code 08006}), new connections are refused ({@code 08001}). {@link #restart()} then runs crash recovery on
+     * the same data. No-op if already stopped.
+     *
+     * @throws IllegalStateException if the server's processes cannot be found or do not die within 10 s
+     */
+    public synchronized void kill() {
+        requireOpen();
+        if (postgres == null) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        Path pidFile = dataDirectory.resolve("data").resolve("postmaster.pid");
+        long pid;
+        try {
+            pid = Long.parseLong(java.nio.file.Files.readAllLines(pidFile).get(0).trim());
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("no postmaster pid in " + pidFile, e);
+        }
+        ProcessHandle postmaster = ProcessHandle.of(pid)
+                .orElseThrow(() -> new IllegalStateException("postmaster " + pid + " is not running"));
+        java.util.List<ProcessHandle> all = new java.util.ArrayList<>(postmaster.descendants().toList());
+        all.add(0, postmaster);
+        for (ProcessHandle p : all) {
+            p.destroyForcibly();
+        }
+        try {
+            for (ProcessHandle p : all) {
+                p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while killing PostgreSQL", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("PostgreSQL processes did not die within 10 s of SIGKILL", e);
+        }
+        EmbeddedPostgres dead = postgres;
+        postgres = null;
+        closeQuietly(dead); // releases zonky's lock on the data directory; pg_ctl finds no server to stop
+        LOG.info("PostgreSQL on port {} killed (SIGKILL to {} processes) in {} ms", port, all.size(),
+                EmbeddedKafkaBroker.millisSince(t0));
     }
 
     /**

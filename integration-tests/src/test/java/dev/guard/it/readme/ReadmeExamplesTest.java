@@ -30,6 +30,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -125,17 +126,23 @@ class ReadmeExamplesTest {
     void guardedDataSourceQuickStart() throws Exception {
         BreakerRegistry registry = BreakerRegistry.create();
         HikariConfig hikariConfig = new HikariConfig();
-        hikariConfig.setJdbcUrl(postgres.jdbcUrl());
-        hikariConfig.setUsername("postgres");
         hikariConfig.setConnectionTimeout(2_000);
+        String postgresUrl = postgres.jdbcUrl();
         int answered = 0;
         // tag::datasource[]
-        HikariDataSource pool = new HikariDataSource(hikariConfig);
-        GuardedDataSource dataSource = GuardedDataSource.builder(pool)
+        PGSimpleDataSource driver = new PGSimpleDataSource();         // the driver's own DataSource, not a pool
+        driver.setUrl(postgresUrl);
+        driver.setConnectTimeout(1);                                  // s: a connect into a silent network gives up
+        driver.setSocketTimeout(10);                                  // s: longer than your slowest statement
+        GuardedDataSource dataSource = GuardedDataSource.builder(driver)
                 .name("orders-db")                                    // breaker "jdbc:orders-db"
                 .registry(registry)
                 .breakerConfig(BreakerConfig.database())              // 5 failures, 2 probes, 30 s open
-                .activeProbe(Duration.ofSeconds(5), Duration.ofSeconds(2)) // while OPEN, check the DB every 5 s
+                .activeProbe(Duration.ofMillis(500), Duration.ofMillis(200)) // direct checks, each bounded by 200 ms
+                .pooledBy(guardedDriver -> {                          // the pool's own connection attempts are seen too
+                    hikariConfig.setDataSource(guardedDriver);
+                    return new HikariDataSource(hikariConfig);
+                })
                 .build();
 
         try (Connection c = dataSource.getConnection()) {             // unchanged data access code
@@ -152,8 +159,9 @@ class ReadmeExamplesTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(dataSource::getConnection)
                 .isInstanceOf(DataSourceUnavailableException.class);
         assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
-        dataSource.close();
-        pool.close();
+        assertThat(dataSource.delegate()).isInstanceOf(HikariDataSource.class);
+        dataSource.close();                                           // closes the pool too
+        assertThat(((HikariDataSource) dataSource.delegate()).isClosed()).isTrue();
         registry.close();
     }
 
