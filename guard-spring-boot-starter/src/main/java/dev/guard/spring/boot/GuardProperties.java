@@ -27,6 +27,14 @@ public class GuardProperties {
     /** Guarded DataSource beans. */
     private final Jdbc jdbc = new Jdbc();
 
+    /** The circuits health contributor. */
+    private final Health health = new Health();
+
+    /** The circuits health contributor. */
+    public Health getHealth() {
+        return health;
+    }
+
     /** Guarded DataSource beans. */
     public Jdbc getJdbc() {
         return jdbc;
@@ -180,5 +188,18 @@ public class GuardProperties {
         public void setActiveProbeInterval(Duration v) { this.activeProbeInterval = v; }
         public Duration getActiveProbeTimeout() { return activeProbeTimeout; }
         public void setActiveProbeTimeout(Duration v) { this.activeProbeTimeout = v; }
+    }
+
+    /** {@code guard.health.*}: the {@code circuits} health contributor. */
+    public static class Health {
+        /** Status while a circuit not listed in optional is open: down or out-of-service. */
+        private String openStatus = "down";
+        /** Breakers (e.g. kafka:audit) whose opening is shown in the details but does not change the status. */
+        private List<String> optional = new ArrayList<>();
+
+        public String getOpenStatus() { return openStatus; }
+        public void setOpenStatus(String openStatus) { this.openStatus = openStatus; }
+        public List<String> getOptional() { return optional; }
+        public void setOptional(List<String> optional) { this.optional = optional; }
     }
 }
