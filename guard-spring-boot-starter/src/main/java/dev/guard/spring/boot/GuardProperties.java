@@ -24,6 +24,22 @@ public class GuardProperties {
     /** Guarded Kafka producers. */
     private final Kafka kafka = new Kafka();
 
+    /** Guarded DataSource beans. */
+    private final Jdbc jdbc = new Jdbc();
+
+    /** The circuits health contributor. */
+    private final Health health = new Health();
+
+    /** The circuits health contributor. */
+    public Health getHealth() {
+        return health;
+    }
+
+    /** Guarded DataSource beans. */
+    public Jdbc getJdbc() {
+        return jdbc;
+    }
+
     /** Guarded Kafka producers. */
     public Kafka getKafka() {
         return kafka;
@@ -135,5 +151,55 @@ public class GuardProperties {
 
         public String getPattern() { return pattern; }
         public void setPattern(String pattern) { this.pattern = pattern; }
+    }
+
+    /** {@code guard.jdbc.*}: every {@code DataSource} bean is guarded by a breaker {@code jdbc:<bean name>}. */
+    public static class Jdbc {
+        /** Whether DataSource beans are guarded. */
+        private boolean enabled = true;
+        /** Per DataSource bean, by bean name. */
+        private final Map<String, DataSourceGuard> datasources = new LinkedHashMap<>();
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public Map<String, DataSourceGuard> getDatasources() { return datasources; }
+    }
+
+    /** The guard of one DataSource bean; unset fields keep GuardedDataSource's defaults. */
+    public static class DataSourceGuard {
+        /** Whether this DataSource bean is guarded (opt-out per bean). */
+        private boolean enabled = true;
+        /** Name of a guard.configs entry for this data source's breaker; BreakerConfig.database() when unset. */
+        private String config;
+        /** Whether a saturated pool (checkout timeout with the database healthy) counts as a failure. */
+        private boolean poolSaturationIsFailure;
+        /** Active probe: time between checks of the database while the breaker is open; no probe when unset. */
+        private Duration activeProbeInterval;
+        /** Active probe: the Connection.isValid timeout. */
+        private Duration activeProbeTimeout = Duration.ofSeconds(2);
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public String getConfig() { return config; }
+        public void setConfig(String config) { this.config = config; }
+        public boolean isPoolSaturationIsFailure() { return poolSaturationIsFailure; }
+        public void setPoolSaturationIsFailure(boolean v) { this.poolSaturationIsFailure = v; }
+        public Duration getActiveProbeInterval() { return activeProbeInterval; }
+        public void setActiveProbeInterval(Duration v) { this.activeProbeInterval = v; }
+        public Duration getActiveProbeTimeout() { return activeProbeTimeout; }
+        public void setActiveProbeTimeout(Duration v) { this.activeProbeTimeout = v; }
+    }
+
+    /** {@code guard.health.*}: the {@code circuits} health contributor. */
+    public static class Health {
+        /** Status while a circuit not listed in optional is open: down or out-of-service. */
+        private String openStatus = "down";
+        /** Breakers (e.g. kafka:audit) whose opening is shown in the details but does not change the status. */
+        private List<String> optional = new ArrayList<>();
+
+        public String getOpenStatus() { return openStatus; }
+        public void setOpenStatus(String openStatus) { this.openStatus = openStatus; }
+        public List<String> getOptional() { return optional; }
+        public void setOptional(List<String> optional) { this.optional = optional; }
     }
 }
