@@ -403,11 +403,13 @@ final class TopicGuard<K, V> {
         } else {
             if (completed(exception, nanos, route) == SendFailureClassifier.Verdict.FAILURE
                     && !owner.isClosing()) {
-                // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
-                // written the first attempt, so it is a possible duplicate.
-                possibleDuplicates.increment();
+                // In flight when the topic failed: back to the head of the buffer, in order (or failed, if it has
+                // used up its time or its attempts).
                 p.decidedByGuard(); // before this callback returns, so before the attempt's future fails
-                requeue(p);
+                requeue(p, exception);
+                if (!buffer.isEmpty() && !breaker.state().isOpen()) {
+                    scheduleDrain(); // the put-back, or the records behind one that failed for good
+                }
                 return;
             }
             p.settle(null, exception);
@@ -537,23 +539,61 @@ final class TopicGuard<K, V> {
         return p;
     }
 
-    /** Puts a record that failed retriably in flight back at the head of the buffer (I/O thread, usually). */
-    private void requeue(PendingSend<K, V> p) {
+    private static final int KEPT = 0;
+    private static final int SEALED = 1;
+    private static final int EXPIRED = 2;
+    private static final int EXHAUSTED = 3;
+
+    /**
+     * Puts a record whose attempt failed retriably back at the head of the buffer (I/O thread, usually), unless
+     * it has been with the guard for {@code bufferTimeout} since its first acceptance, or this was its
+     * {@code maxAttempts}-th failed attempt: then it fails now with {@link BufferExpiredException}, caused by
+     * {@code cause}, and the records behind it go on.
+     */
+    private void requeue(PendingSend<K, V> p, Exception cause) {
         long now = clock.nanoTime();
-        boolean kept;
+        long timeout = policy.bufferTimeoutNanos();
+        int verdict;
+        long accepted;
+        int failed;
         lock.lock();
         try {
-            kept = buffer.putBack(p, now);
+            PendingSend.Outcome a = p.attempts();
+            if (a.acceptedNanos == PendingSend.Outcome.UNKNOWN) {
+                // Sent at once and never buffered: accepted when sent if the attempt was timed, else taken back now.
+                long start = p.attemptStartNanos();
+                a.acceptedNanos = start != 0 ? start : now;
+            }
+            failed = ++a.failedAttempts;
+            accepted = a.acceptedNanos;
+            if (failed >= policy.maxAttempts()) {
+                verdict = EXHAUSTED;
+            } else if (now - accepted >= timeout) {
+                verdict = EXPIRED;
+            } else {
+                verdict = buffer.putBack(p, accepted) ? KEPT : SEALED;
+            }
         } finally {
             lock.unlock();
         }
-        if (!kept) {
-            p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
-                    + "' could be sent again"));
-            return;
-        }
-        if (!breaker.state().isOpen()) {
-            scheduleDrain();
+        switch (verdict) {
+            case KEPT:
+                possibleDuplicates.increment(); // Kafka may have written the failed attempt
+                break;
+            case SEALED:
+                p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
+                        + "' could be sent again"));
+                break;
+            case EXHAUSTED:
+                expired.increment();
+                p.finish(null, new BufferExpiredException("record for topic '" + topic + "' failed " + failed
+                        + " attempt(s) (maxAttempts=" + policy.maxAttempts() + "); last error: " + cause, cause));
+                break;
+            default:
+                expired.increment();
+                p.finish(null, new BufferExpiredException("record for topic '" + topic + "' failed again "
+                        + (now - accepted) / 1_000_000 + " ms after the guard accepted it (bufferTimeout="
+                        + timeout / 1_000_000 + " ms, " + failed + " attempt(s)); last error: " + cause, cause));
         }
     }
 
@@ -592,6 +632,11 @@ final class TopicGuard<K, V> {
                         state = breaker.state(); // the permit moved it on: a probe
                     }
                     head = buffer.takeHead();
+                    PendingSend.Outcome a = head.attempts();
+                    if (a.acceptedNanos == PendingSend.Outcome.UNKNOWN) {
+                        // first time out of the queue: its stamp, the time it entered, is overwritten by the attempt
+                        a.acceptedNanos = ((BufferedSend<K, V>) head).stampNanos;
+                    }
                 } finally {
                     lock.unlock();
                 }
@@ -783,7 +828,7 @@ final class TopicGuard<K, V> {
             try {
                 for (int i = 0; i < dead.size(); i++) {
                     dead.get(i).finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
-                            + (now - since.get(i)) / 1_000_000 + " ms in the buffer (bufferTimeout="
+                            + (now - since.get(i)) / 1_000_000 + " ms since the guard accepted it (bufferTimeout="
                             + timeout / 1_000_000 + " ms) while the topic was unavailable"));
                 }
             } finally {

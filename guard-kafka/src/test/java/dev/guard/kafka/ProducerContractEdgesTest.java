@@ -163,6 +163,136 @@ class ProducerContractEdgesTest {
         assertThat(producer.stats("t").bufferedRecords()).isZero();
     }
 
+    // ------------------------------------------------------------------------------ d3 poison record
+
+    /**
+     * A delegate that fails every send to partition 99 on the spot with Kafka's own retriable error for a partition
+     * that does not exist (KafkaProducer's doSend calls the callback, then returns a failed future); other sends
+     * wait for the test, as in {@link MockProducer}.
+     */
+    static final class PoisonPartitionProducer extends MockProducer<String, String> {
+        final java.util.concurrent.atomic.AtomicInteger poisonAttempts = new java.util.concurrent.atomic.AtomicInteger();
+
+        PoisonPartitionProducer() {
+            super(false, null, new StringSerializer(), new StringSerializer());
+        }
+
+        @Override
+        public synchronized Future<RecordMetadata> send(ProducerRecord<String, String> record,
+                                                        org.apache.kafka.clients.producer.Callback callback) {
+            if (record.partition() != null && record.partition() == 99) {
+                poisonAttempts.incrementAndGet();
+                org.apache.kafka.common.errors.TimeoutException e = new org.apache.kafka.common.errors.TimeoutException(
+                        "Partition 99 of topic t with partition count 1 is not present in metadata after 2000 ms.");
+                callback.onCompletion(null, e);
+                java.util.concurrent.CompletableFuture<RecordMetadata> f = new java.util.concurrent.CompletableFuture<>();
+                f.completeExceptionally(e);
+                return f;
+            }
+            return super.send(record, callback);
+        }
+    }
+
+    private static ProducerRecord<String, String> poison() {
+        return new ProducerRecord<>("t", 99, "k", "poison");
+    }
+
+    /**
+     * d3: a record that always fails retriably expires bufferTimeout after its first acceptance although every probe
+     * puts it back (the put-back used to restart its clock, so it probed the topic forever); the records behind it,
+     * accepted 5 s later, do not expire because of it: they are delivered once it is gone. Sent at once (CLOSED, the
+     * clock starts when the guard takes it back) and buffered (OPEN, the clock starts when it entered the buffer).
+     */
+    @ParameterizedTest
+    @EnumSource(value = State.class, names = {"CLOSED", "OPEN"})
+    void d3_aPoisonRecordExpiresFromItsFirstAcceptanceAndTheRecordsBehindItAreDelivered(State whenSent)
+            throws Exception {
+        PoisonPartitionProducer delegate = new PoisonPartitionProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) delegate)
+                .defaultPolicy(TopicPolicy.buffer().bufferTimeout(Duration.ofSeconds(10)).maxAttempts(1_000).build())
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        if (whenSent == State.OPEN) {
+            trip(b);
+        }
+        Future<RecordMetadata> poison = producer.send(poison()); // t = 0
+        int attempts = whenSent == State.CLOSED ? 1 : 0;
+        assertThat(delegate.poisonAttempts.get()).isEqualTo(attempts);
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        Future<RecordMetadata> a = null;
+        Future<RecordMetadata> c = null;
+        for (int second = 1; second <= 10; second++) {
+            clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: the poison at the head is the probe and fails again
+            int expected = ++attempts;
+            Awaitility.await().atMost(WAIT).until(() -> delegate.poisonAttempts.get() == expected);
+            Awaitility.await().atMost(WAIT).until(() -> b.state() == State.OPEN);
+            producer.sweepNow();
+            if (second < 10) {
+                assertThat(poison.isDone()).as("still within its bufferTimeout at %d s", second).isFalse();
+            }
+            if (second == 5) {
+                a = producer.send(rec("a")); // accepted at 5 s: due to expire at 15 s
+                c = producer.send(rec("c"));
+            }
+        }
+        // 10 s after its first acceptance, after 10 put-backs
+        assertThat(poison.isDone()).as("expired 10 s after its first acceptance").isTrue();
+        assertThatThrownBy(poison::get).hasCauseInstanceOf(BufferExpiredException.class)
+                .hasRootCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+        clock.advance(Duration.ofSeconds(1)); // 11 s: HALF_OPEN, "a" is the probe
+        Awaitility.await().atMost(WAIT).until(() -> delegate.history().size() == 1);
+        assertThat(delegate.completeNext()).isTrue();
+        Awaitility.await().atMost(WAIT).until(() -> delegate.history().size() == 2);
+        assertThat(delegate.completeNext()).isTrue();
+        assertThat(a.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(c.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(b.state()).isEqualTo(State.CLOSED);
+        assertThat(delegate.poisonAttempts.get()).as("no attempt after it expired").isEqualTo(attempts);
+        assertThat(producer.stats("t").expired()).isEqualTo(1);
+        assertThat(producer.stats("t").bufferedRecords()).isZero();
+    }
+
+    /**
+     * d3: a record that failed retriably is also failed after its maxAttempts-th attempt, with
+     * BufferExpiredException caused by its last error, and the records behind it are delivered: its topic does not
+     * wait for its bufferTimeout (5 minutes).
+     */
+    @Test
+    void d3_aRecordFailsAfterMaxAttemptsAndTheRecordsBehindItGoOn() throws Exception {
+        PoisonPartitionProducer delegate = new PoisonPartitionProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) delegate)
+                .defaultPolicy(TopicPolicy.buffer().maxAttempts(3).build())
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        Future<RecordMetadata> poison = producer.send(poison()); // attempt 1, CLOSED
+        Future<RecordMetadata> a = producer.send(rec("a")); // behind it
+        for (int attempt = 2; attempt <= 3; attempt++) {
+            clock.advance(Duration.ofSeconds(1));
+            int expected = attempt;
+            Awaitility.await().atMost(WAIT).until(() -> delegate.poisonAttempts.get() == expected);
+        }
+        Awaitility.await().atMost(WAIT).until(poison::isDone);
+        assertThatThrownBy(poison::get).hasCauseInstanceOf(BufferExpiredException.class)
+                .hasMessageContaining("maxAttempts=3").hasRootCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+        Awaitility.await().atMost(WAIT).until(() -> b.state() == State.OPEN);
+        clock.advance(Duration.ofSeconds(1));
+        Awaitility.await().atMost(WAIT).until(() -> delegate.history().size() == 1);
+        assertThat(delegate.completeNext()).isTrue();
+        assertThat(a.get(5, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(delegate.poisonAttempts.get()).isEqualTo(3);
+        assertThat(producer.stats("t").expired()).isEqualTo(1);
+        assertThat(producer.stats("t").possibleDuplicates()).as("put back twice, not a third time").isEqualTo(2);
+    }
+
+    /** d3: the attempt bound is validated, naming the setting and the bad value. */
+    @Test
+    void d3_maxAttemptsIsValidated() {
+        assertThatThrownBy(() -> TopicPolicy.buffer().maxAttempts(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxAttempts must be >= 1, was 0");
+        assertThat(TopicPolicy.buffer().build().maxAttempts()).isEqualTo(TopicPolicy.DEFAULT_MAX_ATTEMPTS);
+        assertThat(TopicPolicy.buffer().maxAttempts(7).build().toBuilder().build().maxAttempts()).isEqualTo(7);
+    }
+
     // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
 
     /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
