@@ -819,16 +819,40 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                 .build();
     }
 
+    /**
+     * Sizes a record with the producer's serializers, so that a record they cannot write is refused by
+     * {@code send()} with Kafka's {@link org.apache.kafka.common.errors.SerializationException} when it would be
+     * buffered, as it is when it goes straight to Kafka. The serializers see a copy of the record's headers: a
+     * serializer that writes headers (a schema id, say) writes them into the copy, and Kafka's own serialization of
+     * the record, later, into the record once.
+     */
     static <K, V> RecordSizer<K, V> serializedSize(Serializer<K> keys, Serializer<V> values) {
         return r -> {
-            byte[] k = r.key() == null ? null : keys.serialize(r.topic(), r.headers(), r.key());
-            byte[] v = r.value() == null ? null : values.serialize(r.topic(), r.headers(), r.value());
-            return (k == null ? 0 : k.length) + (v == null ? 0 : v.length) + headersSize(r);
+            Header[] original = r.headers().toArray();
+            org.apache.kafka.common.header.Headers copy =
+                    new org.apache.kafka.common.header.internals.RecordHeaders(original);
+            byte[] k;
+            try {
+                k = keys.serialize(r.topic(), copy, r.key());
+            } catch (ClassCastException e) { // KafkaProducer's answer to a key of the wrong type
+                throw new org.apache.kafka.common.errors.SerializationException("Can't convert key of class "
+                        + r.key().getClass().getName() + " to class " + keys.getClass().getName()
+                        + " specified in key.serializer", e);
+            }
+            byte[] v;
+            try {
+                v = values.serialize(r.topic(), copy, r.value());
+            } catch (ClassCastException e) {
+                throw new org.apache.kafka.common.errors.SerializationException("Can't convert value of class "
+                        + r.value().getClass().getName() + " to class " + values.getClass().getName()
+                        + " specified in value.serializer", e);
+            }
+            return (k == null ? 0 : k.length) + (v == null ? 0 : v.length) + headersSize(copy.toArray());
         };
     }
 
     static <K, V> int estimateSize(ProducerRecord<K, V> r) {
-        return sizeOfObject(r.key()) + sizeOfObject(r.value()) + headersSize(r);
+        return sizeOfObject(r.key()) + sizeOfObject(r.value()) + headersSize(r.headers().toArray());
     }
 
     private static int sizeOfObject(Object o) {
@@ -847,11 +871,11 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return 64;
     }
 
-    private static <K, V> int headersSize(ProducerRecord<K, V> r) {
+    private static int headersSize(Header[] headers) {
         // toArray(), not the iterator: nothing allocated for the usual record without headers, and fewer calls on
         // the open-state path, whose first sends in an outage run interpreted
         int n = 0;
-        for (Header h : r.headers().toArray()) {
+        for (Header h : headers) {
             n += h.key().length() + (h.value() == null ? 0 : h.value().length);
         }
         return n;

@@ -194,7 +194,7 @@ final class TopicGuard<K, V> {
             // when the breaker times calls.
             PendingSend<K, V> p = timed ? new BufferedSend<>(record, callback)
                     : new PendingSend<>(record, callback);
-            handToKafka(p, timed, route);
+            handToKafka(p, timed, route, true);
             return p;
         }
         // No user callback and nothing to time: the route itself is the callback, shared by the period's sends.
@@ -232,8 +232,13 @@ final class TopicGuard<K, V> {
         return r;
     }
 
-    /** Hands an attempt to Kafka; false if {@code send()} threw, so that the guard settled or put it back at once. */
-    private boolean handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route) {
+    /**
+     * Hands an attempt to Kafka; false if {@code send()} threw, so that the guard settled or put it back at once.
+     * With {@code callerWaits} (the caller's own {@code send()}), an exception that is no failure of the topic
+     * (a record Kafka cannot serialize, say) is thrown to the caller without calling its callback, as
+     * {@code KafkaProducer.send()} throws it: the same answer as on a REJECT topic or when the record is buffered.
+     */
+    private boolean handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route, boolean callerWaits) {
         p.attemptStarted(timed ? clock.nanoTime() : 0L);
         p.route = route;
         if (route.counted) {
@@ -243,6 +248,10 @@ final class TopicGuard<K, V> {
         try {
             attempt = delegate.send(p.record, p);
         } catch (RuntimeException e) {
+            if (callerWaits && owner.classifier.classify(e) != SendFailureClassifier.Verdict.FAILURE) {
+                completed(e, 0L, route); // the permit's verdict (ignored, or fatal and reported)
+                throw e;
+            }
             // send() threw instead of failing the future: no future of Kafka's decides, the guard does. Classify
             // like a callback error, then surface it.
             p.decidedByGuard();
@@ -642,7 +651,7 @@ final class TopicGuard<K, V> {
                 }
                 boolean handed;
                 try {
-                    handed = handToKafka(head, breaker.config().measuresDuration(), route(counting, permit));
+                    handed = handToKafka(head, breaker.config().measuresDuration(), route(counting, permit), false);
                     if (handed) {
                         replayed.increment();
                     }

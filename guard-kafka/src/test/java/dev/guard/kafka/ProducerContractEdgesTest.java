@@ -293,6 +293,101 @@ class ProducerContractEdgesTest {
         assertThat(TopicPolicy.buffer().maxAttempts(7).build().toBuilder().build().maxAttempts()).isEqualTo(7);
     }
 
+    // ------------------------------------------------------------------------ d8 same record, same answer
+
+    /** The producer as builder(Properties, serializers) makes it: the serializers size buffered records. */
+    private GuardedProducer<String, String> buildWithSerializers(TopicPolicy policy, Serializer<String> valueSerializer) {
+        return build(GuardedProducer.builder(mock).defaultPolicy(policy)
+                .recordSizer(GuardedProducer.serializedSize(new StringSerializer(), valueSerializer)));
+    }
+
+    /**
+     * d8: a record the serializer refuses throws SerializationException from send() on a BUFFER topic in every state,
+     * as KafkaProducer.send() throws it, without calling the callback: CLOSED (it used to fail the future and call
+     * the callback instead), OPEN and HALF_OPEN with records waiting (refused when sized). Nothing is buffered, and
+     * it is no verdict on the topic.
+     */
+    @ParameterizedTest
+    @EnumSource(value = State.class, names = {"CLOSED", "OPEN", "HALF_OPEN"})
+    void d8_anUnserializableRecordThrowsFromSendInEveryStateOfABufferTopic(State state) {
+        buildWithSerializers(TopicPolicy.buffer().build(), values);
+        CircuitBreaker b = producer.breaker("t");
+        if (state != State.CLOSED) {
+            trip(b);
+            producer.send(rec("waiting"));
+        }
+        if (state == State.HALF_OPEN) {
+            clock.advance(Duration.ofSeconds(1));
+            Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1); // "waiting" is the probe
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        }
+        int buffered = producer.stats("t").bufferedRecords();
+        long failures = b.status().failedCalls();
+        AtomicReference<Exception> called = new AtomicReference<>();
+        assertThatThrownBy(() -> producer.send(rec("poison"), (md, e) -> called.set(e)))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("poison");
+        assertThat(called.get()).as("the callback is not called, as with KafkaProducer").isNull();
+        assertThat(producer.stats("t").bufferedRecords()).as("nothing buffered").isEqualTo(buffered);
+        assertThat(b.state()).isEqualTo(state);
+        assertThat(b.status().failedCalls()).as("no verdict on the topic").isEqualTo(failures);
+    }
+
+    /** d8: on a REJECT topic the same record throws the same way when CLOSED and as a HALF_OPEN probe. */
+    @ParameterizedTest
+    @EnumSource(value = State.class, names = {"CLOSED", "HALF_OPEN"})
+    void d8_anUnserializableRecordThrowsFromSendOnARejectTopic(State state) {
+        buildWithSerializers(TopicPolicy.reject().build(), values);
+        CircuitBreaker b = producer.breaker("t");
+        if (state == State.HALF_OPEN) {
+            trip(b);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        AtomicReference<Exception> called = new AtomicReference<>();
+        assertThatThrownBy(() -> producer.send(rec("poison"), (md, e) -> called.set(e)))
+                .isInstanceOf(SerializationException.class);
+        assertThat(called.get()).isNull();
+        assertThat(b.state()).isEqualTo(state);
+        producer.send(rec("next")); // the permit came back: the next record is sent (as the probe in HALF_OPEN)
+        assertThat(mock.history()).extracting(ProducerRecord::value).containsExactly("next");
+    }
+
+    /**
+     * d8: sizing a buffered record does not run the serializer with the record's own headers: a serializer that
+     * writes a header (as schema-registry serializers do) wrote it into the record when it was sized and again when
+     * Kafka serialized it. The header it writes still counts toward the buffered bytes.
+     */
+    @Test
+    void d8_sizingABufferedRecordDoesNotWriteTheSerializersHeadersIntoIt() {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        Serializer<String> headerWriting = new Serializer<>() {
+            @Override
+            public byte[] serialize(String topic, String data) {
+                return data.getBytes(StandardCharsets.UTF_8);
+            }
+
+            @Override
+            public byte[] serialize(String topic, Headers headers, String data) {
+                calls.incrementAndGet();
+                headers.add("schema", new byte[]{1, 2, 3, 4});
+                return serialize(topic, data);
+            }
+        };
+        buildWithSerializers(TopicPolicy.buffer().build(), headerWriting);
+        trip(producer.breaker("t"));
+        ProducerRecord<String, String> r = new ProducerRecord<>("t", "k", "value");
+        r.headers().add("trace", new byte[]{9});
+        producer.send(r);
+        assertThat(calls.get()).as("sized with the serializer").isEqualTo(1);
+        assertThat(r.headers().headers("schema")).as("the record's headers are left alone").isEmpty();
+        assertThat(r.headers().toArray()).hasSize(1);
+        assertThat(producer.stats("t").bufferedBytes()).as("key 1 + value 5 + trace 5+1 + schema 6+4")
+                .isEqualTo(1 + 5 + 6 + 10);
+        clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: replayed
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+        assertThat(mock.history().get(0).headers().headers("schema")).as("Kafka's serialization writes it, once")
+                .isEmpty();
+    }
+
     // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
 
     /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
