@@ -152,18 +152,26 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
      * The outcome of an attempt Kafka completed, final: tells the caller's callback; the first attempt's own
      * future carries it to the caller, a later attempt's completes {@link #own}.
      */
-    void settle(RecordMetadata metadata, Exception exception) {
+    void settle(Interceptors<K, V> interceptors, RecordMetadata metadata, Exception exception) {
+        if (interceptors.active) {
+            if (metadata == null && exception != null) {
+                interceptors.onFailure(record, exception); // thrown by send(): no metadata of Kafka's
+            } else {
+                interceptors.onAcknowledgement(metadata, exception);
+            }
+        }
         callUser(metadata, exception);
         if (decided()) {
             complete(own(), metadata, exception);
         }
     }
 
-    /** Completes the caller's future and callback with an outcome the guard decided. */
-    void finish(RecordMetadata metadata, Exception exception) {
-        callUser(metadata, exception);
+    /** Fails the caller's future and callback (and tells the interceptors) with an outcome the guard decided. */
+    void finish(Interceptors<K, V> interceptors, Exception exception) {
+        interceptors.onFailure(record, exception);
+        callUser(null, exception);
         decidedByGuard();
-        complete(own(), metadata, exception);
+        complete(own(), null, exception);
     }
 
     private void callUser(RecordMetadata metadata, Exception exception) {

@@ -60,6 +60,8 @@ final class TopicGuard<K, V> {
     private final GuardedProducer<K, V> owner;
     private final Producer<K, V> delegate;
     private final Clock clock;
+    /** The producer's interceptors: told of every record's outcome, the guard's refusals included. */
+    private final Interceptors<K, V> interceptors;
     /** The buffer of a BUFFER topic; null for REJECT topics. */
     private final SendBuffer<K, V> buffer;
     private final ReentrantLock lock;
@@ -132,6 +134,7 @@ final class TopicGuard<K, V> {
         this.owner = owner;
         this.delegate = owner.delegate;
         this.clock = owner.clock;
+        this.interceptors = owner.interceptors;
         this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER
                 ? new SendBuffer<>(policy.maxRecords(), policy.maxBytes()) : null;
         this.lock = buffer == null ? null : buffer.lock;
@@ -197,8 +200,9 @@ final class TopicGuard<K, V> {
             handToKafka(p, timed, route, true);
             return p;
         }
-        // No user callback and nothing to time: the route itself is the callback, shared by the period's sends.
-        Callback cb = callback == null && !timed ? route
+        // No user callback, nothing to time, no interceptor: the route itself is the callback, shared by the
+        // period's sends.
+        Callback cb = callback == null && !timed && !interceptors.active ? route
                 : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L, route);
         if (route.counted) {
             sent.increment();
@@ -272,6 +276,7 @@ final class TopicGuard<K, V> {
         if (owner.inTransaction()) {
             owner.failTransaction(r.exception); // KafkaProducer's commit fails after a failed send: so does ours
         }
+        interceptors.onFailure(record, r.exception);
         if (callback != null) {
             try {
                 callback.onCompletion(null, r.exception);
@@ -408,7 +413,7 @@ final class TopicGuard<K, V> {
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
             succeeded(nanos, route);
-            p.settle(metadata, null);
+            p.settle(interceptors, metadata, null);
         } else {
             if (completed(exception, nanos, route) == SendFailureClassifier.Verdict.FAILURE
                     && !owner.isClosing()) {
@@ -421,7 +426,7 @@ final class TopicGuard<K, V> {
                 }
                 return;
             }
-            p.settle(null, exception);
+            p.settle(interceptors, metadata, exception);
         }
         if (!buffer.isEmpty() && !breaker.state().isOpen()) {
             scheduleDrain(); // a probe's completion, or a record handed over while the buffer drains
@@ -435,7 +440,7 @@ final class TopicGuard<K, V> {
         if (size > maxBytes) {
             PendingSend<K, V> p = new PendingSend<>(record, callback);
             overflowed.increment();
-            p.finish(null, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
+            p.finish(interceptors, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
                     + topic + "' (maxBytes=" + maxBytes + ")"));
             return p;
         }
@@ -450,14 +455,14 @@ final class TopicGuard<K, V> {
             if (outcome == SendBuffer.ACCEPTED) {
                 buffer.cancel(size);
             }
-            return owner.send(record, callback);
+            return owner.dispatch(record, callback);
         }
         if (outcome == SendBuffer.FULL && !failNew) {
             outcome = makeRoom(size);
         }
         if (outcome != SendBuffer.ACCEPTED) {
             return outcome == SendBuffer.SHUT || owner.isClosing() ? refuseClosing(record, callback)
-                    : refuseFull(callback);
+                    : refuseFull(record, callback);
         }
         BufferedSend<K, V> p;
         try {
@@ -496,7 +501,7 @@ final class TopicGuard<K, V> {
                 return SendBuffer.FULL; // only put-backs fill it: they are not evicted
             }
             overflowed.increment();
-            evicted.finish(null, evictedError);
+            evicted.finish(interceptors, evictedError);
             outcome = buffer.reserve(size);
         }
         return outcome;
@@ -529,8 +534,9 @@ final class TopicGuard<K, V> {
         return outcome;
     }
 
-    private Future<RecordMetadata> refuseFull(Callback callback) {
+    private Future<RecordMetadata> refuseFull(ProducerRecord<K, V> record, Callback callback) {
         overflowed.increment();
+        interceptors.onFailure(record, overflowError);
         if (callback != null) {
             try {
                 callback.onCompletion(null, overflowError);
@@ -543,7 +549,7 @@ final class TopicGuard<K, V> {
 
     private Future<RecordMetadata> refuseClosing(ProducerRecord<K, V> record, Callback callback) {
         PendingSend<K, V> p = new PendingSend<>(record, callback);
-        p.finish(null, new GuardClosedException("producer is closing; record for topic '" + topic
+        p.finish(interceptors, new GuardClosedException("producer is closing; record for topic '" + topic
                 + "' was not buffered"));
         return p;
     }
@@ -590,17 +596,17 @@ final class TopicGuard<K, V> {
                 possibleDuplicates.increment(); // Kafka may have written the failed attempt
                 break;
             case SEALED:
-                p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
+                p.finish(interceptors, new GuardClosedException("producer closed before the record for topic '" + topic
                         + "' could be sent again"));
                 break;
             case EXHAUSTED:
                 expired.increment();
-                p.finish(null, new BufferExpiredException("record for topic '" + topic + "' failed " + failed
+                p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed " + failed
                         + " attempt(s) (maxAttempts=" + policy.maxAttempts() + "); last error: " + cause, cause));
                 break;
             default:
                 expired.increment();
-                p.finish(null, new BufferExpiredException("record for topic '" + topic + "' failed again "
+                p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed again "
                         + (now - accepted) / 1_000_000 + " ms after the guard accepted it (bufferTimeout="
                         + timeout / 1_000_000 + " ms, " + failed + " attempt(s)); last error: " + cause, cause));
         }
@@ -836,7 +842,7 @@ final class TopicGuard<K, V> {
         Runnable failThem = () -> {
             try {
                 for (int i = 0; i < dead.size(); i++) {
-                    dead.get(i).finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
+                    dead.get(i).finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' waited "
                             + (now - since.get(i)) / 1_000_000 + " ms since the guard accepted it (bufferTimeout="
                             + timeout / 1_000_000 + " ms) while the topic was unavailable"));
                 }
@@ -917,7 +923,7 @@ final class TopicGuard<K, V> {
             lock.unlock();
         }
         for (PendingSend<K, V> p : left) {
-            p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
+            p.finish(interceptors, new GuardClosedException("producer closed before the record for topic '" + topic
                     + "' could be sent (breaker " + breaker.state() + ")"));
         }
         return left.size();
@@ -1020,7 +1026,7 @@ final class TopicGuard<K, V> {
         }
     }
 
-    /** Wraps a user callback (or times the send) on REJECT topics. */
+    /** Wraps a user callback (or times the send, or tells the interceptors) on REJECT topics. */
     private final class TrackedCallback implements Callback {
         private final Callback user;
         private final long start;
@@ -1039,6 +1045,9 @@ final class TopicGuard<K, V> {
                 succeeded(nanos, route);
             } else {
                 completed(exception, nanos, route);
+            }
+            if (interceptors.active) {
+                interceptors.onAcknowledgement(metadata, exception);
             }
             if (user != null) {
                 try {

@@ -388,6 +388,97 @@ class ProducerContractEdgesTest {
                 .isEmpty();
     }
 
+    // -------------------------------------------------------------------------------- d7 interceptors
+
+    /**
+     * d7: every record the guard rejects, refuses, expires or fails on close reaches the interceptors'
+     * onAcknowledgement with its exception and metadata naming its topic (partition unknown), as KafkaProducer's own
+     * failures do; they never reached the delegate, so before the fix no interceptor heard of them.
+     */
+    @Test
+    void d7_recordsTheGuardFailsReachTheInterceptorsWithTheirException() {
+        RecordingInterceptor seen = new RecordingInterceptor();
+        build(GuardedProducer.builder(mock).interceptor(seen)
+                .topic("rejecting", TopicPolicy.reject().build())
+                .topic("full", TopicPolicy.buffer().maxRecords(1).build())
+                .topic("expiring", TopicPolicy.buffer().bufferTimeout(Duration.ofSeconds(5)).build())
+                .topic("closing", TopicPolicy.buffer().build()));
+        for (String t : new String[]{"rejecting", "full", "expiring", "closing"}) {
+            producer.breaker(t).forceOpen();
+        }
+        producer.send(new ProducerRecord<>("rejecting", "k", "rejected"));
+        producer.send(new ProducerRecord<>("full", "k", "fits"));
+        producer.send(new ProducerRecord<>("full", "k", "overflows"));
+        assertThat(seen.errors).hasSize(2);
+        assertThat(seen.errors.get(0)).isInstanceOf(CircuitOpenException.class);
+        assertThat(seen.errors.get(1)).isInstanceOf(BufferOverflowException.class);
+        assertThat(seen.acknowledged.get(0).topic()).isEqualTo("rejecting");
+        assertThat(seen.acknowledged.get(0).partition()).isEqualTo(RecordMetadata.UNKNOWN_PARTITION);
+        assertThat(seen.acknowledged.get(1).topic()).isEqualTo("full");
+        producer.send(new ProducerRecord<>("expiring", 3, "k", "expires"));
+        clock.advance(Duration.ofSeconds(5));
+        producer.sweepNow(); // the record expires; failed on the drain executor
+        Awaitility.await().atMost(WAIT).until(() -> seen.errors.size() == 3);
+        assertThat(seen.errors.get(2)).isInstanceOf(BufferExpiredException.class);
+        assertThat(seen.acknowledged.get(2).partition()).as("the record's own partition").isEqualTo(3);
+        producer.send(new ProducerRecord<>("closing", "k", "closed"));
+        producer.close(Duration.ZERO); // "fits" and "closed" are still buffered
+        assertThat(seen.errors).hasSize(5);
+        assertThat(seen.errors.subList(3, 5)).allMatch(e -> e instanceof GuardClosedException);
+        assertThat(seen.sent).containsExactly("rejected", "fits", "overflows", "expires", "closed");
+        assertThat(seen.closed).as("closed with the producer").isTrue();
+        assertThat(mock.history()).as("none of them reached the delegate").isEmpty();
+    }
+
+    /**
+     * d7: a record put back after a retriable failure and delivered on its second attempt is seen by the interceptors
+     * once, with its final outcome; a record whose send() throws is seen with the thrown exception.
+     */
+    @Test
+    void d7_theInterceptorsSeeEachRecordOnceWithItsFinalOutcome() {
+        RecordingInterceptor seen = new RecordingInterceptor();
+        CapturingProducer capturing = new CapturingProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) capturing)
+                .interceptor(seen).recordSizer(GuardedProducer.serializedSize(new StringSerializer(), values))
+                .registry(registry).breakerConfig(quick().consecutiveFailures(3).build()).manualSweep().warmUp(false)
+                .build();
+        producer.send(rec("m"));
+        capturing.complete(0, new NetworkException("connection lost")); // put back, sent again
+        Awaitility.await().atMost(WAIT).until(() -> capturing.sends() == 2);
+        assertThat(seen.errors).as("an attempt that is retried is no outcome").isEmpty();
+        capturing.complete(1, null);
+        assertThat(seen.errors).hasSize(1);
+        assertThat(seen.errors.get(0)).isNull();
+        assertThat(seen.acknowledged.get(0).offset()).isEqualTo(1);
+        producer.breaker("t").forceOpen();
+        assertThatThrownBy(() -> producer.send(rec("poison"))).isInstanceOf(SerializationException.class);
+        assertThat(seen.errors).hasSize(2);
+        assertThat(seen.errors.get(1)).isInstanceOf(SerializationException.class);
+        assertThat(seen.sent).containsExactly("m", "poison");
+    }
+
+    /**
+     * d7: built from Properties, the interceptors of interceptor.classes are created and configured by the guard and
+     * not given to KafkaProducer (they would see each attempt, and not the guard's refusals): a rejected record
+     * reaches them once.
+     */
+    @Test
+    void d7_interceptorClassesFromThePropertiesAreRunByTheGuard() {
+        RecordingInterceptor.CREATED.clear();
+        java.util.Properties props = new java.util.Properties();
+        props.put("bootstrap.servers", "localhost:1");
+        props.put("interceptor.classes", RecordingInterceptor.class.getName());
+        producer = GuardedProducer.builder(props, new StringSerializer(), new StringSerializer())
+                .defaultPolicy(TopicPolicy.reject().build()).registry(registry).manualSweep().warmUp(false).build();
+        assertThat(RecordingInterceptor.CREATED).as("one instance: the guard's, none in KafkaProducer").hasSize(1);
+        RecordingInterceptor seen = RecordingInterceptor.CREATED.get(0);
+        assertThat(seen.configs.get("bootstrap.servers")).isEqualTo("localhost:1");
+        producer.breaker("t").forceOpen();
+        producer.send(rec("rejected"));
+        assertThat(seen.sent).containsExactly("rejected");
+        assertThat(seen.errors).singleElement().isInstanceOf(CircuitOpenException.class);
+    }
+
     // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
 
     /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
