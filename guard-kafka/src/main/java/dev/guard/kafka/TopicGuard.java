@@ -152,25 +152,86 @@ final class TopicGuard<K, V> {
         attachMeasurements();
     }
 
-    /** Per-topic figures, exported by the core metrics binders next to the breaker's own meters. */
+    /**
+     * Per-topic figures, exported by the core metrics binders next to the breaker's own meters. The breaker may
+     * outlive this guard in a shared registry (a producer closed and built again, a topic released as idle and
+     * used again), and a breaker keeps the first measurement of a name: so each figure is a {@link Figure} that
+     * the live guard binds itself to, and {@link #detach()} unbinds, so that the breaker refers to no closed
+     * guard and exports the figures of the producer that uses it now.
+     */
     private void attachMeasurements() {
-        breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records",
+        bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.records",
                 "Records waiting in the topic's buffer while its breaker is open or recovering",
-                () -> buffer == null ? 0 : buffer.records()));
-        breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.bytes",
-                "Estimated bytes of the records in the topic's buffer", () -> buffer == null ? 0 : buffer.bytes()));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.rejected",
-                "Records failed fast with CircuitOpenException (REJECT topics)", rejected::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.expired",
-                "Buffered records failed with BufferExpiredException", expired::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.overflowed",
-                "Records refused or evicted with BufferOverflowException", overflowed::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.replayed",
-                "Buffered records handed to Kafka after recovery", replayed::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.possible.duplicates",
-                "In-flight records that failed retriably and were sent again", possibleDuplicates::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.overdue",
-                "Sends counted as failed because their acknowledgement was overdue", overdue::sum));
+                g -> g.buffer == null ? 0 : g.buffer.records());
+        bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.bytes",
+                "Estimated bytes of the records in the topic's buffer", g -> g.buffer == null ? 0 : g.buffer.bytes());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.rejected",
+                "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.rejected.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.expired",
+                "Buffered records failed with BufferExpiredException (bufferTimeout or maxAttempts)",
+                g -> g.expired.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overflowed",
+                "Records refused or evicted with BufferOverflowException", g -> g.overflowed.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.replayed",
+                "Buffered records handed to Kafka after recovery", g -> g.replayed.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.possible.duplicates",
+                "In-flight records that failed retriably and were sent again", g -> g.possibleDuplicates.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overdue",
+                "Sends counted as failed because their acknowledgement was overdue", g -> g.overdue.sum());
+    }
+
+    private final List<Figure> figures = new ArrayList<>(8);
+
+    private void bind(BreakerMeasurement.Type type, String name, String description,
+                      java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read) {
+        for (int tries = 0; tries < 2; tries++) {
+            for (BreakerMeasurement m : breaker.measurements()) {
+                if (m.name().equals(name)) {
+                    if (m.value() instanceof Figure f) {
+                        f.bind(this);
+                        figures.add(f);
+                    }
+                    return; // another guard's figure (bound to this one now), or a foreign one: leave it
+                }
+            }
+            Figure f = new Figure(read);
+            f.bind(this);
+            if (breaker.attach(new BreakerMeasurement(name, type, description, f))) {
+                figures.add(f);
+                return;
+            }
+            // attached by another guard meanwhile: bind to that one
+        }
+    }
+
+    /**
+     * One figure of a topic as the breaker exports it: read from the guard bound to it, 0 while none is (its
+     * producer closed): it refers to no guard then, so a closed producer and its delegate are not kept reachable.
+     */
+    static final class Figure implements java.util.function.DoubleSupplier {
+        private final java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read;
+        private volatile TopicGuard<?, ?> source;
+
+        Figure(java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read) {
+            this.read = read;
+        }
+
+        synchronized void bind(TopicGuard<?, ?> guard) {
+            source = guard;
+        }
+
+        /** Unbinds {@code guard}, unless a newer guard has bound itself since. */
+        synchronized void unbind(TopicGuard<?, ?> guard) {
+            if (source == guard) {
+                source = null;
+            }
+        }
+
+        @Override
+        public double getAsDouble() {
+            TopicGuard<?, ?> g = source;
+            return g == null ? 0 : read.applyAsDouble(g);
+        }
     }
 
     boolean buffers() {
@@ -947,9 +1008,15 @@ final class TopicGuard<K, V> {
         return true;
     }
 
-    /** Stops listening to the breaker, which may outlive this producer in a shared registry. */
+    /**
+     * Stops listening to the breaker, which may outlive this producer in a shared registry, and unbinds this guard's
+     * figures from it: after this the breaker refers to nothing of this producer.
+     */
     void detach() {
         transitions.close();
+        for (Figure f : figures) {
+            f.unbind(this);
+        }
     }
 
     /** Whether sends are counted one by one now (tests). */

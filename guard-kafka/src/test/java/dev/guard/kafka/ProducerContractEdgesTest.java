@@ -479,6 +479,68 @@ class ProducerContractEdgesTest {
         assertThat(seen.errors).singleElement().isInstanceOf(CircuitOpenException.class);
     }
 
+    // ----------------------------------------------------------------------------- d9 shared registry
+
+    private static double figure(CircuitBreaker b, String name) {
+        return b.measurements().stream().filter(m -> m.name().equals(name)).findFirst().orElseThrow().value()
+                .getAsDouble();
+    }
+
+    /** A REJECT producer on the shared registry that has rejected {@code n} records of topic t; not closed. */
+    private GuardedProducer<String, String> rejecting(MockProducer<String, String> delegate, int n) {
+        GuardedProducer<String, String> p = GuardedProducer.builder(delegate).defaultPolicy(TopicPolicy.reject().build())
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        p.breaker("t").forceOpen();
+        for (int i = 0; i < n; i++) {
+            p.send(rec("r" + i));
+        }
+        return p;
+    }
+
+    /**
+     * d9: a producer built again on the same registry exports its own figures through the topic's breaker (which the
+     * registry keeps), not the closed one's; while closed and not yet replaced, the figures read 0.
+     */
+    @Test
+    void d9_aProducerRecreatedOnASharedRegistryExportsItsOwnFigures() {
+        GuardedProducer<String, String> first = rejecting(new MockProducer<>(), 3);
+        CircuitBreaker b = registry.find("kafka:t").orElseThrow();
+        assertThat(figure(b, "guard.kafka.rejected")).isEqualTo(3);
+        first.close(Duration.ZERO);
+        assertThat(figure(b, "guard.kafka.rejected")).as("the closed producer's figures are detached").isZero();
+        producer = rejecting(new MockProducer<>(), 1);
+        assertThat(registry.find("kafka:t").orElseThrow()).as("the same breaker").isSameAs(b);
+        assertThat(figure(b, "guard.kafka.rejected")).as("the new producer's own count").isEqualTo(1);
+        assertThat(b.measurements().stream().filter(m -> m.name().equals("guard.kafka.rejected"))).hasSize(1);
+    }
+
+    /**
+     * d9: once closed, a producer on a shared registry and its delegate become unreachable: the breaker, which the
+     * registry keeps, refers to neither (its measurements used to read the closed guard's counters).
+     */
+    @Test
+    void d9_aClosedProducerAndItsDelegateBecomeUnreachable() {
+        java.lang.ref.WeakReference<?>[] refs = closedProducerOnTheSharedRegistry();
+        assertThat(registry.find("kafka:t")).as("the registry keeps the breaker").isPresent();
+        Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            System.gc();
+            return refs[0].get() == null && refs[1].get() == null;
+        });
+    }
+
+    private java.lang.ref.WeakReference<?>[] closedProducerOnTheSharedRegistry() {
+        MockProducer<String, String> delegate = new MockProducer<>(false, null, new StringSerializer(),
+                new StringSerializer());
+        GuardedProducer<String, String> p = rejecting(delegate, 2);
+        p.breaker("t").close();
+        p.send(rec("sent")); // and one record through the delegate, acknowledged
+        delegate.completeNext();
+        assertThat(figure(registry.find("kafka:t").orElseThrow(), "guard.kafka.rejected")).isEqualTo(2);
+        p.close(Duration.ZERO);
+        return new java.lang.ref.WeakReference<?>[]{new java.lang.ref.WeakReference<>(p),
+                new java.lang.ref.WeakReference<>(delegate)};
+    }
+
     // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
 
     /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
