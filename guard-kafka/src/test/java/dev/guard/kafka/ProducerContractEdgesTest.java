@@ -541,6 +541,39 @@ class ProducerContractEdgesTest {
                 new java.lang.ref.WeakReference<>(delegate)};
     }
 
+    // ------------------------------------------------------------------- d13 BufferExhaustedException
+
+    /**
+     * d13 (proved): BufferExhaustedException, KafkaProducer's answer when its own buffer.memory is full, is a
+     * TimeoutException and was classified FAILURE, so a producer faster than a healthy cluster opened its breakers
+     * (here after one such send). It is local back-pressure: no verdict on the topic, and the record fails to the
+     * caller as it does from KafkaProducer (it is not buffered either).
+     */
+    @ParameterizedTest
+    @EnumSource(TopicPolicy.Mode.class)
+    void d13_aFullProducerMemoryIsNoOutage(TopicPolicy.Mode mode) {
+        assertThat(SendFailureClassifier.standard().classify(
+                new org.apache.kafka.clients.producer.BufferExhaustedException("Failed to allocate 100 bytes within "
+                        + "the configured max blocking time 2000 ms. Total memory: 33554432 bytes.")))
+                .isEqualTo(SendFailureClassifier.Verdict.NOT_A_FAILURE);
+        build(policy(mode));
+        CircuitBreaker b = producer.breaker("t");
+        java.util.List<Future<RecordMetadata>> sent = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            sent.add(producer.send(rec("m" + i)));
+            assertThat(mock.errorNext(new org.apache.kafka.clients.producer.BufferExhaustedException("memory full")))
+                    .isTrue();
+        }
+        assertThat(b.state()).as("no outage").isEqualTo(State.CLOSED);
+        assertThat(b.status().failedCalls()).isZero();
+        for (Future<RecordMetadata> f : sent) {
+            assertThatThrownBy(() -> f.get(1, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(org.apache.kafka.clients.producer.BufferExhaustedException.class);
+        }
+        assertThat(producer.stats("t").bufferedRecords()).isZero();
+        assertThat(mock.history()).as("each sent once, none re-sent").hasSize(5);
+    }
+
     // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
 
     /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
