@@ -12,6 +12,7 @@ import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerInterceptor;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Metric;
@@ -85,6 +86,8 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     final Clock clock;
     final SendFailureClassifier classifier;
     final ExecutorService drainExecutor;
+    /** The producer's interceptors, run by the guard (see {@link Builder#interceptor(ProducerInterceptor)}). */
+    final Interceptors<K, V> interceptors;
     private final BreakerRegistry registry;
     private final boolean ownsRegistry;
     private final ScheduledExecutorService sweeper;
@@ -123,6 +126,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.defaultBreakerConfig = b.breakerConfig;
         this.sizer = b.sizer;
         this.transactional = b.transactional;
+        this.interceptors = b.interceptors.isEmpty() ? Interceptors.none() : new Interceptors<>(b.interceptors);
         int id = INSTANCES.incrementAndGet();
         this.drainExecutor = Executors.newCachedThreadPool(daemon("guard-producer-" + id + "-drain"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("guard-producer-" + id + "-sweep"));
@@ -171,10 +175,67 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
             merged.remove(ProducerConfig.ACKS_CONFIG);
         }
         merged.putAll(properties);
-        KafkaProducer<K, V> producer = new KafkaProducer<>(merged, keySerializer, valueSerializer);
+        // The guard runs the interceptors itself, so that they see the records it refuses too (and each record
+        // once, not once per attempt): KafkaProducer gets none.
+        Object interceptorClasses = merged.remove(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG);
+        List<ProducerInterceptor<K, V>> interceptors = configuredInterceptors(interceptorClasses, merged);
+        KafkaProducer<K, V> producer;
+        try {
+            producer = new KafkaProducer<>(merged, keySerializer, valueSerializer);
+        } catch (RuntimeException e) {
+            new Interceptors<>(interceptors).close();
+            throw e;
+        }
         boolean tx = merged.getProperty(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null
                 || merged.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null;
-        return new Builder<>(producer, tx, keySerializer, valueSerializer);
+        Builder<K, V> b = new Builder<>(producer, tx, keySerializer, valueSerializer);
+        b.interceptors.addAll(interceptors);
+        return b;
+    }
+
+    /**
+     * The interceptors named by {@code interceptor.classes} (a class, a class name, or a comma-separated list or
+     * {@code List} of them), created and configured with the producer's properties as KafkaProducer would.
+     */
+    @SuppressWarnings("unchecked")
+    private static <K, V> List<ProducerInterceptor<K, V>> configuredInterceptors(Object classes, Properties props) {
+        List<ProducerInterceptor<K, V>> out = new ArrayList<>();
+        if (classes == null) {
+            return out;
+        }
+        List<Object> names = new ArrayList<>();
+        if (classes instanceof String str) {
+            for (String n : str.split(",")) {
+                if (!n.isBlank()) {
+                    names.add(n.trim());
+                }
+            }
+        } else if (classes instanceof java.util.Collection<?> c) {
+            names.addAll(c);
+        } else {
+            names.add(classes);
+        }
+        Map<String, Object> configs = new HashMap<>();
+        props.forEach((k, v) -> configs.put(String.valueOf(k), v));
+        for (Object n : names) {
+            Class<?> c;
+            try {
+                c = n instanceof Class<?> cl ? cl : Class.forName(String.valueOf(n).trim(), true,
+                        Thread.currentThread().getContextClassLoader() != null
+                                ? Thread.currentThread().getContextClassLoader() : GuardedProducer.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new org.apache.kafka.common.config.ConfigException(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG,
+                        n, "class not found");
+            }
+            if (!ProducerInterceptor.class.isAssignableFrom(c)) {
+                throw new org.apache.kafka.common.config.ConfigException(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG,
+                        n, "not a ProducerInterceptor");
+            }
+            ProducerInterceptor<K, V> i = (ProducerInterceptor<K, V>) org.apache.kafka.common.utils.Utils.newInstance(c);
+            i.configure(configs);
+            out.add(i);
+        }
+        return out;
     }
 
     private static boolean setsAny(Properties properties, String... keys) {
@@ -218,12 +279,31 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /**
      * Sends through the topic's breaker. Closed: straight to Kafka. Open: the topic's policy. While a BUFFER
-     * topic's buffer holds records, new records queue behind them so that order is kept.
+     * topic's buffer holds records, new records queue behind them so that order is kept. The interceptors'
+     * {@code onSend} runs first, and the breaker sees the record it returns.
      *
      * @throws IllegalStateException if the producer is closed
      */
     @Override
     public Future<RecordMetadata> send(ProducerRecord<K, V> record, Callback callback) {
+        if (interceptors.active) {
+            return sendIntercepted(record, callback);
+        }
+        return dispatch(record, callback);
+    }
+
+    private Future<RecordMetadata> sendIntercepted(ProducerRecord<K, V> record, Callback callback) {
+        ProducerRecord<K, V> r = interceptors.onSend(record);
+        try {
+            return dispatch(r, callback);
+        } catch (RuntimeException e) {
+            interceptors.onFailure(r, e); // as KafkaProducer's onSendError for what send() throws
+            throw e;
+        }
+    }
+
+    /** {@link #send} after the interceptors' {@code onSend}. */
+    Future<RecordMetadata> dispatch(ProducerRecord<K, V> record, Callback callback) {
         if (closing) {
             throw new IllegalStateException("Cannot send after the producer is closed (topic '"
                     + (record == null ? null : record.topic()) + "')");
@@ -523,6 +603,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
             }
         } finally {
             drainExecutor.shutdownNow();
+            interceptors.close();
             if (ownsRegistry) {
                 registry.close();
             }
@@ -675,6 +756,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         private boolean transactional;
         private boolean sweep = true;
         private boolean warmUp = true;
+        private final List<ProducerInterceptor<K, V>> interceptors = new ArrayList<>();
 
         private Builder(Producer<K, V> delegate, boolean transactional, Serializer<K> keySerializer,
                         Serializer<V> valueSerializer) {
@@ -782,6 +864,20 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
             return this;
         }
 
+        /**
+         * Adds an interceptor run by the guard, after those added before (and after those of the properties'
+         * {@code interceptor.classes}, which {@link #builder(Properties, Serializer, Serializer)} takes over from
+         * KafkaProducer). It sees every record once: {@code onSend} before the topic's breaker is asked (the record
+         * it returns is the one sent), {@code onAcknowledgement} with the record's final outcome, whether Kafka gave
+         * it or the guard (rejected, refused, expired, closed), with metadata naming the topic and partition. A
+         * wrapped producer's own interceptors see only the records that reach it, each attempt of a re-sent one
+         * again. Closed with the producer.
+         */
+        public Builder<K, V> interceptor(ProducerInterceptor<K, V> interceptor) {
+            interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            return this;
+        }
+
         /** Tests only: no background sweep; the test calls {@code sweepNow()} on its manual clock. */
         Builder<K, V> manualSweep() {
             this.sweep = false;
@@ -820,16 +916,40 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                 .build();
     }
 
+    /**
+     * Sizes a record with the producer's serializers, so that a record they cannot write is refused by
+     * {@code send()} with Kafka's {@link org.apache.kafka.common.errors.SerializationException} when it would be
+     * buffered, as it is when it goes straight to Kafka. The serializers see a copy of the record's headers: a
+     * serializer that writes headers (a schema id, say) writes them into the copy, and Kafka's own serialization of
+     * the record, later, into the record once.
+     */
     static <K, V> RecordSizer<K, V> serializedSize(Serializer<K> keys, Serializer<V> values) {
         return r -> {
-            byte[] k = r.key() == null ? null : keys.serialize(r.topic(), r.headers(), r.key());
-            byte[] v = r.value() == null ? null : values.serialize(r.topic(), r.headers(), r.value());
-            return (k == null ? 0 : k.length) + (v == null ? 0 : v.length) + headersSize(r);
+            Header[] original = r.headers().toArray();
+            org.apache.kafka.common.header.Headers copy =
+                    new org.apache.kafka.common.header.internals.RecordHeaders(original);
+            byte[] k;
+            try {
+                k = keys.serialize(r.topic(), copy, r.key());
+            } catch (ClassCastException e) { // KafkaProducer's answer to a key of the wrong type
+                throw new org.apache.kafka.common.errors.SerializationException("Can't convert key of class "
+                        + r.key().getClass().getName() + " to class " + keys.getClass().getName()
+                        + " specified in key.serializer", e);
+            }
+            byte[] v;
+            try {
+                v = values.serialize(r.topic(), copy, r.value());
+            } catch (ClassCastException e) {
+                throw new org.apache.kafka.common.errors.SerializationException("Can't convert value of class "
+                        + r.value().getClass().getName() + " to class " + values.getClass().getName()
+                        + " specified in value.serializer", e);
+            }
+            return (k == null ? 0 : k.length) + (v == null ? 0 : v.length) + headersSize(copy.toArray());
         };
     }
 
     static <K, V> int estimateSize(ProducerRecord<K, V> r) {
-        return sizeOfObject(r.key()) + sizeOfObject(r.value()) + headersSize(r);
+        return sizeOfObject(r.key()) + sizeOfObject(r.value()) + headersSize(r.headers().toArray());
     }
 
     private static int sizeOfObject(Object o) {
@@ -848,11 +968,11 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return 64;
     }
 
-    private static <K, V> int headersSize(ProducerRecord<K, V> r) {
+    private static int headersSize(Header[] headers) {
         // toArray(), not the iterator: nothing allocated for the usual record without headers, and fewer calls on
         // the open-state path, whose first sends in an outage run interpreted
         int n = 0;
-        for (Header h : r.headers().toArray()) {
+        for (Header h : headers) {
             n += h.key().length() + (h.value() == null ? 0 : h.value().length);
         }
         return n;

@@ -43,13 +43,13 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
      * {@link #own} when the guard decides the outcome but nobody has needed its future yet. Never completed, never
      * handed out.
      */
-    private static final CompletableFuture<RecordMetadata> DECIDED = new CompletableFuture<>();
+    private static final Outcome DECIDED = new Outcome();
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             ATTEMPT = l.findVarHandle(PendingSend.class, "attempt", Future.class);
-            OWN = l.findVarHandle(PendingSend.class, "own", CompletableFuture.class);
+            OWN = l.findVarHandle(PendingSend.class, "own", Outcome.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -72,7 +72,7 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
      * and then the future of that outcome, created by the first waiter or by the outcome. Only the thread that
      * decides writes it while it is null.
      */
-    private volatile CompletableFuture<RecordMetadata> own;
+    private volatile Outcome own;
 
     PendingSend(ProducerRecord<K, V> record, Callback userCallback) {
         this.record = record;
@@ -124,13 +124,22 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
     }
 
     /** The future of an outcome the guard decides, created by whoever needs it first. Only once decided. */
-    private CompletableFuture<RecordMetadata> own() {
-        CompletableFuture<RecordMetadata> o = own;
+    private Outcome own() {
+        Outcome o = own;
         if (o == DECIDED) {
-            CompletableFuture<RecordMetadata> created = new CompletableFuture<>();
+            Outcome created = new Outcome();
             o = OWN.compareAndSet(this, DECIDED, created) ? created : own;
         }
         return o;
+    }
+
+    /**
+     * The guard's account of this record's attempts (see {@link Outcome}), kept with the future of its outcome so
+     * that a record sent at once carries no field for it. Only once decided; read and written under the buffer's
+     * lock.
+     */
+    final Outcome attempts() {
+        return own();
     }
 
     @Override
@@ -143,18 +152,26 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
      * The outcome of an attempt Kafka completed, final: tells the caller's callback; the first attempt's own
      * future carries it to the caller, a later attempt's completes {@link #own}.
      */
-    void settle(RecordMetadata metadata, Exception exception) {
+    void settle(Interceptors<K, V> interceptors, RecordMetadata metadata, Exception exception) {
+        if (interceptors.active) {
+            if (metadata == null && exception != null) {
+                interceptors.onFailure(record, exception); // thrown by send(): no metadata of Kafka's
+            } else {
+                interceptors.onAcknowledgement(metadata, exception);
+            }
+        }
         callUser(metadata, exception);
         if (decided()) {
             complete(own(), metadata, exception);
         }
     }
 
-    /** Completes the caller's future and callback with an outcome the guard decided. */
-    void finish(RecordMetadata metadata, Exception exception) {
-        callUser(metadata, exception);
+    /** Fails the caller's future and callback (and tells the interceptors) with an outcome the guard decided. */
+    void finish(Interceptors<K, V> interceptors, Exception exception) {
+        interceptors.onFailure(record, exception);
+        callUser(null, exception);
         decidedByGuard();
-        complete(own(), metadata, exception);
+        complete(own(), null, exception);
     }
 
     private void callUser(RecordMetadata metadata, Exception exception) {
@@ -167,7 +184,7 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
         }
     }
 
-    private static void complete(CompletableFuture<RecordMetadata> f, RecordMetadata metadata, Exception exception) {
+    private static void complete(Outcome f, RecordMetadata metadata, Exception exception) {
         if (exception == null) {
             f.complete(metadata);
         } else {
@@ -247,5 +264,18 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
         }
         CompletableFuture<RecordMetadata> o = own;
         return o != null && o.isDone(); // DECIDED never completes
+    }
+
+    /**
+     * The future of an outcome the guard decides, and what the guard knows of the record's attempts: when it first
+     * accepted the record (its {@code bufferTimeout} counts from then, whatever put-backs follow) and how many of its
+     * attempts failed retriably. Both fields are guarded by the topic buffer's lock.
+     */
+    static final class Outcome extends CompletableFuture<RecordMetadata> {
+        static final long UNKNOWN = Long.MIN_VALUE;
+        /** Clock reading at the record's first acceptance by the guard; {@link #UNKNOWN} until set. */
+        long acceptedNanos = UNKNOWN;
+        /** Attempts of this record that failed retriably and were taken back by the guard. */
+        int failedAttempts;
     }
 }

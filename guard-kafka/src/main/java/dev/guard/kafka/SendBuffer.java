@@ -266,18 +266,24 @@ final class SendBuffer<K, V> {
     }
 
     /**
-     * Removes the records at the heads of both queues that entered them {@code timeout} or more before {@code now};
-     * adds each to {@code out} and the time it entered to {@code since}.
+     * Removes the put-backs first accepted, and the queued records that entered the queue, {@code timeout} or more
+     * before {@code now}; adds each to {@code out} and that time to {@code since}.
      */
     void pollExpired(long now, long timeout, List<PendingSend<K, V>> out, List<Long> since) {
         assert lock.isHeldByCurrentThread();
         int before = out.size();
-        while (!retry.isEmpty() && now - retry.peekFirst().since >= timeout) {
-            PutBack<K, V> r = retry.pollFirst();
-            retryRecords--;
-            retryBytes -= r.size;
-            out.add(r.send);
-            since.add(r.since);
+        if (!retry.isEmpty()) {
+            // Put-backs are in put-back order, not acceptance order: look at each (few, and only after failures).
+            for (java.util.Iterator<PutBack<K, V>> it = retry.iterator(); it.hasNext(); ) {
+                PutBack<K, V> r = it.next();
+                if (now - r.since >= timeout) {
+                    it.remove();
+                    retryRecords--;
+                    retryBytes -= r.size;
+                    out.add(r.send);
+                    since.add(r.since);
+                }
+            }
         }
         BufferedSend<K, V> n;
         while ((n = peekQueue()) != null && now - n.stampNanos >= timeout) {
@@ -291,15 +297,17 @@ final class SendBuffer<K, V> {
     }
 
     /**
-     * Puts an in-flight record back at {@code now}, behind earlier put-backs and before every queued record. Never
-     * refused for room (it may exceed the bounds); refused (false) only once {@link #takeAll()} sealed the buffer.
+     * Puts an in-flight record back, behind earlier put-backs and before every queued record; it expires
+     * {@code bufferTimeout} after {@code acceptedNanos}, its first acceptance (a put-back does not restart that
+     * clock). Never refused for room (it may exceed the bounds); refused (false) only once {@link #takeAll()}
+     * sealed the buffer.
      */
-    boolean putBack(PendingSend<K, V> p, long now) {
+    boolean putBack(PendingSend<K, V> p, long acceptedNanos) {
         assert lock.isHeldByCurrentThread();
         if (sealed) {
             return false;
         }
-        PutBack<K, V> r = new PutBack<>(p, now, p.size());
+        PutBack<K, V> r = new PutBack<>(p, acceptedNanos, p.size());
         retry.addLast(r);
         retryBytes += r.size;
         retryRecords++;
@@ -333,7 +341,7 @@ final class SendBuffer<K, V> {
      */
     private static final class PutBack<K, V> {
         final PendingSend<K, V> send;
-        /** When it was put back, for expiry. */
+        /** When the guard first accepted the record, for expiry. */
         final long since;
         /** Its size as counted toward the byte bound: known if it was buffered before, else 0. */
         final int size;

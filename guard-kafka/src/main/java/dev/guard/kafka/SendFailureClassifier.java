@@ -17,8 +17,7 @@ import org.apache.kafka.common.errors.InvalidProducerEpochException;
  * <table>
  *   <caption>Standard classification</caption>
  *   <tr><th>exception</th><th>verdict</th><th>effect</th></tr>
- *   <tr><td>{@link RetriableException} and subclasses: {@code TimeoutException}, {@code BufferExhaustedException},
- *       {@code NetworkException}, {@code NotLeaderOrFollowerException}, {@code NotEnoughReplicas*},
+ *   <tr><td>{@link RetriableException} and subclasses: {@code TimeoutException}, {@code NetworkException}, {@code NotLeaderOrFollowerException}, {@code NotEnoughReplicas*},
  *       {@code UnknownTopicOrPartitionException}, ...</td><td>{@link Verdict#FAILURE}</td>
  *       <td>counts toward tripping; on a BUFFER topic the record is put back at the head of the buffer</td></tr>
  *   <tr><td>authentication, authorization, producer fenced, invalid epoch/PID mapping, out-of-order sequence,
@@ -27,6 +26,9 @@ import org.apache.kafka.common.errors.InvalidProducerEpochException;
  *       reaches the caller</td></tr>
  *   <tr><td>a plain {@code KafkaException} (not a subclass) with a cause, as KafkaProducer wraps the fatal error
  *       of a fenced producer</td><td>that of its cause</td><td>as the cause's</td></tr>
+ *   <tr><td>{@code BufferExhaustedException}: the producer's own memory ({@code buffer.memory}) is full, local
+ *       back-pressure of a producer faster than its cluster, not an outage (one shows as overdue acknowledgements)
+ *       </td><td>{@link Verdict#NOT_A_FAILURE}</td><td>does not trip; reaches the caller, as from KafkaProducer</td></tr>
  *   <tr><td>everything else: {@code SerializationException}, {@code RecordTooLargeException},
  *       {@code InvalidTopicException}, {@code InvalidRecordException}, {@code PolicyViolationException}, ...</td>
  *       <td>{@link Verdict#NOT_A_FAILURE}</td><td>does not trip; reaches the caller unchanged</td></tr>
@@ -77,6 +79,9 @@ final class StandardClassifier implements SendFailureClassifier {
     }
 
     private static Verdict classifyOwn(Exception e) {
+        if (e instanceof org.apache.kafka.clients.producer.BufferExhaustedException) {
+            return Verdict.NOT_A_FAILURE; // a TimeoutException, but of the client's own memory: back-pressure
+        }
         if (e instanceof RetriableException) {
             return Verdict.FAILURE;
         }

@@ -60,6 +60,8 @@ final class TopicGuard<K, V> {
     private final GuardedProducer<K, V> owner;
     private final Producer<K, V> delegate;
     private final Clock clock;
+    /** The producer's interceptors: told of every record's outcome, the guard's refusals included. */
+    private final Interceptors<K, V> interceptors;
     /** The buffer of a BUFFER topic; null for REJECT topics. */
     private final SendBuffer<K, V> buffer;
     private final ReentrantLock lock;
@@ -132,6 +134,7 @@ final class TopicGuard<K, V> {
         this.owner = owner;
         this.delegate = owner.delegate;
         this.clock = owner.clock;
+        this.interceptors = owner.interceptors;
         this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER
                 ? new SendBuffer<>(policy.maxRecords(), policy.maxBytes()) : null;
         this.lock = buffer == null ? null : buffer.lock;
@@ -149,25 +152,86 @@ final class TopicGuard<K, V> {
         attachMeasurements();
     }
 
-    /** Per-topic figures, exported by the core metrics binders next to the breaker's own meters. */
+    /**
+     * Per-topic figures, exported by the core metrics binders next to the breaker's own meters. The breaker may
+     * outlive this guard in a shared registry (a producer closed and built again, a topic released as idle and
+     * used again), and a breaker keeps the first measurement of a name: so each figure is a {@link Figure} that
+     * the live guard binds itself to, and {@link #detach()} unbinds, so that the breaker refers to no closed
+     * guard and exports the figures of the producer that uses it now.
+     */
     private void attachMeasurements() {
-        breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records",
+        bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.records",
                 "Records waiting in the topic's buffer while its breaker is open or recovering",
-                () -> buffer == null ? 0 : buffer.records()));
-        breaker.attach(BreakerMeasurement.gauge("guard.kafka.buffered.bytes",
-                "Estimated bytes of the records in the topic's buffer", () -> buffer == null ? 0 : buffer.bytes()));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.rejected",
-                "Records failed fast with CircuitOpenException (REJECT topics)", rejected::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.expired",
-                "Buffered records failed with BufferExpiredException", expired::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.overflowed",
-                "Records refused or evicted with BufferOverflowException", overflowed::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.replayed",
-                "Buffered records handed to Kafka after recovery", replayed::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.possible.duplicates",
-                "In-flight records that failed retriably and were sent again", possibleDuplicates::sum));
-        breaker.attach(BreakerMeasurement.counter("guard.kafka.overdue",
-                "Sends counted as failed because their acknowledgement was overdue", overdue::sum));
+                g -> g.buffer == null ? 0 : g.buffer.records());
+        bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.bytes",
+                "Estimated bytes of the records in the topic's buffer", g -> g.buffer == null ? 0 : g.buffer.bytes());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.rejected",
+                "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.rejected.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.expired",
+                "Buffered records failed with BufferExpiredException (bufferTimeout or maxAttempts)",
+                g -> g.expired.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overflowed",
+                "Records refused or evicted with BufferOverflowException", g -> g.overflowed.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.replayed",
+                "Buffered records handed to Kafka after recovery", g -> g.replayed.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.possible.duplicates",
+                "In-flight records that failed retriably and were sent again", g -> g.possibleDuplicates.sum());
+        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overdue",
+                "Sends counted as failed because their acknowledgement was overdue", g -> g.overdue.sum());
+    }
+
+    private final List<Figure> figures = new ArrayList<>(8);
+
+    private void bind(BreakerMeasurement.Type type, String name, String description,
+                      java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read) {
+        for (int tries = 0; tries < 2; tries++) {
+            for (BreakerMeasurement m : breaker.measurements()) {
+                if (m.name().equals(name)) {
+                    if (m.value() instanceof Figure f) {
+                        f.bind(this);
+                        figures.add(f);
+                    }
+                    return; // another guard's figure (bound to this one now), or a foreign one: leave it
+                }
+            }
+            Figure f = new Figure(read);
+            f.bind(this);
+            if (breaker.attach(new BreakerMeasurement(name, type, description, f))) {
+                figures.add(f);
+                return;
+            }
+            // attached by another guard meanwhile: bind to that one
+        }
+    }
+
+    /**
+     * One figure of a topic as the breaker exports it: read from the guard bound to it, 0 while none is (its
+     * producer closed): it refers to no guard then, so a closed producer and its delegate are not kept reachable.
+     */
+    static final class Figure implements java.util.function.DoubleSupplier {
+        private final java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read;
+        private volatile TopicGuard<?, ?> source;
+
+        Figure(java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read) {
+            this.read = read;
+        }
+
+        synchronized void bind(TopicGuard<?, ?> guard) {
+            source = guard;
+        }
+
+        /** Unbinds {@code guard}, unless a newer guard has bound itself since. */
+        synchronized void unbind(TopicGuard<?, ?> guard) {
+            if (source == guard) {
+                source = null;
+            }
+        }
+
+        @Override
+        public double getAsDouble() {
+            TopicGuard<?, ?> g = source;
+            return g == null ? 0 : read.applyAsDouble(g);
+        }
     }
 
     boolean buffers() {
@@ -194,11 +258,12 @@ final class TopicGuard<K, V> {
             // when the breaker times calls.
             PendingSend<K, V> p = timed ? new BufferedSend<>(record, callback)
                     : new PendingSend<>(record, callback);
-            handToKafka(p, timed, route);
+            handToKafka(p, timed, route, true);
             return p;
         }
-        // No user callback and nothing to time: the route itself is the callback, shared by the period's sends.
-        Callback cb = callback == null && !timed ? route
+        // No user callback, nothing to time, no interceptor: the route itself is the callback, shared by the
+        // period's sends.
+        Callback cb = callback == null && !timed && !interceptors.active ? route
                 : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L, route);
         if (route.counted) {
             sent.increment();
@@ -232,8 +297,13 @@ final class TopicGuard<K, V> {
         return r;
     }
 
-    /** Hands an attempt to Kafka; false if {@code send()} threw, so that the guard settled or put it back at once. */
-    private boolean handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route) {
+    /**
+     * Hands an attempt to Kafka; false if {@code send()} threw, so that the guard settled or put it back at once.
+     * With {@code callerWaits} (the caller's own {@code send()}), an exception that is no failure of the topic
+     * (a record Kafka cannot serialize, say) is thrown to the caller without calling its callback, as
+     * {@code KafkaProducer.send()} throws it: the same answer as on a REJECT topic or when the record is buffered.
+     */
+    private boolean handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route, boolean callerWaits) {
         p.attemptStarted(timed ? clock.nanoTime() : 0L);
         p.route = route;
         if (route.counted) {
@@ -243,6 +313,10 @@ final class TopicGuard<K, V> {
         try {
             attempt = delegate.send(p.record, p);
         } catch (RuntimeException e) {
+            if (callerWaits && owner.classifier.classify(e) != SendFailureClassifier.Verdict.FAILURE) {
+                completed(e, 0L, route); // the permit's verdict (ignored, or fatal and reported)
+                throw e;
+            }
             // send() threw instead of failing the future: no future of Kafka's decides, the guard does. Classify
             // like a callback error, then surface it.
             p.decidedByGuard();
@@ -263,6 +337,7 @@ final class TopicGuard<K, V> {
         if (owner.inTransaction()) {
             owner.failTransaction(r.exception); // KafkaProducer's commit fails after a failed send: so does ours
         }
+        interceptors.onFailure(record, r.exception);
         if (callback != null) {
             try {
                 callback.onCompletion(null, r.exception);
@@ -399,18 +474,20 @@ final class TopicGuard<K, V> {
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
             succeeded(nanos, route);
-            p.settle(metadata, null);
+            p.settle(interceptors, metadata, null);
         } else {
             if (completed(exception, nanos, route) == SendFailureClassifier.Verdict.FAILURE
                     && !owner.isClosing()) {
-                // In flight when the topic failed: back to the head of the buffer, in order; Kafka may have
-                // written the first attempt, so it is a possible duplicate.
-                possibleDuplicates.increment();
+                // In flight when the topic failed: back to the head of the buffer, in order (or failed, if it has
+                // used up its time or its attempts).
                 p.decidedByGuard(); // before this callback returns, so before the attempt's future fails
-                requeue(p);
+                requeue(p, exception);
+                if (!buffer.isEmpty() && !breaker.state().isOpen()) {
+                    scheduleDrain(); // the put-back, or the records behind one that failed for good
+                }
                 return;
             }
-            p.settle(null, exception);
+            p.settle(interceptors, metadata, exception);
         }
         if (!buffer.isEmpty() && !breaker.state().isOpen()) {
             scheduleDrain(); // a probe's completion, or a record handed over while the buffer drains
@@ -424,7 +501,7 @@ final class TopicGuard<K, V> {
         if (size > maxBytes) {
             PendingSend<K, V> p = new PendingSend<>(record, callback);
             overflowed.increment();
-            p.finish(null, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
+            p.finish(interceptors, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
                     + topic + "' (maxBytes=" + maxBytes + ")"));
             return p;
         }
@@ -439,14 +516,14 @@ final class TopicGuard<K, V> {
             if (outcome == SendBuffer.ACCEPTED) {
                 buffer.cancel(size);
             }
-            return owner.send(record, callback);
+            return owner.dispatch(record, callback);
         }
         if (outcome == SendBuffer.FULL && !failNew) {
             outcome = makeRoom(size);
         }
         if (outcome != SendBuffer.ACCEPTED) {
             return outcome == SendBuffer.SHUT || owner.isClosing() ? refuseClosing(record, callback)
-                    : refuseFull(callback);
+                    : refuseFull(record, callback);
         }
         BufferedSend<K, V> p;
         try {
@@ -485,7 +562,7 @@ final class TopicGuard<K, V> {
                 return SendBuffer.FULL; // only put-backs fill it: they are not evicted
             }
             overflowed.increment();
-            evicted.finish(null, evictedError);
+            evicted.finish(interceptors, evictedError);
             outcome = buffer.reserve(size);
         }
         return outcome;
@@ -518,8 +595,9 @@ final class TopicGuard<K, V> {
         return outcome;
     }
 
-    private Future<RecordMetadata> refuseFull(Callback callback) {
+    private Future<RecordMetadata> refuseFull(ProducerRecord<K, V> record, Callback callback) {
         overflowed.increment();
+        interceptors.onFailure(record, overflowError);
         if (callback != null) {
             try {
                 callback.onCompletion(null, overflowError);
@@ -532,28 +610,66 @@ final class TopicGuard<K, V> {
 
     private Future<RecordMetadata> refuseClosing(ProducerRecord<K, V> record, Callback callback) {
         PendingSend<K, V> p = new PendingSend<>(record, callback);
-        p.finish(null, new GuardClosedException("producer is closing; record for topic '" + topic
+        p.finish(interceptors, new GuardClosedException("producer is closing; record for topic '" + topic
                 + "' was not buffered"));
         return p;
     }
 
-    /** Puts a record that failed retriably in flight back at the head of the buffer (I/O thread, usually). */
-    private void requeue(PendingSend<K, V> p) {
+    private static final int KEPT = 0;
+    private static final int SEALED = 1;
+    private static final int EXPIRED = 2;
+    private static final int EXHAUSTED = 3;
+
+    /**
+     * Puts a record whose attempt failed retriably back at the head of the buffer (I/O thread, usually), unless
+     * it has been with the guard for {@code bufferTimeout} since its first acceptance, or this was its
+     * {@code maxAttempts}-th failed attempt: then it fails now with {@link BufferExpiredException}, caused by
+     * {@code cause}, and the records behind it go on.
+     */
+    private void requeue(PendingSend<K, V> p, Exception cause) {
         long now = clock.nanoTime();
-        boolean kept;
+        long timeout = policy.bufferTimeoutNanos();
+        int verdict;
+        long accepted;
+        int failed;
         lock.lock();
         try {
-            kept = buffer.putBack(p, now);
+            PendingSend.Outcome a = p.attempts();
+            if (a.acceptedNanos == PendingSend.Outcome.UNKNOWN) {
+                // Sent at once and never buffered: accepted when sent if the attempt was timed, else taken back now.
+                long start = p.attemptStartNanos();
+                a.acceptedNanos = start != 0 ? start : now;
+            }
+            failed = ++a.failedAttempts;
+            accepted = a.acceptedNanos;
+            if (failed >= policy.maxAttempts()) {
+                verdict = EXHAUSTED;
+            } else if (now - accepted >= timeout) {
+                verdict = EXPIRED;
+            } else {
+                verdict = buffer.putBack(p, accepted) ? KEPT : SEALED;
+            }
         } finally {
             lock.unlock();
         }
-        if (!kept) {
-            p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
-                    + "' could be sent again"));
-            return;
-        }
-        if (!breaker.state().isOpen()) {
-            scheduleDrain();
+        switch (verdict) {
+            case KEPT:
+                possibleDuplicates.increment(); // Kafka may have written the failed attempt
+                break;
+            case SEALED:
+                p.finish(interceptors, new GuardClosedException("producer closed before the record for topic '" + topic
+                        + "' could be sent again"));
+                break;
+            case EXHAUSTED:
+                expired.increment();
+                p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed " + failed
+                        + " attempt(s) (maxAttempts=" + policy.maxAttempts() + "); last error: " + cause, cause));
+                break;
+            default:
+                expired.increment();
+                p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed again "
+                        + (now - accepted) / 1_000_000 + " ms after the guard accepted it (bufferTimeout="
+                        + timeout / 1_000_000 + " ms, " + failed + " attempt(s)); last error: " + cause, cause));
         }
     }
 
@@ -592,12 +708,17 @@ final class TopicGuard<K, V> {
                         state = breaker.state(); // the permit moved it on: a probe
                     }
                     head = buffer.takeHead();
+                    PendingSend.Outcome a = head.attempts();
+                    if (a.acceptedNanos == PendingSend.Outcome.UNKNOWN) {
+                        // first time out of the queue: its stamp, the time it entered, is overwritten by the attempt
+                        a.acceptedNanos = ((BufferedSend<K, V>) head).stampNanos;
+                    }
                 } finally {
                     lock.unlock();
                 }
                 boolean handed;
                 try {
-                    handed = handToKafka(head, breaker.config().measuresDuration(), route(counting, permit));
+                    handed = handToKafka(head, breaker.config().measuresDuration(), route(counting, permit), false);
                     if (handed) {
                         replayed.increment();
                     }
@@ -782,8 +903,8 @@ final class TopicGuard<K, V> {
         Runnable failThem = () -> {
             try {
                 for (int i = 0; i < dead.size(); i++) {
-                    dead.get(i).finish(null, new BufferExpiredException("record for topic '" + topic + "' waited "
-                            + (now - since.get(i)) / 1_000_000 + " ms in the buffer (bufferTimeout="
+                    dead.get(i).finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' waited "
+                            + (now - since.get(i)) / 1_000_000 + " ms since the guard accepted it (bufferTimeout="
                             + timeout / 1_000_000 + " ms) while the topic was unavailable"));
                 }
             } finally {
@@ -863,7 +984,7 @@ final class TopicGuard<K, V> {
             lock.unlock();
         }
         for (PendingSend<K, V> p : left) {
-            p.finish(null, new GuardClosedException("producer closed before the record for topic '" + topic
+            p.finish(interceptors, new GuardClosedException("producer closed before the record for topic '" + topic
                     + "' could be sent (breaker " + breaker.state() + ")"));
         }
         return left.size();
@@ -887,9 +1008,15 @@ final class TopicGuard<K, V> {
         return true;
     }
 
-    /** Stops listening to the breaker, which may outlive this producer in a shared registry. */
+    /**
+     * Stops listening to the breaker, which may outlive this producer in a shared registry, and unbinds this guard's
+     * figures from it: after this the breaker refers to nothing of this producer.
+     */
     void detach() {
         transitions.close();
+        for (Figure f : figures) {
+            f.unbind(this);
+        }
     }
 
     /** Whether sends are counted one by one now (tests). */
@@ -966,7 +1093,7 @@ final class TopicGuard<K, V> {
         }
     }
 
-    /** Wraps a user callback (or times the send) on REJECT topics. */
+    /** Wraps a user callback (or times the send, or tells the interceptors) on REJECT topics. */
     private final class TrackedCallback implements Callback {
         private final Callback user;
         private final long start;
@@ -985,6 +1112,9 @@ final class TopicGuard<K, V> {
                 succeeded(nanos, route);
             } else {
                 completed(exception, nanos, route);
+            }
+            if (interceptors.active) {
+                interceptors.onAcknowledgement(metadata, exception);
             }
             if (user != null) {
                 try {

@@ -20,6 +20,9 @@ import java.util.Objects;
  */
 public final class TopicPolicy {
 
+    /** The default of {@link Builder#maxAttempts(int)}. */
+    public static final int DEFAULT_MAX_ATTEMPTS = 20;
+
     /** What happens to records while the breaker is open. */
     public enum Mode {
         /** Fail fast with {@link CircuitOpenException}. */
@@ -52,6 +55,7 @@ public final class TopicPolicy {
     private final Overflow overflow;
     private final long maxBlockNanos;
     private final long bufferTimeoutNanos;
+    private final int maxAttempts;
     private final BreakerConfig breakerConfig;
 
     private TopicPolicy(Builder b) {
@@ -61,10 +65,14 @@ public final class TopicPolicy {
         this.overflow = b.overflow;
         this.maxBlockNanos = b.maxBlockNanos;
         this.bufferTimeoutNanos = b.bufferTimeoutNanos;
+        this.maxAttempts = b.maxAttempts;
         this.breakerConfig = b.breakerConfig;
     }
 
-    /** A BUFFER policy builder: 10 000 records, 32 MiB, fail new on overflow, 5 minutes before expiry. */
+    /**
+     * A BUFFER policy builder: 10 000 records, 32 MiB, fail new on overflow, 5 minutes before expiry, at most
+     * {@value #DEFAULT_MAX_ATTEMPTS} attempts per record.
+     */
     public static Builder buffer() {
         return new Builder(Mode.BUFFER);
     }
@@ -99,9 +107,17 @@ public final class TopicPolicy {
         return maxBlockNanos;
     }
 
-    /** How long a record may wait in the buffer, in nanoseconds. */
+    /**
+     * How long a record may wait in the buffer, in nanoseconds, counted from the guard's first acceptance of it:
+     * put-backs after failed attempts do not restart it.
+     */
     public long bufferTimeoutNanos() {
         return bufferTimeoutNanos;
+    }
+
+    /** How many attempts of one record may fail retriably before the record fails (BUFFER topics). */
+    public int maxAttempts() {
+        return maxAttempts;
     }
 
     /** The topic's breaker configuration; {@code null} means the producer's default. */
@@ -117,6 +133,7 @@ public final class TopicPolicy {
         b.overflow = overflow;
         b.maxBlockNanos = maxBlockNanos;
         b.bufferTimeoutNanos = bufferTimeoutNanos;
+        b.maxAttempts = maxAttempts;
         b.breakerConfig = breakerConfig;
         return b;
     }
@@ -124,7 +141,8 @@ public final class TopicPolicy {
     @Override
     public String toString() {
         return mode == Mode.REJECT ? "REJECT" : "BUFFER(maxRecords=" + maxRecords + ", maxBytes=" + maxBytes
-                + ", overflow=" + overflow + ", bufferTimeout=" + Duration.ofNanos(bufferTimeoutNanos) + ")";
+                + ", overflow=" + overflow + ", bufferTimeout=" + Duration.ofNanos(bufferTimeoutNanos) + ", maxAttempts="
+                + maxAttempts + ")";
     }
 
     /** Builds a {@link TopicPolicy}. */
@@ -135,6 +153,7 @@ public final class TopicPolicy {
         private Overflow overflow = Overflow.FAIL_NEW;
         private long maxBlockNanos = Duration.ofSeconds(1).toNanos();
         private long bufferTimeoutNanos = Duration.ofMinutes(5).toNanos();
+        private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
         private BreakerConfig breakerConfig;
 
         private Builder(Mode mode) {
@@ -174,12 +193,33 @@ public final class TopicPolicy {
             return this;
         }
 
-        /** How long a record may wait in the buffer before it fails with {@link BufferExpiredException}. */
+        /**
+         * How long a record may wait in the buffer before it fails with {@link BufferExpiredException}, counted from
+         * its first acceptance: for a record buffered while the topic was open, when it entered the buffer; for one
+         * sent at once whose attempt failed retriably, when the guard took it back (or, if the breaker times calls,
+         * when it was sent). Putting a record back after a later failed attempt does not restart the clock.
+         */
         public Builder bufferTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("bufferTimeout must be positive, was " + timeout);
             }
             this.bufferTimeoutNanos = timeout.toNanos();
+            return this;
+        }
+
+        /**
+         * How many attempts of one record may fail retriably (each put back and sent again) before the record fails
+         * with {@link BufferExpiredException} caused by its last error; at least 1 (default
+         * {@value TopicPolicy#DEFAULT_MAX_ATTEMPTS}). A record that always fails retriably (a partition that does not
+         * exist) then fails after this many attempts instead of probing the topic again and again until its
+         * {@code bufferTimeout}. Each failed HALF_OPEN probe of the buffer's head is one attempt: with a long
+         * {@code bufferTimeout}, allow enough attempts for the probes of the outage you want to ride out.
+         */
+        public Builder maxAttempts(int attempts) {
+            if (attempts < 1) {
+                throw new IllegalArgumentException("maxAttempts must be >= 1, was " + attempts);
+            }
+            this.maxAttempts = attempts;
             return this;
         }
 

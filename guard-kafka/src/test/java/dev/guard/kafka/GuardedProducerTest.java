@@ -379,13 +379,15 @@ class GuardedProducerTest {
         }
 
         @Test
-        void aSendThatThrowsFailsTheCallersFutureAtOnce() throws Exception {
+        void aSendThatThrowsANonFailureThrowsToTheCallerAsKafkaProducerDoes() {
             build(GuardedProducer.builder(mock));
             mock.sendException = new SerializationException("cannot serialize"); // thrown by send() itself
-            Future<RecordMetadata> f = producer.send(rec("b", "m"));
-            assertThat(f.isDone()).isTrue();
-            assertThatThrownBy(() -> f.get(1, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
-                    .hasCauseInstanceOf(SerializationException.class);
+            java.util.concurrent.atomic.AtomicBoolean called = new java.util.concurrent.atomic.AtomicBoolean();
+            assertThatThrownBy(() -> producer.send(rec("b", "m"), (md, e) -> called.set(true)))
+                    .isInstanceOf(SerializationException.class);
+            assertThat(called).isFalse();
+            assertThat(producer.stats("b").bufferedRecords()).isZero();
+            assertThat(producer.breaker("b").status().failedCalls()).isZero();
         }
 
         @Test

@@ -163,6 +163,417 @@ class ProducerContractEdgesTest {
         assertThat(producer.stats("t").bufferedRecords()).isZero();
     }
 
+    // ------------------------------------------------------------------------------ d3 poison record
+
+    /**
+     * A delegate that fails every send to partition 99 on the spot with Kafka's own retriable error for a partition
+     * that does not exist (KafkaProducer's doSend calls the callback, then returns a failed future); other sends
+     * wait for the test, as in {@link MockProducer}.
+     */
+    static final class PoisonPartitionProducer extends MockProducer<String, String> {
+        final java.util.concurrent.atomic.AtomicInteger poisonAttempts = new java.util.concurrent.atomic.AtomicInteger();
+
+        PoisonPartitionProducer() {
+            super(false, null, new StringSerializer(), new StringSerializer());
+        }
+
+        @Override
+        public synchronized Future<RecordMetadata> send(ProducerRecord<String, String> record,
+                                                        org.apache.kafka.clients.producer.Callback callback) {
+            if (record.partition() != null && record.partition() == 99) {
+                poisonAttempts.incrementAndGet();
+                org.apache.kafka.common.errors.TimeoutException e = new org.apache.kafka.common.errors.TimeoutException(
+                        "Partition 99 of topic t with partition count 1 is not present in metadata after 2000 ms.");
+                callback.onCompletion(null, e);
+                java.util.concurrent.CompletableFuture<RecordMetadata> f = new java.util.concurrent.CompletableFuture<>();
+                f.completeExceptionally(e);
+                return f;
+            }
+            return super.send(record, callback);
+        }
+    }
+
+    private static ProducerRecord<String, String> poison() {
+        return new ProducerRecord<>("t", 99, "k", "poison");
+    }
+
+    /**
+     * d3: a record that always fails retriably expires bufferTimeout after its first acceptance although every probe
+     * puts it back (the put-back used to restart its clock, so it probed the topic forever); the records behind it,
+     * accepted 5 s later, do not expire because of it: they are delivered once it is gone. Sent at once (CLOSED, the
+     * clock starts when the guard takes it back) and buffered (OPEN, the clock starts when it entered the buffer).
+     */
+    @ParameterizedTest
+    @EnumSource(value = State.class, names = {"CLOSED", "OPEN"})
+    void d3_aPoisonRecordExpiresFromItsFirstAcceptanceAndTheRecordsBehindItAreDelivered(State whenSent)
+            throws Exception {
+        PoisonPartitionProducer delegate = new PoisonPartitionProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) delegate)
+                .defaultPolicy(TopicPolicy.buffer().bufferTimeout(Duration.ofSeconds(10)).maxAttempts(1_000).build())
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        if (whenSent == State.OPEN) {
+            trip(b);
+        }
+        Future<RecordMetadata> poison = producer.send(poison()); // t = 0
+        int attempts = whenSent == State.CLOSED ? 1 : 0;
+        assertThat(delegate.poisonAttempts.get()).isEqualTo(attempts);
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        Future<RecordMetadata> a = null;
+        Future<RecordMetadata> c = null;
+        for (int second = 1; second <= 10; second++) {
+            clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: the poison at the head is the probe and fails again
+            int expected = ++attempts;
+            Awaitility.await().atMost(WAIT).until(() -> delegate.poisonAttempts.get() == expected);
+            Awaitility.await().atMost(WAIT).until(() -> b.state() == State.OPEN);
+            producer.sweepNow();
+            if (second < 10) {
+                assertThat(poison.isDone()).as("still within its bufferTimeout at %d s", second).isFalse();
+            }
+            if (second == 5) {
+                a = producer.send(rec("a")); // accepted at 5 s: due to expire at 15 s
+                c = producer.send(rec("c"));
+            }
+        }
+        // 10 s after its first acceptance, after 10 put-backs
+        assertThat(poison.isDone()).as("expired 10 s after its first acceptance").isTrue();
+        assertThatThrownBy(poison::get).hasCauseInstanceOf(BufferExpiredException.class)
+                .hasRootCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+        clock.advance(Duration.ofSeconds(1)); // 11 s: HALF_OPEN, "a" is the probe
+        Awaitility.await().atMost(WAIT).until(() -> delegate.history().size() == 1);
+        assertThat(delegate.completeNext()).isTrue();
+        Awaitility.await().atMost(WAIT).until(() -> delegate.history().size() == 2);
+        assertThat(delegate.completeNext()).isTrue();
+        assertThat(a.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(c.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(b.state()).isEqualTo(State.CLOSED);
+        assertThat(delegate.poisonAttempts.get()).as("no attempt after it expired").isEqualTo(attempts);
+        assertThat(producer.stats("t").expired()).isEqualTo(1);
+        assertThat(producer.stats("t").bufferedRecords()).isZero();
+    }
+
+    /**
+     * d3: a record that failed retriably is also failed after its maxAttempts-th attempt, with
+     * BufferExpiredException caused by its last error, and the records behind it are delivered: its topic does not
+     * wait for its bufferTimeout (5 minutes).
+     */
+    @Test
+    void d3_aRecordFailsAfterMaxAttemptsAndTheRecordsBehindItGoOn() throws Exception {
+        PoisonPartitionProducer delegate = new PoisonPartitionProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) delegate)
+                .defaultPolicy(TopicPolicy.buffer().maxAttempts(3).build())
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        Future<RecordMetadata> poison = producer.send(poison()); // attempt 1, CLOSED
+        Future<RecordMetadata> a = producer.send(rec("a")); // behind it
+        for (int attempt = 2; attempt <= 3; attempt++) {
+            clock.advance(Duration.ofSeconds(1));
+            int expected = attempt;
+            Awaitility.await().atMost(WAIT).until(() -> delegate.poisonAttempts.get() == expected);
+        }
+        Awaitility.await().atMost(WAIT).until(poison::isDone);
+        assertThatThrownBy(poison::get).hasCauseInstanceOf(BufferExpiredException.class)
+                .hasMessageContaining("maxAttempts=3").hasRootCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+        Awaitility.await().atMost(WAIT).until(() -> b.state() == State.OPEN);
+        clock.advance(Duration.ofSeconds(1));
+        Awaitility.await().atMost(WAIT).until(() -> delegate.history().size() == 1);
+        assertThat(delegate.completeNext()).isTrue();
+        assertThat(a.get(5, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        assertThat(delegate.poisonAttempts.get()).isEqualTo(3);
+        assertThat(producer.stats("t").expired()).isEqualTo(1);
+        assertThat(producer.stats("t").possibleDuplicates()).as("put back twice, not a third time").isEqualTo(2);
+    }
+
+    /** d3: the attempt bound is validated, naming the setting and the bad value. */
+    @Test
+    void d3_maxAttemptsIsValidated() {
+        assertThatThrownBy(() -> TopicPolicy.buffer().maxAttempts(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxAttempts must be >= 1, was 0");
+        assertThat(TopicPolicy.buffer().build().maxAttempts()).isEqualTo(TopicPolicy.DEFAULT_MAX_ATTEMPTS);
+        assertThat(TopicPolicy.buffer().maxAttempts(7).build().toBuilder().build().maxAttempts()).isEqualTo(7);
+    }
+
+    // ------------------------------------------------------------------------ d8 same record, same answer
+
+    /** The producer as builder(Properties, serializers) makes it: the serializers size buffered records. */
+    private GuardedProducer<String, String> buildWithSerializers(TopicPolicy policy, Serializer<String> valueSerializer) {
+        return build(GuardedProducer.builder(mock).defaultPolicy(policy)
+                .recordSizer(GuardedProducer.serializedSize(new StringSerializer(), valueSerializer)));
+    }
+
+    /**
+     * d8: a record the serializer refuses throws SerializationException from send() on a BUFFER topic in every state,
+     * as KafkaProducer.send() throws it, without calling the callback: CLOSED (it used to fail the future and call
+     * the callback instead), OPEN and HALF_OPEN with records waiting (refused when sized). Nothing is buffered, and
+     * it is no verdict on the topic.
+     */
+    @ParameterizedTest
+    @EnumSource(value = State.class, names = {"CLOSED", "OPEN", "HALF_OPEN"})
+    void d8_anUnserializableRecordThrowsFromSendInEveryStateOfABufferTopic(State state) {
+        buildWithSerializers(TopicPolicy.buffer().build(), values);
+        CircuitBreaker b = producer.breaker("t");
+        if (state != State.CLOSED) {
+            trip(b);
+            producer.send(rec("waiting"));
+        }
+        if (state == State.HALF_OPEN) {
+            clock.advance(Duration.ofSeconds(1));
+            Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1); // "waiting" is the probe
+            assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        }
+        int buffered = producer.stats("t").bufferedRecords();
+        long failures = b.status().failedCalls();
+        AtomicReference<Exception> called = new AtomicReference<>();
+        assertThatThrownBy(() -> producer.send(rec("poison"), (md, e) -> called.set(e)))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("poison");
+        assertThat(called.get()).as("the callback is not called, as with KafkaProducer").isNull();
+        assertThat(producer.stats("t").bufferedRecords()).as("nothing buffered").isEqualTo(buffered);
+        assertThat(b.state()).isEqualTo(state);
+        assertThat(b.status().failedCalls()).as("no verdict on the topic").isEqualTo(failures);
+    }
+
+    /** d8: on a REJECT topic the same record throws the same way when CLOSED and as a HALF_OPEN probe. */
+    @ParameterizedTest
+    @EnumSource(value = State.class, names = {"CLOSED", "HALF_OPEN"})
+    void d8_anUnserializableRecordThrowsFromSendOnARejectTopic(State state) {
+        buildWithSerializers(TopicPolicy.reject().build(), values);
+        CircuitBreaker b = producer.breaker("t");
+        if (state == State.HALF_OPEN) {
+            trip(b);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        AtomicReference<Exception> called = new AtomicReference<>();
+        assertThatThrownBy(() -> producer.send(rec("poison"), (md, e) -> called.set(e)))
+                .isInstanceOf(SerializationException.class);
+        assertThat(called.get()).isNull();
+        assertThat(b.state()).isEqualTo(state);
+        producer.send(rec("next")); // the permit came back: the next record is sent (as the probe in HALF_OPEN)
+        assertThat(mock.history()).extracting(ProducerRecord::value).containsExactly("next");
+    }
+
+    /**
+     * d8: sizing a buffered record does not run the serializer with the record's own headers: a serializer that
+     * writes a header (as schema-registry serializers do) wrote it into the record when it was sized and again when
+     * Kafka serialized it. The header it writes still counts toward the buffered bytes.
+     */
+    @Test
+    void d8_sizingABufferedRecordDoesNotWriteTheSerializersHeadersIntoIt() {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        Serializer<String> headerWriting = new Serializer<>() {
+            @Override
+            public byte[] serialize(String topic, String data) {
+                return data.getBytes(StandardCharsets.UTF_8);
+            }
+
+            @Override
+            public byte[] serialize(String topic, Headers headers, String data) {
+                calls.incrementAndGet();
+                headers.add("schema", new byte[]{1, 2, 3, 4});
+                return serialize(topic, data);
+            }
+        };
+        buildWithSerializers(TopicPolicy.buffer().build(), headerWriting);
+        trip(producer.breaker("t"));
+        ProducerRecord<String, String> r = new ProducerRecord<>("t", "k", "value");
+        r.headers().add("trace", new byte[]{9});
+        producer.send(r);
+        assertThat(calls.get()).as("sized with the serializer").isEqualTo(1);
+        assertThat(r.headers().headers("schema")).as("the record's headers are left alone").isEmpty();
+        assertThat(r.headers().toArray()).hasSize(1);
+        assertThat(producer.stats("t").bufferedBytes()).as("key 1 + value 5 + trace 5+1 + schema 6+4")
+                .isEqualTo(1 + 5 + 6 + 10);
+        clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: replayed
+        Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+        assertThat(mock.history().get(0).headers().headers("schema")).as("Kafka's serialization writes it, once")
+                .isEmpty();
+    }
+
+    // -------------------------------------------------------------------------------- d7 interceptors
+
+    /**
+     * d7: every record the guard rejects, refuses, expires or fails on close reaches the interceptors'
+     * onAcknowledgement with its exception and metadata naming its topic (partition unknown), as KafkaProducer's own
+     * failures do; they never reached the delegate, so before the fix no interceptor heard of them.
+     */
+    @Test
+    void d7_recordsTheGuardFailsReachTheInterceptorsWithTheirException() {
+        RecordingInterceptor seen = new RecordingInterceptor();
+        build(GuardedProducer.builder(mock).interceptor(seen)
+                .topic("rejecting", TopicPolicy.reject().build())
+                .topic("full", TopicPolicy.buffer().maxRecords(1).build())
+                .topic("expiring", TopicPolicy.buffer().bufferTimeout(Duration.ofSeconds(5)).build())
+                .topic("closing", TopicPolicy.buffer().build()));
+        for (String t : new String[]{"rejecting", "full", "expiring", "closing"}) {
+            producer.breaker(t).forceOpen();
+        }
+        producer.send(new ProducerRecord<>("rejecting", "k", "rejected"));
+        producer.send(new ProducerRecord<>("full", "k", "fits"));
+        producer.send(new ProducerRecord<>("full", "k", "overflows"));
+        assertThat(seen.errors).hasSize(2);
+        assertThat(seen.errors.get(0)).isInstanceOf(CircuitOpenException.class);
+        assertThat(seen.errors.get(1)).isInstanceOf(BufferOverflowException.class);
+        assertThat(seen.acknowledged.get(0).topic()).isEqualTo("rejecting");
+        assertThat(seen.acknowledged.get(0).partition()).isEqualTo(RecordMetadata.UNKNOWN_PARTITION);
+        assertThat(seen.acknowledged.get(1).topic()).isEqualTo("full");
+        producer.send(new ProducerRecord<>("expiring", 3, "k", "expires"));
+        clock.advance(Duration.ofSeconds(5));
+        producer.sweepNow(); // the record expires; failed on the drain executor
+        Awaitility.await().atMost(WAIT).until(() -> seen.errors.size() == 3);
+        assertThat(seen.errors.get(2)).isInstanceOf(BufferExpiredException.class);
+        assertThat(seen.acknowledged.get(2).partition()).as("the record's own partition").isEqualTo(3);
+        producer.send(new ProducerRecord<>("closing", "k", "closed"));
+        producer.close(Duration.ZERO); // "fits" and "closed" are still buffered
+        assertThat(seen.errors).hasSize(5);
+        assertThat(seen.errors.subList(3, 5)).allMatch(e -> e instanceof GuardClosedException);
+        assertThat(seen.sent).containsExactly("rejected", "fits", "overflows", "expires", "closed");
+        assertThat(seen.closed).as("closed with the producer").isTrue();
+        assertThat(mock.history()).as("none of them reached the delegate").isEmpty();
+    }
+
+    /**
+     * d7: a record put back after a retriable failure and delivered on its second attempt is seen by the interceptors
+     * once, with its final outcome; a record whose send() throws is seen with the thrown exception.
+     */
+    @Test
+    void d7_theInterceptorsSeeEachRecordOnceWithItsFinalOutcome() {
+        RecordingInterceptor seen = new RecordingInterceptor();
+        CapturingProducer capturing = new CapturingProducer();
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) capturing)
+                .interceptor(seen).recordSizer(GuardedProducer.serializedSize(new StringSerializer(), values))
+                .registry(registry).breakerConfig(quick().consecutiveFailures(3).build()).manualSweep().warmUp(false)
+                .build();
+        producer.send(rec("m"));
+        capturing.complete(0, new NetworkException("connection lost")); // put back, sent again
+        Awaitility.await().atMost(WAIT).until(() -> capturing.sends() == 2);
+        assertThat(seen.errors).as("an attempt that is retried is no outcome").isEmpty();
+        capturing.complete(1, null);
+        assertThat(seen.errors).hasSize(1);
+        assertThat(seen.errors.get(0)).isNull();
+        assertThat(seen.acknowledged.get(0).offset()).isEqualTo(1);
+        producer.breaker("t").forceOpen();
+        assertThatThrownBy(() -> producer.send(rec("poison"))).isInstanceOf(SerializationException.class);
+        assertThat(seen.errors).hasSize(2);
+        assertThat(seen.errors.get(1)).isInstanceOf(SerializationException.class);
+        assertThat(seen.sent).containsExactly("m", "poison");
+    }
+
+    /**
+     * d7: built from Properties, the interceptors of interceptor.classes are created and configured by the guard and
+     * not given to KafkaProducer (they would see each attempt, and not the guard's refusals): a rejected record
+     * reaches them once.
+     */
+    @Test
+    void d7_interceptorClassesFromThePropertiesAreRunByTheGuard() {
+        RecordingInterceptor.CREATED.clear();
+        java.util.Properties props = new java.util.Properties();
+        props.put("bootstrap.servers", "localhost:1");
+        props.put("interceptor.classes", RecordingInterceptor.class.getName());
+        producer = GuardedProducer.builder(props, new StringSerializer(), new StringSerializer())
+                .defaultPolicy(TopicPolicy.reject().build()).registry(registry).manualSweep().warmUp(false).build();
+        assertThat(RecordingInterceptor.CREATED).as("one instance: the guard's, none in KafkaProducer").hasSize(1);
+        RecordingInterceptor seen = RecordingInterceptor.CREATED.get(0);
+        assertThat(seen.configs.get("bootstrap.servers")).isEqualTo("localhost:1");
+        producer.breaker("t").forceOpen();
+        producer.send(rec("rejected"));
+        assertThat(seen.sent).containsExactly("rejected");
+        assertThat(seen.errors).singleElement().isInstanceOf(CircuitOpenException.class);
+    }
+
+    // ----------------------------------------------------------------------------- d9 shared registry
+
+    private static double figure(CircuitBreaker b, String name) {
+        return b.measurements().stream().filter(m -> m.name().equals(name)).findFirst().orElseThrow().value()
+                .getAsDouble();
+    }
+
+    /** A REJECT producer on the shared registry that has rejected {@code n} records of topic t; not closed. */
+    private GuardedProducer<String, String> rejecting(MockProducer<String, String> delegate, int n) {
+        GuardedProducer<String, String> p = GuardedProducer.builder(delegate).defaultPolicy(TopicPolicy.reject().build())
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        p.breaker("t").forceOpen();
+        for (int i = 0; i < n; i++) {
+            p.send(rec("r" + i));
+        }
+        return p;
+    }
+
+    /**
+     * d9: a producer built again on the same registry exports its own figures through the topic's breaker (which the
+     * registry keeps), not the closed one's; while closed and not yet replaced, the figures read 0.
+     */
+    @Test
+    void d9_aProducerRecreatedOnASharedRegistryExportsItsOwnFigures() {
+        GuardedProducer<String, String> first = rejecting(new MockProducer<>(), 3);
+        CircuitBreaker b = registry.find("kafka:t").orElseThrow();
+        assertThat(figure(b, "guard.kafka.rejected")).isEqualTo(3);
+        first.close(Duration.ZERO);
+        assertThat(figure(b, "guard.kafka.rejected")).as("the closed producer's figures are detached").isZero();
+        producer = rejecting(new MockProducer<>(), 1);
+        assertThat(registry.find("kafka:t").orElseThrow()).as("the same breaker").isSameAs(b);
+        assertThat(figure(b, "guard.kafka.rejected")).as("the new producer's own count").isEqualTo(1);
+        assertThat(b.measurements().stream().filter(m -> m.name().equals("guard.kafka.rejected"))).hasSize(1);
+    }
+
+    /**
+     * d9: once closed, a producer on a shared registry and its delegate become unreachable: the breaker, which the
+     * registry keeps, refers to neither (its measurements used to read the closed guard's counters).
+     */
+    @Test
+    void d9_aClosedProducerAndItsDelegateBecomeUnreachable() {
+        java.lang.ref.WeakReference<?>[] refs = closedProducerOnTheSharedRegistry();
+        assertThat(registry.find("kafka:t")).as("the registry keeps the breaker").isPresent();
+        Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            System.gc();
+            return refs[0].get() == null && refs[1].get() == null;
+        });
+    }
+
+    private java.lang.ref.WeakReference<?>[] closedProducerOnTheSharedRegistry() {
+        MockProducer<String, String> delegate = new MockProducer<>(false, null, new StringSerializer(),
+                new StringSerializer());
+        GuardedProducer<String, String> p = rejecting(delegate, 2);
+        p.breaker("t").close();
+        p.send(rec("sent")); // and one record through the delegate, acknowledged
+        delegate.completeNext();
+        assertThat(figure(registry.find("kafka:t").orElseThrow(), "guard.kafka.rejected")).isEqualTo(2);
+        p.close(Duration.ZERO);
+        return new java.lang.ref.WeakReference<?>[]{new java.lang.ref.WeakReference<>(p),
+                new java.lang.ref.WeakReference<>(delegate)};
+    }
+
+    // ------------------------------------------------------------------- d13 BufferExhaustedException
+
+    /**
+     * d13 (proved): BufferExhaustedException, KafkaProducer's answer when its own buffer.memory is full, is a
+     * TimeoutException and was classified FAILURE, so a producer faster than a healthy cluster opened its breakers
+     * (here after one such send). It is local back-pressure: no verdict on the topic, and the record fails to the
+     * caller as it does from KafkaProducer (it is not buffered either).
+     */
+    @ParameterizedTest
+    @EnumSource(TopicPolicy.Mode.class)
+    void d13_aFullProducerMemoryIsNoOutage(TopicPolicy.Mode mode) {
+        assertThat(SendFailureClassifier.standard().classify(
+                new org.apache.kafka.clients.producer.BufferExhaustedException("Failed to allocate 100 bytes within "
+                        + "the configured max blocking time 2000 ms. Total memory: 33554432 bytes.")))
+                .isEqualTo(SendFailureClassifier.Verdict.NOT_A_FAILURE);
+        build(policy(mode));
+        CircuitBreaker b = producer.breaker("t");
+        java.util.List<Future<RecordMetadata>> sent = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            sent.add(producer.send(rec("m" + i)));
+            assertThat(mock.errorNext(new org.apache.kafka.clients.producer.BufferExhaustedException("memory full")))
+                    .isTrue();
+        }
+        assertThat(b.state()).as("no outage").isEqualTo(State.CLOSED);
+        assertThat(b.status().failedCalls()).isZero();
+        for (Future<RecordMetadata> f : sent) {
+            assertThatThrownBy(() -> f.get(1, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(org.apache.kafka.clients.producer.BufferExhaustedException.class);
+        }
+        assertThat(producer.stats("t").bufferedRecords()).isZero();
+        assertThat(mock.history()).as("each sent once, none re-sent").hasSize(5);
+    }
+
     // ------------------------------------------------------------------------- d4 automaticHalfOpen(false)
 
     /** d4: with automaticHalfOpen(false), a BUFFER topic with records waiting still leaves OPEN after the open wait. */
