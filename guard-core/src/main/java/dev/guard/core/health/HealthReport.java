@@ -113,6 +113,14 @@ public final class HealthReport {
 
     /** The report as compact JSON (see the class comment for the shape). */
     public String toJson() {
+        return Json.write(toMap());
+    }
+
+    /**
+     * The report as the tree {@link #toJson()} writes: insertion-ordered maps and lists of strings, numbers and
+     * booleans, for frameworks that serialize it themselves (an actuator endpoint). Unmodifiable.
+     */
+    public Map<String, Object> toMap() {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("healthy", healthy);
         root.put("status", status());
@@ -120,13 +128,14 @@ public final class HealthReport {
         root.put("half_open_circuits", halfOpenCircuits);
         Map<String, Object> all = new LinkedHashMap<>();
         for (BreakerStatus s : circuits.values()) {
-            all.put(s.name(), circuit(s));
+            all.put(s.name(), circuitMap(s));
         }
-        root.put("circuits", all);
-        return Json.write(root);
+        root.put("circuits", Collections.unmodifiableMap(all));
+        return Collections.unmodifiableMap(root);
     }
 
-    private static Map<String, Object> circuit(BreakerStatus s) {
+    /** One circuit's entry of {@link #toMap()}'s {@code circuits}: the fields of its status. Unmodifiable. */
+    public static Map<String, Object> circuitMap(BreakerStatus s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", s.name());
         m.put("kind", s.kind());
@@ -156,8 +165,8 @@ public final class HealthReport {
                 transitions.put(t.getKey().toLowerCase(Locale.ROOT), t.getValue() == null ? 0L : t.getValue());
             }
         }
-        m.put("transitions", transitions);
-        return m;
+        m.put("transitions", Collections.unmodifiableMap(transitions));
+        return Collections.unmodifiableMap(m);
     }
 
     private static String label(State state) {

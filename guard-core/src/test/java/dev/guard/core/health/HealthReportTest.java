@@ -115,6 +115,23 @@ class HealthReportTest {
     }
 
     @Test
+    void theMapIsTheTreeTheJsonIsWrittenFrom() {
+        CircuitBreaker orders = breakers.breaker("kafka:orders", null, "kafka-topic");
+        succeed(orders);
+        fail(orders);
+        breakers.breaker("db:main");
+        HealthReport r = HealthReport.of(breakers);
+        Map<String, Object> map = r.toMap();
+        assertThat(Json.write(map)).isEqualTo(r.toJson());
+        assertThat(Json.parseObject(r.toJson())).containsOnlyKeys(map.keySet());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> circuits = (Map<String, Object>) map.get("circuits");
+        assertThat(circuits.get("kafka:orders")).isEqualTo(HealthReport.circuitMap(orders.status()));
+        assertThatThrownBy(() -> map.put("x", 1)).isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> circuits.clear()).isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
     void namesAreEscapedAndDoublesStayFinite() {
         BreakerStatus odd = new BreakerStatus("we\"ird\\name\n", "custom", State.HALF_OPEN, 0, 0,
                 Double.NaN, Double.POSITIVE_INFINITY, 0, 10, 50, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, Map.of());

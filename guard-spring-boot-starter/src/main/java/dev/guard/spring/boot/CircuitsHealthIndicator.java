@@ -50,7 +50,7 @@ final class CircuitsHealthIndicator implements HealthIndicator {
         for (String name : report.openCircuits()) {
             (optional.contains(name) ? optionalOpen : required).add(name);
         }
-        Map<String, Object> details = CircuitsView.of(report);
+        Map<String, Object> details = new java.util.LinkedHashMap<>(CircuitsView.of(report));
         details.put("optional_open_circuits", optionalOpen);
         return Health.status(required.isEmpty() ? Status.UP : openStatus).withDetails(details).build();
     }
