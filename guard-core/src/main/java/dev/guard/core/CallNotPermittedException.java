@@ -10,7 +10,7 @@ import java.time.Duration;
  * rejections of one opening, so rejecting allocates nothing. {@link #retryAfter()} is therefore computed when
  * asked, from the breaker's clock.
  */
-public class CallNotPermittedException extends RuntimeException {
+public class CallNotPermittedException extends RuntimeException implements Rejection {
 
     private final String breakerName;
     private final State state;

@@ -1,6 +1,7 @@
 package dev.guard.jdbc;
 
 import dev.guard.core.CallNotPermittedException;
+import dev.guard.core.Rejection;
 import dev.guard.core.State;
 
 import java.sql.SQLTransientConnectionException;
@@ -21,7 +22,7 @@ import java.time.Instant;
  * record none (the trace would say "in getConnection", which the message says already), and the message is built
  * only when asked for. Creating one costs one small allocation.
  */
-public class DataSourceUnavailableException extends SQLTransientConnectionException {
+public class DataSourceUnavailableException extends SQLTransientConnectionException implements Rejection {
 
     /** The SQLState of every rejection: {@code 08001}. */
     public static final String SQL_STATE = "08001";
@@ -77,6 +78,7 @@ public class DataSourceUnavailableException extends SQLTransientConnectionExcept
      *
      * @return the remaining open wait; {@link Duration#ZERO} when due or unknown
      */
+    @Override
     public Duration retryAfter() {
         CallNotPermittedException r = rejection();
         return r == null ? Duration.ZERO : r.retryAfter();

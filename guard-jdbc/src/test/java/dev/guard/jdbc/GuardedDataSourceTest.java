@@ -349,6 +349,9 @@ class GuardedDataSourceTest {
         assertThat(u.state()).isEqualTo(State.OPEN);
         assertThat(u.nextAttempt()).isEqualTo(openedAt.plus(OPEN_WAIT));
         assertThat(u.retryAfter()).isEqualTo(OPEN_WAIT);
+        assertThat((Throwable) e).as("recognised as a rejection by type, by modules that do not know guard-jdbc")
+                .isInstanceOf(dev.guard.core.Rejection.class);
+        assertThat(((dev.guard.core.Rejection) e).retryAfter()).isEqualTo(OPEN_WAIT);
         assertThat(e.getMessage()).contains("'orders-db'", "OPEN", "jdbc:orders-db",
                 "next attempt at " + openedAt.plus(OPEN_WAIT), "in 10000 ms");
         assertThat(e.getStackTrace()).as("stackless: cheap to create").isEmpty();

@@ -1,6 +1,7 @@
 package dev.guard.kafka;
 
 import dev.guard.core.CallNotPermittedException;
+import dev.guard.core.Rejection;
 import org.apache.kafka.common.errors.RetriableException;
 
 import java.time.Duration;
@@ -10,7 +11,7 @@ import java.time.Duration;
  * A {@link RetriableException}, so existing retry code treats it as retriable. Stackless: one instance is
  * shared by all rejections of one opening; {@link #retryAfter()} is computed when asked.
  */
-public class CircuitOpenException extends RetriableException {
+public class CircuitOpenException extends RetriableException implements Rejection {
 
     private final String topic;
     private final transient CallNotPermittedException rejection;
@@ -27,6 +28,7 @@ public class CircuitOpenException extends RetriableException {
     }
 
     /** How long until the breaker admits probes again, measured now; zero if unknown. */
+    @Override
     public Duration retryAfter() {
         return rejection.retryAfter();
     }

@@ -268,6 +268,7 @@ class GuardedProducerTest {
             assertThat(f.isDone()).isTrue();
             assertThatThrownBy(f::get).isInstanceOf(ExecutionException.class).cause()
                     .isInstanceOf(CircuitOpenException.class).isInstanceOf(RetriableException.class)
+                    .isInstanceOf(dev.guard.core.Rejection.class)
                     .hasMessageContaining("'r'").hasMessageContaining("OPEN").hasMessageContaining("700 ms");
             CircuitOpenException e = (CircuitOpenException) seen.get(0);
             assertThat(e.topic()).isEqualTo("r");

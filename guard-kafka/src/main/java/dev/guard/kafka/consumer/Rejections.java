@@ -1,7 +1,6 @@
 package dev.guard.kafka.consumer;
 
-import dev.guard.core.CallNotPermittedException;
-import dev.guard.kafka.CircuitOpenException;
+import dev.guard.core.Rejection;
 
 import java.time.Duration;
 import java.util.IdentityHashMap;
@@ -9,14 +8,12 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Recognises breaker rejections in a handler's exception: a {@link CallNotPermittedException}, a
- * {@link CircuitOpenException}, guard-jdbc's {@code DataSourceUnavailableException} (matched by name, so that this
- * module does not depend on guard-jdbc; its cause is a {@code CallNotPermittedException} anyway), or anything the
- * user's predicate accepts, anywhere in the cause chain (suppressed exceptions are not searched).
+ * Recognises breaker rejections in a handler's exception: a {@link Rejection} (guard-core's, guard-kafka's and
+ * guard-jdbc's rejection exceptions, or an application's own), or anything the user's predicate accepts, anywhere
+ * in the cause chain (suppressed exceptions are not searched).
  */
 final class Rejections {
 
-    static final String DATA_SOURCE_UNAVAILABLE = "dev.guard.jdbc.DataSourceUnavailableException";
     private static final int MAX_DEPTH = 32;
 
     private final Predicate<Throwable> userPredicate;
@@ -30,9 +27,7 @@ final class Rejections {
         Map<Throwable, Boolean> seen = null;
         Throwable t = error;
         for (int depth = 0; t != null && depth < MAX_DEPTH; depth++) {
-            if (t instanceof CallNotPermittedException || t instanceof CircuitOpenException
-                    || DATA_SOURCE_UNAVAILABLE.equals(t.getClass().getName())
-                    || (userPredicate != null && userPredicate.test(t))) {
+            if (t instanceof Rejection || (userPredicate != null && userPredicate.test(t))) {
                 return true;
             }
             Throwable cause = t.getCause();
@@ -56,11 +51,8 @@ final class Rejections {
     static Duration retryAfter(Throwable error) {
         Throwable t = error;
         for (int depth = 0; t != null && depth < MAX_DEPTH; depth++) {
-            if (t instanceof CallNotPermittedException) {
-                return ((CallNotPermittedException) t).retryAfter();
-            }
-            if (t instanceof CircuitOpenException) {
-                return ((CircuitOpenException) t).retryAfter();
+            if (t instanceof Rejection) {
+                return ((Rejection) t).retryAfter();
             }
             if (t.getCause() == t) {
                 break;

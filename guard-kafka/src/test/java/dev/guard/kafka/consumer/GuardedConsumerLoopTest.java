@@ -264,6 +264,49 @@ class GuardedConsumerLoopTest {
         assertThat(sink).containsExactlyElementsOf(keys("orders-0-", 0, 3));
     }
 
+    /** An application's own exception marked {@link dev.guard.core.Rejection} is one, with its own retry-after. */
+    static final class QuotaExhausted extends RuntimeException implements dev.guard.core.Rejection {
+        QuotaExhausted() {
+            super("quota exhausted");
+        }
+
+        @Override
+        public Duration retryAfter() {
+            return Duration.ofMillis(500);
+        }
+    }
+
+    @Test
+    void anApplicationExceptionMarkedAsARejectionHoldsThePartitionInsteadOfDeadLettering() {
+        CircuitBreaker db = breaker("db", 3);
+        consumer.append(TOPIC, 1, 3);
+        List<String> dead = new ArrayList<>();
+        List<String> calls = new ArrayList<>();
+        AtomicBoolean reject = new AtomicBoolean(true);
+        open(builder(db).deadLetter((r, e, n) -> dead.add(r.key()), 1)
+                .retryBackoff(Duration.ofMillis(100), Duration.ofSeconds(2)).handler(r -> {
+                    calls.add(r.key());
+                    if (reject.get()) {
+                        throw new IllegalStateException("call failed", new QuotaExhausted());
+                    }
+                    sink.add(r.key());
+                }), P0);
+        loop.pollOnce();
+        assertThat(dead).as("a rejection never dead-letters").isEmpty();
+        assertThat(loop.rejections()).isEqualTo(1);
+        assertThat(consumer.position(P0)).isZero();
+        for (int i = 0; i < 4; i++) {
+            clock.advanceMillis(100);
+            loop.pollOnce();
+        }
+        assertThat(calls).as("held for its retry-after, 500 ms").hasSize(1);
+        reject.set(false);
+        clock.advanceMillis(100);
+        loop.pollOnce();
+        loop.pollOnce();
+        assertThat(sink).containsExactlyElementsOf(keys("orders-0-", 0, 3));
+    }
+
     @Test
     void aRejectionByABreakerThatIsNotBoundHoldsThePartitionForItsRetryAfter() {
         CircuitBreaker db = breaker("db", 3);
