@@ -391,6 +391,46 @@ def suite_default(benchmark):
     return (5, 8, 1)
 
 
+def jdbc_outage_section(p, path):
+    """Issue 23, point 6: the PostgreSQL pool outage figures, measured by an integration test, not by JMH."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        lines = f.read().splitlines()
+    table, targets, measured = [], [], None
+    for i, line in enumerate(lines):
+        if line.startswith("| fault |"):
+            j = i
+            while j < len(lines) and lines[j].startswith("|"):
+                table.append(lines[j])
+                j += 1
+        if line.startswith("Targets (issue 23)"):
+            j = i
+            while j < len(lines) and lines[j].strip():
+                targets.append(lines[j])
+                j += 1
+        if line.startswith("- Measured on") and measured is None:
+            measured = line[2:].strip()
+            k = i + 1
+            while k < len(lines) and lines[k].startswith("  "):
+                measured += " " + lines[k].strip()
+                k += 1
+    if not table:
+        return
+    p("## guard-jdbc: a real PostgreSQL outage behind HikariCP")
+    p("")
+    p("Not a JMH run: `GuardedPostgresPoolOutageTest` (integration-tests) measures it and asserts every target; the")
+    p("setup, the re-run command and why the figures are what they are: [jdbc-outage.md](jdbc-outage.md), whose table")
+    p("this copies%s." % (" (%s)" % measured.rstrip(".") if measured else ""))
+    p("")
+    for line in table:
+        p(line)
+    p("")
+    for line in targets:
+        p(line)
+    p("")
+
+
 def jdbc_section(p, res, banner):
     paired_keys = [k for k in res if k[0] in ("JdbcGuardAB1T", "JdbcGuardAB2T")]
     reject_keys = [k for k in res if k[0] in ("JdbcGuard1T", "JdbcGuard2T") and k[1] == "rejectWhenOpen"]
@@ -1105,6 +1145,7 @@ def main():
     banner = ("> **%s on the 2-core machine**, %s; date, JMH settings and load average (the only sign of other"
               " work on the machine) in \"This run\" above." % ("Smoke run" if smoke else "Run", now))
     jdbc_section(p, res, banner)
+    jdbc_outage_section(p, os.path.join(os.path.dirname(os.path.abspath(args.out)), "jdbc-outage.md"))
     kafka_section(p, res, banner)
     path_section(p, res, banner)
     many_topics_section(p, res, banner, args.footprint)
