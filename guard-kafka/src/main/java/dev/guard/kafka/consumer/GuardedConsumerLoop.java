@@ -8,10 +8,7 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,9 +75,9 @@ import java.util.regex.Pattern;
  * <h2>Failures: at-least-once</h2>
  * A record is never skipped because a downstream breaker rejected it. When the {@link RecordHandler} throws
  * <ul>
- *   <li>a breaker rejection ({@link CallNotPermittedException}, {@link CircuitOpenException}, guard-jdbc's
- *       {@code DataSourceUnavailableException}, or what {@link Builder#rejectionIf(Predicate)} accepts, anywhere
- *       in the cause chain), or anything while a bound breaker is open right after the failure (the failure that
+ *   <li>a breaker rejection (a {@link dev.guard.core.Rejection}: {@link CallNotPermittedException},
+ *       {@link CircuitOpenException}, guard-jdbc's {@code DataSourceUnavailableException}, an application's own;
+ *       or what {@link Builder#rejectionIf(Predicate)} accepts; anywhere in the cause chain), or anything while a bound breaker is open right after the failure (the failure that
  *       opened it): the partition is sought back to the failed record and the rest of its batch is dropped from
  *       memory (fetched again later; counted by {@link #redelivered()}); the partitions pause while the breaker
  *       is open. A rejection by a breaker that is not bound (or a HALF_OPEN breaker whose probes are busy) holds
@@ -132,7 +129,6 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
     private final RecordHandler<K, V> handler;
     private final Duration pollTimeout;
     private final CommitMode commitMode;
-    private final Duration commitTimeout;
     private final long retryInitialNanos;
     private final long retryMaxNanos;
     private final DeadLetterHandler<K, V> deadLetter;
@@ -147,9 +143,8 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
     private final Set<TopicPartition> pausedByGuard = new HashSet<>();
     private final Map<TopicPartition, Long> holdUntilNanos = new HashMap<>();
     private final Map<TopicPartition, long[]> attempts = new HashMap<>(); // {offset, failures in a row}
-    private final Map<TopicPartition, OffsetAndMetadata> uncommitted = new HashMap<>();
+    private final OffsetCommits offsets;
     private boolean breakerPaused;
-    private boolean commitFailing;
 
     // ------------------------------------------------------------------ shared
     private final AtomicInteger lifecycle = new AtomicInteger(NEW);
@@ -178,7 +173,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         this.handler = b.handler;
         this.pollTimeout = b.pollTimeout;
         this.commitMode = b.commitMode;
-        this.commitTimeout = b.commitTimeout;
+        this.offsets = new OffsetCommits(b.consumer, this.name, b.commitTimeout);
         this.retryInitialNanos = b.retryInitial.toNanos();
         this.retryMaxNanos = b.retryMax.toNanos();
         this.deadLetter = b.deadLetter;
@@ -285,12 +280,10 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
     private void shutdown() {
         boolean interrupted = Thread.interrupted(); // commit and close first; the interrupt is restored below
         try {
-            if (!commitPending(null)) {
-                commitPending(null); // the first attempt may have consumed close()'s wakeup
-            }
-            if (!uncommitted.isEmpty()) {
+            offsets.commitTwice(null);
+            if (!offsets.isEmpty()) {
                 LOG.warn("Consumer loop '{}' closed without committing {}: those records will be delivered again",
-                        name, uncommitted);
+                        name, offsets);
             }
         } catch (RuntimeException e) {
             LOG.warn("Consumer loop '{}': final commit failed: {}", name, e.toString());
@@ -376,8 +369,8 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         if (!records.isEmpty()) {
             handle(records);
         }
-        if (!uncommitted.isEmpty()) {
-            commitPending(null);
+        if (!offsets.isEmpty()) {
+            offsets.commit(null);
         }
         return records.count();
     }
@@ -516,9 +509,9 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
 
     private void done(TopicPartition tp, ConsumerRecord<K, V> r) {
         attempts.remove(tp);
-        uncommitted.put(tp, new OffsetAndMetadata(r.offset() + 1, r.leaderEpoch(), ""));
+        offsets.processed(tp, r);
         if (commitMode == CommitMode.PER_RECORD) {
-            commitPending(null);
+            offsets.commit(null);
         }
     }
 
@@ -586,56 +579,9 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         redelivered.add(discarded);
     }
 
-    /**
-     * Commits the processed offsets of {@code only} (all when null) synchronously.
-     *
-     * @return whether nothing remains to commit for them
-     */
-    private boolean commitPending(Collection<TopicPartition> only) {
-        if (uncommitted.isEmpty()) {
-            return true;
-        }
-        Map<TopicPartition, OffsetAndMetadata> batch;
-        if (only == null) {
-            batch = new HashMap<>(uncommitted);
-        } else {
-            batch = new HashMap<>();
-            for (TopicPartition tp : only) {
-                OffsetAndMetadata o = uncommitted.get(tp);
-                if (o != null) {
-                    batch.put(tp, o);
-                }
-            }
-            if (batch.isEmpty()) {
-                return true;
-            }
-        }
-        try {
-            consumer.commitSync(batch, commitTimeout);
-        } catch (WakeupException e) {
-            return false; // close(): committed again on the way out
-        } catch (InterruptException e) {
-            throw e;
-        } catch (KafkaException e) {
-            if (!commitFailing) {
-                LOG.warn("Consumer loop '{}': commit of {} failed, will retry: {}", name, batch, e.toString());
-            }
-            commitFailing = true;
-            return false;
-        }
-        if (commitFailing) {
-            LOG.info("Consumer loop '{}': commits succeed again", name);
-            commitFailing = false;
-        }
-        for (Map.Entry<TopicPartition, OffsetAndMetadata> e : batch.entrySet()) {
-            uncommitted.remove(e.getKey(), e.getValue());
-        }
-        return true;
-    }
-
     private void logUncommittedOnRevocation(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : partitions) {
-            if (uncommitted.containsKey(tp)) {
+            if (offsets.pending(tp)) {
                 LOG.warn("Consumer loop '{}': offsets of revoked partition(s) {} not committed: their next owner "
                         + "delivers those records again", name, partitions);
                 return;
@@ -647,7 +593,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         for (TopicPartition tp : partitions) {
             holdUntilNanos.remove(tp);
             attempts.remove(tp);
-            uncommitted.remove(tp);
+            offsets.forget(tp);
             pausedByGuard.remove(tp);
         }
         pausedSnapshot = Set.copyOf(pausedByGuard);
@@ -659,10 +605,8 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             if (!partitions.isEmpty()) {
-                if (!commitPending(partitions)) {
-                    commitPending(partitions); // the first attempt may have consumed close()'s wakeup
-                }
-                if (!uncommitted.isEmpty()) {
+                offsets.commitTwice(partitions);
+                if (!offsets.isEmpty()) {
                     logUncommittedOnRevocation(partitions);
                 }
                 forget(partitions);
