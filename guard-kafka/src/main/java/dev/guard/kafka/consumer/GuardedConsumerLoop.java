@@ -79,7 +79,7 @@ import java.util.regex.Pattern;
  *       {@link CircuitOpenException}, guard-jdbc's {@code DataSourceUnavailableException}, an application's own;
  *       or what {@link Builder#rejectionIf(Predicate)} accepts; anywhere in the cause chain), or anything while a bound breaker is open right after the failure (the failure that
  *       opened it): the partition is sought back to the failed record and the rest of its batch is dropped from
- *       memory (fetched again later; counted by {@link #redelivered()}); the partitions pause while the breaker
+ *       memory (fetched again later; counted by {@link ConsumerLoopStats#redelivered()}); the partitions pause while the breaker
  *       is open. A rejection by a breaker that is not bound (or a HALF_OPEN breaker whose probes are busy) holds
  *       the partition for the breaker's retry-after, within the retry backoff bounds;</li>
  *   <li>any other exception: the record is retried, on the same partition, after an exponential backoff
@@ -101,10 +101,9 @@ import java.util.regex.Pattern;
  * the poll that assigned them can return their records, while a breaker is open.
  *
  * <h2>Metrics</h2>
- * {@link #pausedPartitions()}, {@link #isPaused()}, {@link #pauses()}, {@link #currentPause()},
- * {@link #totalPausedNanos()}, {@link #redelivered()}, {@link #processed()}, {@link #failures()},
- * {@link #rejections()}, {@link #deadLettered()}; readable from any thread. {@link GuardedConsumerLoopMetrics}
- * exports them to Micrometer.
+ * {@link #stats()}: paused partitions, pauses and their time, and what became of the records (processed, failed,
+ * rejected, dead-lettered, redelivered), as one {@link ConsumerLoopStats} snapshot readable from any thread.
+ * {@link GuardedConsumerLoopMetrics} exports them to Micrometer.
  *
  * <p>Logging: one INFO line per pause and per resume of the loop, never one per record; record failures at WARN on
  * the first attempt and on attempts that are powers of two, rejections at DEBUG.
@@ -306,7 +305,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
             terminated.countDown();
             LOG.info("Consumer loop '{}' stopped: {} records processed, {} re-delivered, {} paused for {} ms in total",
                     name, processed.sum(), redelivered.sum(), pauses.sum(),
-                    TimeUnit.NANOSECONDS.toMillis(totalPausedNanos()));
+                    stats().totalPaused().toMillis());
         }
     }
 
@@ -679,103 +678,24 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
     }
 
     /**
-     * The partitions the loop has paused: all assigned ones while a breaker is open, plus those held for a retry
-     * backoff. As of the last poll.
+     * The loop's figures now: paused partitions, pauses and their time, and what became of the records. Safe from
+     * any thread; {@link GuardedConsumerLoopMetrics} exports them to Micrometer.
      *
-     * @return an immutable snapshot
+     * @return a snapshot
      */
-    public Set<TopicPartition> pausedPartitions() {
-        return pausedSnapshot;
-    }
-
-    /**
-     * Whether the loop is paused because a bound breaker is open.
-     *
-     * @return true from the poll that paused until the poll that resumed
-     */
-    public boolean isPaused() {
+    public ConsumerLoopStats stats() {
+        boolean paused;
+        Duration current;
+        long total;
         synchronized (pauseLock) {
-            return pausedSinceNanos != NOT_PAUSED;
+            long now = clock.nanoTime();
+            paused = pausedSinceNanos != NOT_PAUSED;
+            long running = paused ? Math.max(0, now - pausedSinceNanos) : 0;
+            current = Duration.ofNanos(running);
+            total = pausedNanosBefore + running;
         }
-    }
-
-    /**
-     * How many times the loop paused because a bound breaker opened.
-     *
-     * @return the number of pauses since the start
-     */
-    public long pauses() {
-        return pauses.sum();
-    }
-
-    /**
-     * How long the current pause has lasted.
-     *
-     * @return zero when not paused
-     */
-    public Duration currentPause() {
-        synchronized (pauseLock) {
-            return pausedSinceNanos == NOT_PAUSED ? Duration.ZERO
-                    : Duration.ofNanos(Math.max(0, clock.nanoTime() - pausedSinceNanos));
-        }
-    }
-
-    /**
-     * The time spent paused because of open breakers, including the current pause, on the builder's clock.
-     *
-     * @return nanoseconds
-     */
-    public long totalPausedNanos() {
-        synchronized (pauseLock) {
-            return pausedNanosBefore + (pausedSinceNanos == NOT_PAUSED ? 0
-                    : Math.max(0, clock.nanoTime() - pausedSinceNanos));
-        }
-    }
-
-    /**
-     * Records fetched but not (yet) processed, that the loop sought back over so that they are fetched again: the
-     * failed record and the rest of its batch in that partition, and records dropped while pausing or probing.
-     *
-     * @return the count since the start
-     */
-    public long redelivered() {
-        return redelivered.sum();
-    }
-
-    /**
-     * Records handled successfully.
-     *
-     * @return the count since the start
-     */
-    public long processed() {
-        return processed.sum();
-    }
-
-    /**
-     * Handler invocations that threw (rejections included).
-     *
-     * @return the count since the start
-     */
-    public long failures() {
-        return failures.sum();
-    }
-
-    /**
-     * Handler failures that were breaker rejections, or happened while a bound breaker was open.
-     *
-     * @return the count since the start
-     */
-    public long rejections() {
-        return rejections.sum();
-    }
-
-    /**
-     * Records handed to the dead-letter handler.
-     *
-     * @return the count since the start
-     */
-    public long deadLettered() {
-        return deadLettered.sum();
+        return new ConsumerLoopStats(pausedSnapshot, paused, pauses.sum(), current, Duration.ofNanos(total),
+                processed.sum(), failures.sum(), rejections.sum(), deadLettered.sum(), redelivered.sum());
     }
 
     /**

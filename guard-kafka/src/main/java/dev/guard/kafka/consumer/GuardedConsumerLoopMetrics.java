@@ -46,26 +46,26 @@ public final class GuardedConsumerLoopMetrics implements MeterBinder {
     @Override
     public void bindTo(MeterRegistry registry) {
         Tags tags = Tags.of("loop", loop.name());
-        Gauge.builder("guard.consumer.paused.partitions", loop, l -> l.pausedPartitions().size())
+        Gauge.builder("guard.consumer.paused.partitions", loop, l -> l.stats().pausedPartitions().size())
                 .tags(tags).description("Partitions paused by the guarded consumer loop").register(registry);
-        Gauge.builder("guard.consumer.paused", loop, l -> l.isPaused() ? 1 : 0)
+        Gauge.builder("guard.consumer.paused", loop, l -> l.stats().paused() ? 1 : 0)
                 .tags(tags).description("1 while the loop is paused because a bound breaker is open").register(registry);
-        FunctionCounter.builder("guard.consumer.pauses", loop, GuardedConsumerLoop::pauses)
+        FunctionCounter.builder("guard.consumer.pauses", loop, l -> l.stats().pauses())
                 .tags(tags).description("Pauses because a bound breaker opened").register(registry);
         FunctionCounter.builder("guard.consumer.paused.seconds", loop,
-                        l -> l.totalPausedNanos() / (double) TimeUnit.SECONDS.toNanos(1))
+                        l -> l.stats().totalPaused().toNanos() / (double) TimeUnit.SECONDS.toNanos(1))
                 .tags(tags).baseUnit("seconds").description("Time spent paused because a bound breaker was open")
                 .register(registry);
-        record("processed", GuardedConsumerLoop::processed, tags, registry);
-        record("failed", GuardedConsumerLoop::failures, tags, registry);
-        record("rejected", GuardedConsumerLoop::rejections, tags, registry);
-        record("dead_lettered", GuardedConsumerLoop::deadLettered, tags, registry);
-        record("redelivered", GuardedConsumerLoop::redelivered, tags, registry);
+        record("processed", s -> s.processed(), tags, registry);
+        record("failed", s -> s.failures(), tags, registry);
+        record("rejected", s -> s.rejections(), tags, registry);
+        record("dead_lettered", s -> s.deadLettered(), tags, registry);
+        record("redelivered", s -> s.redelivered(), tags, registry);
     }
 
-    private void record(String outcome, java.util.function.ToLongFunction<GuardedConsumerLoop<?, ?>> f, Tags tags,
+    private void record(String outcome, java.util.function.ToLongFunction<ConsumerLoopStats> f, Tags tags,
                         MeterRegistry registry) {
-        FunctionCounter.builder("guard.consumer.records", loop, l -> f.applyAsLong(l))
+        FunctionCounter.builder("guard.consumer.records", loop, l -> f.applyAsLong(l.stats()))
                 .tags(tags.and("outcome", outcome))
                 .description("Records seen by the guarded consumer loop, by outcome").register(registry);
     }

@@ -120,17 +120,17 @@ class GuardedConsumerLoopTest {
         assertThat(consumer.lastPollCount).as("nothing fetched while paused").isZero();
         assertThat(consumer.polls).as("poll() kept being called").isEqualTo(6);
         assertThat(sink).hasSize(10);
-        assertThat(loop.isPaused()).isTrue();
-        assertThat(loop.pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
-        assertThat(loop.pauses()).isEqualTo(1);
-        assertThat(loop.currentPause()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(loop.stats().paused()).isTrue();
+        assertThat(loop.stats().pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
+        assertThat(loop.stats().pauses()).isEqualTo(1);
+        assertThat(loop.stats().currentPause()).isEqualTo(Duration.ofSeconds(5));
 
         db.close();
         assertThat(loop.pollOnce()).isEqualTo(10);
         assertThat(consumer.paused()).isEmpty();
-        assertThat(loop.isPaused()).isFalse();
-        assertThat(loop.pausedPartitions()).isEmpty();
-        assertThat(loop.totalPausedNanos()).isEqualTo(Duration.ofSeconds(5).toNanos());
+        assertThat(loop.stats().paused()).isFalse();
+        assertThat(loop.stats().pausedPartitions()).isEmpty();
+        assertThat(loop.stats().totalPaused().toNanos()).isEqualTo(Duration.ofSeconds(5).toNanos());
         assertThat(sink).containsExactlyInAnyOrderElementsOf(concat(keys("orders-0-", 0, 10), keys("orders-1-", 0, 10)));
         assertThat(consumer.committedOffset(P0)).isEqualTo(10);
         assertThat(consumer.committedOffset(P1)).isEqualTo(10);
@@ -148,12 +148,12 @@ class GuardedConsumerLoopTest {
         db.forceOpen();
         loop.pollOnce();
         assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
-        assertThat(loop.pausedPartitions()).as("only what the guard paused").containsExactly(P0);
+        assertThat(loop.stats().pausedPartitions()).as("only what the guard paused").containsExactly(P0);
 
         db.close();
         loop.pollOnce();
         assertThat(consumer.paused()).as("the application's pause is left alone").containsExactly(P1);
-        assertThat(loop.pausedPartitions()).isEmpty();
+        assertThat(loop.stats().pausedPartitions()).isEmpty();
         assertThat(sink).containsExactlyInAnyOrderElementsOf(
                 concat(keys("orders-0-", 0, 10), keys("orders-1-", 0, 5)));
     }
@@ -173,7 +173,7 @@ class GuardedConsumerLoopTest {
         consumer.append(TOPIC, 2, 5);
         assertThat(loop.pollOnce()).as("the guard re-pauses before polling: nothing flows while OPEN").isZero();
         assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
-        assertThat(loop.pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
+        assertThat(loop.stats().pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
 
         db.close();
         assertThat(loop.pollOnce()).as("both were the guard's pauses, so both resume").isEqualTo(10);
@@ -194,7 +194,7 @@ class GuardedConsumerLoopTest {
         loop.pollOnce();
         assertThat(seen).containsExactlyElementsOf(keys("orders-0-", 0, 4));
         assertThat(consumer.position(P0)).isEqualTo(4);
-        assertThat(loop.redelivered()).isEqualTo(6);
+        assertThat(loop.stats().redelivered()).isEqualTo(6);
         assertThat(consumer.committedOffset(P0)).isEqualTo(4);
         loop.pollOnce();
         assertThat(consumer.paused()).containsExactly(P0);
@@ -212,20 +212,20 @@ class GuardedConsumerLoopTest {
         loop.pollOnce(); // record 0 fails (1st failure, breaker still closed): retried after 100 ms
         assertThat(db.state()).isEqualTo(State.CLOSED);
         assertThat(consumer.position(P0)).isZero();
-        assertThat(loop.pausedPartitions()).isEmpty(); // held from the next poll on
+        assertThat(loop.stats().pausedPartitions()).isEmpty(); // held from the next poll on
         loop.pollOnce();
         assertThat(consumer.paused()).as("held for the retry backoff").containsExactly(P0);
-        assertThat(loop.failures()).isEqualTo(1);
+        assertThat(loop.stats().failures()).isEqualTo(1);
 
         clock.advanceMillis(100);
         loop.pollOnce(); // record 0 fails again: the breaker opens: a rejection, paused
         assertThat(db.state()).isEqualTo(State.OPEN);
-        assertThat(loop.rejections()).isEqualTo(1);
+        assertThat(loop.stats().rejections()).isEqualTo(1);
         loop.pollOnce();
-        assertThat(loop.isPaused()).isTrue();
+        assertThat(loop.stats().paused()).isTrue();
         assertThat(consumer.paused()).containsExactly(P0);
         assertThat(consumer.committedOffset(P0)).isEqualTo(-1);
-        assertThat(loop.redelivered()).isEqualTo(20);
+        assertThat(loop.stats().redelivered()).isEqualTo(20);
 
         down.set(false);
         clock.advance(OPEN_WAIT); // HALF_OPEN: 3 probes per poll, 3 successes close
@@ -235,7 +235,7 @@ class GuardedConsumerLoopTest {
         loop.pollOnce();
         assertThat(sink).containsExactlyElementsOf(keys("orders-0-", 0, 10));
         assertThat(consumer.committedOffset(P0)).isEqualTo(10);
-        assertThat(loop.isPaused()).isFalse();
+        assertThat(loop.stats().paused()).isFalse();
     }
 
     @Test
@@ -255,7 +255,7 @@ class GuardedConsumerLoopTest {
         }), P0);
         loop.pollOnce();
         assertThat(dead).as("a rejection never dead-letters").isEmpty();
-        assertThat(loop.rejections()).isEqualTo(1);
+        assertThat(loop.stats().rejections()).isEqualTo(1);
         assertThat(consumer.position(P0)).isZero();
 
         reject.set(false);
@@ -293,7 +293,7 @@ class GuardedConsumerLoopTest {
                 }), P0);
         loop.pollOnce();
         assertThat(dead).as("a rejection never dead-letters").isEmpty();
-        assertThat(loop.rejections()).isEqualTo(1);
+        assertThat(loop.stats().rejections()).isEqualTo(1);
         assertThat(consumer.position(P0)).isZero();
         for (int i = 0; i < 4; i++) {
             clock.advanceMillis(100);
@@ -352,7 +352,7 @@ class GuardedConsumerLoopTest {
         assertThat(consumer.lastPollCount).isEqualTo(10);
         assertThat(sink).as("2 probes").containsExactly("orders-0-0", "orders-0-1");
         assertThat(consumer.position(P0)).isEqualTo(2);
-        assertThat(loop.redelivered()).isEqualTo(8);
+        assertThat(loop.stats().redelivered()).isEqualTo(8);
         assertThat(consumer.committedOffset(P0)).isEqualTo(2);
 
         loop.pollOnce(); // 3rd success closes the breaker; the rest flows in the same batch
@@ -429,7 +429,7 @@ class GuardedConsumerLoopTest {
         assertThat(consumer.lastPollCount).as("the poll that assigned them fetched nothing").isZero();
         assertThat(pausedAtAssignment[0]).containsExactlyInAnyOrder(P0, P1);
         assertThat(consumer.paused()).containsExactlyInAnyOrder(P0, P1);
-        assertThat(loop.pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
+        assertThat(loop.stats().pausedPartitions()).containsExactlyInAnyOrder(P0, P1);
         assertThat(callbacks).containsExactly("assigned [orders-0]", "revoked [orders-0]", "assigned []",
                 "assigned [orders-0, orders-1]");
         assertThat(sink).isEmpty();
@@ -558,12 +558,12 @@ class GuardedConsumerLoopTest {
         loop.pollOnce(); // attempt 2 fails: backoff 200 ms
         clock.advanceMillis(100);
         loop.pollOnce();
-        assertThat(loop.failures()).isEqualTo(2);
+        assertThat(loop.stats().failures()).isEqualTo(2);
         clock.advanceMillis(100);
         loop.pollOnce(); // attempt 3: dead-lettered, the rest of P0 flows
         assertThat(dead).containsExactly("orders-0-2");
         assertThat(attemptsSeen).containsExactly(3);
-        assertThat(loop.deadLettered()).isEqualTo(1);
+        assertThat(loop.stats().deadLettered()).isEqualTo(1);
         loop.pollOnce();
         assertThat(sink).contains("orders-0-3", "orders-0-4", "orders-0-5").doesNotContain("orders-0-2");
         assertThat(consumer.committedOffset(P0)).isEqualTo(6);
@@ -585,7 +585,7 @@ class GuardedConsumerLoopTest {
         }
         assertThat(sink).containsExactly("orders-0-0");
         assertThat(consumer.committedOffset(P0)).isEqualTo(1);
-        assertThat(loop.failures()).as("backoff doubles up to 400 ms").isBetween(12L, 16L);
+        assertThat(loop.stats().failures()).as("backoff doubles up to 400 ms").isBetween(12L, 16L);
         assertThat(loop.backoffNanos(1)).isEqualTo(100_000_000L);
         assertThat(loop.backoffNanos(3)).isEqualTo(400_000_000L);
         assertThat(loop.backoffNanos(60)).isEqualTo(400_000_000L);

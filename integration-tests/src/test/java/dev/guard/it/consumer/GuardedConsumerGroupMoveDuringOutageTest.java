@@ -223,7 +223,7 @@ class GuardedConsumerGroupMoveDuringOutageTest {
             long downAt = System.nanoTime();
             produce(producer, topic, PER_PHASE, 2 * PER_PHASE);
             await("a's breaker open, a paused on every partition").atMost(WAIT).pollInterval(Duration.ofMillis(10))
-                    .until(() -> loopA.isPaused() && loopA.pausedPartitions().size() == PARTITIONS);
+                    .until(() -> loopA.stats().paused() && loopA.stats().pausedPartitions().size() == PARTITIONS);
 
             // during the outage b joins: partitions move from a to b; b's breaker opens in turn and b pauses
             loopB.start();
@@ -231,9 +231,9 @@ class GuardedConsumerGroupMoveDuringOutageTest {
                     .pollInterval(Duration.ofMillis(10))
                     .until(() -> !rebalancesB.owned.isEmpty() && !rebalancesA.owned.isEmpty()
                             && rebalancesA.owned.size() + rebalancesB.owned.size() == PARTITIONS
-                            && loopA.isPaused() && loopB.isPaused()
-                            && loopA.pausedPartitions().equals(rebalancesA.owned)
-                            && loopB.pausedPartitions().equals(rebalancesB.owned));
+                            && loopA.stats().paused() && loopB.stats().paused()
+                            && loopA.stats().pausedPartitions().equals(rebalancesA.owned)
+                            && loopB.stats().pausedPartitions().equals(rebalancesB.owned));
             Set<TopicPartition> movedToB = Set.copyOf(rebalancesB.owned);
             long movedAt = System.nanoTime();
             await("group settled: two members").atMost(WAIT).pollInterval(Duration.ofMillis(50))
@@ -255,7 +255,7 @@ class GuardedConsumerGroupMoveDuringOutageTest {
             assertThat(rebalancesA.events).as("a kept its partitions: no revocation, no loss").isEqualTo(eventsA);
             assertThat(rebalancesB.events).as("b kept its partitions: no revocation, no loss").isEqualTo(eventsB);
             assertThat(members(admin, group)).as("the same two members, same assignments").isEqualTo(membersAfterMove);
-            assertThat(loopA.isPaused() && loopB.isPaused()).as("both still paused").isTrue();
+            assertThat(loopA.stats().paused() && loopB.stats().paused()).as("both still paused").isTrue();
             long outageMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - downAt);
 
             // recovery: the breakers probe, close, the loops resume; more records arrive meanwhile
@@ -267,7 +267,7 @@ class GuardedConsumerGroupMoveDuringOutageTest {
             long catchUpMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upAt);
             await("both breakers closed, both loops resumed").atMost(WAIT)
                     .until(() -> breakerA.state() == State.CLOSED && breakerB.state() == State.CLOSED
-                            && !loopA.isPaused() && !loopB.isPaused());
+                            && !loopA.stats().paused() && !loopB.stats().paused());
 
             // exactly once across both loops: every key once, none missing, no duplicate
             Set<String> expected = new HashSet<>();
@@ -298,10 +298,10 @@ class GuardedConsumerGroupMoveDuringOutageTest {
                             + "{} ms, {} re-delivered, {} rejections; b: {} written, paused {} time(s) {} ms, {} "
                             + "re-delivered, {} rejections; rebalances a {} b {}; test {} ms",
                     protocol, outageMs, MAX_POLL_INTERVAL_MS, OUTAGE_AFTER_MOVE.toMillis(), movedToB,
-                    4 * PER_PHASE, catchUpMs, downstream.writesBy("a"), loopA.pauses(),
-                    TimeUnit.NANOSECONDS.toMillis(loopA.totalPausedNanos()), loopA.redelivered(), loopA.rejections(),
-                    downstream.writesBy("b"), loopB.pauses(), TimeUnit.NANOSECONDS.toMillis(loopB.totalPausedNanos()),
-                    loopB.redelivered(), loopB.rejections(), rebalancesA.events, rebalancesB.events,
+                    4 * PER_PHASE, catchUpMs, downstream.writesBy("a"), loopA.stats().pauses(),
+                    TimeUnit.NANOSECONDS.toMillis(loopA.stats().totalPaused().toNanos()), loopA.stats().redelivered(), loopA.stats().rejections(),
+                    downstream.writesBy("b"), loopB.stats().pauses(), TimeUnit.NANOSECONDS.toMillis(loopB.stats().totalPaused().toNanos()),
+                    loopB.stats().redelivered(), loopB.stats().rejections(), rebalancesA.events, rebalancesB.events,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAt));
         } finally {
             loopA.close();

@@ -243,8 +243,8 @@ class GuardedConsumerPostgresOutageTest {
             long stoppedAt = System.nanoTime();
             postgres.stop();
             await("breaker open, loop paused on every partition").atMost(WAIT).pollInterval(Duration.ofMillis(5))
-                    .until(() -> loop.isPaused() && loop.pausedPartitions().size() == 3);
-            long pausedAt = System.nanoTime() - loop.currentPause().toNanos();
+                    .until(() -> loop.stats().paused() && loop.stats().pausedPartitions().size() == 3);
+            long pausedAt = System.nanoTime() - loop.stats().currentPause().toNanos();
             long pauseLatencyMs = TimeUnit.NANOSECONDS.toMillis(pausedAt - firstOpenedAt.get());
             long detectionMs = TimeUnit.NANOSECONDS.toMillis(firstOpenedAt.get() - stoppedAt);
             LOG.info("MEASURED database stop -> breaker OPEN: {} ms; breaker OPEN -> consumer paused: {} ms "
@@ -260,7 +260,7 @@ class GuardedConsumerPostgresOutageTest {
             List<String> membersDuringOutage = member(admin);
             assertThat(membersDuringOutage).as("same member, same assignment, still in the group")
                     .isEqualTo(membersBefore);
-            long pausedNanosDuringOutage = loop.totalPausedNanos();
+            long pausedNanosDuringOutage = loop.stats().totalPaused().toNanos();
 
             postgres.restart();
             long restartedAt = System.nanoTime();
@@ -270,7 +270,7 @@ class GuardedConsumerPostgresOutageTest {
             await("every record in the table").atMost(WAIT).pollInterval(Duration.ofMillis(20))
                     .until(() -> rows() == RECORDS);
             long catchUpMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
-            await("resumed").atMost(WAIT).until(() -> !loop.isPaused());
+            await("resumed").atMost(WAIT).until(() -> !loop.stats().paused());
             await("breaker closed").atMost(WAIT).until(() -> db.breaker().state() == State.CLOSED);
             long duplicates = inserts.values().stream().mapToInt(a -> a.get() - 1).sum();
             long firstInsert = firstInsertAfterRestart.get();
@@ -281,10 +281,10 @@ class GuardedConsumerPostgresOutageTest {
                             + "({} ms by the end of the outage); restart -> first insert {} ms (last HALF_OPEN -> first insert "
                             + "{} ms); restart -> all {} rows in {} ms; {} records re-delivered, {} inserted twice (deduplicated by key), {} handler failures ({} rejections); "
                             + "rebalance callbacks {}",
-                    OUTAGE.toSeconds(), MAX_POLL_INTERVAL_MS, loop.pauses(),
-                    TimeUnit.NANOSECONDS.toMillis(loop.totalPausedNanos()),
+                    OUTAGE.toSeconds(), MAX_POLL_INTERVAL_MS, loop.stats().pauses(),
+                    TimeUnit.NANOSECONDS.toMillis(loop.stats().totalPaused().toNanos()),
                     TimeUnit.NANOSECONDS.toMillis(pausedNanosDuringOutage), restartToFirstInsertMs, resumeAfterHalfOpenMs, RECORDS, catchUpMs,
-                    loop.redelivered(), duplicates, loop.failures(), loop.rejections(), rebalances);
+                    loop.stats().redelivered(), duplicates, loop.stats().failures(), loop.stats().rejections(), rebalances);
 
             // every record exactly once, none missing
             List<String> ids = new ArrayList<>();
@@ -304,10 +304,10 @@ class GuardedConsumerPostgresOutageTest {
             // the consumer never left the group: no revocation, no loss, the same member throughout
             assertThat(rebalances).hasSize(1).allMatch(s -> s.startsWith("assigned"));
             assertThat(member(admin)).isEqualTo(membersBefore);
-            assertThat(loop.pauses()).isGreaterThanOrEqualTo(1);
+            assertThat(loop.stats().pauses()).isGreaterThanOrEqualTo(1);
             assertThat(TimeUnit.NANOSECONDS.toMillis(pausedNanosDuringOutage))
                     .as("paused while the breaker was open (2 s open waits), ms").isGreaterThan(3_000);
-            assertThat(loop.redelivered()).isPositive();
+            assertThat(loop.stats().redelivered()).isPositive();
             assertThat(loop.failure()).isEmpty();
         } finally {
             loop.close();

@@ -205,7 +205,7 @@ class ReadmeExamplesTest {
                 .build();
         loop.start();                                    // its own polling thread; loop.close() stops it
         // end::consumer[]
-        await().atMost(Duration.ofSeconds(60)).until(() -> loop.processed() == 3);
+        await().atMost(Duration.ofSeconds(60)).until(() -> loop.stats().processed() == 3);
         loop.close();
         try (Connection c = dataSource.getConnection()) {
             var rs = c.createStatement().executeQuery("select count(*) from orders_in");
