@@ -195,6 +195,11 @@ final class ActiveProbe implements AutoCloseable {
             if (verdict == Boolean.TRUE || verdict == INTERRUPTED) {
                 return Result.IDLE;
             }
+            if (verdict instanceof Throwable && !recorder.isAcquisitionFailure((Throwable) verdict)) {
+                LOG.debug("Active probe of circuit '{}': a fresh connection failed, but not as an outage: {}",
+                        breaker.name(), verdict);
+                return Result.IDLE; // an operator's problem (a wrong password) or the caller's: no reason to open
+            }
             if (breaker.tripEarly("active probe: a connection broke and a fresh connection failed too: " + verdict)) {
                 return Result.OPENED_EARLY;
             }

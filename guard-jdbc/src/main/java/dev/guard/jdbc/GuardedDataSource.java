@@ -24,10 +24,12 @@ import java.util.function.Function;
 import javax.sql.DataSource;
 
 /**
- * A {@link DataSource} guarded by one circuit breaker: while the database is down, {@link #getConnection()} throws a
+ * A {@link DataSource} guarded by one circuit breaker: while the breaker is open, {@link #getConnection()} throws a
  * {@link DataSourceUnavailableException} at once (in microseconds, without touching the pool or the network) instead
- * of making every request thread wait for the pool's connection timeout. Wrap the pool once; data access code does
- * not change.
+ * of making every request thread wait for the pool's connection timeout. How soon it opens depends on what the guard
+ * sees: around a pool ({@code builder(pool)}) only requests, so the first callers may wait out the pool's timeout;
+ * on both sides of it ({@link Builder#pooledBy}) also the pool's own connection attempts, and callers already waiting
+ * are let go when it opens. Data access code does not change.
  *
  * <pre>{@code
  * HikariDataSource pool = new HikariDataSource(hikariConfig);

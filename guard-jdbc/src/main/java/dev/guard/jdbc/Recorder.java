@@ -207,6 +207,30 @@ final class Recorder {
     }
 
     /**
+     * Whether {@code error}, thrown while obtaining a connection, is an acquisition failure under the acquisition
+     * mapping ({@link #acquisitionFailed}): not an interrupt, not a pool's saturation (unless counted), not the
+     * classifier's REPORT_ONLY (a wrong password) or NOT_A_FAILURE. Records nothing.
+     */
+    boolean isAcquisitionFailure(Throwable error) {
+        if (interruptedIn(error) || isRejection(error)) {
+            return false;
+        }
+        if (!poolSaturationIsFailure && isPoolSaturation(error)) {
+            return false;
+        }
+        Outcome outcome;
+        try {
+            outcome = classifier instanceof StandardSqlFailureClassifier
+                    ? ((StandardSqlFailureClassifier) classifier).verdictOf(error)
+                    : classifier.classify(error);
+        } catch (RuntimeException e) {
+            classifierThrew(error, e);
+            return false;
+        }
+        return outcome != Outcome.REPORT_ONLY && outcome != Outcome.NOT_A_FAILURE;
+    }
+
+    /**
      * A probe's connection answered {@code isValid(timeout) == false}: a failed probe, recorded as a failure without
      * asking the classifier (its verdict is not needed to know that, and a made-up exception would be judged by it).
      */

@@ -282,6 +282,30 @@ class GuardedPoolTest {
     }
 
     @Test
+    void aFreshConnectionRefusedForAnOperatorsReasonOpensNothing() throws SQLException {
+        AtomicInteger calls = new AtomicInteger();
+        DataSource h2Source = h2.dataSource();
+        DataSource passwordChanged = new DelegatingDataSource(h2Source) {
+            @Override
+            public Connection getConnection() throws SQLException {
+                if (calls.incrementAndGet() > 1) { // the request's connection worked; then the password was changed
+                    throw new SQLException("password authentication failed for user \"app\"", "28P01");
+                }
+                return super.getConnection();
+            }
+        };
+        try (GuardedDataSource ds = probed("password", statementsFailWith(passwordChanged, "08006"))) {
+            try (Connection c = ds.getConnection()) {
+                assertThatThrownBy(c::createStatement).hasFieldOrPropertyWithValue("SQLState", "08006");
+            }
+            assertThat(ds.probe().probeOnce()).isEqualTo(ActiveProbe.Result.IDLE);
+            assertThat(calls.get()).as("the probe did check").isEqualTo(2);
+            assertThat(ds.breaker().state()).as("a wrong password is the operator's problem, not an outage")
+                    .isEqualTo(State.CLOSED);
+        }
+    }
+
+    @Test
     void aFailureThatIsNotAboutTheConnectionIsNotConfirmed() throws SQLException {
         Counting driver = new Counting(h2.dataSource());
         try (GuardedDataSource ds = probed("not-connection", statementsFailWith(driver, "40001"))) {
