@@ -3,10 +3,8 @@ package dev.guard.jdbc;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.State;
 
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
@@ -29,7 +27,7 @@ import javax.sql.DataSource;
  * </ul>
  * An interrupt of the waiting pool thread ends the wait with an {@link SQLException} and keeps the flag.
  */
-final class DriverSide implements DataSource {
+final class DriverSide extends ForwardingDataSource {
 
     /** The wait for the breaker when no login timeout is set. */
     private static final int DEFAULT_WAIT_SECONDS = 30;
@@ -113,41 +111,9 @@ final class DriverSide implements DataSource {
         }
     }
 
-    // ------------------------------------------------------------------------------------------------ forwarded
-
     @Override
-    public PrintWriter getLogWriter() throws SQLException {
-        return driver.getLogWriter();
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) throws SQLException {
-        driver.setLogWriter(out);
-    }
-
-    @Override
-    public void setLoginTimeout(int seconds) throws SQLException {
-        driver.setLoginTimeout(seconds);
-    }
-
-    @Override
-    public int getLoginTimeout() throws SQLException {
-        return driver.getLoginTimeout();
-    }
-
-    @Override
-    public java.util.logging.Logger getParentLogger() throws SQLFeatureNotSupportedException {
-        return driver.getParentLogger();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> iface) throws SQLException {
-        return Unwrapping.unwrap(this, driver, iface);
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> iface) throws SQLException {
-        return Unwrapping.isWrapperFor(this, driver, iface);
+    DataSource target() {
+        return driver;
     }
 
     @Override

@@ -10,7 +10,6 @@ import dev.guard.core.event.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.ConnectionBuilder;
 import java.sql.SQLException;
@@ -100,7 +99,7 @@ import javax.sql.DataSource;
  *
  * <p>Thread-safe. Two guarded data sources with the same name in the same registry share one breaker.
  */
-public final class GuardedDataSource implements DataSource, AutoCloseable {
+public final class GuardedDataSource extends ForwardingDataSource implements AutoCloseable {
 
     /** The {@link CircuitBreaker#kind()} of data source breakers. */
     public static final String KIND = "jdbc-datasource";
@@ -361,41 +360,9 @@ public final class GuardedDataSource implements DataSource, AutoCloseable {
         return delegate.createShardingKeyBuilder();
     }
 
-    // ------------------------------------------------------------------------------------------------ forwarded
-
     @Override
-    public PrintWriter getLogWriter() throws SQLException {
-        return delegate.getLogWriter();
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) throws SQLException {
-        delegate.setLogWriter(out);
-    }
-
-    @Override
-    public void setLoginTimeout(int seconds) throws SQLException {
-        delegate.setLoginTimeout(seconds);
-    }
-
-    @Override
-    public int getLoginTimeout() throws SQLException {
-        return delegate.getLoginTimeout();
-    }
-
-    @Override
-    public java.util.logging.Logger getParentLogger() throws SQLFeatureNotSupportedException {
-        return delegate.getParentLogger();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> iface) throws SQLException {
-        return Unwrapping.unwrap(this, delegate, iface);
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> iface) throws SQLException {
-        return Unwrapping.isWrapperFor(this, delegate, iface);
+    DataSource target() {
+        return delegate;
     }
 
     // ------------------------------------------------------------------------------------------------ lifecycle
