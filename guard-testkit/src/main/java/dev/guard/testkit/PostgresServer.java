@@ -147,7 +147,8 @@ public final class PostgresServer implements AutoCloseable {
     /**
      * Kills PostgreSQL the way a crash does: {@code SIGKILL} to the postmaster and every process it started (its
      * pid from {@code postmaster.pid}), without a shutdown; open connections see their socket closed (pgjdbc
-     * {@code 08006}), new connections are refused ({@code 08001}). {@link #restart()} then runs crash recovery on
+     * {@code 08006}; on a loaded machine sometimes {@code 57P01}, when their backend noticed the others' end
+     * first), new connections are refused ({@code 08001}). {@link #restart()} then runs crash recovery on
      * the same data. No-op if already stopped.
      *
      * @throws IllegalStateException if the server's processes cannot be found or do not die within 10 s

@@ -28,7 +28,9 @@ class PostgresServerTest {
             assertThat(pg.isRunning()).isFalse();
             Throwable broken = catchThrowable(() -> open.createStatement().execute("select 1"));
             assertThat(broken).isInstanceOf(SQLException.class);
-            assertThat(((SQLException) broken).getSQLState()).startsWith("08");
+            // the socket closed (08006), or, when a backend saw the shutdown of the others first, 57P01-57P03:
+            // both are connection-class states, an outage for the guard's classifier
+            assertThat(((SQLException) broken).getSQLState()).matches("08...|57P0[1-3]");
             Throwable refused = catchThrowable(() -> pg.dataSource().getConnection());
             assertThat(((SQLException) refused).getSQLState()).isEqualTo("08001");
 
