@@ -379,6 +379,12 @@ final class TopicGuard<K, V> {
             c.countedCompleted();
         }
         if (judgedAlready(route)) {
+            if (route.probe && breaker.state() == State.OPEN) {
+                // A probe failed as overdue (the broker was down, or still starting) was written after all: the
+                // topic works again. Waiting out the open wait, doubled by that verdict, would add a whole backoff
+                // step to every recovery from an outage that outlasted ackTimeout.
+                breaker.recoverEarly("a probe of topic '" + topic + "' failed as overdue was acknowledged after all");
+            }
             return;
         }
         if (nanos == 0L && isAckOwner() && breaker.state() == State.CLOSED) {
