@@ -766,6 +766,32 @@ class ProducerContractEdgesTest {
         assertThat(b.state()).as("closed without waiting 10 s").isEqualTo(State.CLOSED);
     }
 
+    /**
+     * d12 (found measuring the recovery): a probe acknowledged before the drain that handed it over had returned
+     * (right after a restart acknowledgements are fast) asked for the next drain while that one still ran, and the
+     * request was lost: the topic sat in HALF_OPEN with no probe out until maxWaitInHalfOpen (12.8 s after a
+     * restart in ProbeVerdictAndRecoveryTest). A producer that acknowledges inside send() makes the race certain.
+     */
+    @Test
+    void d12_aProbeAcknowledgedWhileItsDrainStillRunsDrainsAgain() throws Exception {
+        MockProducer<String, String> instant = new MockProducer<>(true, null, new StringSerializer(),
+                new StringSerializer());
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) instant)
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        java.util.List<Future<RecordMetadata>> sent = new java.util.ArrayList<>();
+        for (String v : new String[]{"a", "b", "c"}) {
+            sent.add(producer.send(rec(v)));
+        }
+        clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: "a" is the probe, acknowledged inside send()
+        Awaitility.await().atMost(WAIT).until(() -> b.state() == State.CLOSED && instant.history().size() == 3);
+        for (Future<RecordMetadata> f : sent) {
+            assertThat(f.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        }
+        assertThat(instant.history()).extracting(ProducerRecord::value).containsExactly("a", "b", "c");
+    }
+
     /** d12: a probe judged overdue whose late answer is a failure leaves the breaker OPEN. */
     @Test
     void d12_aLateFailureOfAProbeJudgedOverdueLeavesItOpen() {
