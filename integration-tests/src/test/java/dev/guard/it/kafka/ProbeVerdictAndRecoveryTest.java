@@ -74,7 +74,7 @@ class ProbeVerdictAndRecoveryTest {
 
     /** What one outage cycle showed. */
     record Cycle(long recoveryMillis, long retryAfterAtRestartMillis, long openings, List<Long> probeVerdictAgesMillis,
-                 long probesAcked, long lost) {
+                 long probesAcked, long lost, long earlyRecoveries) {
     }
 
     private static Cycle outage(String topic, boolean kill, TopicPolicy policy) throws Exception {
@@ -94,9 +94,13 @@ class ProbeVerdictAndRecoveryTest {
             AtomicLong probesAcked = new AtomicLong();
             AtomicLong lost = new AtomicLong();
             AtomicLong openings = new AtomicLong();
+            AtomicLong earlyRecoveries = new AtomicLong();
             b.subscribe(EnumSet.of(EventKind.TRANSITION), e -> {
                 if (e instanceof BreakerEvent.StateTransition t && t.to() == State.OPEN) {
                     openings.incrementAndGet();
+                }
+                if (e instanceof BreakerEvent.StateTransition t && t.from() == State.OPEN && t.to() == State.CLOSED) {
+                    earlyRecoveries.incrementAndGet(); // a probe judged overdue was acknowledged after all
                 }
             });
             b.subscribe(EnumSet.of(EventKind.FAILURE), e -> {
@@ -120,9 +124,7 @@ class ProbeVerdictAndRecoveryTest {
                     long id = ids.incrementAndGet();
                     boolean halfOpen = b.state() == State.HALF_OPEN;
                     long t0 = System.nanoTime();
-                    if (halfOpen) {
-                        pendingProbes.put(id, t0);
-                    }
+                    pendingProbes.put(id, t0); // until known to be no probe: the state may move during send()
                     Future<RecordMetadata> f = producer.send(new ProducerRecord<>(topic, "k", "v" + id), (m, e) -> {
                         if (pendingProbes.remove(id) != null && e == null) {
                             probesAcked.incrementAndGet();
@@ -131,8 +133,9 @@ class ProbeVerdictAndRecoveryTest {
                             lost.incrementAndGet(); // a REJECT topic fails fast only; a BUFFER topic loses nothing
                         }
                     });
-                    if (f.isDone() && halfOpen) {
-                        pendingProbes.remove(id); // rejected at once: no probe
+                    halfOpen |= b.state() == State.HALF_OPEN;
+                    if (!halfOpen || (f.isDone() && rejected(f))) {
+                        pendingProbes.remove(id); // no HALF_OPEN around it, or rejected at once: no probe
                     }
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
                 }
@@ -157,7 +160,7 @@ class ProbeVerdictAndRecoveryTest {
                 long recovery = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restarted);
                 producer.flush();
                 return new Cycle(recovery, retryAfter, openings.get(), List.copyOf(verdictAges),
-                        probesAcked.get(), lost.get());
+                        probesAcked.get(), lost.get(), earlyRecoveries.get());
             } finally {
                 running.set(false);
                 sender.join(10_000);
@@ -177,15 +180,37 @@ class ProbeVerdictAndRecoveryTest {
         Cycle stopped = outage("buffer-stop", false, buffer);
         String line = String.format("RECOVERY-RESULT BUFFER kill: closed %d ms after startBroker() (open wait left "
                         + "at restart %d ms, %d openings); graceful stop: closed %d ms (open wait left %d ms, %d "
-                        + "openings); failed records %d / %d", killed.recoveryMillis(), killed.retryAfterAtRestartMillis(),
-                killed.openings(), stopped.recoveryMillis(), stopped.retryAfterAtRestartMillis(), stopped.openings(),
-                killed.lost(), stopped.lost());
+                        + "openings); failed records %d / %d; early recoveries %d / %d", killed.recoveryMillis(),
+                killed.retryAfterAtRestartMillis(), killed.openings(), stopped.recoveryMillis(),
+                stopped.retryAfterAtRestartMillis(), stopped.openings(), killed.lost(), stopped.lost(),
+                killed.earlyRecoveries(), stopped.earlyRecoveries());
         System.out.println(line);
         LOG.info(line);
         assertThat(killed.lost() + stopped.lost()).as("nothing accepted on a BUFFER topic fails").isZero();
-        for (Cycle c : List.of(killed, stopped)) {
-            assertThat(c.recoveryMillis()).as("closed after the restart")
-                    .isLessThanOrEqualTo(2 * Math.max(c.retryAfterAtRestartMillis(), 1_000) + 3_000);
+        assertRecoveredSoon(killed, stopped);
+    }
+
+    /**
+     * d12: closed within two of the first open-wait step (1 s) plus a second of margin after startBroker() returned
+     * (it returns once the broker serves clients), whatever open wait the outage had grown to: a probe failed as
+     * overdue while the broker was down and acknowledged after the restart closes the breaker at once. Before that,
+     * the re-opened breaker waited out its doubled wait (3.3 - 4.5 s measured here, 18.8 s in a longer outage).
+     */
+    private static void assertRecoveredSoon(Cycle... cycles) {
+        for (Cycle c : cycles) {
+            assertThat(c.recoveryMillis()).as("closed after the restart (open wait left %d ms)",
+                    c.retryAfterAtRestartMillis()).isLessThanOrEqualTo(3_000);
+        }
+    }
+
+    private static boolean rejected(Future<RecordMetadata> f) {
+        try {
+            f.get(0, TimeUnit.SECONDS);
+            return false;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return e.getCause() instanceof CircuitOpenException;
+        } catch (Exception e) {
+            return false;
         }
     }
 
@@ -200,11 +225,12 @@ class ProbeVerdictAndRecoveryTest {
         Cycle stopped = outage("probes-stop", false, TopicPolicy.reject().build());
         String line = String.format("RECOVERY-RESULT kill: closed %d ms after startBroker() (open wait left at "
                         + "restart %d ms, %d openings, %d probe verdicts overdue, ages %s ms); graceful stop: closed %d ms "
-                        + "(open wait left %d ms, %d openings, %d overdue, ages %s ms); ackTimeout %d ms",
+                        + "(open wait left %d ms, %d openings, %d overdue, ages %s ms); ackTimeout %d ms; early recoveries %d / %d",
                 killed.recoveryMillis(), killed.retryAfterAtRestartMillis(), killed.openings(),
                 killed.probeVerdictAgesMillis().size(), killed.probeVerdictAgesMillis(),
                 stopped.recoveryMillis(), stopped.retryAfterAtRestartMillis(), stopped.openings(),
-                stopped.probeVerdictAgesMillis().size(), stopped.probeVerdictAgesMillis(), ACK_TIMEOUT.toMillis());
+                stopped.probeVerdictAgesMillis().size(), stopped.probeVerdictAgesMillis(), ACK_TIMEOUT.toMillis(),
+                killed.earlyRecoveries(), stopped.earlyRecoveries());
         System.out.println(line);
         LOG.info(line);
         assertThat(killed.lost() + stopped.lost()).as("REJECT: no failure but the fast rejection").isZero();
@@ -214,11 +240,6 @@ class ProbeVerdictAndRecoveryTest {
         }
         assertThat(killed.probeVerdictAgesMillis().size() + stopped.probeVerdictAgesMillis().size())
                 .as("the outages produced probe verdicts to judge").isPositive();
-        // d12: within two open-wait steps of the one in force at the restart, plus the broker's own ready time
-        // (startBroker() returns once the broker serves clients) and a margin for this shared machine.
-        for (Cycle c : List.of(killed, stopped)) {
-            assertThat(c.recoveryMillis()).as("closed after the restart")
-                    .isLessThanOrEqualTo(2 * Math.max(c.retryAfterAtRestartMillis(), 1_000) + 3_000);
-        }
+        assertRecoveredSoon(killed, stopped);
     }
 }
