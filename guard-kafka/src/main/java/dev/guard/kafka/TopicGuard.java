@@ -114,6 +114,8 @@ final class TopicGuard<K, V> {
 
     // ---- buffer
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    /** Set by a {@link #scheduleDrain} that found a drain running: that drain runs again when it ends. */
+    private volatile boolean drainRequested;
     /** Threads waiting on the buffer's condition (flush, close, BLOCK); written under its lock. */
     private volatile int waiters;
     /** What a full buffer answers (FAIL_NEW, and BLOCK or FAIL_OLDEST when nothing can make room): shared. */
@@ -379,6 +381,12 @@ final class TopicGuard<K, V> {
             c.countedCompleted();
         }
         if (judgedAlready(route)) {
+            if (route.probe && breaker.state() == State.OPEN) {
+                // A probe failed as overdue (the broker was down, or still starting) was written after all: the
+                // topic works again. Waiting out the open wait, doubled by that verdict, would add a whole backoff
+                // step to every recovery from an outage that outlasted ackTimeout.
+                breaker.recoverEarly("a probe of topic '" + topic + "' failed as overdue was acknowledged after all");
+            }
             return;
         }
         if (nanos == 0L && isAckOwner() && breaker.state() == State.CLOSED) {
@@ -673,13 +681,24 @@ final class TopicGuard<K, V> {
         }
     }
 
+    /**
+     * Runs {@link #drain} on the drain executor, or, if a drain runs already, has it run once more when it ends:
+     * a request while it runs (a probe acknowledged before the drain that handed it over has returned, as happens
+     * right after a broker restart) must not be lost, or the topic would sit in HALF_OPEN with no probe out until
+     * {@code maxWaitInHalfOpen}.
+     */
     void scheduleDrain() {
-        if (drainScheduled.compareAndSet(false, true)) {
-            try {
-                owner.drainExecutor.execute(this::drain);
-            } catch (RuntimeException rejectedByExecutor) {
-                drainScheduled.set(false);
+        if (!drainScheduled.compareAndSet(false, true)) {
+            drainRequested = true;
+            if (!drainScheduled.compareAndSet(false, true)) {
+                return; // the running drain sees the request when it ends
             }
+        }
+        drainRequested = false;
+        try {
+            owner.drainExecutor.execute(this::drain);
+        } catch (RuntimeException rejectedByExecutor) {
+            drainScheduled.set(false);
         }
     }
 
@@ -734,7 +753,7 @@ final class TopicGuard<K, V> {
         } finally {
             drainScheduled.set(false);
             State state = breaker.state();
-            if (!buffer.isEmpty() && !state.isOpen() && state != State.HALF_OPEN) {
+            if (drainRequested || (!buffer.isEmpty() && !state.isOpen() && state != State.HALF_OPEN)) {
                 scheduleDrain();
             }
         }

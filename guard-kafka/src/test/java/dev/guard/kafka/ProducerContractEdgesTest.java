@@ -740,6 +740,76 @@ class ProducerContractEdgesTest {
     }
 
     /**
+     * d12: a probe failed as overdue (the broker down, or still starting) that Kafka acknowledges afterwards proves the
+     * topic is written to again: the breaker closes then instead of waiting out the open wait that verdict started
+     * (here 10 s; with exponential backoff a whole, doubled step). A late failure changes nothing.
+     */
+    @ParameterizedTest
+    @EnumSource(TopicPolicy.Mode.class)
+    void d12_aLateAcknowledgementOfAProbeJudgedOverdueEndsTheOpenWait(TopicPolicy.Mode mode) {
+        build(GuardedProducer.builder(mock).defaultPolicy(policy(mode)).ackTimeout(Duration.ofSeconds(1))
+                .breakerConfig(quick().openWait(Duration.ofSeconds(10)).build()));
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(b.state()).isEqualTo(State.HALF_OPEN);
+        producer.send(rec("probe"));
+        if (mode == TopicPolicy.Mode.BUFFER) {
+            Awaitility.await().atMost(WAIT).until(() -> mock.history().size() == 1);
+        }
+        producer.sweepNow();
+        clock.advance(Duration.ofSeconds(1));
+        producer.sweepNow(); // the probe is overdue
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        assertThat(b.rejection().retryAfter()).isPositive();
+        assertThat(mock.completeNext()).isTrue(); // written after all
+        assertThat(b.state()).as("closed without waiting 10 s").isEqualTo(State.CLOSED);
+    }
+
+    /**
+     * d12 (found measuring the recovery): a probe acknowledged before the drain that handed it over had returned
+     * (right after a restart acknowledgements are fast) asked for the next drain while that one still ran, and the
+     * request was lost: the topic sat in HALF_OPEN with no probe out until maxWaitInHalfOpen (12.8 s after a
+     * restart in ProbeVerdictAndRecoveryTest). A producer that acknowledges inside send() makes the race certain.
+     */
+    @Test
+    void d12_aProbeAcknowledgedWhileItsDrainStillRunsDrainsAgain() throws Exception {
+        MockProducer<String, String> instant = new MockProducer<>(true, null, new StringSerializer(),
+                new StringSerializer());
+        producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) instant)
+                .registry(registry).breakerConfig(quick().build()).manualSweep().warmUp(false).build();
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        java.util.List<Future<RecordMetadata>> sent = new java.util.ArrayList<>();
+        for (String v : new String[]{"a", "b", "c"}) {
+            sent.add(producer.send(rec(v)));
+        }
+        clock.advance(Duration.ofSeconds(1)); // HALF_OPEN: "a" is the probe, acknowledged inside send()
+        Awaitility.await().atMost(WAIT).until(() -> b.state() == State.CLOSED && instant.history().size() == 3);
+        for (Future<RecordMetadata> f : sent) {
+            assertThat(f.get(1, TimeUnit.SECONDS).topic()).isEqualTo("t");
+        }
+        assertThat(instant.history()).extracting(ProducerRecord::value).containsExactly("a", "b", "c");
+    }
+
+    /** d12: a probe judged overdue whose late answer is a failure leaves the breaker OPEN. */
+    @Test
+    void d12_aLateFailureOfAProbeJudgedOverdueLeavesItOpen() {
+        build(GuardedProducer.builder(mock).defaultPolicy(TopicPolicy.reject().build()).ackTimeout(Duration.ofSeconds(1))
+                .breakerConfig(quick().openWait(Duration.ofSeconds(10)).build()));
+        CircuitBreaker b = producer.breaker("t");
+        trip(b);
+        clock.advance(Duration.ofSeconds(10));
+        producer.send(rec("probe"));
+        producer.sweepNow();
+        clock.advance(Duration.ofSeconds(1));
+        producer.sweepNow();
+        assertThat(b.state()).isEqualTo(State.OPEN);
+        assertThat(mock.errorNext(new NetworkException("still down"))).isTrue();
+        assertThat(b.state()).isEqualTo(State.OPEN);
+    }
+
+    /**
      * d13 (proved): an overdue credit of the period before (a and b, counted as failed while still pending) took the
      * probe's success, so the probe's verdict was lost; a probe's success is its own.
      */
