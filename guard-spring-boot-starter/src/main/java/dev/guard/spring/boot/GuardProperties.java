@@ -30,6 +30,14 @@ public class GuardProperties {
     /** The circuits health contributor. */
     private final Health health = new Health();
 
+    /** Circuit events published to Kafka. */
+    private final Events events = new Events();
+
+    /** Circuit events published to Kafka. */
+    public Events getEvents() {
+        return events;
+    }
+
     /** The circuits health contributor. */
     public Health getHealth() {
         return health;
@@ -107,6 +115,8 @@ public class GuardProperties {
         private final Map<String, Topic> topics = new LinkedHashMap<>();
         /** Policies for topics whose whole name matches a regular expression, tried in order. */
         private final List<Pattern> patterns = new ArrayList<>();
+        /** @KafkaListener containers bound to breakers, by listener id. */
+        private final Map<String, Listener> listeners = new LinkedHashMap<>();
 
         public boolean isEnabled() { return enabled; }
         public void setEnabled(boolean enabled) { this.enabled = enabled; }
@@ -117,6 +127,7 @@ public class GuardProperties {
         public Topic getDefaults() { return defaults; }
         public Map<String, Topic> getTopics() { return topics; }
         public List<Pattern> getPatterns() { return patterns; }
+        public Map<String, Listener> getListeners() { return listeners; }
     }
 
     /** The policy of a topic: unset fields keep GuardedProducer's defaults. */
@@ -201,5 +212,35 @@ public class GuardProperties {
         public void setOpenStatus(String openStatus) { this.openStatus = openStatus; }
         public List<String> getOptional() { return optional; }
         public void setOptional(List<String> optional) { this.optional = optional; }
+    }
+
+    /** A @KafkaListener container bound to breakers: paused while any of them is open. */
+    public static class Listener {
+        /** Breaker names, e.g. jdbc:dataSource or kafka:orders; the container is paused while any is open. */
+        private List<String> breakers = new ArrayList<>();
+
+        public List<String> getBreakers() { return breakers; }
+        public void setBreakers(List<String> breakers) { this.breakers = breakers; }
+    }
+
+    /** {@code guard.events.*}: every breaker transition published to Kafka as a CloudEvent (CircuitEventPublisher). */
+    public static class Events {
+        /** Whether a CircuitEventPublisher is started, on Boot's spring.kafka connection properties. */
+        private boolean enabled;
+        /** The events topic. */
+        private String topic = "guard.circuit-events";
+        /** The service name in the events' source; spring.application.name when unset. */
+        private String service;
+        /** Whether the publisher creates the topic (compacted) if it does not exist. */
+        private boolean createTopic = true;
+
+        public boolean isEnabled() { return enabled; }
+        public void setEnabled(boolean enabled) { this.enabled = enabled; }
+        public String getTopic() { return topic; }
+        public void setTopic(String topic) { this.topic = topic; }
+        public String getService() { return service; }
+        public void setService(String service) { this.service = service; }
+        public boolean isCreateTopic() { return createTopic; }
+        public void setCreateTopic(boolean createTopic) { this.createTopic = createTopic; }
     }
 }

@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReadmeSnippetsTest {
 
     private static final Path ROOT = Path.of("..");
-    private static final Pattern TAG = Pattern.compile("// tag::([a-z-]+)\\[\\]\\R(.*?)\\R\\s*// end::\\1\\[\\]",
+    /** {@code // tag::NAME[]} in Java, {@code # tag::NAME[]} in properties files. */
+    private static final Pattern TAG = Pattern.compile("(?://|#) tag::([a-z-]+)\\[\\]\\R(.*?)\\R\\s*(?://|#) end::\\1\\[\\]",
             Pattern.DOTALL);
 
     @Test
@@ -28,13 +29,16 @@ class ReadmeSnippetsTest {
         Map<String, String> snippets = new LinkedHashMap<>();
         for (String file : new String[] {
                 "guard-core/src/test/java/dev/guard/core/examples/QuickStartExampleTest.java",
-                "integration-tests/src/test/java/dev/guard/it/readme/ReadmeExamplesTest.java"}) {
+                "integration-tests/src/test/java/dev/guard/it/readme/ReadmeExamplesTest.java",
+                "guard-spring-boot-starter/src/test/java/dev/guard/spring/boot/ReadmeQuickStartTest.java",
+                "guard-spring-boot-starter/src/test/resources/readme-quick-start.properties"}) {
             Matcher m = TAG.matcher(Files.readString(ROOT.resolve(file)));
             while (m.find()) {
                 snippets.put(m.group(1), m.group(2));
             }
         }
-        assertThat(snippets.keySet()).contains("core", "time-limits", "testkit", "producer", "datasource", "consumer", "events", "health");
+        assertThat(snippets.keySet()).contains("core", "time-limits", "testkit", "producer", "datasource", "consumer", "events", "health",
+                "spring-boot-listener", "spring-boot-properties");
         String readme = normalize(Files.readString(ROOT.resolve("README.md")));
         snippets.forEach((name, code) -> assertThat(readme).as("README.md shows the '%s' example", name)
                 .contains(normalize(code)));
