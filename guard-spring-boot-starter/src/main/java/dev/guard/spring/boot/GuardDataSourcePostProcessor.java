@@ -42,6 +42,10 @@ import org.springframework.objenesis.SpringObjenesis;
  * wait its connection timeout, would hand out idle connections without asking the breaker, and the outcomes of its
  * long-lived connections would be judged in the period that created them, long gone. Exposing both a raw and a guarded
  * bean would let type-based injection ({@code HikariDataSource}, Boot's pool metadata) silently pick the unguarded one.
+ * With an active probe ({@code guard.jdbc.datasources.<bean>.active-probe-interval}) an unstarted HikariCP pool gets
+ * the guard on both sides ({@link GuardedDataSource.Builder#pooledBy}): the pool connects through the guard's
+ * driver-level data source, so its own failed connection attempts are recorded at once and callers waiting in the
+ * pool are let go when the breaker opens; requests still go through the guard above the pool.
  * A bean whose class cannot be subclassed (final, or with a final public method) is exposed as the
  * {@link GuardedDataSource} itself (logged once); its delegate is closed with the context all the same.
  */
@@ -90,8 +94,13 @@ final class GuardDataSourcePostProcessor implements DestructionAwareBeanPostProc
     private GuardedDataSource guard(DataSource target, String beanName, GuardProperties.DataSourceGuard s) {
         String prefix = "guard.jdbc.datasources." + beanName;
         BreakerRegistry breakers = registry.getObject();
-        GuardedDataSource.Builder b = GuardedDataSource.builder(target).name(beanName).registry(breakers)
-                .poolSaturationIsFailure(s.isPoolSaturationIsFailure());
+        // with an active probe, an unstarted HikariCP pool gets the guard on both of its sides (pooledBy): the pool's
+        // own connection attempts are recorded and callers waiting in it are let go when the breaker opens
+        DataSource driver = s.getActiveProbeInterval() != null && HikariPools.PRESENT
+                ? HikariPools.driverLevel(target) : null;
+        GuardedDataSource.Builder b = driver == null ? GuardedDataSource.builder(target)
+                : GuardedDataSource.builder(driver).pooledBy(d -> HikariPools.poolOn(target, d));
+        b.name(beanName).registry(breakers).poolSaturationIsFailure(s.isPoolSaturationIsFailure());
         if (s.getConfig() != null) {
             BreakerConfig config = breakers.config(s.getConfig()).orElseThrow(() -> new IllegalArgumentException(
                     prefix + ".config: no guard.configs entry named '" + s.getConfig() + "'"));
@@ -151,6 +160,39 @@ final class GuardDataSourcePostProcessor implements DestructionAwareBeanPostProc
             } catch (Exception e) {
                 LOG.warn("Closing DataSource '{}' failed", beanName, e);
             }
+        }
+    }
+
+    /** HikariCP, when it is on the class path: referenced only after {@link #PRESENT} said so. */
+    static final class HikariPools {
+        static final boolean PRESENT = org.springframework.util.ClassUtils.isPresent(
+                "com.zaxxer.hikari.HikariDataSource", GuardDataSourcePostProcessor.class.getClassLoader());
+
+        private HikariPools() {
+        }
+
+        /**
+         * The driver-level data source an unstarted HikariCP pool would connect with, or {@code null}: not a Hikari
+         * pool, already started, or configured by {@code dataSourceClassName} (built by Hikari at start).
+         */
+        static DataSource driverLevel(DataSource ds) {
+            if (!(ds instanceof com.zaxxer.hikari.HikariDataSource h) || h.isRunning() || h.isClosed()) {
+                return null;
+            }
+            if (h.getDataSource() != null) {
+                return h.getDataSource();
+            }
+            if (h.getJdbcUrl() == null) {
+                return null;
+            }
+            return new com.zaxxer.hikari.util.DriverDataSource(h.getJdbcUrl(), h.getDriverClassName(),
+                    h.getDataSourceProperties(), h.getUsername(), h.getPassword());
+        }
+
+        /** The same pool, now connecting through the guard's driver side; it starts at its first checkout. */
+        static DataSource poolOn(DataSource pool, DataSource guardedDriver) {
+            ((com.zaxxer.hikari.HikariDataSource) pool).setDataSource(guardedDriver);
+            return pool;
         }
     }
 

@@ -94,6 +94,45 @@ class GuardJdbcAutoConfigurationTest {
                 });
     }
 
+    /**
+     * With an active probe the unstarted Hikari pool connects through the guard (pooledBy): one request, and the
+     * pool's own failed attempts to fill itself open the breaker. Above the pool alone, that one request would be
+     * one failure, below the threshold of three.
+     */
+    @Test
+    void withAnActiveProbeThePoolsOwnConnectionAttemptsAreRecorded() {
+        runner.withPropertyValues("spring.datasource.url=jdbc:h2:mem:absent-pool;IFEXISTS=TRUE",
+                        "spring.datasource.hikari.connection-timeout=250",
+                        "spring.datasource.hikari.initialization-fail-timeout=-1",
+                        "guard.configs.db.preset=database", "guard.configs.db.consecutive-failures=3",
+                        "guard.configs.db.open-wait=1h",
+                        "guard.jdbc.datasources.dataSource.config=db",
+                        "guard.jdbc.datasources.dataSource.active-probe-interval=1h")
+                .run(ctx -> {
+                    assertThat(ctx).hasNotFailed();
+                    HikariDataSource pool = ctx.getBean(HikariDataSource.class).unwrap(HikariDataSource.class);
+                    assertThat(pool.getDataSource()).as("the pool connects through the guard's driver side")
+                            .isNotNull();
+                    DataSource ds = ctx.getBean(DataSource.class);
+                    CircuitBreaker breaker = ctx.getBean(BreakerRegistry.class).find("jdbc:dataSource").orElseThrow();
+                    assertThatThrownBy(ds::getConnection).isInstanceOf(SQLException.class); // the only request
+                    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                            .until(() -> breaker.state() == State.OPEN);
+                    assertThat(breaker.status().failedCalls()).isGreaterThanOrEqualTo(3);
+                    long t0 = System.nanoTime();
+                    assertThatThrownBy(ds::getConnection).isInstanceOf(DataSourceUnavailableException.class);
+                    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(200);
+                });
+    }
+
+    @Test
+    void withoutAnActiveProbeThePoolConnectsOnItsOwn() {
+        runner.run(ctx -> {
+            HikariDataSource pool = ctx.getBean(HikariDataSource.class).unwrap(HikariDataSource.class);
+            assertThat(pool.getDataSource()).isNull();
+        });
+    }
+
     @Test
     void closingTheContextClosesThePool() {
         HikariDataSource[] pool = new HikariDataSource[1];
