@@ -7,11 +7,8 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
@@ -20,15 +17,11 @@ import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,14 +36,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -137,8 +127,6 @@ public final class CircuitEventPublisher implements AutoCloseable {
     private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final int MAX_DROPPED_NAMES = 100;
     private static final byte[] CONTENT_TYPE_BYTES = CircuitEvent.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8);
-    /** The most {@code max.in.flight.requests.per.connection} allowed: the idempotent producer keeps order up to 5. */
-    static final int MAX_IN_FLIGHT_REQUESTS = 5;
 
     private static final int QUEUED = 0;
     private static final int IN_FLIGHT = 1;
@@ -155,9 +143,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
     private final Map<String, Object> producerConfig;
     private final Function<Map<String, Object>, Producer<String, byte[]>> producerFactory;
     private final ReadBack readBack;
-    private final Map<String, Object> adminConfig;
-    private final int partitions;
-    private final Duration retention;
+    private final TopicCreator topicCreator; // null when topic creation is off
     private final int maxQueued;
     private final int maxBatch;
     private final long backoffInitialMillis;
@@ -196,10 +182,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
     private final LongAdder producerRestarts = new LongAdder();
     private volatile boolean stopping;
     private volatile long deadlineNanos;
-    private volatile boolean topicReady;
     private volatile String lastError = "";
-    private volatile Admin admin;
-    private long lastTopicWarnNanos;
     // sender thread only
     private boolean metadataReady;
     private int partitionCount;
@@ -212,8 +195,6 @@ public final class CircuitEventPublisher implements AutoCloseable {
         this.instance = b.instance != null ? b.instance : defaultInstance();
         this.source = "/" + service + "/" + instance;
         this.contentMode = b.contentMode;
-        this.partitions = b.partitions;
-        this.retention = b.retention;
         this.maxQueued = b.maxQueued;
         this.maxBatch = b.maxBatch;
         this.backoffInitialMillis = b.backoffInitial.toMillis();
@@ -224,8 +205,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
         this.producerConfig = Collections.unmodifiableMap(producerConfig(b, service, n));
         this.producerFactory = b.producerFactory;
         this.readBack = b.readBack != null ? b.readBack : new TopicReadBack(producerConfig);
-        this.adminConfig = b.createTopic ? adminConfig(producerConfig) : null;
-        this.topicReady = adminConfig == null;
+        this.topicCreator = b.createTopic ? new TopicCreator(topic, b.partitions, b.retention, producerConfig) : null;
         this.producer = newProducer();
         this.sender = new Thread(this::runSender, "guard-circuit-events-publisher-" + n);
         this.sender.setDaemon(true);
@@ -249,64 +229,9 @@ public final class CircuitEventPublisher implements AutoCloseable {
         return p;
     }
 
-    /** The producer settings: the user's, then the publisher's defaults where unset, then what it insists on. */
+    /** The producer settings of {@code b} ({@link ProducerSettings}). */
     static Map<String, Object> producerConfig(Builder b, String service, int n) {
-        Map<String, Object> config = new HashMap<>();
-        for (String name : b.producerProperties.stringPropertyNames()) {
-            config.put(name, b.producerProperties.getProperty(name));
-        }
-        for (Map.Entry<Object, Object> e : b.producerProperties.entrySet()) {
-            config.put(String.valueOf(e.getKey()), e.getValue());
-        }
-        if (b.bootstrapServers != null) {
-            config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers);
-        }
-        Object bootstrap = config.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
-        if (bootstrap == null || String.valueOf(bootstrap).isBlank()) {
-            throw new IllegalArgumentException("bootstrap.servers is required: set bootstrapServers(..) or "
-                    + "producerProperties(..), was " + bootstrap);
-        }
-        Object inFlight = config.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
-        if (inFlight != null) {
-            int value;
-            try {
-                value = Integer.parseInt(String.valueOf(inFlight).trim());
-            } catch (NumberFormatException e) {
-                value = -1;
-            }
-            if (value < 1 || value > MAX_IN_FLIGHT_REQUESTS) {
-                throw new IllegalArgumentException(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION
-                        + " must be 1.." + MAX_IN_FLIGHT_REQUESTS + " (the idempotent producer keeps order only "
-                        + "up to 5), was " + inFlight);
-            }
-        }
-        config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, 1000);
-        config.putIfAbsent("metadata.recovery.strategy", "none");
-        config.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
-        config.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "guard-circuit-events-" + service + "-" + n);
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.RETRIES_CONFIG, Integer.MAX_VALUE);
-        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);
-        config.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, MAX_IN_FLIGHT_REQUESTS);
-        config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
-        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        return config;
-    }
-
-    private static Map<String, Object> adminConfig(Map<String, Object> producerConfig) {
-        Map<String, Object> config = new HashMap<>();
-        Set<String> known = AdminClientConfig.configNames();
-        for (Map.Entry<String, Object> e : producerConfig.entrySet()) {
-            if (known.contains(e.getKey())) {
-                config.put(e.getKey(), e.getValue());
-            }
-        }
-        config.put(AdminClientConfig.CLIENT_ID_CONFIG, producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-admin");
-        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3000);
-        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000);
-        return config;
+        return ProducerSettings.of(b.producerProperties, b.bootstrapServers, service, n);
     }
 
     /**
@@ -323,30 +248,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
      * {@code web-1-4242-a1b2c3}. Computed once; stable for the life of the process, unique across restarts.
      */
     public static String defaultInstance() {
-        return DefaultInstance.VALUE;
-    }
-
-    private static final class DefaultInstance {
-        static final String VALUE = compute();
-
-        private static String compute() {
-            String host = System.getenv("HOSTNAME");
-            if (host == null || host.isBlank()) {
-                try {
-                    host = InetAddress.getLocalHost().getHostName();
-                } catch (Exception | LinkageError e) {
-                    host = "unknown-host";
-                }
-            }
-            String clean = host.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "-");
-            if (clean.length() > 63) {
-                clean = clean.substring(0, 63);
-            }
-            if (clean.isEmpty()) {
-                clean = "unknown-host";
-            }
-            return clean + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 6);
-        }
+        return InstanceId.DEFAULT;
     }
 
     // ------------------------------------------------------------------------------------------ accessors
@@ -408,7 +310,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     /** Whether the topic is known to exist: created or found; always true when topic creation is off. */
     public boolean topicReady() {
-        return topicReady;
+        return topicCreator == null || topicCreator.ready();
     }
 
     // ------------------------------------------------------------------------------------------ intake
@@ -540,7 +442,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
         long backoff = backoffInitialMillis;
         long outageStart = 0;
         while (true) {
-            if (!topicReady && !stopping && !ensureTopic()) {
+            if (!topicReady() && !stopping && !topicCreator.ensure()) {
                 backoff = pause(backoff); // the topic first, events or not
                 continue;
             }
@@ -972,63 +874,6 @@ public final class CircuitEventPublisher implements AutoCloseable {
         }
     }
 
-    /** Creates the topic if missing; false if the cluster could not be asked (try again later). */
-    private boolean ensureTopic() {
-        try {
-            if (admin == null) {
-                admin = Admin.create(adminConfig);
-            }
-            NewTopic newTopic = new NewTopic(topic, Optional.of(partitions), Optional.empty()).configs(Map.of(
-                    "cleanup.policy", "compact,delete",
-                    "retention.ms", Long.toString(retention.toMillis())));
-            admin.createTopics(List.of(newTopic)).all().get(5, TimeUnit.SECONDS);
-            LOG.info("Created circuit-events topic '{}' ({} partitions, compact+delete, retention {})", topic,
-                    partitions, retention);
-            return topicDone();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof TopicExistsException) {
-                LOG.debug("Circuit-events topic '{}' exists", topic);
-                return topicDone();
-            }
-            if (cause instanceof RetriableException) {
-                return topicRetry(cause);
-            }
-            LOG.warn("Cannot create circuit-events topic '{}' ({}); publishing to it anyway", topic, String.valueOf(cause));
-            return topicDone();
-        } catch (TimeoutException e) {
-            return topicRetry(e);
-        } catch (InterruptedException e) {
-            return topicRetry(e);
-        } catch (RuntimeException e) {
-            LOG.warn("Cannot create circuit-events topic '{}' ({}); publishing to it anyway", topic, e.toString());
-            return topicDone();
-        }
-    }
-
-    private boolean topicDone() {
-        topicReady = true;
-        if (admin != null) {
-            try {
-                admin.close(Duration.ofSeconds(1));
-            } catch (RuntimeException e) {
-                LOG.debug("Closing the topic admin client failed", e);
-            }
-            admin = null;
-        }
-        return true;
-    }
-
-    private boolean topicRetry(Throwable cause) {
-        long now = System.nanoTime();
-        if (lastTopicWarnNanos == 0 || now - lastTopicWarnNanos > TimeUnit.MINUTES.toNanos(1)) {
-            lastTopicWarnNanos = now;
-            LOG.warn("Cannot reach the cluster to create circuit-events topic '{}' ({}); will retry", topic,
-                    String.valueOf(cause));
-        }
-        return false;
-    }
-
     // ------------------------------------------------------------------------------------------ close
 
     /**
@@ -1128,10 +973,8 @@ public final class CircuitEventPublisher implements AutoCloseable {
             unreported = unreportedDrops;
             unsentAtClose = Collections.unmodifiableList(unsent);
         }
-        Admin a = admin;
-        if (a != null) {
-            a.close(Duration.ZERO);
-            admin = null;
+        if (topicCreator != null) {
+            topicCreator.close();
         }
         if (!unsentAtClose.isEmpty() || unreported > 0) {
             LOG.warn("Circuit-events publisher closed after {} ms: {} transitions not confirmed, {} dropped transitions "
