@@ -3,19 +3,14 @@ package dev.guard.kafka.events;
 import dev.guard.kafka.events.EventQueue.Pending;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,12 +35,11 @@ import java.util.function.Function;
 final class EventSender {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitEventPublisher.class);
-    private static final byte[] CONTENT_TYPE_BYTES = CircuitEvent.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8);
 
     private final EventQueue queue;
     private final Object lock;
     private final String topic;
-    private final CircuitEvent.ContentMode contentMode;
+    private final EventRecords records;
     private final Map<String, Object> producerConfig;
     private final Function<Map<String, Object>, Producer<String, byte[]>> producerFactory;
     private final CircuitEventPublisher.ReadBack readBack;
@@ -81,7 +75,7 @@ final class EventSender {
         this.queue = queue;
         this.lock = queue.lock;
         this.topic = topic;
-        this.contentMode = contentMode;
+        this.records = new EventRecords(topic, contentMode);
         this.producerConfig = producerConfig;
         this.producerFactory = producerFactory;
         this.readBack = readBack;
@@ -294,7 +288,7 @@ final class EventSender {
             }
             lastError = refused.toString();
             synchronized (lock) {
-                if (permanentForRecord(refused)) {
+                if (EventRecords.permanent(refused)) {
                     queue.dropInFlightLocked(x);
                     LOG.warn("Circuit event {} of '{}' can never be written ({}); dropped and reported", x.event.id(),
                             x.key, refused.toString());
@@ -316,18 +310,11 @@ final class EventSender {
     private Throwable send(Producer<String, byte[]> p, Pending x) {
         ProducerRecord<String, byte[]> record;
         try {
-            RecordHeaders headers = new RecordHeaders();
-            byte[] value;
-            if (contentMode == CircuitEvent.ContentMode.BINARY) {
-                value = CircuitEventCodec.encodeBinary(x.event, headers);
-            } else {
-                headers.add(CircuitEventSerializer.CONTENT_TYPE_HEADER, CONTENT_TYPE_BYTES);
-                value = x.bytes();
-            }
-            x.partition = partitionOf(x.key);
-            x.sentAtMillis = System.currentTimeMillis();
+            long now = System.currentTimeMillis();
+            record = records.record(x, EventRecords.partitionOf(x.key, partitionCount), now);
+            x.partition = record.partition();
+            x.sentAtMillis = now;
             x.refused = null;
-            record = new ProducerRecord<>(topic, x.partition, x.sentAtMillis, x.key, value, headers);
         } catch (RuntimeException e) {
             // a record that cannot even be built will not be built next time either
             return new SerializationException("cannot encode circuit event " + x.event.id() + ": " + e, e);
@@ -346,11 +333,6 @@ final class EventSender {
         return x.refused;
     }
 
-    /** The partition of a key, as Kafka's default partitioner computes it, for the partition count fixed at start. */
-    int partitionOf(String key) {
-        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitionCount;
-    }
-
     /** A send's outcome; on the producer's I/O thread, or on the sender thread inside send() for a refusal. */
     private void completed(Pending x, Throwable error) {
         if (error != null && sendingNow == x && Thread.currentThread() == thread) {
@@ -364,7 +346,7 @@ final class EventSender {
             }
             if (error == null) {
                 queue.ackedLocked(x);
-            } else if (permanentForRecord(error)) {
+            } else if (EventRecords.permanent(error)) {
                 queue.dropInFlightLocked(x);
                 LOG.warn("Circuit event {} of '{}' was refused by the cluster ({}); dropped and reported", x.event.id(),
                         x.key, error.toString());
@@ -391,12 +373,6 @@ final class EventSender {
         if (first) {
             LOG.warn("Circuit-events producer unusable ({}); it will be replaced", cause.toString());
         }
-    }
-
-    /** A record-level failure that no retry can fix: the record was not written. */
-    private static boolean permanentForRecord(Throwable e) {
-        return e instanceof RecordTooLargeException || e instanceof SerializationException
-                || e instanceof InvalidRecordException;
     }
 
     /**

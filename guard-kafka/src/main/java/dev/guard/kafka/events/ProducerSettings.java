@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -7,6 +8,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * The settings of the publisher's own producer, computed once at start from what the user gave: the user's
@@ -75,6 +77,22 @@ final class ProducerSettings {
         config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        return config;
+    }
+
+    /**
+     * The settings of {@code producerConfig} that another client of the same cluster knows ({@code known}, e.g.
+     * {@code AdminClientConfig.configNames()}), with the producer's client id followed by {@code clientIdSuffix}.
+     */
+    static Map<String, Object> forClient(Map<String, Object> producerConfig, Set<String> known, String clientIdSuffix) {
+        Map<String, Object> config = new HashMap<>();
+        for (Map.Entry<String, Object> e : producerConfig.entrySet()) {
+            if (known.contains(e.getKey())) {
+                config.put(e.getKey(), e.getValue());
+            }
+        }
+        config.put(CommonClientConfigs.CLIENT_ID_CONFIG,
+                producerConfig.get(CommonClientConfigs.CLIENT_ID_CONFIG) + clientIdSuffix);
         return config;
     }
 }

@@ -3,18 +3,15 @@ package dev.guard.kafka.events;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -51,14 +48,7 @@ final class TopicCreator {
     }
 
     private static Map<String, Object> adminConfig(Map<String, Object> producerConfig) {
-        Map<String, Object> config = new HashMap<>();
-        Set<String> known = AdminClientConfig.configNames();
-        for (Map.Entry<String, Object> e : producerConfig.entrySet()) {
-            if (known.contains(e.getKey())) {
-                config.put(e.getKey(), e.getValue());
-            }
-        }
-        config.put(AdminClientConfig.CLIENT_ID_CONFIG, producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-admin");
+        Map<String, Object> config = ProducerSettings.forClient(producerConfig, AdminClientConfig.configNames(), "-admin");
         config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3000);
         config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000);
         return config;
