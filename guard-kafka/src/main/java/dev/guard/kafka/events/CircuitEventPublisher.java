@@ -7,53 +7,25 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.InvalidRecordException;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.EnumSet;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -132,181 +104,46 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitEventPublisher.class);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
-    private static final AtomicLong LAST_RUN = new AtomicLong();
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._~-]+");
     private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
-    private static final int MAX_DROPPED_NAMES = 100;
-    private static final byte[] CONTENT_TYPE_BYTES = CircuitEvent.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8);
-    /** The most {@code max.in.flight.requests.per.connection} allowed: the idempotent producer keeps order up to 5. */
-    static final int MAX_IN_FLIGHT_REQUESTS = 5;
 
-    private static final int QUEUED = 0;
-    private static final int IN_FLIGHT = 1;
-    private static final int ACKED = 2;
-    private static final int DROPPED = 3;
-    private static final int FAILED = 4;
-
-    private final BreakerRegistry registry;
     private final String topic;
     private final String service;
     private final String instance;
     private final String source;
     private final CircuitEvent.ContentMode contentMode;
-    private final Map<String, Object> producerConfig;
-    private final Function<Map<String, Object>, Producer<String, byte[]>> producerFactory;
-    private final ReadBack readBack;
-    private final Map<String, Object> adminConfig;
-    private final int partitions;
-    private final Duration retention;
-    private final int maxQueued;
-    private final int maxBatch;
-    private final long backoffInitialMillis;
-    private final long backoffMaxMillis;
-    private final long settleMillis;
-    private final String runId = UUID.randomUUID().toString().substring(0, 8);
-    private final Thread sender;
+    private final TopicCreator topicCreator; // null when topic creation is off
+    private final EventQueue queue;
+    private final EventSender sender;
     private final Subscription subscription;
     private final CountDownLatch closeDone = new CountDownLatch(1);
-
-    private final Object lock = new Object();
-    // guarded by lock
-    private long ordinals;
-    private long run;
-    private final Map<String, Long> lastSequence = new HashMap<>();
-    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-    private final LinkedHashSet<Pending> inFlight = new LinkedHashSet<>();
-    private List<Pending> resolving = List.of();
-    private final Map<String, Long> ackedUpTo = new HashMap<>();
-    private Producer<String, byte[]> producer;
-    private long session;
-    private boolean sessionBroken;
-    private long unconfirmed;
-    private long droppedTotal;
-    private long droppedAfterClose;
-    private long unreportedDrops;
-    private long unreportedSince;
-    private long unreportedUntil;
-    private final Set<String> unreportedBreakers = new LinkedHashSet<>();
-    private boolean closing;
-    private boolean finished;
-    private List<CircuitEvent> unsentAtClose = List.of();
-
-    private final LongAdder published = new LongAdder();
-    private final LongAdder sendFailures = new LongAdder();
-    private final LongAdder producerRestarts = new LongAdder();
-    private volatile boolean stopping;
-    private volatile long deadlineNanos;
-    private volatile boolean topicReady;
-    private volatile String lastError = "";
-    private volatile Admin admin;
-    private long lastTopicWarnNanos;
-    // sender thread only
-    private boolean metadataReady;
-    private int partitionCount;
-    private Pending sendingNow;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private volatile List<CircuitEvent> unsentAtClose = List.of();
 
     private CircuitEventPublisher(Builder b) {
-        this.registry = b.registry;
         this.topic = b.topic;
         this.service = b.service;
         this.instance = b.instance != null ? b.instance : defaultInstance();
         this.source = "/" + service + "/" + instance;
         this.contentMode = b.contentMode;
-        this.partitions = b.partitions;
-        this.retention = b.retention;
-        this.maxQueued = b.maxQueued;
-        this.maxBatch = b.maxBatch;
-        this.backoffInitialMillis = b.backoffInitial.toMillis();
-        this.backoffMaxMillis = b.backoffMax.toMillis();
-        this.settleMillis = b.settle.toMillis();
-        this.run = nextRun();
+        String runId = UUID.randomUUID().toString().substring(0, 8);
+        this.queue = new EventQueue(source, service, instance, runId, b.maxQueued, b.registry.clock());
         int n = INSTANCES.incrementAndGet();
-        this.producerConfig = Collections.unmodifiableMap(producerConfig(b, service, n));
-        this.producerFactory = b.producerFactory;
-        this.readBack = b.readBack != null ? b.readBack : new TopicReadBack(producerConfig);
-        this.adminConfig = b.createTopic ? adminConfig(producerConfig) : null;
-        this.topicReady = adminConfig == null;
-        this.producer = newProducer();
-        this.sender = new Thread(this::runSender, "guard-circuit-events-publisher-" + n);
-        this.sender.setDaemon(true);
+        Map<String, Object> producerConfig = Collections.unmodifiableMap(producerConfig(b, service, n));
+        ReadBack readBack = b.readBack != null ? b.readBack : new TopicReadBack(producerConfig);
+        this.topicCreator = b.createTopic ? new TopicCreator(topic, b.partitions, b.retention, producerConfig) : null;
+        this.sender = new EventSender(queue, topic, contentMode, producerConfig, b.producerFactory, readBack,
+                topicCreator, b.maxBatch, b.backoffInitial, b.backoffMax, b.settle,
+                "guard-circuit-events-publisher-" + n);
         this.sender.start();
-        this.subscription = registry.subscribe(EnumSet.of(EventKind.TRANSITION), this::onEvent);
+        this.subscription = b.registry.subscribe(EnumSet.of(EventKind.TRANSITION), this::onEvent);
         LOG.info("Publishing circuit events of source {} to topic '{}' ({} mode, run {})", source, topic,
-                contentMode.name().toLowerCase(Locale.ROOT), run);
+                contentMode.name().toLowerCase(Locale.ROOT), queue.run());
     }
 
-    /** A run number above every earlier one of this process, and normally of earlier processes (the clock). */
-    private static long nextRun() {
-        long now = System.currentTimeMillis();
-        return LAST_RUN.updateAndGet(last -> Math.max(now, last + 1));
-    }
-
-    private Producer<String, byte[]> newProducer() {
-        Producer<String, byte[]> p = producerFactory.apply(producerConfig);
-        if (p == null) {
-            throw new IllegalStateException("the producer factory returned null");
-        }
-        return p;
-    }
-
-    /** The producer settings: the user's, then the publisher's defaults where unset, then what it insists on. */
+    /** The producer settings of {@code b} ({@link ProducerSettings}). */
     static Map<String, Object> producerConfig(Builder b, String service, int n) {
-        Map<String, Object> config = new HashMap<>();
-        for (String name : b.producerProperties.stringPropertyNames()) {
-            config.put(name, b.producerProperties.getProperty(name));
-        }
-        for (Map.Entry<Object, Object> e : b.producerProperties.entrySet()) {
-            config.put(String.valueOf(e.getKey()), e.getValue());
-        }
-        if (b.bootstrapServers != null) {
-            config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers);
-        }
-        Object bootstrap = config.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
-        if (bootstrap == null || String.valueOf(bootstrap).isBlank()) {
-            throw new IllegalArgumentException("bootstrap.servers is required: set bootstrapServers(..) or "
-                    + "producerProperties(..), was " + bootstrap);
-        }
-        Object inFlight = config.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
-        if (inFlight != null) {
-            int value;
-            try {
-                value = Integer.parseInt(String.valueOf(inFlight).trim());
-            } catch (NumberFormatException e) {
-                value = -1;
-            }
-            if (value < 1 || value > MAX_IN_FLIGHT_REQUESTS) {
-                throw new IllegalArgumentException(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION
-                        + " must be 1.." + MAX_IN_FLIGHT_REQUESTS + " (the idempotent producer keeps order only "
-                        + "up to 5), was " + inFlight);
-            }
-        }
-        config.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, 1000);
-        config.putIfAbsent("metadata.recovery.strategy", "none");
-        config.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
-        config.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "guard-circuit-events-" + service + "-" + n);
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.RETRIES_CONFIG, Integer.MAX_VALUE);
-        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);
-        config.putIfAbsent(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, MAX_IN_FLIGHT_REQUESTS);
-        config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
-        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        return config;
-    }
-
-    private static Map<String, Object> adminConfig(Map<String, Object> producerConfig) {
-        Map<String, Object> config = new HashMap<>();
-        Set<String> known = AdminClientConfig.configNames();
-        for (Map.Entry<String, Object> e : producerConfig.entrySet()) {
-            if (known.contains(e.getKey())) {
-                config.put(e.getKey(), e.getValue());
-            }
-        }
-        config.put(AdminClientConfig.CLIENT_ID_CONFIG, producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-admin");
-        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3000);
-        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000);
-        return config;
+        return ProducerSettings.of(b.producerProperties, b.bootstrapServers, service, n);
     }
 
     /**
@@ -323,30 +160,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
      * {@code web-1-4242-a1b2c3}. Computed once; stable for the life of the process, unique across restarts.
      */
     public static String defaultInstance() {
-        return DefaultInstance.VALUE;
-    }
-
-    private static final class DefaultInstance {
-        static final String VALUE = compute();
-
-        private static String compute() {
-            String host = System.getenv("HOSTNAME");
-            if (host == null || host.isBlank()) {
-                try {
-                    host = InetAddress.getLocalHost().getHostName();
-                } catch (Exception | LinkageError e) {
-                    host = "unknown-host";
-                }
-            }
-            String clean = host.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "-");
-            if (clean.length() > 63) {
-                clean = clean.substring(0, 63);
-            }
-            if (clean.isEmpty()) {
-                clean = "unknown-host";
-            }
-            return clean + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 6);
-        }
+        return InstanceId.DEFAULT;
     }
 
     // ------------------------------------------------------------------------------------------ accessors
@@ -378,14 +192,12 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     /** Transitions acknowledged by the cluster, or found on the topic after a producer failed; each counted once. */
     public long published() {
-        return published.sum();
+        return queue.published();
     }
 
     /** Transitions accepted and not yet confirmed: waiting, in flight, or being looked up after a producer failure. */
     public long queued() {
-        synchronized (lock) {
-            return unconfirmed;
-        }
+        return queue.unconfirmed();
     }
 
     /**
@@ -393,22 +205,17 @@ public final class CircuitEventPublisher implements AutoCloseable {
      * re-sent because a later one of its breaker was already on the topic, or it arrived after {@link #close}.
      */
     public long dropped() {
-        synchronized (lock) {
-            return droppedTotal;
-        }
+        return queue.dropped();
     }
 
     /** All counters at once. */
     public PublisherStats stats() {
-        synchronized (lock) {
-            return new PublisherStats(published.sum(), unconfirmed, droppedTotal, sendFailures.sum(),
-                    producerRestarts.sum());
-        }
+        return queue.stats(sender.sendFailures(), sender.producerRestarts());
     }
 
     /** Whether the topic is known to exist: created or found; always true when topic creation is off. */
     public boolean topicReady() {
-        return topicReady;
+        return topicCreator == null || topicCreator.ready();
     }
 
     // ------------------------------------------------------------------------------------------ intake
@@ -435,598 +242,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
      * dropped.
      */
     void offer(BreakerEvent.StateTransition t) {
-        CircuitEvent.Transition data = toTransition(t);
-        String key = source + "|" + data.breakerName();
-        boolean firstDrop = false;
-        boolean afterClose = false;
-        synchronized (lock) {
-            if (finished) {
-                droppedTotal++;
-                afterClose = droppedAfterClose++ == 0;
-            } else {
-                Long last = lastSequence.put(key, data.sequence());
-                if (last != null && data.sequence() <= last) {
-                    // the breaker was re-created and counts from 1 again: a new run keeps (run, sequence) increasing
-                    run = nextRun();
-                }
-                long ordinal = ++ordinals;
-                CircuitEvent event = new CircuitEvent(runId + "-" + ordinal, source, CircuitEvent.TRANSITION_TYPE,
-                        Instant.ofEpochMilli(data.epochMillis()), service, instance, run, data);
-                if (queue.size() >= maxQueued) {
-                    firstDrop = unreportedDrops == 0;
-                    dropOldestLocked();
-                }
-                queue.addLast(new Pending(event, false, ordinal, key));
-                unconfirmed++;
-                lock.notifyAll();
-            }
-        }
-        if (firstDrop) {
-            LOG.warn("Circuit-events queue full ({} events): dropping the oldest; a {} event will report the count",
-                    maxQueued, CircuitEvent.EVENTS_DROPPED_TYPE);
-        }
-        if (afterClose) {
-            LOG.warn("Circuit-events publisher of {} is closed: transition {} of '{}' not published (counted as dropped)",
-                    source, data.sequence(), data.breakerName());
-        }
-    }
-
-    private void dropOldestLocked() {
-        Pending p = queue.pollFirst();
-        if (p != null) {
-            dropLocked(p);
-        }
-    }
-
-    /** Counts a transition as lost and notes it for the next drop notice; notices are merged into the next one. */
-    private void dropLocked(Pending p) {
-        p.state = DROPPED;
-        if (p.notice) {
-            CircuitEvent.EventsDropped d = (CircuitEvent.EventsDropped) p.event.data();
-            noteDroppedLocked(d.count(), d.sinceEpochMillis(), d.untilEpochMillis(), d.breakers());
-            return;
-        }
-        CircuitEvent.Transition t = (CircuitEvent.Transition) p.event.data();
-        droppedTotal++;
-        unconfirmed--;
-        noteDroppedLocked(1, t.epochMillis(), t.epochMillis(), List.of(t.breakerName()));
-    }
-
-    private void noteDroppedLocked(long count, long since, long until, List<String> breakers) {
-        if (unreportedDrops == 0) {
-            unreportedSince = since;
-            unreportedUntil = until;
-        } else {
-            unreportedSince = Math.min(unreportedSince, since);
-            unreportedUntil = Math.max(unreportedUntil, until);
-        }
-        unreportedDrops += count;
-        for (String b : breakers) {
-            if (unreportedBreakers.size() >= MAX_DROPPED_NAMES) {
-                break;
-            }
-            unreportedBreakers.add(b);
-        }
-    }
-
-    private void ackedLocked(Pending p) {
-        if (p.state == ACKED || p.state == DROPPED) {
-            return;
-        }
-        p.state = ACKED;
-        inFlight.remove(p);
-        if (!p.notice) {
-            published.increment();
-            unconfirmed--;
-            ackedUpTo.merge(p.key, p.ordinal, Math::max);
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------ sender
-
-    private boolean hasWorkLocked() {
-        return !queue.isEmpty() || unreportedDrops > 0;
-    }
-
-    private boolean idleLocked() {
-        return !hasWorkLocked() && inFlight.isEmpty() && resolving.isEmpty() && !sessionBroken;
-    }
-
-    private boolean pastDeadline() {
-        return stopping && System.nanoTime() - deadlineNanos >= 0;
-    }
-
-    private void runSender() {
-        long backoff = backoffInitialMillis;
-        long outageStart = 0;
-        while (true) {
-            if (!topicReady && !stopping && !ensureTopic()) {
-                backoff = pause(backoff); // the topic first, events or not
-                continue;
-            }
-            boolean recover;
-            synchronized (lock) {
-                while (true) {
-                    if (stopping && (idleLocked() || pastDeadline() || sessionBroken || producer == null)) {
-                        // a failed producer is not replaced while closing: its events are returned by close()
-                        LOG.debug("Circuit-events sender stopped");
-                        return;
-                    }
-                    if (sessionBroken || producer == null) {
-                        recover = true;
-                        break;
-                    }
-                    if (hasWorkLocked() && inFlight.size() < maxBatch) {
-                        recover = false;
-                        break;
-                    }
-                    try {
-                        if (stopping) {
-                            lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())));
-                        } else {
-                            lock.wait();
-                        }
-                    } catch (InterruptedException e) {
-                        // only close() interrupts, after setting stopping
-                    }
-                }
-            }
-            try {
-                if (recover) {
-                    if (!recover()) {
-                        backoff = pause(backoff);
-                    }
-                    continue;
-                }
-                if (!metadataReady && !awaitMetadata()) {
-                    sendFailures.increment();
-                    outageStart = noteOutage(outageStart);
-                    backoff = pause(backoff);
-                    continue;
-                }
-                if (sendSome()) {
-                    if (outageStart != 0) {
-                        LOG.info("Circuit events handed to the producer for '{}' again after {} ms", topic,
-                                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - outageStart));
-                        outageStart = 0;
-                    }
-                    backoff = backoffInitialMillis;
-                } else {
-                    sendFailures.increment();
-                    outageStart = noteOutage(outageStart);
-                    backoff = pause(backoff);
-                }
-            } catch (RuntimeException e) {
-                LOG.error("Circuit-events sender failed unexpectedly; retrying", e);
-                backoff = pause(backoff);
-            }
-        }
-    }
-
-    private long noteOutage(long outageStart) {
-        if (outageStart == 0) {
-            LOG.warn("Circuit events to '{}' not accepted by the producer ({}); {} queued, retrying with backoff",
-                    topic, lastError, queued());
-            return System.nanoTime();
-        }
-        return outageStart;
-    }
-
-    /**
-     * Waits, once per attempt, for the topic's partitions (a cold producer would otherwise block max.block.ms in
-     * every send); fixes the partition count for the life of the publisher the first time.
-     */
-    private boolean awaitMetadata() {
-        Producer<String, byte[]> p;
-        synchronized (lock) {
-            p = producer;
-        }
-        try {
-            List<PartitionInfo> infos = p.partitionsFor(topic);
-            if (infos == null || infos.isEmpty()) {
-                lastError = "no partitions known for topic '" + topic + "'";
-                return false;
-            }
-            if (partitionCount == 0) {
-                partitionCount = infos.size();
-            }
-            metadataReady = true;
-            return true;
-        } catch (IllegalStateException e) {
-            producerUnusable(e);
-            return false;
-        } catch (InterruptException e) {
-            Thread.interrupted();
-            lastError = "interrupted";
-            return false;
-        } catch (KafkaException e) {
-            lastError = e.toString();
-            return false;
-        }
-    }
-
-    /**
-     * Hands queued events to the producer, oldest first, up to the window. An event the producer refuses at once
-     * was not written: it and the rest go back to the head of the queue.
-     *
-     * @return false if the producer refused an event (back off), true otherwise
-     */
-    private boolean sendSome() {
-        List<Pending> batch;
-        Producer<String, byte[]> p;
-        long mySession;
-        synchronized (lock) {
-            p = producer;
-            mySession = session;
-            batch = takeLocked(maxBatch - inFlight.size());
-            for (Pending x : batch) {
-                x.state = IN_FLIGHT;
-                x.session = mySession;
-                inFlight.add(x);
-            }
-        }
-        for (int i = 0; i < batch.size(); i++) {
-            Pending x = batch.get(i);
-            Throwable refused = send(p, x);
-            if (refused == null) {
-                continue;
-            }
-            lastError = refused.toString();
-            synchronized (lock) {
-                if (permanentForRecord(refused)) {
-                    inFlight.remove(x);
-                    dropLocked(x);
-                    LOG.warn("Circuit event {} of '{}' can never be written ({}); dropped and reported", x.event.id(),
-                            x.key, refused.toString());
-                    continue;
-                }
-                for (int j = batch.size() - 1; j >= i; j--) {
-                    Pending back = batch.get(j);
-                    if (back.state == IN_FLIGHT && inFlight.remove(back)) {
-                        back.state = QUEUED;
-                        if (back.notice) {
-                            dropLocked(back); // rebuilt, with the drops since, as the next notice
-                        } else {
-                            queue.addFirst(back);
-                        }
-                    }
-                }
-                while (queue.size() > maxQueued) {
-                    dropOldestLocked();
-                }
-            }
-            if (refused instanceof RetriableException) {
-                metadataReady = false; // no metadata yet, buffer full: wait and ask again
-            } else {
-                producerUnusable(refused); // closed, fenced, a fatal error: this producer will not recover
-            }
-            return false;
-        }
-        return true;
-    }
-
-    private List<Pending> takeLocked(int room) {
-        List<Pending> batch = new ArrayList<>(Math.max(0, Math.min(room, queue.size() + 1)));
-        if (room <= 0) {
-            return batch;
-        }
-        if (unreportedDrops > 0) {
-            CircuitEvent.EventsDropped d = new CircuitEvent.EventsDropped(unreportedDrops, unreportedSince,
-                    unreportedUntil, new ArrayList<>(unreportedBreakers));
-            long ordinal = ++ordinals;
-            CircuitEvent notice = new CircuitEvent(runId + "-" + ordinal, source, CircuitEvent.EVENTS_DROPPED_TYPE,
-                    Instant.ofEpochMilli(registry.clock().currentTimeMillis()), service, instance, run, d);
-            batch.add(new Pending(notice, true, ordinal, notice.key()));
-            unreportedDrops = 0;
-            unreportedBreakers.clear();
-        }
-        while (batch.size() < room && !queue.isEmpty()) {
-            batch.add(queue.pollFirst());
-        }
-        return batch;
-    }
-
-    /** Sends one event; returns why the producer refused it at once (so it was not written), or null. */
-    private Throwable send(Producer<String, byte[]> p, Pending x) {
-        ProducerRecord<String, byte[]> record;
-        try {
-            RecordHeaders headers = new RecordHeaders();
-            byte[] value;
-            if (contentMode == CircuitEvent.ContentMode.BINARY) {
-                value = CircuitEventCodec.encodeBinary(x.event, headers);
-            } else {
-                headers.add(CircuitEventSerializer.CONTENT_TYPE_HEADER, CONTENT_TYPE_BYTES);
-                value = x.bytes();
-            }
-            x.partition = partitionOf(x.key);
-            x.sentAtMillis = System.currentTimeMillis();
-            x.refused = null;
-            record = new ProducerRecord<>(topic, x.partition, x.sentAtMillis, x.key, value, headers);
-        } catch (RuntimeException e) {
-            // a record that cannot even be built will not be built next time either
-            return new SerializationException("cannot encode circuit event " + x.event.id() + ": " + e, e);
-        }
-        sendingNow = x;
-        try {
-            p.send(record, (metadata, error) -> completed(x, error));
-        } catch (RuntimeException e) {
-            if (e instanceof InterruptException) {
-                Thread.interrupted();
-            }
-            x.refused = e;
-        } finally {
-            sendingNow = null;
-        }
-        return x.refused;
-    }
-
-    /** The partition of a key, as Kafka's default partitioner computes it, for the partition count fixed at start. */
-    int partitionOf(String key) {
-        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitionCount;
-    }
-
-    /** A send's outcome; on the producer's I/O thread, or on the sender thread inside send() for a refusal. */
-    private void completed(Pending x, Throwable error) {
-        if (error != null && sendingNow == x && Thread.currentThread() == sender) {
-            x.refused = error; // refused before it was appended: the sender handles it
-            return;
-        }
-        boolean firstFailure = false;
-        synchronized (lock) {
-            if (x.session != session || x.state != IN_FLIGHT) {
-                return; // settled already (e.g. by close()), or of a producer given up on
-            }
-            if (error == null) {
-                ackedLocked(x);
-            } else if (permanentForRecord(error)) {
-                inFlight.remove(x);
-                dropLocked(x);
-                LOG.warn("Circuit event {} of '{}' was refused by the cluster ({}); dropped and reported", x.event.id(),
-                        x.key, error.toString());
-            } else {
-                x.state = FAILED;
-                firstFailure = !sessionBroken;
-                sessionBroken = true;
-                lastError = error.toString();
-            }
-            lock.notifyAll();
-        }
-        if (firstFailure) {
-            LOG.warn("Circuit-events producer failed ({}); it will be replaced", error.toString());
-        }
-    }
-
-    private void producerUnusable(Throwable cause) {
-        lastError = cause.toString();
-        boolean first;
-        synchronized (lock) {
-            first = !sessionBroken;
-            sessionBroken = true;
-        }
-        if (first) {
-            LOG.warn("Circuit-events producer unusable ({}); it will be replaced", cause.toString());
-        }
-    }
-
-    /** A record-level failure that no retry can fix: the record was not written. */
-    private static boolean permanentForRecord(Throwable e) {
-        return e instanceof RecordTooLargeException || e instanceof SerializationException
-                || e instanceof InvalidRecordException;
-    }
-
-    /**
-     * Replaces a failed producer: closes it (aborting what it still holds), waits a moment for requests still on
-     * their way, reads back which of its unconfirmed events reached the topic, re-queues the others that may be
-     * re-sent without landing behind a later event of their key, and makes a new producer.
-     *
-     * @return false if it must be tried again after a backoff
-     */
-    private boolean recover() {
-        Producer<String, byte[]> old;
-        synchronized (lock) {
-            old = producer;
-            producer = null;
-        }
-        if (old != null) {
-            try {
-                old.close(Duration.ZERO);
-            } catch (RuntimeException e) {
-                LOG.debug("Closing the failed circuit-events producer failed", e);
-            }
-        }
-        List<Pending> ambiguous;
-        synchronized (lock) {
-            if (!inFlight.isEmpty()) {
-                List<Pending> moved = new ArrayList<>(resolving);
-                moved.addAll(inFlight);
-                moved.sort(Comparator.comparingLong(p -> p.ordinal));
-                inFlight.clear();
-                resolving = moved;
-            }
-            session++; // late callbacks of the failed producer change nothing now
-            ambiguous = resolving;
-        }
-        if (!ambiguous.isEmpty()) {
-            if (!pauseMillis(settleMillis)) {
-                return false;
-            }
-            Set<String> written;
-            try {
-                written = readBack.written(topic, sentOf(ambiguous));
-            } catch (RuntimeException e) {
-                lastError = "reading back '" + topic + "' failed: " + e;
-                LOG.debug("Reading back circuit events failed; retrying", e);
-                return false;
-            }
-            settleAmbiguous(ambiguous, written);
-        }
-        if (stopping) {
-            return false;
-        }
-        Producer<String, byte[]> fresh;
-        try {
-            fresh = newProducer();
-        } catch (RuntimeException e) {
-            lastError = "creating a producer failed: " + e;
-            LOG.warn("Creating a circuit-events producer failed ({}); retrying", e.toString());
-            return false;
-        }
-        synchronized (lock) {
-            if (stopping) {
-                closeQuietly(fresh);
-                return false;
-            }
-            producer = fresh;
-            sessionBroken = false;
-            lock.notifyAll();
-        }
-        metadataReady = false;
-        producerRestarts.increment();
-        LOG.info("Circuit-events producer replaced ({} in total); {} transitions queued", producerRestarts.sum(),
-                queued());
-        return true;
-    }
-
-    private static List<ReadBack.Sent> sentOf(List<Pending> pendings) {
-        List<ReadBack.Sent> sent = new ArrayList<>(pendings.size());
-        for (Pending p : pendings) {
-            sent.add(new ReadBack.Sent(p.key, p.event.id(), p.partition, p.sentAtMillis));
-        }
-        return sent;
-    }
-
-    private void settleAmbiguous(List<Pending> ambiguous, Set<String> written) {
-        int found = 0;
-        int again = 0;
-        int lost = 0;
-        synchronized (lock) {
-            if (finished) {
-                return; // close() has returned these as unconfirmed
-            }
-            for (Pending p : ambiguous) {
-                if (written.contains(p.event.id())) {
-                    p.state = IN_FLIGHT;
-                    ackedLocked(p);
-                    found++;
-                }
-            }
-            List<Pending> resend = new ArrayList<>();
-            for (Pending p : ambiguous) {
-                if (p.state == ACKED) {
-                    continue;
-                }
-                if (p.notice) {
-                    dropLocked(p); // its count goes into the next notice
-                } else if (ackedUpTo.getOrDefault(p.key, 0L) > p.ordinal) {
-                    dropLocked(p); // re-sending it would put it behind a later transition of its breaker
-                    lost++;
-                } else {
-                    p.state = QUEUED;
-                    resend.add(p);
-                }
-            }
-            for (int i = resend.size() - 1; i >= 0; i--) {
-                queue.addFirst(resend.get(i));
-            }
-            again = resend.size();
-            while (queue.size() > maxQueued) {
-                dropOldestLocked();
-            }
-            resolving = List.of();
-            ackedUpTo.clear();
-        }
-        LOG.info("Circuit events of the failed producer: {} found on '{}', {} to be sent again, {} dropped (a later "
-                + "transition of their breaker was already written)", found, topic, again, lost);
-    }
-
-    /** Waits out the backoff (cut short by close); returns the next backoff. */
-    private long pause(long backoff) {
-        pauseMillis(backoff);
-        return Math.min(backoffMaxMillis, backoff * 2);
-    }
-
-    /** Waits {@code millis}, or until the close deadline; false if closing. */
-    private boolean pauseMillis(long millis) {
-        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        synchronized (lock) {
-            while (true) {
-                long end = stopping && deadlineNanos - until < 0 ? deadlineNanos : until;
-                long left = end - System.nanoTime();
-                if (left <= 0) {
-                    return !stopping;
-                }
-                try {
-                    lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                } catch (InterruptedException e) {
-                    return false;
-                }
-            }
-        }
-    }
-
-    private static void closeQuietly(Producer<String, byte[]> p) {
-        try {
-            p.close(Duration.ZERO);
-        } catch (RuntimeException e) {
-            LOG.debug("Closing a circuit-events producer failed", e);
-        }
-    }
-
-    /** Creates the topic if missing; false if the cluster could not be asked (try again later). */
-    private boolean ensureTopic() {
-        try {
-            if (admin == null) {
-                admin = Admin.create(adminConfig);
-            }
-            NewTopic newTopic = new NewTopic(topic, Optional.of(partitions), Optional.empty()).configs(Map.of(
-                    "cleanup.policy", "compact,delete",
-                    "retention.ms", Long.toString(retention.toMillis())));
-            admin.createTopics(List.of(newTopic)).all().get(5, TimeUnit.SECONDS);
-            LOG.info("Created circuit-events topic '{}' ({} partitions, compact+delete, retention {})", topic,
-                    partitions, retention);
-            return topicDone();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof TopicExistsException) {
-                LOG.debug("Circuit-events topic '{}' exists", topic);
-                return topicDone();
-            }
-            if (cause instanceof RetriableException) {
-                return topicRetry(cause);
-            }
-            LOG.warn("Cannot create circuit-events topic '{}' ({}); publishing to it anyway", topic, String.valueOf(cause));
-            return topicDone();
-        } catch (TimeoutException e) {
-            return topicRetry(e);
-        } catch (InterruptedException e) {
-            return topicRetry(e);
-        } catch (RuntimeException e) {
-            LOG.warn("Cannot create circuit-events topic '{}' ({}); publishing to it anyway", topic, e.toString());
-            return topicDone();
-        }
-    }
-
-    private boolean topicDone() {
-        topicReady = true;
-        if (admin != null) {
-            try {
-                admin.close(Duration.ofSeconds(1));
-            } catch (RuntimeException e) {
-                LOG.debug("Closing the topic admin client failed", e);
-            }
-            admin = null;
-        }
-        return true;
-    }
-
-    private boolean topicRetry(Throwable cause) {
-        long now = System.nanoTime();
-        if (lastTopicWarnNanos == 0 || now - lastTopicWarnNanos > TimeUnit.MINUTES.toNanos(1)) {
-            lastTopicWarnNanos = now;
-            LOG.warn("Cannot reach the cluster to create circuit-events topic '{}' ({}); will retry", topic,
-                    String.valueOf(cause));
-        }
-        return false;
+        queue.offer(toTransition(t));
     }
 
     // ------------------------------------------------------------------------------------------ close
@@ -1048,20 +264,13 @@ public final class CircuitEventPublisher implements AutoCloseable {
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
         }
-        boolean first;
-        synchronized (lock) {
-            first = !closing;
-            closing = true;
-        }
-        if (!first) {
+        if (closing.getAndSet(true)) {
             try {
                 closeDone.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            synchronized (lock) {
-                return unsentAtClose;
-            }
+            return unsentAtClose;
         }
         try {
             return closeOnce(timeout);
@@ -1072,74 +281,22 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     private List<CircuitEvent> closeOnce(Duration timeout) {
         long start = System.nanoTime();
-        deadlineNanos = start + timeout.toNanos();
-        stopping = true;
-        synchronized (lock) {
-            lock.notifyAll();
-        }
-        join(timeout.toMillis());
-        if (sender.isAlive()) {
-            sender.interrupt();
-            join(2000);
-        }
-        Producer<String, byte[]> p;
-        synchronized (lock) {
-            p = producer;
-        }
-        if (p != null) {
-            long left = Math.max(0, deadlineNanos - System.nanoTime());
-            try {
-                p.close(Duration.ofNanos(left)); // what it still holds after the deadline is aborted
-            } catch (RuntimeException e) {
-                LOG.warn("Closing the circuit-events producer failed", e);
-            }
-        }
+        sender.stop(start + timeout.toNanos(), timeout.toMillis());
         // listening until here: a transition during close is queued, so it is published or returned below
         subscription.close();
-        List<Pending> left = new ArrayList<>();
-        long unreported;
-        synchronized (lock) {
-            finished = true;
-            for (Pending x : inFlight) {
-                if (x.state != ACKED && x.state != DROPPED && !x.notice) {
-                    left.add(x);
-                }
-            }
-            for (Pending x : resolving) {
-                if (x.state != ACKED && x.state != DROPPED && !x.notice) {
-                    left.add(x);
-                }
-            }
-            for (Pending x : queue) {
-                if (!x.notice) {
-                    left.add(x);
-                }
-            }
-            left.sort(Comparator.comparingLong(x -> x.ordinal));
-            List<CircuitEvent> unsent = new ArrayList<>(left.size());
-            for (Pending x : left) {
-                x.state = DROPPED; // settled: a late acknowledgement no longer counts
-                unsent.add(x.event);
-            }
-            unconfirmed -= unsent.size();
-            inFlight.clear();
-            queue.clear();
-            resolving = List.of();
-            unreported = unreportedDrops;
-            unsentAtClose = Collections.unmodifiableList(unsent);
-        }
-        Admin a = admin;
-        if (a != null) {
-            a.close(Duration.ZERO);
-            admin = null;
+        EventQueue.Unsent unsent = queue.finish();
+        unsentAtClose = unsent.events();
+        long unreported = unsent.unreportedDrops();
+        if (topicCreator != null) {
+            topicCreator.close();
         }
         if (!unsentAtClose.isEmpty() || unreported > 0) {
             LOG.warn("Circuit-events publisher closed after {} ms: {} transitions not confirmed, {} dropped transitions "
                     + "not reported (published {}, dropped in total {})",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), unsentAtClose.size(), unreported,
-                    published.sum(), dropped());
+                    queue.published(), dropped());
         } else {
-            LOG.info("Circuit-events publisher closed: everything published ({} transitions)", published.sum());
+            LOG.info("Circuit-events publisher closed: everything published ({} transitions)", queue.published());
         }
         return unsentAtClose;
     }
@@ -1150,45 +307,9 @@ public final class CircuitEventPublisher implements AutoCloseable {
         close(Duration.ofSeconds(5));
     }
 
-    private void join(long millis) {
-        try {
-            sender.join(Math.max(1, millis));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public String toString() {
         return "CircuitEventPublisher{" + source + " -> " + topic + ", " + stats() + "}";
-    }
-
-    /** An event on its way. State fields are guarded by the publisher's lock, send fields by the sender thread. */
-    private static final class Pending {
-        final CircuitEvent event;
-        final boolean notice;
-        final long ordinal;
-        final String key;
-        int state = QUEUED;
-        long session;
-        volatile int partition = -1;
-        volatile long sentAtMillis;
-        volatile Throwable refused;
-        private byte[] bytes;
-
-        Pending(CircuitEvent event, boolean notice, long ordinal, String key) {
-            this.event = event;
-            this.notice = notice;
-            this.ordinal = ordinal;
-            this.key = key;
-        }
-
-        byte[] bytes() {
-            if (bytes == null) {
-                bytes = CircuitEventCodec.encode(event);
-            }
-            return bytes;
-        }
     }
 
     /** Finds out which events of a failed producer reached the topic. */

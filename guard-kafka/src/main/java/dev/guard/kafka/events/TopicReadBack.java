@@ -4,7 +4,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -34,14 +33,7 @@ final class TopicReadBack implements CircuitEventPublisher.ReadBack {
     private final CircuitEventDeserializer deserializer = new CircuitEventDeserializer();
 
     TopicReadBack(Map<String, Object> producerConfig) {
-        Map<String, Object> c = new HashMap<>();
-        Set<String> known = ConsumerConfig.configNames();
-        for (Map.Entry<String, Object> e : producerConfig.entrySet()) {
-            if (known.contains(e.getKey())) {
-                c.put(e.getKey(), e.getValue());
-            }
-        }
-        c.put(ConsumerConfig.CLIENT_ID_CONFIG, producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-read-back");
+        Map<String, Object> c = ProducerSettings.forClient(producerConfig, ConsumerConfig.configNames(), "-read-back");
         c.remove(ConsumerConfig.GROUP_ID_CONFIG);
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);

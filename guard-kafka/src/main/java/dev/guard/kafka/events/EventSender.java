@@ -1,0 +1,489 @@
+package dev.guard.kafka.events;
+
+import dev.guard.kafka.events.EventQueue.Pending;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+
+/**
+ * The publisher's one daemon thread, handing the {@link EventQueue} in order to its own producer, at most
+ * {@code maxBatch} events unacknowledged, each to the partition of its key, and settling each send's outcome in
+ * the queue. Before the first send it has the topic created ({@link TopicCreator}, if configured) and waits for
+ * the topic's metadata once per attempt. A refused send goes back to the queue and the thread backs off
+ * (doubling from {@code backoffInitial} to {@code backoffMax}); a failed producer is replaced: closed, given
+ * {@code settle} for requests still on their way, its unconfirmed events looked up on the topic
+ * ({@link CircuitEventPublisher.ReadBack}) and settled by the queue, then a new one made by the factory. The
+ * design note of {@link CircuitEventPublisher} says why this delivers each event once and in order.
+ * {@link #stop(long, long)} lets it send until a deadline and stops it; a failed producer is not replaced while
+ * stopping. Its state is guarded by the queue's lock, on which it waits for work.
+ */
+final class EventSender {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CircuitEventPublisher.class);
+
+    private final EventQueue queue;
+    private final Object lock;
+    private final String topic;
+    private final EventRecords records;
+    private final Map<String, Object> producerConfig;
+    private final Function<Map<String, Object>, Producer<String, byte[]>> producerFactory;
+    private final CircuitEventPublisher.ReadBack readBack;
+    private final TopicCreator topicCreator; // null when topic creation is off
+    private final int maxBatch;
+    private final long backoffInitialMillis;
+    private final long backoffMaxMillis;
+    private final long settleMillis;
+    private final Thread thread;
+    private final LongAdder sendFailures = new LongAdder();
+    private final LongAdder producerRestarts = new LongAdder();
+    // guarded by lock
+    private Producer<String, byte[]> producer;
+    private long session;
+    private boolean sessionBroken;
+    private volatile boolean stopping;
+    private volatile long deadlineNanos;
+    private volatile String lastError = "";
+    // sender thread only
+    private boolean metadataReady;
+    private int partitionCount;
+    private Pending sendingNow;
+
+    /**
+     * Makes the first producer (not yet the thread: {@link #start()}).
+     *
+     * @throws IllegalStateException if the factory returns null
+     */
+    EventSender(EventQueue queue, String topic, CircuitEvent.ContentMode contentMode, Map<String, Object> producerConfig,
+                Function<Map<String, Object>, Producer<String, byte[]>> producerFactory,
+                CircuitEventPublisher.ReadBack readBack, TopicCreator topicCreator, int maxBatch,
+                Duration backoffInitial, Duration backoffMax, Duration settle, String threadName) {
+        this.queue = queue;
+        this.lock = queue.lock;
+        this.topic = topic;
+        this.records = new EventRecords(topic, contentMode);
+        this.producerConfig = producerConfig;
+        this.producerFactory = producerFactory;
+        this.readBack = readBack;
+        this.topicCreator = topicCreator;
+        this.maxBatch = maxBatch;
+        this.backoffInitialMillis = backoffInitial.toMillis();
+        this.backoffMaxMillis = backoffMax.toMillis();
+        this.settleMillis = settle.toMillis();
+        this.producer = newProducer();
+        this.thread = new Thread(this::run, threadName);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Sends failed or refused (each attempt counted once). */
+    long sendFailures() {
+        return sendFailures.sum();
+    }
+
+    /** Producers replaced. */
+    long producerRestarts() {
+        return producerRestarts.sum();
+    }
+
+    /**
+     * Sends what it can until {@code deadlineNanos} ({@link System#nanoTime()}), then stops the thread (waiting
+     * up to {@code timeoutMillis}, then interrupting it) and closes the producer, aborting what it still holds.
+     */
+    void stop(long deadlineNanos, long timeoutMillis) {
+        this.deadlineNanos = deadlineNanos;
+        stopping = true;
+        synchronized (lock) {
+            lock.notifyAll();
+        }
+        join(timeoutMillis);
+        if (thread.isAlive()) {
+            thread.interrupt();
+            join(2000);
+        }
+        Producer<String, byte[]> p;
+        synchronized (lock) {
+            p = producer;
+        }
+        if (p != null) {
+            long left = Math.max(0, deadlineNanos - System.nanoTime());
+            try {
+                p.close(Duration.ofNanos(left)); // what it still holds after the deadline is aborted
+            } catch (RuntimeException e) {
+                LOG.warn("Closing the circuit-events producer failed", e);
+            }
+        }
+    }
+
+    private void join(long millis) {
+        try {
+            thread.join(Math.max(1, millis));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Producer<String, byte[]> newProducer() {
+        Producer<String, byte[]> p = producerFactory.apply(producerConfig);
+        if (p == null) {
+            throw new IllegalStateException("the producer factory returned null");
+        }
+        return p;
+    }
+
+    private boolean idleLocked() {
+        return queue.quietLocked() && !sessionBroken;
+    }
+
+    private boolean pastDeadline() {
+        return stopping && System.nanoTime() - deadlineNanos >= 0;
+    }
+
+    private void run() {
+        long backoff = backoffInitialMillis;
+        long outageStart = 0;
+        while (true) {
+            if (topicCreator != null && !topicCreator.ready() && !stopping && !topicCreator.ensure()) {
+                backoff = pause(backoff); // the topic first, events or not
+                continue;
+            }
+            boolean recover;
+            synchronized (lock) {
+                while (true) {
+                    if (stopping && (idleLocked() || pastDeadline() || sessionBroken || producer == null)) {
+                        // a failed producer is not replaced while closing: its events are returned by close()
+                        LOG.debug("Circuit-events sender stopped");
+                        return;
+                    }
+                    if (sessionBroken || producer == null) {
+                        recover = true;
+                        break;
+                    }
+                    if (queue.hasWorkLocked() && queue.inFlightLocked() < maxBatch) {
+                        recover = false;
+                        break;
+                    }
+                    try {
+                        if (stopping) {
+                            lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())));
+                        } else {
+                            lock.wait();
+                        }
+                    } catch (InterruptedException e) {
+                        // only close() interrupts, after setting stopping
+                    }
+                }
+            }
+            try {
+                if (recover) {
+                    if (!recover()) {
+                        backoff = pause(backoff);
+                    }
+                    continue;
+                }
+                if (!metadataReady && !awaitMetadata()) {
+                    sendFailures.increment();
+                    outageStart = noteOutage(outageStart);
+                    backoff = pause(backoff);
+                    continue;
+                }
+                if (sendSome()) {
+                    if (outageStart != 0) {
+                        LOG.info("Circuit events handed to the producer for '{}' again after {} ms", topic,
+                                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - outageStart));
+                        outageStart = 0;
+                    }
+                    backoff = backoffInitialMillis;
+                } else {
+                    sendFailures.increment();
+                    outageStart = noteOutage(outageStart);
+                    backoff = pause(backoff);
+                }
+            } catch (RuntimeException e) {
+                LOG.error("Circuit-events sender failed unexpectedly; retrying", e);
+                backoff = pause(backoff);
+            }
+        }
+    }
+
+    private long noteOutage(long outageStart) {
+        if (outageStart == 0) {
+            LOG.warn("Circuit events to '{}' not accepted by the producer ({}); {} queued, retrying with backoff",
+                    topic, lastError, queue.unconfirmed());
+            return System.nanoTime();
+        }
+        return outageStart;
+    }
+
+    /**
+     * Waits, once per attempt, for the topic's partitions (a cold producer would otherwise block max.block.ms in
+     * every send); fixes the partition count for the life of the publisher the first time.
+     */
+    private boolean awaitMetadata() {
+        Producer<String, byte[]> p;
+        synchronized (lock) {
+            p = producer;
+        }
+        try {
+            List<PartitionInfo> infos = p.partitionsFor(topic);
+            if (infos == null || infos.isEmpty()) {
+                lastError = "no partitions known for topic '" + topic + "'";
+                return false;
+            }
+            if (partitionCount == 0) {
+                partitionCount = infos.size();
+            }
+            metadataReady = true;
+            return true;
+        } catch (IllegalStateException e) {
+            producerUnusable(e);
+            return false;
+        } catch (InterruptException e) {
+            Thread.interrupted();
+            lastError = "interrupted";
+            return false;
+        } catch (KafkaException e) {
+            lastError = e.toString();
+            return false;
+        }
+    }
+
+    /**
+     * Hands queued events to the producer, oldest first, up to the window. An event the producer refuses at once
+     * was not written: it and the rest go back to the head of the queue.
+     *
+     * @return false if the producer refused an event (back off), true otherwise
+     */
+    private boolean sendSome() {
+        List<Pending> batch;
+        Producer<String, byte[]> p;
+        long mySession;
+        synchronized (lock) {
+            p = producer;
+            mySession = session;
+            batch = queue.takeLocked(maxBatch - queue.inFlightLocked(), mySession);
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Pending x = batch.get(i);
+            Throwable refused = send(p, x);
+            if (refused == null) {
+                continue;
+            }
+            lastError = refused.toString();
+            synchronized (lock) {
+                if (EventRecords.permanent(refused)) {
+                    queue.dropInFlightLocked(x);
+                    LOG.warn("Circuit event {} of '{}' can never be written ({}); dropped and reported", x.event.id(),
+                            x.key, refused.toString());
+                    continue;
+                }
+                queue.requeueLocked(batch, i);
+            }
+            if (refused instanceof RetriableException) {
+                metadataReady = false; // no metadata yet, buffer full: wait and ask again
+            } else {
+                producerUnusable(refused); // closed, fenced, a fatal error: this producer will not recover
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /** Sends one event; returns why the producer refused it at once (so it was not written), or null. */
+    private Throwable send(Producer<String, byte[]> p, Pending x) {
+        ProducerRecord<String, byte[]> record;
+        try {
+            long now = System.currentTimeMillis();
+            record = records.record(x, EventRecords.partitionOf(x.key, partitionCount), now);
+            x.partition = record.partition();
+            x.sentAtMillis = now;
+            x.refused = null;
+        } catch (RuntimeException e) {
+            // a record that cannot even be built will not be built next time either
+            return new SerializationException("cannot encode circuit event " + x.event.id() + ": " + e, e);
+        }
+        sendingNow = x;
+        try {
+            p.send(record, (metadata, error) -> completed(x, error));
+        } catch (RuntimeException e) {
+            if (e instanceof InterruptException) {
+                Thread.interrupted();
+            }
+            x.refused = e;
+        } finally {
+            sendingNow = null;
+        }
+        return x.refused;
+    }
+
+    /** A send's outcome; on the producer's I/O thread, or on the sender thread inside send() for a refusal. */
+    private void completed(Pending x, Throwable error) {
+        if (error != null && sendingNow == x && Thread.currentThread() == thread) {
+            x.refused = error; // refused before it was appended: the sender handles it
+            return;
+        }
+        boolean firstFailure = false;
+        synchronized (lock) {
+            if (x.session != session || x.state != EventQueue.IN_FLIGHT) {
+                return; // settled already (e.g. by close()), or of a producer given up on
+            }
+            if (error == null) {
+                queue.ackedLocked(x);
+            } else if (EventRecords.permanent(error)) {
+                queue.dropInFlightLocked(x);
+                LOG.warn("Circuit event {} of '{}' was refused by the cluster ({}); dropped and reported", x.event.id(),
+                        x.key, error.toString());
+            } else {
+                queue.failedLocked(x);
+                firstFailure = !sessionBroken;
+                sessionBroken = true;
+                lastError = error.toString();
+            }
+            lock.notifyAll();
+        }
+        if (firstFailure) {
+            LOG.warn("Circuit-events producer failed ({}); it will be replaced", error.toString());
+        }
+    }
+
+    private void producerUnusable(Throwable cause) {
+        lastError = cause.toString();
+        boolean first;
+        synchronized (lock) {
+            first = !sessionBroken;
+            sessionBroken = true;
+        }
+        if (first) {
+            LOG.warn("Circuit-events producer unusable ({}); it will be replaced", cause.toString());
+        }
+    }
+
+    /**
+     * Replaces a failed producer: closes it (aborting what it still holds), waits a moment for requests still on
+     * their way, reads back which of its unconfirmed events reached the topic, re-queues the others that may be
+     * re-sent without landing behind a later event of their key, and makes a new producer.
+     *
+     * @return false if it must be tried again after a backoff
+     */
+    private boolean recover() {
+        Producer<String, byte[]> old;
+        synchronized (lock) {
+            old = producer;
+            producer = null;
+        }
+        if (old != null) {
+            try {
+                old.close(Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.debug("Closing the failed circuit-events producer failed", e);
+            }
+        }
+        List<Pending> ambiguous;
+        synchronized (lock) {
+            ambiguous = queue.resolvingLocked();
+            session++; // late callbacks of the failed producer change nothing now
+        }
+        if (!ambiguous.isEmpty()) {
+            if (!pauseMillis(settleMillis)) {
+                return false;
+            }
+            Set<String> written;
+            try {
+                written = readBack.written(topic, sentOf(ambiguous));
+            } catch (RuntimeException e) {
+                lastError = "reading back '" + topic + "' failed: " + e;
+                LOG.debug("Reading back circuit events failed; retrying", e);
+                return false;
+            }
+            EventQueue.Settled s = queue.settle(ambiguous, written);
+            if (s != null) {
+                LOG.info("Circuit events of the failed producer: {} found on '{}', {} to be sent again, {} dropped "
+                        + "(a later transition of their breaker was already written)", s.found(), topic, s.again(),
+                        s.lost());
+            }
+        }
+        if (stopping) {
+            return false;
+        }
+        Producer<String, byte[]> fresh;
+        try {
+            fresh = newProducer();
+        } catch (RuntimeException e) {
+            lastError = "creating a producer failed: " + e;
+            LOG.warn("Creating a circuit-events producer failed ({}); retrying", e.toString());
+            return false;
+        }
+        synchronized (lock) {
+            if (stopping) {
+                closeQuietly(fresh);
+                return false;
+            }
+            producer = fresh;
+            sessionBroken = false;
+            lock.notifyAll();
+        }
+        metadataReady = false;
+        producerRestarts.increment();
+        LOG.info("Circuit-events producer replaced ({} in total); {} transitions queued", producerRestarts.sum(),
+                queue.unconfirmed());
+        return true;
+    }
+
+    private static List<CircuitEventPublisher.ReadBack.Sent> sentOf(List<Pending> pendings) {
+        List<CircuitEventPublisher.ReadBack.Sent> sent = new ArrayList<>(pendings.size());
+        for (Pending p : pendings) {
+            sent.add(new CircuitEventPublisher.ReadBack.Sent(p.key, p.event.id(), p.partition, p.sentAtMillis));
+        }
+        return sent;
+    }
+
+    /** Waits out the backoff (cut short by close); returns the next backoff. */
+    private long pause(long backoff) {
+        pauseMillis(backoff);
+        return Math.min(backoffMaxMillis, backoff * 2);
+    }
+
+    /** Waits {@code millis}, or until the close deadline; false if closing. */
+    private boolean pauseMillis(long millis) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        synchronized (lock) {
+            while (true) {
+                long end = stopping && deadlineNanos - until < 0 ? deadlineNanos : until;
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    return !stopping;
+                }
+                try {
+                    lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    return false;
+                }
+            }
+        }
+    }
+
+    private static void closeQuietly(Producer<String, byte[]> p) {
+        try {
+            p.close(Duration.ZERO);
+        } catch (RuntimeException e) {
+            LOG.debug("Closing a circuit-events producer failed", e);
+        }
+    }
+}
