@@ -36,7 +36,10 @@ class ScriptedOutageTest {
         assertThat(report.ordersStored()).isEqualTo(report.ordersDelivered()).isEqualTo(report.ordersSent());
         assertThat(report.clicksRejected()).as("clicks rejected fast while kafka:clicks was not closed").isPositive();
 
-        assertThat(report.transitionsOf("kafka:orders")).as(output).startsWith("CLOSED->OPEN").endsWith("HALF_OPEN->CLOSED");
+        // closed by its successful probes (HALF_OPEN->CLOSED), or by the late acknowledgement of a probe that was
+        // failed as overdue while the broker restarted (OPEN->CLOSED, issue 16 d12)
+        assertThat(report.transitionsOf("kafka:orders")).as(output).startsWith("CLOSED->OPEN")
+                .last().asString().endsWith("->CLOSED");
         assertThat(report.transitionsOf("jdbc:orders-db")).as(output).startsWith("CLOSED->OPEN")
                 .last().asString().endsWith("->CLOSED");
         assertThat(output).contains("KAFKA BROKER DOWN", "DATABASE DOWN", "script: stopping the Kafka broker",
