@@ -386,8 +386,10 @@ def suite_default(benchmark):
     """(warmup iterations, measurement iterations, forks) a benchmark has when run with its annotations' settings."""
     if ".JdbcGuardAB" in benchmark:
         return (4, 10, 1) if benchmark.endswith("_aa") else (4, 12, 6)
-    if ".GuardedSendPath." in benchmark or ".GuardedJdbcPath." in benchmark:
+    if ".GuardedSendPath." in benchmark or ".GuardedJdbcPath." in benchmark or ".ManyTopicsSend." in benchmark:
         return (4, 6, 2)
+    if ".DurableLogAppend." in benchmark:
+        return (2, 3, 1)
     return (5, 8, 1)
 
 
@@ -932,6 +934,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default="guard-bench/run-benchmarks.sh")
     ap.add_argument("--load-before", default="n/a")
+    ap.add_argument("--load-after", default=None,
+                    help="the load average when the run ended (default: now), for a report made again later")
     ap.add_argument("--note", action="append", default=[],
                     help="an extra row for the \"This run\" table, e.g. how a second merged run was made")
     ap.add_argument("--outage", help="JSON written by dev.guard.bench.OutageLatency (OUTAGE=1)")
@@ -1019,7 +1023,7 @@ def main():
         if st not in settings:
             settings.append(st)
     p("| JMH | %s, %s |" % (first.get("jmhVersion", "?"), "; ".join(settings)))
-    p("| load average (1, 5, 15 min) | before %s; after %s |" % (args.load_before, loadavg()))
+    p("| load average (1, 5, 15 min) | before %s; after %s |" % (args.load_before, args.load_after or loadavg()))
     for n in args.note:
         p("| note | %s |" % n.replace("|", "\\|"))
     p("")
