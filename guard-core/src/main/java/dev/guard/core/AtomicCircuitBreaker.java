@@ -7,7 +7,9 @@ import dev.guard.core.event.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Collections;
@@ -51,6 +53,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitBreaker.class);
     private static final VarHandle PHASE;
+    private static final MethodHandle THROWN_BY_CALL;
     private static final long NO_TIME = Long.MIN_VALUE;
     private static final State[] STATES = State.values();
     /** Low bits of a permit: 0 for a non-probe, {@code 1 + slot} for a HALF_OPEN probe. */
@@ -64,6 +67,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     static {
         try {
             PHASE = MethodHandles.lookup().findVarHandle(AtomicCircuitBreaker.class, "phase", Phase.class);
+            THROWN_BY_CALL = MethodHandles.lookup().findVirtual(AtomicCircuitBreaker.class, "thrownByCall",
+                    MethodType.methodType(void.class, long.class, boolean.class, long.class, Throwable.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -76,6 +81,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private final Listeners listeners;
     /** Whether each transition writes its log line (see {@link BreakerRegistry.Builder#logTransitions}). */
     private final boolean logTransitions;
+    /** {@link #thrownByCall} bound to this breaker; see {@link #failedCall}. */
+    private final MethodHandle thrownByCall;
 
     private volatile Phase phase;
     private volatile BreakerConfig config;
@@ -119,6 +126,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         this.listeners = new Listeners(name);
         this.lifecycle = new LifecycleEvents(listeners);
         this.logTransitions = logTransitions;
+        this.thrownByCall = THROWN_BY_CALL.bindTo(this);
         long now = clock.nanoTime();
         // a random first period: a permit of another breaker is stale here (almost surely), never a valid one
         long firstPeriod = 1 + java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40);
@@ -509,7 +517,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         try {
             result = callable.call();
         } catch (Throwable t) {
-            thrownByCall(permit, timed, start, t);
+            failedCall(permit, timed, start, t);
             throw t;
         }
         returnedByCall(permit, timed, start, result);
@@ -518,8 +526,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     /*
      * call() and supply() keep only the acquire, the user's call and the rethrow; the clock's second reading and
-     * the verdict live in the two methods below. That keeps call() under C2's inlining budget (InlineSmallCode)
-     * so that a caller's try/catch and call()'s rethrow compile into one frame (measured in docs/BENCHMARKS.md).
+     * the verdict live in the methods below, the failure's behind a call the JIT does not inline (failedCall).
+     * That keeps call() under C2's inlining budget (InlineSmallCode) whatever the order of compilation, so that a
+     * caller's try/catch and call()'s rethrow compile into one frame (measured in docs/BENCHMARKS.md).
      */
 
     /** A call of {@code permit} started at {@code start} (if {@code timed}) returned {@code result}. */
@@ -529,6 +538,22 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             recordResult(permit, end - start, end, result);
         } else {
             recordResult(permit, 0L, NO_TIME, result);
+        }
+    }
+
+    /**
+     * {@link #thrownByCall} through a method handle held in an instance field: C2 does not take such a field for
+     * a constant, so it never inlines the failure's verdict into call() or supply(). Their compiled code then
+     * stays under C2's InlineSmallCode and inlines into the caller, where a failed call's rethrow is a jump to
+     * the caller's handler rather than an unwind of call()'s frame; the failure pays an indirect call instead.
+     */
+    private void failedCall(long permit, boolean timed, long start, Throwable t) {
+        try {
+            thrownByCall.invokeExact(permit, timed, start, t);
+        } catch (Throwable e) { // thrownByCall() keeps predicate errors to itself: only a VM error lands here
+            if (e != t) {
+                t.addSuppressed(e);
+            }
         }
     }
 
@@ -572,7 +597,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         try {
             result = supplier.get();
         } catch (RuntimeException | Error t) {
-            thrownByCall(permit, timed, start, t);
+            failedCall(permit, timed, start, t);
             throw t;
         }
         returnedByCall(permit, timed, start, result);
