@@ -941,7 +941,25 @@ def main():
     ap.add_argument("--outage", help="JSON written by dev.guard.bench.OutageLatency (OUTAGE=1)")
     ap.add_argument("--footprint", help="JSON written by dev.guard.bench.TopicFootprint")
     ap.add_argument("--replay", help="JSON written by dev.guard.bench.ReplayDrain")
+    ap.add_argument("--anchor-json",
+                    help="JMH JSON of the anchor commit's ClosedCall rows run in the same window (ANCHOR_JAR=...): "
+                         "the +2 ns checks then compare commits, not days")
+    ap.add_argument("--anchor-commit", default=None, help="the commit the --anchor-json jar was built from")
     args = ap.parse_args()
+    global ANCHOR_COMMIT
+    if args.anchor_json:
+        _, anchor_res = load([args.anchor_json])
+        same_window = {}
+        for (cls, method, fail_every), r in anchor_res.items():
+            if cls in ("ClosedCall1T", "ClosedCall2T") and method in ("guardCall", "guardAsync"):
+                g = overhead(r, anchor_res.get((cls, "baseline", fail_every)))
+                if g is not None:
+                    same_window[(method, fail_every, int(cls[len("ClosedCall")]))] = g
+        if not same_window:
+            raise SystemExit("no ClosedCall guardCall/guardAsync rows with a baseline in " + args.anchor_json)
+        ANCHOR_OVERHEAD_NS.clear()
+        ANCHOR_OVERHEAD_NS.update(same_window)
+        ANCHOR_COMMIT = "%s, run in the same window from its own jar" % (args.anchor_commit or "anchor jar")
 
     data, res = load(args.json)
     if not data:

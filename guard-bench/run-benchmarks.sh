@@ -17,6 +17,8 @@
 # same shaded jar (it carries H2, HikariCP and the embedded Kafka broker of guard-testkit). The JDBC part alone,
 # about 9 min with the annotations' settings:   guard-bench/run-benchmarks.sh 'JdbcGuard'
 # (JdbcGuardAB* measure guarded/raw interleaved in one JVM; JdbcGuard*T the rejection while OPEN).
+# ANCHOR_JAR=/path/benchmarks.jar ANCHOR_COMMIT=e7a3e7d also runs that jar's closed-state rows (~4 min) and the
+# report checks the "+2 ns over the anchor" targets against them (same window) instead of the recorded figures.
 # Run it on a quiet machine: anything else running skews the numbers, the 2-thread ones most.
 set -euo pipefail
 
@@ -58,6 +60,18 @@ if [[ "${OUTAGE:-0}" == 1 ]]; then
   [[ -s "$OUTAGE_JSON" ]] || { echo "OutageLatency wrote no results to $OUTAGE_JSON" >&2; exit 1; }
   REPORT_ARGS+=(--outage "$OUTAGE_JSON")
   COMMAND="OUTAGE=1 $COMMAND"
+fi
+# ANCHOR_JAR=<benchmarks.jar of the anchor commit> (ANCHOR_COMMIT=<hash>): its closed-state rows run in the same
+# window, and the report's "+2 ns over the anchor" checks use them instead of the figures of another day's run.
+if [[ -n "${ANCHOR_JAR:-}" ]]; then
+  ANCHOR_JSON="$BENCH/target/anchor-result.json"
+  rm -f "$ANCHOR_JSON"
+  echo ">> anchor rows from $ANCHOR_JAR (${ANCHOR_COMMIT:-commit not given})"
+  "$JAVA" -jar "$ANCHOR_JAR" 'ClosedCall[12]T.(baseline|guardCall|guardAsync)$' -prof gc -rf json -rff "$ANCHOR_JSON" \
+      2>&1 | grep -E '^(# Benchmark:|ClosedCall)' || true
+  [[ -s "$ANCHOR_JSON" ]] || { echo "the anchor jar wrote no results to $ANCHOR_JSON" >&2; exit 1; }
+  REPORT_ARGS+=(--anchor-json "$ANCHOR_JSON" --anchor-commit "${ANCHOR_COMMIT:-anchor jar}")
+  COMMAND="ANCHOR_JAR=<jar of ${ANCHOR_COMMIT:-the anchor}> $COMMAND"
 fi
 # The whole suite (no arguments) or EXTRAS=1 also runs the many-topics footprint and the replay after an outage.
 if [[ "${EXTRAS:-$([[ $# -eq 0 ]] && echo 1 || echo 0)}" == 1 ]]; then
