@@ -75,6 +75,19 @@ public interface CircuitBreaker {
      */
     long tryAcquire();
 
+    /**
+     * Whether {@code permit} is a HALF_OPEN probe's: one of the {@code halfOpenMaxCalls} permits whose outcomes decide
+     * recovery. A caller that decided how to treat its call from {@link #state()} before it asked for the permit
+     * checks the permit itself: the breaker may have moved in between. A probe that will get no outcome must be
+     * {@link #release(long) released} at once, or its slot stays taken until {@code maxWaitInHalfOpen}.
+     *
+     * @param permit a value returned by {@link #tryAcquire()} or {@link #acquire()}
+     * @return {@code false} for {@link #NO_PERMIT} and for the permits of states that permit all calls
+     */
+    static boolean isProbe(long permit) {
+        return permit != NO_PERMIT && (permit & ((1L << AtomicCircuitBreaker.SLOT_BITS) - 1)) != 0;
+    }
+
     /** Like {@link #tryAcquire()}, but throws the rejection instead of returning {@link #NO_PERMIT}. */
     long acquire() throws CallNotPermittedException;
 

@@ -60,6 +60,31 @@ class PeriodsTest {
     class APermitBelongsToThePeriodThatGrantedIt {
 
         @Test
+        void aPermitSaysWhetherItIsAProbeWhateverStateWasReadBeforeAskingForIt() {
+            CircuitBreaker b = breaker(onlyConsecutive(1).halfOpenMaxCalls(2));
+            assertThat(b.state().permitsAllCalls()).isTrue(); // what a caller read before asking ...
+            long closed = permit(b);
+            assertThat(CircuitBreaker.isProbe(closed)).isFalse();
+            fail(b);
+            assertThat(CircuitBreaker.isProbe(b.tryAcquire())).as("NO_PERMIT (OPEN)").isFalse();
+            clock.advance(Duration.ofSeconds(10)); // ... and the breaker moved on before it asked
+            long probe = permit(b);
+            long second = permit(b);
+            assertThat(CircuitBreaker.isProbe(probe)).isTrue();
+            assertThat(CircuitBreaker.isProbe(second)).isTrue();
+            assertThat(CircuitBreaker.isProbe(b.tryAcquire())).as("NO_PERMIT (HALF_OPEN, slots taken)").isFalse();
+            b.release(second);
+            b.onSuccess(probe, 0);
+            assertThat(b.state()).isEqualTo(State.CLOSED);
+            assertThat(CircuitBreaker.isProbe(permit(b))).isFalse();
+            b.metricsOnly();
+            assertThat(CircuitBreaker.isProbe(permit(b))).isFalse();
+            b.disable();
+            assertThat(CircuitBreaker.isProbe(permit(b))).isFalse();
+            assertThat(CircuitBreaker.isProbe(CircuitBreaker.NO_PERMIT)).isFalse();
+        }
+
+        @Test
         void aClosedPermitReleasedInHalfOpenFreesNoProbeSlot() {
             CircuitBreaker b = breaker(onlyConsecutive(1).halfOpenMaxCalls(1));
             long early = permit(b); // a call admitted while CLOSED, still running

@@ -75,7 +75,8 @@ final class DriverSide extends ForwardingDataSource {
             awaitPermitted();
         }
         long permit = breaker.tryAcquire();
-        if (permit == CircuitBreaker.NO_PERMIT) { // it moved on between the wait and now
+        if (permit == CircuitBreaker.NO_PERMIT || CircuitBreaker.isProbe(permit)) { // it moved on since the wait:
+            breaker.release(permit); // the pool's attempts are never probes (the active probe decides recovery)
             throw recorder.rejection();
         }
         long start = recorder.start();

@@ -246,22 +246,23 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
     /**
      * The guarded acquisition of every entry point ({@link #plainConnections} is built once: no allocation per call).
      *
-     * <p>While the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED) no permission is asked for: in those
-     * states every call is permitted without a probe permit ({@link dev.guard.core.State#permitsAllCalls()}), so
-     * there is nothing to give back. A failure is recorded at once; a success is left to the connection, whose first
-     * counted use outcome stands for the whole request (or whose {@code close()} records it). Otherwise (OPEN,
-     * HALF_OPEN, FORCED_OPEN) a permission is asked for and, if granted (a HALF_OPEN probe), the acquisition's outcome
-     * is recorded at once: it is the probe's verdict, and the permit is given back before the connection is handed
-     * out, whatever the caller then does with it.
+     * <p>The permit decides, never a state read before asking for it (the breaker may move in between). While the
+     * breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED) the permit is the period's, not a probe's
+     * ({@link dev.guard.core.State#permitsAllCalls()}), so there is nothing to give back: a failure is recorded at
+     * once, a success is left to the connection, whose first counted use outcome stands for the whole request (or
+     * whose {@code close()} records it). A HALF_OPEN probe's permit gets the acquisition's outcome at once: it is
+     * the probe's verdict, and the permit is given back before the connection is handed out, whatever the caller
+     * then does with it. No permit (OPEN, FORCED_OPEN, HALF_OPEN without a free slot) is a rejection.
      */
     Connection acquire(ConnectionSource source) throws SQLException {
         if (waiters != null) {
             return acquirePooled(source);
         }
-        if (!breaker.state().permitsAllCalls()) {
-            return acquireProbe(source);
+        long permit = breaker.tryAcquire(); // the permit, not a state read before it, says which period this is
+        if (permit == CircuitBreaker.NO_PERMIT || CircuitBreaker.isProbe(permit)) {
+            return acquireProbe(source, permit);
         }
-        long permit = breaker.tryAcquire(); // permits all: the period's permit, which the connection's uses carry
+        // a state that permits all calls: the period's permit, which the connection's uses carry
         long start = recorder.start();
         Connection c = obtain(source, permit, start, false);
         return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
@@ -280,6 +281,11 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
             throw recorder.rejection();
         }
         long permit = breaker.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT || CircuitBreaker.isProbe(permit)) { // it moved since state()
+            breaker.release(permit);
+            waiters.exit(w);
+            throw recorder.rejection();
+        }
         long start = recorder.start();
         Connection c;
         try {
@@ -333,8 +339,8 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
     }
 
     /** {@link #acquire} while the breaker does not permit all calls: rejected, or a probe decided by the acquisition. */
-    private Connection acquireProbe(ConnectionSource source) throws SQLException {
-        long permit = breaker.tryAcquire();
+    /** {@link #acquire} under {@code permit} of a state that does not permit all calls (a probe, or none). */
+    private Connection acquireProbe(ConnectionSource source, long permit) throws SQLException {
         if (permit == CircuitBreaker.NO_PERMIT) {
             throw recorder.rejection();
         }
