@@ -57,7 +57,8 @@ final class TopicGuard<K, V> {
     final String topic;
     final CircuitBreaker breaker;
     final TopicPolicy policy;
-    private final GuardedProducer<K, V> owner;
+    /** The producer's immutable context: the only way this guard reaches anything beyond its topic. */
+    private final SendContext<K, V> ctx;
     private final Producer<K, V> delegate;
     private final Clock clock;
     /** The producer's interceptors: told of every record's outcome, the guard's refusals included. */
@@ -129,14 +130,14 @@ final class TopicGuard<K, V> {
     // ---- a rejection shared by all REJECT sends of one opening
     private volatile RejectedSend cachedRejection;
 
-    TopicGuard(String topic, CircuitBreaker breaker, TopicPolicy policy, GuardedProducer<K, V> owner) {
+    TopicGuard(String topic, CircuitBreaker breaker, TopicPolicy policy, SendContext<K, V> ctx) {
         this.topic = topic;
         this.breaker = breaker;
         this.policy = policy;
-        this.owner = owner;
-        this.delegate = owner.delegate;
-        this.clock = owner.clock;
-        this.interceptors = owner.interceptors;
+        this.ctx = ctx;
+        this.delegate = ctx.delegate;
+        this.clock = ctx.clock;
+        this.interceptors = ctx.interceptors;
         this.buffer = policy.mode() == TopicPolicy.Mode.BUFFER
                 ? new SendBuffer<>(policy.maxRecords(), policy.maxBytes()) : null;
         this.lock = buffer == null ? null : buffer.lock;
@@ -251,6 +252,25 @@ final class TopicGuard<K, V> {
 
     // ------------------------------------------------------------------------------------------ sending
 
+    /**
+     * The topic's one entry, decided once: while records are buffered, behind them; else the breaker's permit and
+     * straight to Kafka, or, without a permit, the topic's open-state policy. Outcomes come back only through the
+     * returned future and the callback.
+     *
+     * @return the record's future; null only if this guard was released as idle meanwhile (see {@link #retire()}):
+     * the record was not taken, and the caller sends it through the topic's live guard
+     */
+    Future<RecordMetadata> send(ProducerRecord<K, V> record, Callback callback) {
+        if (buffering()) {
+            return enqueue(record, callback);
+        }
+        long permit = breaker.tryAcquire();
+        if (permit == CircuitBreaker.NO_PERMIT) {
+            return onRejected(record, callback);
+        }
+        return sendNow(record, callback, permit);
+    }
+
     /** Closed-state send: the breaker granted {@code permit}, which travels with the send to its outcome. */
     Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback, long permit) {
         boolean timed = breaker.config().measuresDuration();
@@ -315,7 +335,7 @@ final class TopicGuard<K, V> {
         try {
             attempt = delegate.send(p.record, p);
         } catch (RuntimeException e) {
-            if (callerWaits && owner.classifier.classify(e) != SendFailureClassifier.Verdict.FAILURE) {
+            if (callerWaits && ctx.classifier.classify(e) != SendFailureClassifier.Verdict.FAILURE) {
                 completed(e, 0L, route); // the permit's verdict (ignored, or fatal and reported)
                 throw e;
             }
@@ -329,15 +349,15 @@ final class TopicGuard<K, V> {
         return true;
     }
 
-    /** The breaker rejected the send. */
+    /** The breaker rejected the send. Null if this guard was released (see {@link #send}). */
     Future<RecordMetadata> onRejected(ProducerRecord<K, V> record, Callback callback) {
         if (buffer != null) {
             return enqueue(record, callback);
         }
         rejected.increment();
         RejectedSend r = rejection();
-        if (owner.inTransaction()) {
-            owner.failTransaction(r.exception); // KafkaProducer's commit fails after a failed send: so does ours
+        if (ctx.state.inTransaction()) {
+            ctx.state.failTransaction(r.exception); // KafkaProducer's commit fails after a failed send: so does ours
         }
         interceptors.onFailure(record, r.exception);
         if (callback != null) {
@@ -444,7 +464,7 @@ final class TopicGuard<K, V> {
 
     /** Records an outcome under {@code permit}, unless an overdue failure was already counted for it ({@code credited}). */
     private SendFailureClassifier.Verdict record(Exception exception, long nanos, long permit, boolean credited) {
-        SendFailureClassifier.Verdict verdict = owner.classifier.classify(exception);
+        SendFailureClassifier.Verdict verdict = ctx.classifier.classify(exception);
         reportSuccesses(); // the window sees the batched successes before this outcome
         switch (verdict) {
             case FAILURE:
@@ -453,7 +473,7 @@ final class TopicGuard<K, V> {
                 }
                 break;
             case FATAL:
-                owner.reportFatal(topic, exception);
+                ctx.fatal.report(topic, exception);
                 if (!credited) {
                     breaker.onIgnored(permit);
                 }
@@ -485,7 +505,7 @@ final class TopicGuard<K, V> {
             p.settle(interceptors, metadata, null);
         } else {
             if (completed(exception, nanos, route) == SendFailureClassifier.Verdict.FAILURE
-                    && !owner.isClosing()) {
+                    && !ctx.state.closing()) {
                 // In flight when the topic failed: back to the head of the buffer, in order (or failed, if it has
                 // used up its time or its attempts).
                 p.decidedByGuard(); // before this callback returns, so before the attempt's future fails
@@ -504,8 +524,9 @@ final class TopicGuard<K, V> {
 
     // ------------------------------------------------------------------------------------------ buffer
 
+    /** Buffers the record, or fails it at once. Null if this guard was released (see {@link #send}). */
     Future<RecordMetadata> enqueue(ProducerRecord<K, V> record, Callback callback) {
-        int size = owner.sizeOf(record);
+        int size = ctx.sizeOf(record);
         if (size > maxBytes) {
             PendingSend<K, V> p = new PendingSend<>(record, callback);
             overflowed.increment();
@@ -515,7 +536,7 @@ final class TopicGuard<K, V> {
         }
         // After guardFor() put this guard in the map: either close() sees the guard and shuts its buffer, or we
         // see closing here.
-        if (owner.isClosing()) {
+        if (ctx.state.closing()) {
             return refuseClosing(record, callback);
         }
         // Room first, then the future: a refused record allocates nothing.
@@ -524,13 +545,13 @@ final class TopicGuard<K, V> {
             if (outcome == SendBuffer.ACCEPTED) {
                 buffer.cancel(size);
             }
-            return owner.dispatch(record, callback);
+            return null; // the producer sends it again through the topic's live guard
         }
         if (outcome == SendBuffer.FULL && !failNew) {
             outcome = makeRoom(size);
         }
         if (outcome != SendBuffer.ACCEPTED) {
-            return outcome == SendBuffer.SHUT || owner.isClosing() ? refuseClosing(record, callback)
+            return outcome == SendBuffer.SHUT || ctx.state.closing() ? refuseClosing(record, callback)
                     : refuseFull(record, callback);
         }
         BufferedSend<K, V> p;
@@ -585,7 +606,7 @@ final class TopicGuard<K, V> {
             waiters++;
             while (outcome == SendBuffer.FULL) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || owner.isClosing()) {
+                if (left <= 0 || ctx.state.closing()) {
                     break;
                 }
                 try {
@@ -696,7 +717,7 @@ final class TopicGuard<K, V> {
         }
         drainRequested = false;
         try {
-            owner.drainExecutor.execute(this::drain);
+            ctx.executor.execute(this::drain);
         } catch (RuntimeException rejectedByExecutor) {
             drainScheduled.set(false);
         }
@@ -932,7 +953,7 @@ final class TopicGuard<K, V> {
             }
         };
         try {
-            owner.drainExecutor.execute(failThem);
+            ctx.executor.execute(failThem);
         } catch (RuntimeException shutDown) {
             failThem.run();
         }
