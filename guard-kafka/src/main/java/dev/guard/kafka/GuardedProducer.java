@@ -350,7 +350,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         try {
             long now = context.clock.nanoTime();
             for (TopicGuard<K, V> g : guards.values()) {
-                g.sweep(now, ackTimeoutNanos);
+                g.sweep(now);
                 if (!state.closing() && now - g.activeAsOf() >= idleTimeoutNanos) {
                     release(g);
                 }

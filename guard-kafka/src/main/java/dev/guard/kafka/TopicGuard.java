@@ -1,6 +1,7 @@
 package dev.guard.kafka;
 
 import dev.guard.core.BreakerMeasurement;
+import dev.guard.kafka.AckWatch.Route;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
@@ -24,24 +25,15 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Everything the producer knows about one topic: its breaker, its policy, its buffer and the counters that
- * detect overdue acknowledgements.
+ * Everything the producer knows about one topic: its breaker, its policy, its buffer and its acknowledgement
+ * watch.
  *
  * <p>Closed-state path ({@link #sendNow}): hand the record to Kafka with either the shared route of its permit (no user callback,
  * nothing to time: no allocation) or one small wrapper. The buffer and the drain task are only touched while
  * {@link #buffering()} is true.
  *
- * <p><b>What a healthy topic costs per record: no atomic instruction.</b> Overdue detection needs to know how many
- * sends are pending, but only once acknowledgements stop. So sends are <em>counted</em> (a {@link LongAdder} on the
- * sender's thread, an atomic on completion) only while {@link #counting} is on: from the topic's first send, after
- * every breaker transition, and from the first sweep that saw no successful acknowledgement since the one before;
- * a sweep turns it off when acknowledgements flow and the breaker is CLOSED (sends counted before stay watched
- * until they complete; under steady load some always are in flight, so this must not wait for them). An
- * outage therefore starts being counted at most two sweep intervals ({@code 2 * ackTimeout/8}) after it began, and
- * its sends count as overdue {@code ackTimeout} later. Successes acknowledged on the producer's I/O thread are
- * reported to the breaker in batches ({@link CircuitBreaker#onSuccesses}): every {@value #FLUSH_EVERY}, before any
- * failure is recorded (so the window sees outcomes in order), at each sweep, and in {@code flush()} and
- * {@code close()}.
+ * <p>Outcomes become breaker verdicts in the topic's {@link AckWatch}, which also batches successes and judges
+ * overdue acknowledgements.
  *
  * <p>Open-state path of a BUFFER topic ({@link #enqueue}): size the record, read the clock, append it to the
  * {@link SendBuffer} without a lock. A full buffer (FAIL_NEW) answers with one shared failed future and
@@ -50,9 +42,6 @@ import java.util.concurrent.locks.ReentrantLock;
 final class TopicGuard<K, V> {
 
     static final Logger LOG = LoggerFactory.getLogger(GuardedProducer.class);
-    private static final int HISTORY = 64;
-    /** The owner thread reports its successes to the breaker at least this often. */
-    static final int FLUSH_EVERY = 64;
 
     final String topic;
     final CircuitBreaker breaker;
@@ -68,38 +57,11 @@ final class TopicGuard<K, V> {
     private final ReentrantLock lock;
     private final dev.guard.core.event.Subscription transitions;
 
-    /**
-     * Where sends report, not counted and counted (see {@link Route}): the route of the last permit seen, shared by
-     * every send of one period; a send under another permit makes a new one (once per period, or per probe).
-     */
-    private volatile Route<K, V> uncountedRoute = new Route<>(this, false, CircuitBreaker.NO_PERMIT, false);
-    private volatile Route<K, V> countedRoute = new Route<>(this, true, CircuitBreaker.NO_PERMIT, false);
-    /** HALF_OPEN probes in flight and when each was handed over: a probe is judged overdue by its own age. */
-    private final ProbeWatch probes = new ProbeWatch();
-    /** The permit the sweep's overdue credits were counted under: only completions of that period consume them. */
-    private volatile long creditPermit = CircuitBreaker.NO_PERMIT;
-    /** Set by every transition: the next sweep takes the sends still pending as judged (they are stale now). */
-    private volatile boolean rebase;
-
-    // ---- overdue-ack detection: counted sends handed to Kafka (or blocked in send()) minus their completions
-    /** Whether new sends are counted (see the class comment). Read by every send, written by sweeps. */
-    private volatile boolean counting = true;
-    /** Counted sends; written by the senders' threads while {@link #counting}. */
-    final LongAdder sent = new LongAdder();
-    /** Written by the I/O thread, on lines of its own; successful completions tell progress. */
-    private final Completions completions = new Completions();
-    /** The thread whose successes are batched: the first to acknowledge one (a KafkaProducer's I/O thread). */
-    private volatile Thread ackOwner;
-    private long lastProgressNanos = Long.MIN_VALUE;
-    private final long[] historyNanos = new long[HISTORY];
-    private final long[] historySent = new long[HISTORY];
-    private int historyCount;
-    private long overdueCounted;
+    /** Judges the topic's sends by their outcomes and ages (success batching, overdue sweep). */
+    private final AckWatch<K, V> watch;
 
     // ---- idle release: written by the sweep only
     private long activeAsOf = Long.MIN_VALUE;
-    private long idleSent = -1;
-    private long idleDone = -1;
     /** Expired records taken out of the buffer whose futures and callbacks have not been failed yet. */
     private final java.util.concurrent.atomic.AtomicInteger settling = new java.util.concurrent.atomic.AtomicInteger();
     /** Set once the producer released this guard: a send that would buffer here goes to a fresh guard. */
@@ -111,7 +73,6 @@ final class TopicGuard<K, V> {
     final LongAdder overflowed = new LongAdder();
     final LongAdder replayed = new LongAdder();
     final LongAdder possibleDuplicates = new LongAdder();
-    final LongAdder overdue = new LongAdder();
 
     // ---- buffer
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -151,6 +112,7 @@ final class TopicGuard<K, V> {
         this.evictedError = new BufferOverflowException("evicted from the full buffer of topic '" + topic
                 + "' (maxRecords=" + policy.maxRecords() + ", maxBytes=" + policy.maxBytes()
                 + ", overflow=FAIL_OLDEST) to make room for a newer record");
+        this.watch = new AckWatch<>(topic, breaker, ctx, this);
         this.transitions = breaker.subscribe(this::onTransition);
         attachMeasurements();
     }
@@ -180,7 +142,7 @@ final class TopicGuard<K, V> {
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.possible.duplicates",
                 "In-flight records that failed retriably and were sent again", g -> g.possibleDuplicates.sum());
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overdue",
-                "Sends counted as failed because their acknowledgement was overdue", g -> g.overdue.sum());
+                "Sends counted as failed because their acknowledgement was overdue", g -> g.watch.overdue.sum());
     }
 
     private final List<Figure> figures = new ArrayList<>(8);
@@ -274,7 +236,7 @@ final class TopicGuard<K, V> {
     /** Closed-state send: the breaker granted {@code permit}, which travels with the send to its outcome. */
     Future<RecordMetadata> sendNow(ProducerRecord<K, V> record, Callback callback, long permit) {
         boolean timed = breaker.config().measuresDuration();
-        Route<K, V> route = route(counting, permit);
+        Route<K, V> route = watch.route(permit);
         if (buffer != null) {
             // The record and callback, to send it again if the attempt fails retriably: 32 bytes; 16 more only
             // when the breaker times calls.
@@ -287,36 +249,14 @@ final class TopicGuard<K, V> {
         // period's sends.
         Callback cb = callback == null && !timed && !interceptors.active ? route
                 : new TrackedCallback(callback, timed ? clock.nanoTime() : 0L, route);
-        if (route.counted) {
-            sent.increment();
-        }
+        watch.sent(route);
         try {
             return delegate.send(record, cb);
         } catch (RuntimeException e) {
             // send() threw instead of failing the future: classify like a callback error, then surface it.
-            completed(e, 0L, route);
+            watch.completed(e, 0L, route);
             throw e;
         }
-    }
-
-    /**
-     * The shared route of sends under {@code permit}: the cached one while the permit is the period's, else a new
-     * one (a new period, or a HALF_OPEN probe, whose permit is then remembered for the overdue sweep).
-     */
-    private Route<K, V> route(boolean counted, long permit) {
-        Route<K, V> r = counted ? countedRoute : uncountedRoute;
-        if (r.permit != permit) {
-            r = new Route<>(this, counted, permit, breaker.state() == State.HALF_OPEN);
-            if (counted) {
-                countedRoute = r;
-            } else {
-                uncountedRoute = r;
-            }
-        }
-        if (r.probe) {
-            probes.started(permit, clock.nanoTime()); // a probe slot's permit repeats for the next probe in it
-        }
-        return r;
     }
 
     /**
@@ -328,15 +268,13 @@ final class TopicGuard<K, V> {
     private boolean handToKafka(PendingSend<K, V> p, boolean timed, Route<K, V> route, boolean callerWaits) {
         p.attemptStarted(timed ? clock.nanoTime() : 0L);
         p.route = route;
-        if (route.counted) {
-            sent.increment();
-        }
+        watch.sent(route);
         Future<RecordMetadata> attempt;
         try {
             attempt = delegate.send(p.record, p);
         } catch (RuntimeException e) {
             if (callerWaits && ctx.classifier.classify(e) != SendFailureClassifier.Verdict.FAILURE) {
-                completed(e, 0L, route); // the permit's verdict (ignored, or fatal and reported)
+                watch.completed(e, 0L, route); // the permit's verdict (ignored, or fatal and reported)
                 throw e;
             }
             // send() threw instead of failing the future: no future of Kafka's decides, the guard does. Classify
@@ -382,129 +320,16 @@ final class TopicGuard<K, V> {
 
     // ---------------------------------------------------------------------------------------- outcomes
 
-    private void onTrackedCompletion(Exception exception, Route<K, V> route) {
-        if (exception == null) {
-            succeeded(0L, route);
-        } else {
-            completed(exception, 0L, route);
-        }
-    }
-
-    /**
-     * A send succeeded. Untimed successes on the owner thread while CLOSED are only counted here and reported to
-     * the breaker in batches of one permit; any other goes to the breaker at once, after the batch that precedes it.
-     */
-    private void succeeded(long nanos, Route<K, V> route) {
-        Completions c = completions;
-        c.progress();
-        if (route.counted) {
-            c.countedCompleted();
-        }
-        if (judgedAlready(route)) {
-            if (route.probe && breaker.state() == State.OPEN) {
-                // A probe failed as overdue (the broker was down, or still starting) was written after all: the
-                // topic works again. Waiting out the open wait, doubled by that verdict, would add a whole backoff
-                // step to every recovery from an outage that outlasted ackTimeout.
-                breaker.recoverEarly("a probe of topic '" + topic + "' failed as overdue was acknowledged after all");
-            }
-            return;
-        }
-        if (nanos == 0L && isAckOwner() && breaker.state() == State.CLOSED) {
-            if (c.addOwnerSuccess(route.permit, breaker) >= FLUSH_EVERY) {
-                reportSuccesses();
-            }
-            return;
-        }
-        reportSuccesses();
-        breaker.onSuccess(route.permit, nanos);
-    }
-
-    private boolean isAckOwner() {
-        Thread t = Thread.currentThread();
-        Thread o = ackOwner;
-        if (o == null) {
-            synchronized (this) { // once per topic
-                if (ackOwner == null) {
-                    ackOwner = t;
-                }
-                o = ackOwner;
-            }
-        }
-        return o == t;
-    }
-
-    /** Tells the breaker of the owner's successes not yet reported. Any thread; before any other outcome. */
-    void reportSuccesses() {
-        completions.report(breaker);
-    }
-
-    /** A send completed with {@code exception}: records it, unless it was counted as overdue. Returns the verdict. */
-    private SendFailureClassifier.Verdict completed(Exception exception, long nanos, Route<K, V> route) {
-        if (route.counted) {
-            completions.countedCompleted();
-        }
-        return record(exception, nanos, route.permit, judgedAlready(route));
-    }
-
-    /**
-     * Whether this completion's send was already judged as overdue, so that it gives its permit back and records
-     * nothing more: a probe by its own age ({@link ProbeWatch}); a counted send of a CLOSED period by one of the
-     * period's overdue credits, never by a credit of another period.
-     */
-    private boolean judgedAlready(Route<K, V> route) {
-        if (route.probe) {
-            if (probes.finished(route.permit)) {
-                breaker.release(route.permit);
-                return true;
-            }
-            return false;
-        }
-        return route.counted && route.permit == creditPermit && consumeCredit(route.permit);
-    }
-
-    /** Records an outcome under {@code permit}, unless an overdue failure was already counted for it ({@code credited}). */
-    private SendFailureClassifier.Verdict record(Exception exception, long nanos, long permit, boolean credited) {
-        SendFailureClassifier.Verdict verdict = ctx.classifier.classify(exception);
-        reportSuccesses(); // the window sees the batched successes before this outcome
-        switch (verdict) {
-            case FAILURE:
-                if (!credited) {
-                    breaker.onFailure(permit, nanos, exception);
-                }
-                break;
-            case FATAL:
-                ctx.fatal.report(topic, exception);
-                if (!credited) {
-                    breaker.onIgnored(permit);
-                }
-                break;
-            default:
-                if (!credited) {
-                    breaker.onIgnored(permit);
-                }
-        }
-        return verdict;
-    }
-
-    /** Takes an overdue credit for a completion under {@code permit}: the permit comes back with no new verdict. */
-    private boolean consumeCredit(long permit) {
-        if (completions.takeCredit()) {
-            breaker.release(permit);
-            return true;
-        }
-        return false;
-    }
-
     /** An attempt of a BUFFER topic's record completed; {@code route}: its permit and whether it was counted. */
     void onBufferedSendCompleted(PendingSend<K, V> p, Route<K, V> route, RecordMetadata metadata,
                                  Exception exception) {
         long start = p.attemptStartNanos();
         long nanos = start == 0 ? 0L : clock.nanoTime() - start;
         if (exception == null) {
-            succeeded(nanos, route);
+            watch.succeeded(nanos, route);
             p.settle(interceptors, metadata, null);
         } else {
-            if (completed(exception, nanos, route) == SendFailureClassifier.Verdict.FAILURE
+            if (watch.completed(exception, nanos, route) == SendFailureClassifier.Verdict.FAILURE
                     && !ctx.state.closing()) {
                 // In flight when the topic failed: back to the head of the buffer, in order (or failed, if it has
                 // used up its time or its attempts).
@@ -758,7 +583,7 @@ final class TopicGuard<K, V> {
                 }
                 boolean handed;
                 try {
-                    handed = handToKafka(head, breaker.config().measuresDuration(), route(counting, permit), false);
+                    handed = handToKafka(head, breaker.config().measuresDuration(), watch.route(permit), false);
                     if (handed) {
                         replayed.increment();
                     }
@@ -805,8 +630,7 @@ final class TopicGuard<K, V> {
     }
 
     private void onTransition(BreakerEvent event) {
-        counting = true; // until a sweep sees the topic healthy again
-        rebase = true;
+        watch.onTransition();
         if (buffer == null) {
             return;
         }
@@ -820,80 +644,13 @@ final class TopicGuard<K, V> {
     // ---------------------------------------------------------------------------------- periodic sweep
 
     /**
-     * Runs every {@code ackTimeout/8}: reports batched successes; while no send of the topic has succeeded for
-     * {@code ackTimeout}, counts counted sends older than {@code ackTimeout} that have not completed as failures
-     * (once each; in HALF_OPEN such a send is the probe, and it fails the probe); turns counting on or off (see the
-     * class comment); and expires buffered records past their {@code bufferTimeout}.
+     * Runs every {@code ackTimeout/8}: the acknowledgement watch's sweep ({@link AckWatch#sweep}), the idle
+     * accounting, and expiry of buffered records past their {@code bufferTimeout}.
      */
-    void sweep(long now, long ackTimeoutNanos) {
-        boolean progress = completions.takeProgress();
-        reportSuccesses();
-        long sentNow = sent.sum();
-        long done = completions.countedCompletedCount();
-        int slot = historyCount % HISTORY;
-        historyNanos[slot] = now;
-        historySent[slot] = sentNow;
-        historyCount++;
-        if (progress || lastProgressNanos == Long.MIN_VALUE) {
-            lastProgressNanos = now;
-        }
-        // A send is overdue when it is older than ackTimeout AND the topic has had no successful acknowledgement
-        // for ackTimeout: under saturation acks queue behind each other but keep coming, which is not an outage.
-        boolean stalled = now - lastProgressNanos >= ackTimeoutNanos;
-        long sentBefore = sentAsOf(now - ackTimeoutNanos);
-        if (rebase) {
-            // A transition happened: the sends still pending belong to an earlier period, whose verdicts are in.
-            // Taken as counted, so that their age never fails the new period (a probe, a fresh CLOSED window).
-            rebase = false;
-            overdueCounted = Math.max(overdueCounted, sentNow - done);
-        }
-        State state = breaker.state();
-        if (state == State.HALF_OPEN) {
-            // A probe is judged by its own outcome or its own age: one overdue probe re-opens the breaker now
-            // rather than after maxWaitInHalfOpen.
-            long permit;
-            while ((permit = probes.overdue(now, ackTimeoutNanos)) != CircuitBreaker.NO_PERMIT) {
-                overdue.increment();
-                breaker.onFailure(permit, ackTimeoutNanos, new AckTimeoutException("probe to topic '" + topic
-                        + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms"));
-            }
-        } else if (stalled && sentBefore >= 0 && (state == State.CLOSED || state == State.METRICS_ONLY)) {
-            long newlyOverdue = sentBefore - done - overdueCounted;
-            // Judged in the period of the sends it is about: tryAcquire() in CLOSED and METRICS_ONLY is the
-            // period's permit and counts nothing.
-            long permit = newlyOverdue > 0 ? breaker.tryAcquire() : CircuitBreaker.NO_PERMIT;
-            if (permit != CircuitBreaker.NO_PERMIT) {
-                long n = Math.min(newlyOverdue, Math.max(1, breaker.config().windowSize()));
-                overdueCounted += newlyOverdue;
-                if (permit != creditPermit) {
-                    completions.clearCredits(); // credits of an earlier period: its sends are judged already
-                    creditPermit = permit;
-                }
-                completions.addCredits(newlyOverdue);
-                overdue.add(newlyOverdue);
-                AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
-                        + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
-                for (long i = 0; i < n && breaker.state() == state; i++) {
-                    breaker.onFailure(permit, ackTimeoutNanos, e);
-                }
-            }
-        }
-        if (done >= sentNow) {
-            // everything counted has completed: forget what was counted, credits are consumed or moot
-            overdueCounted = 0;
-            completions.clearCredits();
-            historyCount = 0;
-        } else if (overdueCounted > sentNow - done) {
-            overdueCounted = sentNow - done;
-        }
-        // Acknowledgements flow: stop counting new sends (those still counted stay watched until they complete).
-        // None since the last sweep: count new sends until acknowledgements flow again.
-        counting = !progress || breaker.state() != State.CLOSED;
-        if (progress || sentNow != idleSent || done != idleDone || sentNow > done || breaker.state() != State.CLOSED
-                || (buffer != null && !buffer.isEmpty()) || activeAsOf == Long.MIN_VALUE) {
+    void sweep(long now) {
+        boolean active = watch.sweep(now);
+        if (active || (buffer != null && !buffer.isEmpty()) || activeAsOf == Long.MIN_VALUE) {
             activeAsOf = now;
-            idleSent = sentNow;
-            idleDone = done;
         }
         if (buffer != null) {
             expire(now);
@@ -901,21 +658,6 @@ final class TopicGuard<K, V> {
                 scheduleDrain(); // the drain asks for the probe: automaticHalfOpen(false) leaves that to us
             }
         }
-    }
-
-    /** The sent counter at the newest sweep at or before {@code time}; -1 if none that old. */
-    private long sentAsOf(long time) {
-        int n = Math.min(historyCount, HISTORY);
-        long best = -1;
-        long bestTime = Long.MIN_VALUE;
-        for (int i = 0; i < n; i++) {
-            long t = historyNanos[i];
-            if (t <= time && t > bestTime) {
-                bestTime = t;
-                best = historySent[i];
-            }
-        }
-        return best;
     }
 
     private void expire(long now) {
@@ -1061,77 +803,22 @@ final class TopicGuard<K, V> {
 
     /** Whether sends are counted one by one now (tests). */
     boolean counting() {
-        return counting;
+        return watch.counting();
+    }
+
+    /** Tells the breaker of the successes acknowledged but not yet reported (flush, close). */
+    void reportSuccesses() {
+        watch.reportSuccesses();
     }
 
     TopicStats stats() {
         int records = buffer == null ? 0 : buffer.records();
         long bytes = buffer == null ? 0 : buffer.bytes();
         return new TopicStats(topic, breaker.state(), policy.mode(), records, bytes, rejected.sum(), expired.sum(),
-                overflowed.sum(), replayed.sum(), possibleDuplicates.sum(), overdue.sum());
+                overflowed.sum(), replayed.sum(), possibleDuplicates.sum(), watch.overdue.sum());
     }
 
     // ------------------------------------------------------------------------------------------ helpers
-
-    /**
-     * Where a send reports its outcome: the topic, the breaker permit the send was granted (its outcome is judged
-     * in the period that granted it), and whether the send is counted for overdue detection. Shared by every send of
-     * one period and counting mode, so that a {@link PendingSend} carries neither permit nor flag of its own and
-     * stays at 32 bytes; a REJECT topic's send without user callback uses it as its callback (no allocation).
-     */
-    static final class Route<K, V> implements Callback {
-        final TopicGuard<K, V> guard;
-        final boolean counted;
-        final long permit;
-        /** Granted in HALF_OPEN: each send under it is a probe, watched by its own age. */
-        final boolean probe;
-
-        Route(TopicGuard<K, V> guard, boolean counted, long permit, boolean probe) {
-            this.guard = guard;
-            this.counted = counted;
-            this.permit = permit;
-            this.probe = probe;
-        }
-
-        @Override
-        public void onCompletion(RecordMetadata metadata, Exception exception) {
-            guard.onTrackedCompletion(exception, this);
-        }
-    }
-
-    /**
-     * The HALF_OPEN probes in flight, by permit, with the clock reading at which each was handed to Kafka; and the
-     * probes already failed as overdue, whose late answer then gives the permit back and records nothing. Touched
-     * only by probes and by the sweep in HALF_OPEN: a lock is fine.
-     */
-    static final class ProbeWatch {
-        private final java.util.HashMap<Long, Long> inFlight = new java.util.HashMap<>(4);
-        private final java.util.HashSet<Long> judged = new java.util.HashSet<>(4);
-
-        synchronized void started(long permit, long now) {
-            inFlight.put(permit, now);
-            judged.remove(permit); // a slot's permit is reused by the next probe in it
-        }
-
-        /** The probe of {@code permit} answered: true if it was already failed as overdue. */
-        synchronized boolean finished(long permit) {
-            inFlight.remove(permit);
-            return judged.remove(permit);
-        }
-
-        /** Takes one probe in flight for at least {@code ackTimeout}, marked judged, or NO_PERMIT. */
-        synchronized long overdue(long now, long ackTimeoutNanos) {
-            for (java.util.Map.Entry<Long, Long> e : inFlight.entrySet()) {
-                if (now - e.getValue() >= ackTimeoutNanos) {
-                    long permit = e.getKey();
-                    inFlight.remove(permit);
-                    judged.add(permit);
-                    return permit;
-                }
-            }
-            return CircuitBreaker.NO_PERMIT;
-        }
-    }
 
     /** Wraps a user callback (or times the send, or tells the interceptors) on REJECT topics. */
     private final class TrackedCallback implements Callback {
@@ -1149,9 +836,9 @@ final class TopicGuard<K, V> {
         public void onCompletion(RecordMetadata metadata, Exception exception) {
             long nanos = start == 0 ? 0L : clock.nanoTime() - start;
             if (exception == null) {
-                succeeded(nanos, route);
+                watch.succeeded(nanos, route);
             } else {
-                completed(exception, nanos, route);
+                watch.completed(exception, nanos, route);
             }
             if (interceptors.active) {
                 interceptors.onAcknowledgement(metadata, exception);
