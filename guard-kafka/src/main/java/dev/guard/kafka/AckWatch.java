@@ -44,8 +44,8 @@ final class AckWatch<K, V> {
     private final SendFailureClassifier classifier;
     private final FatalErrors fatal;
     private final long ackTimeoutNanos;
-    /** Whose {@link PendingSend}s report through this watch's routes: the BUFFER topic's guard. */
-    private final TopicGuard<K, V> attempts;
+    /** Whose {@link PendingSend}s report through this watch's routes: a BUFFER topic's sends; null on REJECT topics. */
+    private final BufferingSends<K, V> attempts;
 
     /**
      * Where sends report, not counted and counted (see {@link Route}): the route of the last permit seen, shared by
@@ -82,7 +82,7 @@ final class AckWatch<K, V> {
     /** Sends counted as failed because their acknowledgement was overdue. */
     final LongAdder overdue = new LongAdder();
 
-    AckWatch(String topic, CircuitBreaker breaker, SendContext<K, V> ctx, TopicGuard<K, V> attempts) {
+    AckWatch(String topic, CircuitBreaker breaker, SendContext<K, V> ctx, BufferingSends<K, V> attempts) {
         this.topic = topic;
         this.breaker = breaker;
         this.clock = ctx.clock;
@@ -356,14 +356,14 @@ final class AckWatch<K, V> {
      */
     static final class Route<K, V> implements Callback {
         final AckWatch<K, V> watch;
-        /** Where a BUFFER topic's {@link PendingSend} reports the outcome of its attempt. */
-        final TopicGuard<K, V> attempts;
+        /** Where a BUFFER topic's {@link PendingSend} reports the outcome of its attempt; null on REJECT topics. */
+        final BufferingSends<K, V> attempts;
         final boolean counted;
         final long permit;
         /** Granted in HALF_OPEN: each send under it is a probe, watched by its own age. */
         final boolean probe;
 
-        Route(AckWatch<K, V> watch, TopicGuard<K, V> attempts, boolean counted, long permit, boolean probe) {
+        Route(AckWatch<K, V> watch, BufferingSends<K, V> attempts, boolean counted, long permit, boolean probe) {
             this.watch = watch;
             this.attempts = attempts;
             this.counted = counted;

@@ -496,7 +496,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private long handOvers() {
         long n = 0;
         for (TopicGuard<K, V> g : guards.values()) {
-            n += g.replayed.sum() + g.possibleDuplicates.sum();
+            n += g.handOvers();
         }
         return n;
     }
@@ -558,9 +558,6 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         int failed = 0;
         for (TopicGuard<K, V> g : guards.values()) {
             g.stopAccepting();
-            if (g.buffering()) {
-                g.scheduleDrain();
-            }
         }
         for (TopicGuard<K, V> g : guards.values()) {
             failed += g.drainOrFail(deadline);

@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -27,8 +28,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p><b>What.</b> Once per JVM, on a daemon thread started by the first {@link GuardedProducer} built, a private
  * producer's topic guards take {@value #SENDS} records each through what {@code send()} calls once a breaker is open:
- * {@link TopicGuard#enqueue} and {@link TopicGuard#onRejected} of a BUFFER topic (its buffer fills, so accepted and
- * refused records both run) and {@link TopicGuard#onRejected} of a REJECT topic, half of them with a callback (except
+ * {@link BufferingSends#enqueue} of a BUFFER topic (its buffer fills, so accepted and refused records both run) and
+ * {@link RejectingSends#rejected} of a REJECT topic, half of them with a callback (except
  * the records the buffer accepts). Measured with the producer classes already loaded: about 25 ms on its thread
  * (21 - 24 ms of CPU, 1.3 MB allocated), plus the JIT's compilations. Nothing of it is visible: its own registry (no
  * transition log lines, no events, no metrics), a {@link MockProducer} that is never sent to (every breaker stays
@@ -99,11 +100,14 @@ final class OpenPathWarmUp {
             ProducerRecord<byte[], byte[]> buffered = new ProducerRecord<>(BUFFER_TOPIC, value);
             ProducerRecord<byte[], byte[]> rejected = new ProducerRecord<>(REJECT_TOPIC, value);
             Callback ignore = (metadata, exception) -> { };
-            TopicGuard<byte[], byte[]> buffer = producer.guardFor(BUFFER_TOPIC);
-            TopicGuard<byte[], byte[]> reject = producer.guardFor(REJECT_TOPIC);
-            buffer.breaker.onFailure(buffer.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
-            reject.breaker.onFailure(reject.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
-            if (buffer.breaker.state() != State.OPEN || reject.breaker.state() != State.OPEN) {
+            TopicGuard<byte[], byte[]> bufferGuard = producer.guardFor(BUFFER_TOPIC);
+            TopicGuard<byte[], byte[]> rejectGuard = producer.guardFor(REJECT_TOPIC);
+            BufferingSends<byte[], byte[]> buffer = (BufferingSends<byte[], byte[]>) bufferGuard.sends;
+            RejectingSends<byte[], byte[]> reject = (RejectingSends<byte[], byte[]>) rejectGuard.sends;
+            for (TopicGuard<byte[], byte[]> g : List.of(bufferGuard, rejectGuard)) {
+                g.breaker.onFailure(g.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
+            }
+            if (bufferGuard.breaker.state() != State.OPEN || rejectGuard.breaker.state() != State.OPEN) {
                 throw new IllegalStateException("warm-up breakers did not open");
             }
             for (int i = 0; i < SENDS; i++) {
@@ -111,14 +115,10 @@ final class OpenPathWarmUp {
                 // the records the buffer accepts carry no callback: failing them at the end runs the callback code a
                 // closed-state acknowledgement shares, and the application's profile of it should stay its own
                 Callback bufferCb = i < BUFFER_RECORDS ? null : cb;
-                if ((i & 2) == 0) {
-                    buffer.enqueue(buffered, bufferCb); // send() while the buffer holds records
-                } else {
-                    buffer.onRejected(buffered, bufferCb); // send() refused by the breaker
-                }
-                reject.onRejected(rejected, cb);
+                buffer.enqueue(buffered, bufferCb); // send() while the buffer holds records, or without a permit
+                reject.rejected(rejected, cb); // send() without a permit
             }
-            TopicStats[] stats = {buffer.stats(), reject.stats()};
+            TopicStats[] stats = {bufferGuard.stats(), rejectGuard.stats()};
             buffer.drainOrFail(System.nanoTime()); // fails the buffered records: no "closed with N records" warning
             return stats;
         } finally {
