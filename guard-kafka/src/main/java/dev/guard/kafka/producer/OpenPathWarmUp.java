@@ -21,32 +21,27 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * when it comes.
  *
  * <p><b>Why.</b> A healthy producer never runs the code that buffers or rejects a record. When its first outage
- * opens a breaker, that code runs interpreted until the JIT has counted enough calls to compile it: at a thousand
- * sends a second per thread, about 100 ms of sends taking 5 - 15 µs each (against 0.2 - 0.5 µs compiled), then
- * seconds of C1 code. Measured with {@code OutageLatency}, that is what put the first outage's p99 over 10 µs where
- * later outages in the same JVM stay at 2 - 5 µs.
+ * opens a breaker, that code runs interpreted until the JIT has counted enough calls to compile it, and the first
+ * outage's open-state sends are then several times slower than later outages' (figures in docs/BENCHMARKS.md).
  *
  * <p><b>What.</b> Once per JVM, on a daemon thread started by the first {@link GuardedProducer} built, a private
  * producer's topic guards take {@value #SENDS} records each through what {@code send()} calls once a breaker is open:
  * {@link BufferingSends#enqueue} of a BUFFER topic (its buffer fills, so accepted and refused records both run) and
  * {@link RejectingSends#rejected} of a REJECT topic, half of them with a callback (except
- * the records the buffer accepts). Measured with the producer classes already loaded: about 25 ms on its thread
- * (21 - 24 ms of CPU, 1.3 MB allocated), plus the JIT's compilations. Nothing of it is visible: its own registry (no
+ * the records the buffer accepts): a few tens of milliseconds of one core. Nothing of it is visible: its own registry (no
  * transition log lines, no events, no metrics), a {@link MockProducer} that is never sent to (every breaker stays
  * open), no user serializer, sizer or callback, and every thread it starts ends with it.
  *
- * <p><b>Not through {@code send()}.</b> A first version sent through {@link GuardedProducer#send}: its profile then
- * said the open-state calls were hot, C2 inlined {@code enqueue} into {@code send()} and, out of budget, no longer
- * inlined the closed-state {@code sendNow} ({@code -XX:+PrintInlining}: "too big"), nor {@code send()} into its
- * callers. The closed-state path and the breaker's permission check keep the application's own profile; the first
- * outage still deoptimises {@code send()} once, which then calls the compiled open-state methods.
+ * <p><b>Not through {@code send()}.</b> It calls the open-state methods directly, never {@link GuardedProducer#send}:
+ * the closed-state path and the breaker's permission check keep the application's own profile, so that the warm-up
+ * cannot make the JIT favour the open-state code inside {@code send()}.
  * {@link GuardedProducer.Builder#warmUp(boolean) warmUp(false)} on every builder, or
  * {@code -Ddev.guard.kafka.warmUp=false} ({@link GuardedProducer#WARM_UP_PROPERTY}), turns it off.
  */
 final class OpenPathWarmUp {
 
     private static final Logger LOG = LoggerFactory.getLogger(OpenPathWarmUp.class);
-    /** Records per topic: past C2's compile thresholds (about 15 000 calls of a method without loops). */
+    /** Records per topic: past the JIT's thresholds for compiling a method at its highest tier. */
     static final int SENDS = 20_000;
     /** Records the BUFFER topic accepts before it refuses (FAIL_NEW): both outcomes run. */
     static final int BUFFER_RECORDS = 1_000;

@@ -18,6 +18,32 @@ import java.util.concurrent.Future;
  * Everything the producer knows about one topic: its breaker, its policy, how its sends go ({@link TopicSends}:
  * {@link RejectingSends} or {@link BufferingSends}, chosen once here from the policy's mode), the acknowledgement
  * watch that judges them ({@link AckWatch}), its counters and the figures it exports.
+ *
+ * <h2>Design note: how a record flows, and which thread does what</h2>
+ * <ol>
+ *   <li><b>The caller's thread</b>, in {@link GuardedProducer#send}: the interceptors' {@code onSend}, one map
+ *       look-up for the topic's guard (made on first use, with its breaker from the registry), then
+ *       {@link TopicSends#send}, which decides once and runs one way. REJECT: a permit, and the record goes to the
+ *       wrapped producer with the period's shared {@link AckWatch.Route} as its callback (nothing allocated), or
+ *       no permit, and the opening's shared failed future and {@link CircuitOpenException} answer at once. BUFFER:
+ *       with an empty buffer and a permit, the record goes to the wrapped producer inside its {@link PendingSend};
+ *       otherwise it is appended to the {@link SendBuffer} without a lock. No lock and no volatile write in CLOSED.
+ *       Nothing below the producer refers to it: the guards get an immutable {@link SendContext}.</li>
+ *   <li><b>Kafka's I/O thread</b> runs the completions: the route (or the {@link PendingSend}) reports to the
+ *       topic's {@link AckWatch}, which turns the outcome into a breaker verdict under the permit that granted the
+ *       send (successes in batches). On a BUFFER topic a retriable failure puts the record back at the head of the
+ *       buffer, and the record's future completes only with its final outcome.</li>
+ *   <li><b>The drain</b> (the context's executor, one task per topic at a time) hands buffered records to Kafka in
+ *       order once the topic is CLOSED, or only the head, as the probe, in HALF_OPEN; it also fails expired records,
+ *       so that a blocking user callback never holds up the sweep.</li>
+ *   <li><b>The sweeper</b> (one thread per producer, every {@code ackTimeout/8}) reports batched successes, judges
+ *       overdue acknowledgements and probes ({@link AckWatch#sweep}), expires buffered records and releases idle
+ *       topics' guards.</li>
+ *   <li><b>Breaker transitions</b> reach {@link #onTransition}: the watch counts sends again, a buffer starts
+ *       draining, and {@code flush()} and {@code close()}, which wait on the buffer's condition on their caller's
+ *       thread, are woken.</li>
+ * </ol>
+ * Results reach the user only through futures and callbacks.
  */
 final class TopicGuard<K, V> {
 
