@@ -197,7 +197,10 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
 
     // ------------------------------------------------------------------------------------------ buffer
 
-    /** Buffers the record, or fails it at once. Null if this guard was released (see {@link TopicSends#send}). */
+    /**
+     * Buffers the record, or fails it at once (too large, full, closing). Null if the topic's guard was released
+     * (see {@link TopicSends#send}).
+     */
     Future<RecordMetadata> enqueue(ProducerRecord<K, V> record, Callback callback) {
         int size = ctx.sizeOf(record);
         if (size > maxBytes) {
