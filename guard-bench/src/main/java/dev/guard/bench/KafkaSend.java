@@ -1,9 +1,9 @@
 package dev.guard.bench;
 
 import dev.guard.core.State;
-import dev.guard.kafka.GuardedProducer;
-import dev.guard.kafka.TopicPolicy;
-import dev.guard.kafka.TopicStats;
+import dev.guard.kafka.producer.GuardedProducer;
+import dev.guard.kafka.producer.TopicPolicy;
+import dev.guard.kafka.producer.TopicStats;
 import dev.guard.testkit.KafkaBroker;
 import dev.guard.testkit.KafkaBrokers;
 import org.apache.kafka.clients.producer.KafkaProducer;

@@ -1,8 +1,8 @@
 package dev.guard.bench;
 
 import dev.guard.core.CircuitBreaker;
-import dev.guard.kafka.GuardedProducer;
-import dev.guard.kafka.TopicPolicy;
+import dev.guard.kafka.producer.GuardedProducer;
+import dev.guard.kafka.producer.TopicPolicy;
 import dev.guard.testkit.KafkaBroker;
 import dev.guard.testkit.KafkaBrokers;
 import org.apache.kafka.clients.producer.Callback;

@@ -1,7 +1,7 @@
 package dev.guard.bench;
 
-import dev.guard.kafka.GuardedProducer;
-import dev.guard.kafka.TopicPolicy;
+import dev.guard.kafka.producer.GuardedProducer;
+import dev.guard.kafka.producer.TopicPolicy;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 

@@ -3,7 +3,7 @@ package dev.guard.kafka.consumer;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
-import dev.guard.kafka.CircuitOpenException;
+import dev.guard.kafka.producer.CircuitOpenException;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

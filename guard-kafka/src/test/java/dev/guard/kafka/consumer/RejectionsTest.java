@@ -5,7 +5,7 @@ import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.ManualClock;
-import dev.guard.kafka.CircuitOpenException;
+import dev.guard.kafka.producer.CircuitOpenException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -4,7 +4,7 @@ import dev.guard.core.BreakerRegistry;
 import java.util.List;
 import java.util.Properties;
 
-import dev.guard.kafka.GuardedProducer;
+import dev.guard.kafka.producer.GuardedProducer;
 import dev.guard.kafka.events.CircuitEventPublisher;
 
 import org.springframework.beans.factory.ObjectProvider;

@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.guard.core.BreakerRegistry;
-import dev.guard.kafka.GuardedProducer;
+import dev.guard.kafka.producer.GuardedProducer;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.slf4j.Logger;

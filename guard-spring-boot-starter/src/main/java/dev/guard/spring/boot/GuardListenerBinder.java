@@ -12,7 +12,7 @@ import dev.guard.core.CircuitBreaker;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
-import dev.guard.kafka.CircuitOpenException;
+import dev.guard.kafka.producer.CircuitOpenException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 import dev.guard.core.BreakerRegistry;
-import dev.guard.kafka.GuardedProducer;
+import dev.guard.kafka.producer.GuardedProducer;
 
 import org.apache.kafka.clients.producer.Producer;
 import org.springframework.kafka.core.ProducerPostProcessor;
@@ -40,7 +40,7 @@ final class GuardedProducerPostProcessor<K, V> implements ProducerPostProcessor<
             b.breakerConfig(policies.defaultBreakerConfig);
         }
         policies.topics.forEach(b::topic);
-        for (Map.Entry<java.util.regex.Pattern, dev.guard.kafka.TopicPolicy> p : policies.patterns) {
+        for (Map.Entry<java.util.regex.Pattern, dev.guard.kafka.producer.TopicPolicy> p : policies.patterns) {
             b.topicPattern(p.getKey(), p.getValue());
         }
         return b.build();

@@ -10,7 +10,7 @@ import java.util.regex.PatternSyntaxException;
 
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
-import dev.guard.kafka.TopicPolicy;
+import dev.guard.kafka.producer.TopicPolicy;
 
 /**
  * The {@code guard.kafka.*} topic policies of one producer factory, resolved once when the factory is guarded.

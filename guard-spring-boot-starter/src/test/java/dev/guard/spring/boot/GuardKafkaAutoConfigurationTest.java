@@ -7,8 +7,8 @@ import java.util.Map;
 
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.metrics.BreakerMetrics;
-import dev.guard.kafka.GuardedProducer;
-import dev.guard.kafka.TopicPolicy;
+import dev.guard.kafka.producer.GuardedProducer;
+import dev.guard.kafka.producer.TopicPolicy;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.producer.MockProducer;

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.State;
-import dev.guard.kafka.CircuitOpenException;
+import dev.guard.kafka.producer.CircuitOpenException;
 import dev.guard.testkit.KafkaBroker;
 import dev.guard.testkit.KafkaBrokers;
 

@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.ProducerRecord;

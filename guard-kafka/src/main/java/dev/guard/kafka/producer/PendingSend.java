@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -31,7 +31,7 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>This class is what a closed topic allocates per {@code send()}, so it holds only what a put-back needs to
  * send the record again, in five references: 32 bytes with compressed references. The mark "decided by the guard"
- * is a sentinel in {@link #own}, and whether the attempt is counted travels in its shared {@link TopicGuard.Route},
+ * is a sentinel in {@link #own}, and whether the attempt is counted travels in its shared {@link AckWatch.Route},
  * so that no flag takes another 8 bytes. A record that waits in the buffer, or whose attempt is timed, is a
  * {@link BufferedSend}.
  */
@@ -58,10 +58,10 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
     /**
      * The topic the current attempt reports to, the permit it was granted, and whether it is counted for overdue
      * detection (see
-     * {@link TopicGuard}). Written before each attempt is handed to Kafka, which publishes it to the I/O thread;
+     * {@link AckWatch}). Written before each attempt is handed to Kafka, which publishes it to the I/O thread;
      * nothing reads it before.
      */
-    TopicGuard.Route<K, V> route;
+    AckWatch.Route<K, V> route;
     final ProducerRecord<K, V> record;
     final Callback userCallback;
     /** Kafka's future of the first attempt; decides the outcome while {@link #own} is null. Release/acquire. */
@@ -144,8 +144,8 @@ class PendingSend<K, V> implements UncancellableFuture, Callback {
 
     @Override
     public void onCompletion(RecordMetadata metadata, Exception exception) {
-        TopicGuard.Route<K, V> r = route;
-        r.guard.onBufferedSendCompleted(this, r, metadata, exception);
+        AckWatch.Route<K, V> r = route;
+        r.attempts.onBufferedSendCompleted(this, r, metadata, exception);
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -20,32 +21,27 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * when it comes.
  *
  * <p><b>Why.</b> A healthy producer never runs the code that buffers or rejects a record. When its first outage
- * opens a breaker, that code runs interpreted until the JIT has counted enough calls to compile it: at a thousand
- * sends a second per thread, about 100 ms of sends taking 5 - 15 µs each (against 0.2 - 0.5 µs compiled), then
- * seconds of C1 code. Measured with {@code OutageLatency}, that is what put the first outage's p99 over 10 µs where
- * later outages in the same JVM stay at 2 - 5 µs.
+ * opens a breaker, that code runs interpreted until the JIT has counted enough calls to compile it, and the first
+ * outage's open-state sends are then several times slower than later outages' (figures in docs/BENCHMARKS.md).
  *
  * <p><b>What.</b> Once per JVM, on a daemon thread started by the first {@link GuardedProducer} built, a private
  * producer's topic guards take {@value #SENDS} records each through what {@code send()} calls once a breaker is open:
- * {@link TopicGuard#enqueue} and {@link TopicGuard#onRejected} of a BUFFER topic (its buffer fills, so accepted and
- * refused records both run) and {@link TopicGuard#onRejected} of a REJECT topic, half of them with a callback (except
- * the records the buffer accepts). Measured with the producer classes already loaded: about 25 ms on its thread
- * (21 - 24 ms of CPU, 1.3 MB allocated), plus the JIT's compilations. Nothing of it is visible: its own registry (no
+ * {@link BufferingSends#enqueue} of a BUFFER topic (its buffer fills, so accepted and refused records both run) and
+ * {@link RejectingSends#rejected} of a REJECT topic, half of them with a callback (except
+ * the records the buffer accepts): a few tens of milliseconds of one core. Nothing of it is visible: its own registry (no
  * transition log lines, no events, no metrics), a {@link MockProducer} that is never sent to (every breaker stays
  * open), no user serializer, sizer or callback, and every thread it starts ends with it.
  *
- * <p><b>Not through {@code send()}.</b> A first version sent through {@link GuardedProducer#send}: its profile then
- * said the open-state calls were hot, C2 inlined {@code enqueue} into {@code send()} and, out of budget, no longer
- * inlined the closed-state {@code sendNow} ({@code -XX:+PrintInlining}: "too big"), nor {@code send()} into its
- * callers. The closed-state path and the breaker's permission check keep the application's own profile; the first
- * outage still deoptimises {@code send()} once, which then calls the compiled open-state methods.
+ * <p><b>Not through {@code send()}.</b> It calls the open-state methods directly, never {@link GuardedProducer#send}:
+ * the closed-state path and the breaker's permission check keep the application's own profile, so that the warm-up
+ * cannot make the JIT favour the open-state code inside {@code send()}.
  * {@link GuardedProducer.Builder#warmUp(boolean) warmUp(false)} on every builder, or
  * {@code -Ddev.guard.kafka.warmUp=false} ({@link GuardedProducer#WARM_UP_PROPERTY}), turns it off.
  */
 final class OpenPathWarmUp {
 
     private static final Logger LOG = LoggerFactory.getLogger(OpenPathWarmUp.class);
-    /** Records per topic: past C2's compile thresholds (about 15 000 calls of a method without loops). */
+    /** Records per topic: past the JIT's thresholds for compiling a method at its highest tier. */
     static final int SENDS = 20_000;
     /** Records the BUFFER topic accepts before it refuses (FAIL_NEW): both outcomes run. */
     static final int BUFFER_RECORDS = 1_000;
@@ -99,11 +95,14 @@ final class OpenPathWarmUp {
             ProducerRecord<byte[], byte[]> buffered = new ProducerRecord<>(BUFFER_TOPIC, value);
             ProducerRecord<byte[], byte[]> rejected = new ProducerRecord<>(REJECT_TOPIC, value);
             Callback ignore = (metadata, exception) -> { };
-            TopicGuard<byte[], byte[]> buffer = producer.guardFor(BUFFER_TOPIC);
-            TopicGuard<byte[], byte[]> reject = producer.guardFor(REJECT_TOPIC);
-            buffer.breaker.onFailure(buffer.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
-            reject.breaker.onFailure(reject.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
-            if (buffer.breaker.state() != State.OPEN || reject.breaker.state() != State.OPEN) {
+            TopicGuard<byte[], byte[]> bufferGuard = producer.guardFor(BUFFER_TOPIC);
+            TopicGuard<byte[], byte[]> rejectGuard = producer.guardFor(REJECT_TOPIC);
+            BufferingSends<byte[], byte[]> buffer = (BufferingSends<byte[], byte[]>) bufferGuard.sends;
+            RejectingSends<byte[], byte[]> reject = (RejectingSends<byte[], byte[]>) rejectGuard.sends;
+            for (TopicGuard<byte[], byte[]> g : List.of(bufferGuard, rejectGuard)) {
+                g.breaker.onFailure(g.breaker.tryAcquire(), 0L, new NetworkException("open-state warm-up"));
+            }
+            if (bufferGuard.breaker.state() != State.OPEN || rejectGuard.breaker.state() != State.OPEN) {
                 throw new IllegalStateException("warm-up breakers did not open");
             }
             for (int i = 0; i < SENDS; i++) {
@@ -111,14 +110,10 @@ final class OpenPathWarmUp {
                 // the records the buffer accepts carry no callback: failing them at the end runs the callback code a
                 // closed-state acknowledgement shares, and the application's profile of it should stay its own
                 Callback bufferCb = i < BUFFER_RECORDS ? null : cb;
-                if ((i & 2) == 0) {
-                    buffer.enqueue(buffered, bufferCb); // send() while the buffer holds records
-                } else {
-                    buffer.onRejected(buffered, bufferCb); // send() refused by the breaker
-                }
-                reject.onRejected(rejected, cb);
+                buffer.enqueue(buffered, bufferCb); // send() while the buffer holds records, or without a permit
+                reject.rejected(rejected, cb); // send() without a permit
             }
-            TopicStats[] stats = {buffer.stats(), reject.stats()};
+            TopicStats[] stats = {bufferGuard.stats(), rejectGuard.stats()};
             buffer.drainOrFail(System.nanoTime()); // fails the buffered records: no "closed with N records" warning
             return stats;
         } finally {

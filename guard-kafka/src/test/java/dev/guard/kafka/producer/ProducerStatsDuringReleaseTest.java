@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
@@ -1088,7 +1088,7 @@ class ProducerContractEdgesTest {
         producer.sweepNow();
         assertThat(producer.stats()).isEmpty();
         trip(stale.breaker); // the released guard's breaker opens: a racing send would be buffered there
-        Future<RecordMetadata> f = stale.enqueue(rec("raced"), null);
+        Future<RecordMetadata> f = producer.sendThrough(stale, rec("raced"), null);
         assertThat(producer.stats("t").bufferedRecords() + mock.history().size()).as("it reached the live guard")
                 .isEqualTo(2);
         assertThat(mock.history()).extracting(ProducerRecord::value).contains("raced");

@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import dev.guard.core.CircuitBreaker;
 
@@ -20,7 +20,7 @@ import java.lang.invoke.VarHandle;
  *   <li>{@code progressed}: a send succeeded since the last sweep. Set by the first success after each sweep; the
  *       other successes only read it.</li>
  *   <li>{@code countedCompleted}: completions, either way, of the sends that were counted (see
- *       {@link TopicGuard}); atomic, touched only while a topic counts its sends.</li>
+ *       {@link AckWatch}); atomic, touched only while a topic counts its sends.</li>
  *   <li>{@code overdueCredits}: read by counted completions, written by the sweep.</li>
  * </ul>
  */

@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
@@ -252,7 +252,7 @@ class SendBufferTest {
                 }
             }, "producer-" + t));
         }
-        // The drain: takes heads one at a time, like TopicGuard.drain().
+        // The drain: takes heads one at a time, like BufferingSends.drain().
         Thread drainer = new Thread(() -> {
             try {
                 start.await();

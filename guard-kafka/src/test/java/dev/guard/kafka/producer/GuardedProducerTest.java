@@ -1,4 +1,4 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
@@ -114,7 +114,7 @@ class GuardedProducerTest {
         @Test
         void successesOfTheAcknowledgingThreadReachTheBreakerInBatches() throws Exception {
             build();
-            int n = TopicGuard.FLUSH_EVERY + 5;
+            int n = AckWatch.FLUSH_EVERY + 5;
             for (int i = 0; i < n; i++) {
                 producer.send(rec("r", "v" + i));
             }
@@ -122,7 +122,7 @@ class GuardedProducerTest {
                 mock.completeNext(); // this thread acknowledges first: its successes are batched
             }
             CircuitBreaker b = producer.breaker("r");
-            assertThat(b.status().successfulCalls()).as("one batch reported").isEqualTo(TopicGuard.FLUSH_EVERY);
+            assertThat(b.status().successfulCalls()).as("one batch reported").isEqualTo(AckWatch.FLUSH_EVERY);
             producer.flush();
             assertThat(b.status().successfulCalls()).as("flush() reports the rest").isEqualTo(n);
             // another thread's acknowledgement is not batched: the breaker sees it at once

@@ -1,10 +1,9 @@
-package dev.guard.kafka;
+package dev.guard.kafka.producer;
 
 import dev.guard.core.Backoff;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.Clock;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -82,12 +81,14 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     public static final String WARM_UP_PROPERTY = "dev.guard.kafka.warmUp";
     private static final AtomicInteger INSTANCES = new AtomicInteger();
 
-    final Producer<K, V> delegate;
-    final Clock clock;
-    final SendFailureClassifier classifier;
-    final ExecutorService drainExecutor;
+    private final Producer<K, V> delegate;
+    private final ExecutorService drainExecutor;
     /** The producer's interceptors, run by the guard (see {@link Builder#interceptor(ProducerInterceptor)}). */
-    final Interceptors<K, V> interceptors;
+    private final Interceptors<K, V> interceptors;
+    /** What every topic guard works with; built once, the guards' only way to anything beyond their topic. */
+    private final SendContext<K, V> context;
+    /** Closing and the open transaction: written here, read by the topic guards. */
+    private final ProducerState state = new ProducerState();
     private final BreakerRegistry registry;
     private final boolean ownsRegistry;
     private final ScheduledExecutorService sweeper;
@@ -98,15 +99,8 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final Map<String, TopicPolicy> topicPolicies;
     private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies;
     private final BreakerConfig defaultBreakerConfig;
-    private final RecordSizer<K, V> sizer;
     private final boolean transactional;
     private final ConcurrentHashMap<String, TopicGuard<K, V>> guards = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Long> fatalReported = new ConcurrentHashMap<>();
-    private volatile boolean closing;
-    /** Between beginTransaction() and its commit or abort. */
-    private volatile boolean inTransaction;
-    /** The first refusal of a record of the open transaction, if any. */
-    private volatile Exception transactionFailure;
     /** Set by the first close(); later ones wait for {@link #closed}. */
     private final java.util.concurrent.atomic.AtomicBoolean closeStarted = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
@@ -115,8 +109,6 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.delegate = b.delegate;
         this.ownsRegistry = b.registry == null;
         this.registry = b.registry != null ? b.registry : BreakerRegistry.create();
-        this.clock = registry.clock();
-        this.classifier = b.classifier;
         this.ackTimeoutNanos = b.ackTimeout.toNanos();
         this.idleTimeoutNanos = b.idleTimeout.toNanos();
         this.flushTimeoutNanos = b.flushTimeout.toNanos();
@@ -124,12 +116,13 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.topicPolicies = Map.copyOf(b.topicPolicies);
         this.patternPolicies = List.copyOf(b.patternPolicies);
         this.defaultBreakerConfig = b.breakerConfig;
-        this.sizer = b.sizer;
         this.transactional = b.transactional;
         this.interceptors = b.interceptors.isEmpty() ? Interceptors.none() : new Interceptors<>(b.interceptors);
         int id = INSTANCES.incrementAndGet();
         this.drainExecutor = Executors.newCachedThreadPool(daemon("guard-producer-" + id + "-drain"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("guard-producer-" + id + "-sweep"));
+        this.context = new SendContext<>(delegate, registry.clock(), b.classifier, interceptors, drainExecutor,
+                b.sizer, state, new FatalErrors(), ackTimeoutNanos);
         if (b.sweep) {
             long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), ackTimeoutNanos / 8);
             sweeper.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
@@ -304,19 +297,23 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /** {@link #send} after the interceptors' {@code onSend}. */
     Future<RecordMetadata> dispatch(ProducerRecord<K, V> record, Callback callback) {
-        if (closing) {
+        if (state.closing()) {
             throw new IllegalStateException("Cannot send after the producer is closed (topic '"
                     + (record == null ? null : record.topic()) + "')");
         }
-        TopicGuard<K, V> g = guardFor(record.topic());
-        if (g.buffering()) {
-            return g.enqueue(record, callback);
+        return sendThrough(guardFor(record.topic()), record, callback);
+    }
+
+    /**
+     * Sends through {@code g}, the topic's guard as looked up; if it was released as idle meanwhile (it answers null,
+     * having taken nothing), through the topic's live guard.
+     */
+    Future<RecordMetadata> sendThrough(TopicGuard<K, V> g, ProducerRecord<K, V> record, Callback callback) {
+        Future<RecordMetadata> f = g.send(record, callback);
+        while (f == null) {
+            f = guardFor(record.topic()).send(record, callback);
         }
-        long permit = g.breaker.tryAcquire();
-        if (permit == CircuitBreaker.NO_PERMIT) {
-            return g.onRejected(record, callback);
-        }
-        return g.sendNow(record, callback, permit);
+        return f;
     }
 
     /** The guard of one topic, created if absent. */
@@ -332,7 +329,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         TopicPolicy policy = policyFor(topic);
         BreakerConfig config = policy.breakerConfig() != null ? policy.breakerConfig() : defaultBreakerConfig;
         CircuitBreaker breaker = registry.breaker(BREAKER_PREFIX + topic, config, KIND);
-        return new TopicGuard<>(topic, breaker, policy, this);
+        return new TopicGuard<>(topic, breaker, policy, context);
     }
 
     /** The policy that applies to {@code topic}: by name, else the first matching pattern, else the default. */
@@ -349,31 +346,12 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return defaultPolicy;
     }
 
-    int sizeOf(ProducerRecord<K, V> record) {
-        return Math.max(0, sizer.sizeOf(record));
-    }
-
-    boolean isClosing() {
-        return closing;
-    }
-
-    void reportFatal(String topic, Exception e) {
-        String key = topic + '|' + e.getClass().getName();
-        long now = System.nanoTime();
-        Long last = fatalReported.get(key);
-        if (last == null || now - last > TimeUnit.MINUTES.toNanos(1)) {
-            fatalReported.put(key, now);
-            LOG.warn("Topic '{}': {} cannot be healed by waiting and does not trip the breaker; "
-                    + "fix the configuration (reported once a minute per error type)", topic, e.toString());
-        }
-    }
-
     private void sweep() {
         try {
-            long now = clock.nanoTime();
+            long now = context.clock.nanoTime();
             for (TopicGuard<K, V> g : guards.values()) {
-                g.sweep(now, ackTimeoutNanos);
-                if (!closing && now - g.activeAsOf() >= idleTimeoutNanos) {
+                g.sweep(now);
+                if (!state.closing() && now - g.activeAsOf() >= idleTimeoutNanos) {
                     release(g);
                 }
             }
@@ -518,7 +496,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private long handOvers() {
         long n = 0;
         for (TopicGuard<K, V> g : guards.values()) {
-            n += g.replayed.sum() + g.possibleDuplicates.sum();
+            n += g.handOvers();
         }
         return n;
     }
@@ -576,13 +554,10 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private void closeOnce(Duration timeout) {
         long budget = timeout.compareTo(Duration.ofDays(1)) > 0 ? TimeUnit.DAYS.toNanos(1) : timeout.toNanos();
         long deadline = System.nanoTime() + budget;
-        closing = true;
+        state.startClosing();
         int failed = 0;
         for (TopicGuard<K, V> g : guards.values()) {
             g.stopAccepting();
-            if (g.buffering()) {
-                g.scheduleDrain();
-            }
         }
         for (TopicGuard<K, V> g : guards.values()) {
             failed += g.drainOrFail(deadline);
@@ -657,23 +632,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     public void beginTransaction() {
         refuseBufferWithTransactions();
         delegate.beginTransaction();
-        transactionFailure = null;
-        inTransaction = true;
-    }
-
-    /**
-     * Whether a transaction is open: records the guard refuses then fail it (see {@link #commitTransaction()}).
-     * One volatile read on the rejection path.
-     */
-    boolean inTransaction() {
-        return inTransaction;
-    }
-
-    /** A record of the open transaction was refused by the guard: the transaction must not commit. First one wins. */
-    void failTransaction(Exception e) {
-        if (transactionFailure == null) {
-            transactionFailure = e;
-        }
+        state.transactionBegun();
     }
 
     @Override
@@ -691,20 +650,19 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      */
     @Override
     public void commitTransaction() {
-        Exception failed = transactionFailure;
+        Exception failed = state.transactionFailure();
         if (failed != null) {
             throw new KafkaException("Cannot commit the transaction: a record of it was refused by the guard ("
                     + failed.getMessage() + "); abort the transaction and retry it", failed);
         }
         delegate.commitTransaction();
-        inTransaction = false;
+        state.transactionCommitted();
     }
 
     @Override
     public void abortTransaction() {
         delegate.abortTransaction();
-        transactionFailure = null;
-        inTransaction = false;
+        state.transactionAborted();
     }
 
     @Override
