@@ -104,7 +104,7 @@ final class AckWatch<K, V> {
         boolean counted = counting;
         Route<K, V> r = counted ? countedRoute : uncountedRoute;
         if (r.permit != permit) {
-            r = new Route<>(this, attempts, counted, permit, breaker.state() == State.HALF_OPEN);
+            r = new Route<>(this, attempts, counted, permit, CircuitBreaker.isProbe(permit));
             if (counted) {
                 countedRoute = r;
             } else {
