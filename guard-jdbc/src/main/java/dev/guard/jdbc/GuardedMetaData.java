@@ -1,9 +1,6 @@
 package dev.guard.jdbc;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
+import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -12,54 +9,35 @@ import java.sql.SQLException;
  * The {@link DatabaseMetaData} a {@link GuardedConnection} hands out: the driver's, except that it leads back only to
  * guarded objects. {@code getConnection()} is the guarded connection; a result set it returns answers
  * {@code getStatement()} with {@code null} (JDBC's answer for a result set no statement of the caller's produced),
- * never the driver's statement. A failure of a metadata call is recorded like a statement's. Built only when the
- * caller asks for the metadata: a dynamic proxy, off the hot path.
+ * never the driver's statement. A failure of a metadata call is recorded like a statement's. Everything else is
+ * forwarded by {@link ForwardingDatabaseMetaData} (generated). Built only when the caller asks for the metadata.
  */
-final class GuardedMetaData {
+final class GuardedMetaData extends ForwardingDatabaseMetaData {
 
-    private GuardedMetaData() {
+    private final GuardedConnection connection;
+
+    GuardedMetaData(DatabaseMetaData delegate, GuardedConnection connection) {
+        super(delegate);
+        this.connection = connection;
     }
 
-    static DatabaseMetaData wrap(DatabaseMetaData delegate, GuardedConnection connection) {
-        InvocationHandler h = (proxy, m, args) -> {
-            switch (m.getName()) {
-                case "getConnection":
-                    return connection;
-                case "unwrap":
-                    if (((Class<?>) args[0]).isInstance(proxy)) {
-                        return proxy;
-                    }
-                    break;
-                case "isWrapperFor":
-                    if (((Class<?>) args[0]).isInstance(proxy)) {
-                        return true;
-                    }
-                    break;
-                case "toString":
-                    return "GuardedMetaData{" + delegate + "}";
-                case "hashCode":
-                    return System.identityHashCode(proxy);
-                case "equals":
-                    return proxy == args[0];
-                default:
-            }
-            Object result = invoke(delegate, m, args, connection);
-            return result instanceof ResultSet ? new GuardedResultSet((ResultSet) result, null, connection) : result;
-        };
-        return (DatabaseMetaData) Proxy.newProxyInstance(GuardedMetaData.class.getClassLoader(),
-                new Class<?>[] {DatabaseMetaData.class}, h);
+    @Override
+    ResultSet resultSet(ResultSet raw) {
+        return GuardedResultSet.wrap(raw, null, connection);
     }
 
-    private static Object invoke(Object target, Method m, Object[] args, GuardedConnection connection)
-            throws Throwable {
-        try {
-            return m.invoke(target, args);
-        } catch (InvocationTargetException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof SQLException) {
-                throw connection.failed((SQLException) cause, Recorder.UNTIMED);
-            }
-            throw cause;
-        }
+    @Override
+    Connection guardedConnection() {
+        return connection;
+    }
+
+    @Override
+    SQLException failed(SQLException e) {
+        return connection.failed(e, Recorder.UNTIMED);
+    }
+
+    @Override
+    public String toString() {
+        return "GuardedMetaData{" + delegate + "}";
     }
 }
