@@ -9,10 +9,13 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Proxy;
+import java.sql.Array;
 import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.ConnectionBuilder;
+import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,7 +29,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Every method of every wrapped JDBC interface, including the JDBC default methods, reaches the delegate: a
  * wrapper that forgot one (and so fell back to the interface default) fails here. The delegates are recording
- * {@link Proxy} instances (reflection is fine in a test; the wrappers themselves are hand-written).
+ * {@link Proxy} instances (reflection is fine in a test; the wrappers' forwarding is generated source, see
+ * {@code ForwardingGenerator}).
  */
 class ForwardingTest {
 
@@ -96,6 +100,35 @@ class ForwardingTest {
     }
 
     @Test
+    void resultSetForwardsEveryMethodIncludingDefaults() throws Exception {
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-rs"), 0L, false,
+                Recorder.UNTIMED);
+        GuardedStatement s = new GuardedStatement(recording(Statement.class), c);
+        GuardedResultSet rs = new GuardedResultSet(recording(ResultSet.class), s, c);
+        assertForwardsAll(ResultSet.class, rs, "getStatement");
+        assertThat(rs.getStatement()).as("answered by the wrapper, not the driver's statement").isSameAs(s);
+        assertThat(everything).contains("updateObject[int, class java.lang.Object, interface java.sql.SQLType]",
+                "getObject[int, class java.lang.Class]");
+    }
+
+    @Test
+    void metaDataForwardsEveryMethod() throws Exception {
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-md"), 0L, false,
+                Recorder.UNTIMED);
+        DatabaseMetaData md = new GuardedMetaData(recording(DatabaseMetaData.class), c);
+        assertForwardsAll(DatabaseMetaData.class, md, "getConnection");
+        assertThat(md.getConnection()).as("answered by the wrapper, not the driver's connection").isSameAs(c);
+    }
+
+    @Test
+    void arrayForwardsEveryMethod() throws Exception {
+        GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-a"), 0L, false,
+                Recorder.UNTIMED);
+        assertForwardsAll(Array.class, new GuardedArray(recording(Array.class), c));
+        assertThat(everything).contains("getResultSet[long, int]", "free[]");
+    }
+
+    @Test
     void statementsAreWrappedAndLeadBackToTheGuardedConnection() throws Exception {
         GuardedConnection c = new GuardedConnection(recording(Connection.class), recorder("fwd-w"), 0L, false,
                 Recorder.UNTIMED);
@@ -115,9 +148,15 @@ class ForwardingTest {
 
     /** Calls each non-static method of {@code iface} on {@code wrapper} and checks the delegate saw exactly it. */
     private void assertForwardsAll(Class<?> iface, Object wrapper) throws Exception {
+        assertForwardsAll(iface, wrapper, "");
+    }
+
+    /** Like {@link #assertForwardsAll(Class, Object)}, except the method named {@code answeredByWrapper}. */
+    private void assertForwardsAll(Class<?> iface, Object wrapper, String answeredByWrapper) throws Exception {
         int checked = 0;
         for (Method m : iface.getMethods()) {
             if (Modifier.isStatic(m.getModifiers()) || OWN.contains(m.getName())
+                    || m.getName().equals(answeredByWrapper)
                     || (m.getName().equals("getConnection") && Statement.class.isAssignableFrom(iface))) {
                 continue;
             }
