@@ -9,14 +9,14 @@ import java.sql.ShardingKey;
  * The {@link ConnectionBuilder} of a {@link GuardedDataSource}: forwards the settings to the delegate's builder and
  * sends {@link #build()} through the breaker, exactly like {@link GuardedDataSource#getConnection()}.
  */
-final class GuardedConnectionBuilder implements ConnectionBuilder, GuardedDataSource.ConnectionSource {
+final class GuardedConnectionBuilder implements ConnectionBuilder, Acquisition.ConnectionSource {
 
     private final ConnectionBuilder delegate;
-    private final GuardedDataSource dataSource;
+    private final Acquisition acquisition;
 
-    GuardedConnectionBuilder(ConnectionBuilder delegate, GuardedDataSource dataSource) {
+    GuardedConnectionBuilder(ConnectionBuilder delegate, Acquisition acquisition) {
         this.delegate = delegate;
-        this.dataSource = dataSource;
+        this.acquisition = acquisition;
     }
 
     @Override
@@ -45,7 +45,7 @@ final class GuardedConnectionBuilder implements ConnectionBuilder, GuardedDataSo
 
     @Override
     public Connection build() throws SQLException {
-        return dataSource.acquire(this);
+        return acquisition.acquire(this);
     }
 
     /** The delegate's {@code build()}: this builder is its own connection source (no method reference per build). */

@@ -3,10 +3,6 @@ package dev.guard.jdbc;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.State;
-import dev.guard.core.event.BreakerEvent;
-import dev.guard.core.event.EventKind;
-import dev.guard.core.event.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +12,6 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.ShardingKeyBuilder;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -40,40 +35,8 @@ import javax.sql.DataSource;
  *         .build();
  * }</pre>
  *
- * <h2>What is recorded</h2>
- * <ul>
- *   <li>{@code getConnection()} (also with user and password, and {@link #createConnectionBuilder()}{@code .build()}):
- *       while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), a failure to obtain a connection
- *       records its exception, classified by the {@link SqlFailureClassifier}; a success records nothing by itself:
- *       the connection's first counted outcome below (a statement's success or failure, a commit, ...) stands for
- *       the whole request, and a connection closed without any records the acquisition's success at
- *       {@code close()}. An acquisition failure is never a success (see {@link SqlFailureClassifier} for the acquisition
- *       verdicts). One request, one outcome: a statement that fails right after a successful acquisition is
- *       not offset by a success. (With a slow-call duration configured, an acquisition slower than it is recorded at
- *       once as a slow call.) In HALF_OPEN the acquisition takes a probe permit and is the probe: its success or
- *       failure is recorded at once. A pool's acquisition timeout that carries a connection failure is a failure;
- *       one without (the pool saturated over a healthy database) is not, unless
- *       {@link Builder#poolSaturationIsFailure(boolean)}.</li>
- *   <li>The returned {@link Connection}, its {@link java.sql.Statement}s, {@link java.sql.PreparedStatement}s and
- *       {@link java.sql.CallableStatement}s are wrapped by hand-written delegating classes: every {@code execute*},
- *       {@code commit} and {@code rollback} records a success or its classified exception, and a failing
- *       {@code createStatement}/{@code prepare*} its classified exception. These are reports about the resource
- *       whose acquisition was checked at {@code getConnection()}: they take no permission, and they are recorded
- *       only while the breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED), never as HALF_OPEN probes.
- *       No handed-out object leads back to the driver's: a {@link java.sql.ResultSet} (from {@code executeQuery},
- *       {@code getResultSet()}, {@code getGeneratedKeys()}) answers {@code getStatement()} with the guarded statement
- *       (and records a failure of {@code next()}, which may fetch rows); {@link Connection#getMetaData()} (wrapped only
- *       when asked for) answers {@code getConnection()} with the guarded connection, and its result sets, like those of
- *       a {@link java.sql.Array}, answer {@code getStatement()} with {@code null}; result sets and arrays read from a
- *       column or an out parameter are wrapped alike (an out parameter's result set answers the guarded callable
- *       statement, a column's the statement of the result set it was read from). Only {@code unwrap} reaches the driver's objects, on request.</li>
- *   <li>Outcomes: FAILURE {@code ->} {@link CircuitBreaker#onFailure(long, long, Throwable)}; NOT_A_FAILURE
- *       {@code ->} {@link CircuitBreaker#onSuccess(long, long)}; SLOW {@code ->} a success slower than the configured slow-call
- *       duration (so only slow-call-rate rules react; a plain success when none is configured); REPORT_ONLY
- *       {@code ->} {@link CircuitBreaker#onIgnored(long)} and a WARN line at most once a minute per SQLState.</li>
- *   <li>Durations are measured only when the breaker configuration needs them
- *       ({@link BreakerConfig#measuresDuration()}).</li>
- * </ul>
+ * <p>What is recorded (acquisition, the connection's and statements' outcomes, which objects the guard hands out)
+ * and how unwrapping works are described in the {@linkplain dev.guard.jdbc package documentation}.
  *
  * <h2>Recovery</h2>
  * Without an active probe, the breaker's own half-open probing applies: after the open wait, the next
@@ -91,12 +54,6 @@ import javax.sql.DataSource;
  * recorded, callers waiting in it are let go when the breaker opens, and it does not reach the database while the
  * breaker is open (see {@link Builder#pooledBy(Function)}).
  *
- * <h2>Wrapping</h2>
- * {@link #unwrap(Class)} and {@link #isWrapperFor(Class)} see through this data source (and the connection and
- * statements) to the delegate. JDBC default methods ({@code createConnectionBuilder}, {@code createShardingKeyBuilder},
- * {@code Connection.beginRequest/endRequest}, {@code Statement.executeLarge*}, ...) are forwarded to the delegate, not
- * replaced by the interface defaults.
- *
  * <p>Thread-safe. Two guarded data sources with the same name in the same registry share one breaker.
  */
 public final class GuardedDataSource extends ForwardingDataSource implements AutoCloseable {
@@ -111,46 +68,21 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
 
     private final DataSource delegate;
     /** {@code delegate::getConnection}, created once so that the hot path allocates no lambda. */
-    private final ConnectionSource plainConnections;
+    private final Acquisition.ConnectionSource plainConnections;
     private final String name;
     private final CircuitBreaker breaker;
-    private final Recorder recorder;
+    private final Acquisition acquisition;
     private final ActiveProbe probe;
-    /** With {@link Builder#pooledBy}: the pool's own connection attempts; otherwise {@code null}. */
-    private final DriverSide driverSide;
-    /** With {@link Builder#pooledBy}: the callers waiting in the pool; otherwise {@code null}. */
-    private final PoolWaiters waiters;
-    private final Subscription transitions;
 
     private GuardedDataSource(Builder b) {
         this.name = b.name;
         this.breaker = b.registry.breaker(BREAKER_PREFIX + b.name, b.breakerConfig, KIND);
-        this.recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock(), b.poolSaturationIsFailure);
-        if (b.poolFactory != null) {
-            this.driverSide = new DriverSide(b.delegate, recorder);
-            this.waiters = new PoolWaiters();
-            this.transitions = breaker.subscribe(EnumSet.of(EventKind.TRANSITION), this::onTransition);
-            DataSource pool;
-            try {
-                pool = b.poolFactory.apply(driverSide);
-            } catch (RuntimeException e) {
-                transitions.close();
-                throw e;
-            }
-            if (pool == null) {
-                transitions.close();
-                throw new IllegalArgumentException("pooledBy factory must return the pool, returned null");
-            }
-            this.delegate = pool;
-        } else {
-            this.driverSide = null;
-            this.waiters = null;
-            this.transitions = null;
-            this.delegate = b.delegate;
-        }
+        Recorder recorder = new Recorder(b.name, breaker, b.classifier, b.registry.clock(), b.poolSaturationIsFailure);
+        this.acquisition = new Acquisition(b.name, b.delegate, b.poolFactory, recorder);
+        this.delegate = acquisition.delegate();
         this.plainConnections = delegate::getConnection;
         this.probe = b.probeIntervalNanos > 0
-                ? new ActiveProbe(b.name, driverSide != null ? b.delegate : delegate, recorder, b.probeIntervalNanos,
+                ? new ActiveProbe(b.name, acquisition.pooled() ? b.delegate : delegate, recorder, b.probeIntervalNanos,
                         b.probeTimeoutMillis, b.scheduleProbe)
                 : null;
         recorder.connectionFailureSeen(probe == null ? null : probe::confirmSoon);
@@ -224,7 +156,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
      */
     @Override
     public Connection getConnection() throws SQLException {
-        return acquire(plainConnections);
+        return acquisition.acquire(plainConnections);
     }
 
     /**
@@ -234,120 +166,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
      */
     @Override
     public Connection getConnection(String username, String password) throws SQLException {
-        return acquire(() -> delegate.getConnection(username, password));
-    }
-
-    /** How {@link #acquire(ConnectionSource)} obtains a connection from the delegate. */
-    @FunctionalInterface
-    interface ConnectionSource {
-        Connection get() throws SQLException;
-    }
-
-    /**
-     * The guarded acquisition of every entry point ({@link #plainConnections} is built once: no allocation per call).
-     *
-     * <p>The permit decides, never a state read before asking for it (the breaker may move in between). While the
-     * breaker permits all calls (CLOSED, METRICS_ONLY, DISABLED) the permit is the period's, not a probe's
-     * ({@link dev.guard.core.State#permitsAllCalls()}), so there is nothing to give back: a failure is recorded at
-     * once, a success is left to the connection, whose first counted use outcome stands for the whole request (or
-     * whose {@code close()} records it). A HALF_OPEN probe's permit gets the acquisition's outcome at once: it is
-     * the probe's verdict, and the permit is given back before the connection is handed out, whatever the caller
-     * then does with it. No permit (OPEN, FORCED_OPEN, HALF_OPEN without a free slot) is a rejection.
-     */
-    Connection acquire(ConnectionSource source) throws SQLException {
-        if (waiters != null) {
-            return acquirePooled(source);
-        }
-        long permit = breaker.tryAcquire(); // the permit, not a state read before it, says which period this is
-        if (permit == CircuitBreaker.NO_PERMIT || CircuitBreaker.isProbe(permit)) {
-            return acquireProbe(source, permit);
-        }
-        // a state that permits all calls: the period's permit, which the connection's uses carry
-        long start = recorder.start();
-        Connection c = obtain(source, permit, start, false);
-        return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
-    }
-
-    /**
-     * {@link #acquire} with {@link Builder#pooledBy}: the caller is registered as waiting in the pool before the
-     * breaker state is read, so that an opening breaker lets it go ({@link #onTransition}); while the breaker does
-     * not permit all calls it is rejected at once, never spent as a probe (the active probe decides recovery, with
-     * connections of its own, and the pool's connection attempts wait for it: see {@link DriverSide}).
-     */
-    private Connection acquirePooled(ConnectionSource source) throws SQLException {
-        PoolWaiters.Waiter w = waiters.enter();
-        if (!breaker.state().permitsAllCalls()) {
-            waiters.exit(w);
-            throw recorder.rejection();
-        }
-        long permit = breaker.tryAcquire();
-        if (permit == CircuitBreaker.NO_PERMIT || CircuitBreaker.isProbe(permit)) { // it moved since state()
-            breaker.release(permit);
-            waiters.exit(w);
-            throw recorder.rejection();
-        }
-        long start = recorder.start();
-        Connection c;
-        try {
-            c = source.get();
-        } catch (SQLException | RuntimeException e) {
-            if (waiters.exit(w)) { // let go by the guard: the breaker opened while this caller waited
-                breaker.release(permit);
-                DataSourceUnavailableException rejected = recorder.rejection();
-                rejected.addSuppressed(e);
-                throw rejected;
-            }
-            recorder.acquisitionFailed(permit, e, start);
-            throw e;
-        } catch (Error e) {
-            waiters.exit(w);
-            throw e;
-        }
-        waiters.exit(w); // a connection obtained just as the breaker opened is handed out: the caller asked before
-        return new GuardedConnection(c, recorder, permit, !recorder.acquiredSlowly(permit, start), start);
-    }
-
-    /** With {@link Builder#pooledBy}: an opening breaker lets the pool's waiting callers go; any move wakes the pool. */
-    private void onTransition(BreakerEvent event) {
-        if (!(event instanceof BreakerEvent.StateTransition)) {
-            return;
-        }
-        State to = ((BreakerEvent.StateTransition) event).to();
-        if (to == State.OPEN || to == State.FORCED_OPEN) {
-            int n = waiters.interruptWaiting();
-            if (n > 0) {
-                LOG.debug("DataSource '{}': {} callers waiting in the pool let go: circuit '{}' is {}", name, n,
-                        breaker.name(), to);
-            }
-        }
-        driverSide.breakerMoved();
-    }
-
-    /** The delegate's connection; a failure to get one is recorded at once (an Error gives a probe's permit back). */
-    private Connection obtain(ConnectionSource source, long permit, long start, boolean probe) throws SQLException {
-        try {
-            return source.get();
-        } catch (SQLException | RuntimeException e) {
-            recorder.acquisitionFailed(permit, e, start);
-            throw e;
-        } catch (Error e) {
-            if (probe) {
-                breaker.release(permit);
-            }
-            throw e;
-        }
-    }
-
-    /** {@link #acquire} while the breaker does not permit all calls: rejected, or a probe decided by the acquisition. */
-    /** {@link #acquire} under {@code permit} of a state that does not permit all calls (a probe, or none). */
-    private Connection acquireProbe(ConnectionSource source, long permit) throws SQLException {
-        if (permit == CircuitBreaker.NO_PERMIT) {
-            throw recorder.rejection();
-        }
-        long start = recorder.start();
-        Connection c = obtain(source, permit, start, true);
-        recorder.acquired(permit, start);
-        return new GuardedConnection(c, recorder, CircuitBreaker.NO_PERMIT, false, start);
+        return acquisition.acquire(() -> delegate.getConnection(username, password));
     }
 
     /**
@@ -357,7 +176,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
      */
     @Override
     public ConnectionBuilder createConnectionBuilder() throws SQLException {
-        return new GuardedConnectionBuilder(delegate.createConnectionBuilder(), this);
+        return new GuardedConnectionBuilder(delegate.createConnectionBuilder(), acquisition);
     }
 
     /** Forwarded to the delegate. */
@@ -388,17 +207,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
         if (probe != null) {
             probe.close();
         }
-        if (driverSide != null) {
-            transitions.close();
-            driverSide.close();
-            if (delegate instanceof AutoCloseable) {
-                try {
-                    ((AutoCloseable) delegate).close();
-                } catch (Exception e) {
-                    LOG.warn("DataSource '{}': closing the pool failed: {}", name, e.toString());
-                }
-            }
-        }
+        acquisition.close();
     }
 
     @Override
