@@ -73,11 +73,6 @@ final class GuardedResultSet extends ForwardingResultSet {
         return wrapped != value && type.isInstance(wrapped) ? type.cast(wrapped) : value;
     }
 
-    /** The driver's result set. */
-    ResultSet delegate() {
-        return delegate;
-    }
-
     @Override
     public Statement getStatement() throws SQLException {
         return statement;
