@@ -4,6 +4,7 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.LogLimiter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,8 +62,6 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
     /** While a timer watches an OPEN deadline, each thread still checks it itself once per this many rejections. */
     static final int CHECK_EVERY = 1024;
-    /** A throwing user predicate is logged at most once per this interval. */
-    private static final long PREDICATE_WARN_NANOS = 60_000_000_000L;
 
     static {
         try {
@@ -101,9 +100,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private final AtomicLongArray transitionCounts = new AtomicLongArray(STATES.length * STATES.length);
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
-    private final AtomicLong lastPredicateWarning = new AtomicLong(Long.MIN_VALUE);
-    /** Warnings logged for throwing predicates (tests); written by the CAS winner only. */
-    volatile int predicateWarnings;
+    /** A throwing user predicate is logged at most once a minute. */
+    final LogLimiter predicateWarnings;
     private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -122,6 +120,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         this.kind = Objects.requireNonNull(kind, "kind");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.predicateWarnings = new LogLimiter(clock, LogLimiter.ONE_MINUTE_NANOS);
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.listeners = new Listeners(name);
         this.lifecycle = new LifecycleEvents(listeners);
@@ -359,10 +358,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** A user predicate threw: the permit comes back with no verdict, and the caller gets the predicate's exception. */
     private RuntimeException predicateFailed(long permit, String which, Throwable e) {
         release(permit);
-        long now = clock.nanoTime();
-        long last = lastPredicateWarning.get();
-        if ((last == Long.MIN_VALUE || now - last >= PREDICATE_WARN_NANOS) && lastPredicateWarning.compareAndSet(last, now)) {
-            predicateWarnings++;
+        if (predicateWarnings.tryAcquire()) {
             LOG.warn("Circuit '{}': the {} predicate threw {}; the call was recorded with no verdict "
                     + "(logged at most once a minute)", name, which, e.toString());
         }

@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Daemons;
 import dev.guard.kafka.events.EventQueue.Pending;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -85,8 +86,7 @@ final class EventSender {
         this.backoffMaxMillis = backoffMax.toMillis();
         this.settleMillis = settle.toMillis();
         this.producer = newProducer();
-        this.thread = new Thread(this::run, threadName);
-        this.thread.setDaemon(true);
+        this.thread = Daemons.thread(this::run, threadName);
     }
 
     void start() {
