@@ -45,8 +45,9 @@ import java.util.function.Supplier;
  * permit with the phase's token and, into a full window without failures, makes one plain store to the calling
  * thread's own counter cell ({@link OwnedCounter}: no atomic instruction); otherwise one CAS on the index of the
  * caller's stripe of the window and no rate evaluation (a success into a full window cannot raise a rate); no clock
- * reading unless the configuration measures durations or uses a time window. Failures add a {@link LongAdder}
- * increment, the streak when that condition is on, and a rate evaluation. In OPEN with automatic half-open, a
+ * reading unless the configuration measures durations or uses a time window. Failures add one to the thread's own
+ * cell of an {@link OwnedCounter} (no atomic instruction either), the streak when that condition is on, and a rate
+ * evaluation. In OPEN with automatic half-open, a
  * rejection reads no clock: the scheduler moves the breaker on. Nothing is allocated unless a listener subscribed
  * to per-call events.
  */
@@ -90,13 +91,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     /** Successes judged in a window; each thread adds to its own cell, so healthy traffic shares no line. */
     private final OwnedCounter windowSuccesses = new OwnedCounter();
-    private final LongAdder windowFailures = new LongAdder();
+    private final OwnedCounter windowFailures = new OwnedCounter();
     private final LongAdder otherSuccesses = new LongAdder();
     private final LongAdder otherFailures = new LongAdder();
     private final LongAdder ignored = new LongAdder();
     /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
     private final OwnedCounter rejected = new OwnedCounter();
-    private final LongAdder slow = new LongAdder();
+    private final OwnedCounter slow = new OwnedCounter();
     private final AtomicLongArray transitionCounts = new AtomicLongArray(STATES.length * STATES.length);
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
