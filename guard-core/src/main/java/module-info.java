@@ -20,6 +20,6 @@ module dev.guard.core {
     exports dev.guard.core.event;
     exports dev.guard.core.health;
     exports dev.guard.core.metrics;
-    // the project's own helpers (the JSON codec): not API, for the project's modules only
-    exports dev.guard.core.internal to dev.guard.kafka;
+    // the project's own helpers (the JSON codec, the log limiter, daemon threads): not API, for its modules only
+    exports dev.guard.core.internal to dev.guard.kafka, dev.guard.jdbc;
 }

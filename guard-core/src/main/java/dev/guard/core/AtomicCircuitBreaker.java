@@ -4,6 +4,7 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.LogLimiter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,8 +45,9 @@ import java.util.function.Supplier;
  * permit with the phase's token and, into a full window without failures, makes one plain store to the calling
  * thread's own counter cell ({@link OwnedCounter}: no atomic instruction); otherwise one CAS on the index of the
  * caller's stripe of the window and no rate evaluation (a success into a full window cannot raise a rate); no clock
- * reading unless the configuration measures durations or uses a time window. Failures add a {@link LongAdder}
- * increment, the streak when that condition is on, and a rate evaluation. In OPEN with automatic half-open, a
+ * reading unless the configuration measures durations or uses a time window. Failures add one to the thread's own
+ * cell of an {@link OwnedCounter} (no atomic instruction either), the streak when that condition is on, and a rate
+ * evaluation. In OPEN with automatic half-open, a
  * rejection reads no clock: the scheduler moves the breaker on. Nothing is allocated unless a listener subscribed
  * to per-call events.
  */
@@ -61,8 +63,6 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
     /** While a timer watches an OPEN deadline, each thread still checks it itself once per this many rejections. */
     static final int CHECK_EVERY = 1024;
-    /** A throwing user predicate is logged at most once per this interval. */
-    private static final long PREDICATE_WARN_NANOS = 60_000_000_000L;
 
     static {
         try {
@@ -91,19 +91,18 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     /** Successes judged in a window; each thread adds to its own cell, so healthy traffic shares no line. */
     private final OwnedCounter windowSuccesses = new OwnedCounter();
-    private final LongAdder windowFailures = new LongAdder();
+    private final OwnedCounter windowFailures = new OwnedCounter();
     private final LongAdder otherSuccesses = new LongAdder();
     private final LongAdder otherFailures = new LongAdder();
     private final LongAdder ignored = new LongAdder();
     /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
     private final OwnedCounter rejected = new OwnedCounter();
-    private final LongAdder slow = new LongAdder();
+    private final OwnedCounter slow = new OwnedCounter();
     private final AtomicLongArray transitionCounts = new AtomicLongArray(STATES.length * STATES.length);
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
-    private final AtomicLong lastPredicateWarning = new AtomicLong(Long.MIN_VALUE);
-    /** Warnings logged for throwing predicates (tests); written by the CAS winner only. */
-    volatile int predicateWarnings;
+    /** A throwing user predicate is logged at most once a minute. */
+    final LogLimiter predicateWarnings;
     private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -122,6 +121,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         this.kind = Objects.requireNonNull(kind, "kind");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.predicateWarnings = new LogLimiter(clock, LogLimiter.ONE_MINUTE_NANOS);
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.listeners = new Listeners(name);
         this.lifecycle = new LifecycleEvents(listeners);
@@ -359,10 +359,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** A user predicate threw: the permit comes back with no verdict, and the caller gets the predicate's exception. */
     private RuntimeException predicateFailed(long permit, String which, Throwable e) {
         release(permit);
-        long now = clock.nanoTime();
-        long last = lastPredicateWarning.get();
-        if ((last == Long.MIN_VALUE || now - last >= PREDICATE_WARN_NANOS) && lastPredicateWarning.compareAndSet(last, now)) {
-            predicateWarnings++;
+        if (predicateWarnings.tryAcquire()) {
             LOG.warn("Circuit '{}': the {} predicate threw {}; the call was recorded with no verdict "
                     + "(logged at most once a minute)", name, which, e.toString());
         }

@@ -1,8 +1,9 @@
 package dev.guard.core;
 
+import dev.guard.core.internal.Daemons;
+
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /** A {@link Scheduler} on one daemon thread; registries own one each, standalone breakers share {@link #INSTANCE}. */
@@ -13,12 +14,7 @@ final class SharedScheduler implements Scheduler {
     private final ScheduledThreadPoolExecutor executor;
 
     SharedScheduler(String threadName) {
-        ThreadFactory factory = r -> {
-            Thread t = new Thread(r, threadName);
-            t.setDaemon(true);
-            return t;
-        };
-        executor = new ScheduledThreadPoolExecutor(1, factory);
+        executor = new ScheduledThreadPoolExecutor(1, Daemons.named(threadName));
         executor.setRemoveOnCancelPolicy(true);
         executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     }

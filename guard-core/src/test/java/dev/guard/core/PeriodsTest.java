@@ -327,13 +327,13 @@ class PeriodsTest {
             for (int i = 0; i < 5; i++) {
                 assertThatThrownBy(() -> b.onFailure(permit(b), 0, BOOM)).isInstanceOf(IllegalStateException.class);
             }
-            assertThat(((AtomicCircuitBreaker) b).predicateWarnings).isEqualTo(1);
+            assertThat(((AtomicCircuitBreaker) b).predicateWarnings.granted()).isEqualTo(1);
             clock.advance(Duration.ofSeconds(59));
             assertThatThrownBy(() -> b.onFailure(permit(b), 0, BOOM)).isInstanceOf(IllegalStateException.class);
-            assertThat(((AtomicCircuitBreaker) b).predicateWarnings).isEqualTo(1);
+            assertThat(((AtomicCircuitBreaker) b).predicateWarnings.granted()).isEqualTo(1);
             clock.advance(Duration.ofSeconds(1));
             assertThatThrownBy(() -> b.onFailure(permit(b), 0, BOOM)).isInstanceOf(IllegalStateException.class);
-            assertThat(((AtomicCircuitBreaker) b).predicateWarnings).isEqualTo(2);
+            assertThat(((AtomicCircuitBreaker) b).predicateWarnings.granted()).isEqualTo(2);
             assertThat(b.status().failedCalls() + b.status().successfulCalls()).as("no verdict was recorded").isZero();
         }
 

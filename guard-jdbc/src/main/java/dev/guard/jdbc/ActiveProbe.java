@@ -5,6 +5,7 @@ import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.Daemons;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,11 +105,8 @@ final class ActiveProbe implements AutoCloseable {
         this.intervalNanos = intervalNanos;
         this.openDelayNanos = firstDelay();
         if (schedule) {
-            ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "guard-jdbc-probe-" + dataSourceName);
-                t.setDaemon(true);
-                return t;
-            });
+            ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1,
+                    Daemons.named("guard-jdbc-probe-" + dataSourceName));
             ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
             ex.setRemoveOnCancelPolicy(true);
             this.executor = ex;
@@ -299,8 +297,7 @@ final class ActiveProbe implements AutoCloseable {
                 closeQuietly(c);
             }
         });
-        Thread worker = new Thread(task, "guard-jdbc-probe-check-" + breaker.name());
-        worker.setDaemon(true);
+        Thread worker = Daemons.thread(task, "guard-jdbc-probe-check-" + breaker.name());
         worker.start();
         try {
             return task.get(boundMillis, TimeUnit.MILLISECONDS);
@@ -328,11 +325,7 @@ final class ActiveProbe implements AutoCloseable {
     }
 
     /** Runs a driver's abort or network-timeout work on a daemon thread of its own. */
-    private static final Executor ABORTER = r -> {
-        Thread t = new Thread(r, "guard-jdbc-probe-abort");
-        t.setDaemon(true);
-        t.start();
-    };
+    private static final Executor ABORTER = r -> Daemons.thread(r, "guard-jdbc-probe-abort").start();
 
     private static void closeQuietly(Connection c) {
         if (c == null) {

@@ -3,6 +3,7 @@ package dev.guard.jdbc;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
+import dev.guard.core.internal.LogLimiter;
 import dev.guard.jdbc.SqlFailureClassifier.Outcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +52,7 @@ final class Recorder {
     private final CircuitBreaker breaker;
     private final SqlFailureClassifier classifier;
     private final Clock clock;
-    private final ReportLimiter reports;
+    private final LogLimiter reports;
     private final boolean poolSaturationIsFailure;
     /** Told of each failure with a connection-class SQLState (the active probe confirms it); may be null. */
     private volatile Runnable connectionFailureSeen;
@@ -67,7 +68,7 @@ final class Recorder {
         this.breaker = breaker;
         this.classifier = classifier;
         this.clock = clock;
-        this.reports = new ReportLimiter(clock, 60_000L);
+        this.reports = new LogLimiter(clock, LogLimiter.ONE_MINUTE_NANOS);
     }
 
     CircuitBreaker breaker() {
@@ -179,7 +180,7 @@ final class Recorder {
         }
         if (!poolSaturationIsFailure && isPoolSaturation(error)) {
             breaker.onIgnored(permit);
-            if (reports.tryReport("pool-saturated")) {
+            if (reports.tryAcquire("pool-saturated")) {
                 LOG.warn("DataSource '{}': the pool is saturated (every connection in use, the database healthy); not "
                         + "counted by circuit '{}' (logged at most once a minute): {}", dataSourceName, breaker.name(),
                         error.toString());
@@ -263,7 +264,7 @@ final class Recorder {
     }
 
     private void classifierThrew(Throwable error, RuntimeException e) {
-        if (reports.tryReport("classifier-threw")) {
+        if (reports.tryAcquire("classifier-threw")) {
             LOG.warn("DataSource '{}': the SQL failure classifier threw on {}; the outcome is ignored",
                     dataSourceName, error, e);
         }
@@ -338,7 +339,7 @@ final class Recorder {
 
     private void report(Throwable error) {
         String sqlState = error instanceof SQLException ? ((SQLException) error).getSQLState() : null;
-        if (reports.tryReport(sqlState == null ? error.getClass().getName() : sqlState)) {
+        if (reports.tryAcquire(sqlState == null ? error.getClass().getName() : sqlState)) {
             LOG.warn("DataSource '{}': SQLState {} is not counted by circuit '{}' (an operator must act; "
                     + "logged at most once a minute per SQLState): {}", dataSourceName, sqlState, breaker.name(),
                     error.toString());

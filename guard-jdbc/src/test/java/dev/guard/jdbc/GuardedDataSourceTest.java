@@ -13,6 +13,7 @@ import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.ManualClock;
 import dev.guard.core.State;
+import dev.guard.core.internal.LogLimiter;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -448,15 +449,15 @@ class GuardedDataSourceTest {
 
     @Test
     void reportsAreLimitedToOncePerMinutePerSqlState() {
-        ReportLimiter limiter = new ReportLimiter(clock, 60_000);
-        assertThat(limiter.tryReport("28P01")).isTrue();
-        assertThat(limiter.tryReport("28P01")).isFalse();
-        assertThat(limiter.tryReport("28000")).isTrue();
+        LogLimiter limiter = new LogLimiter(clock, LogLimiter.ONE_MINUTE_NANOS);
+        assertThat(limiter.tryAcquire("28P01")).isTrue();
+        assertThat(limiter.tryAcquire("28P01")).isFalse();
+        assertThat(limiter.tryAcquire("28000")).isTrue();
         clock.advance(Duration.ofSeconds(59));
-        assertThat(limiter.tryReport("28P01")).isFalse();
+        assertThat(limiter.tryAcquire("28P01")).isFalse();
         clock.advance(Duration.ofSeconds(1));
-        assertThat(limiter.tryReport("28P01")).isTrue();
-        assertThat(limiter.tryReport("28P01")).isFalse();
+        assertThat(limiter.tryAcquire("28P01")).isTrue();
+        assertThat(limiter.tryAcquire("28P01")).isFalse();
     }
 
     @Test

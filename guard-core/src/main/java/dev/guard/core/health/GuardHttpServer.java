@@ -3,6 +3,7 @@ package dev.guard.core.health;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.guard.core.BreakerRegistry;
+import dev.guard.core.internal.Daemons;
 import dev.guard.core.metrics.BreakerCollector;
 import io.prometheus.client.CollectorRegistry;
 import org.slf4j.Logger;
@@ -81,13 +82,8 @@ public final class GuardHttpServer implements AutoCloseable {
             throw new UncheckedIOException("cannot bind the guard HTTP server to " + requested, e);
         }
         int id = SERVERS.incrementAndGet();
-        AtomicInteger threads = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(b.threads, b.threads, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "guard-http-" + id + "-" + threads.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new LinkedBlockingQueue<>(), Daemons.numbered("guard-http-" + id));
         executor.allowCoreThreadTimeOut(true);
         server.setExecutor(executor);
         server.createContext("/", this::handle);

@@ -20,7 +20,8 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * guard-core's {@code module-info}: it exports only the API packages (its internal one only to guard-kafka), requires
+ * guard-core's {@code module-info}: it exports only the API packages (its internal one only to guard-kafka and
+ * guard-jdbc), requires
  * only SLF4J, and its optional
  * bindings resolve when (and only when) the application brings their libraries. Checked in module layers built from
  * guard-core's classes and chosen jars, as a module-path application would see them.
@@ -41,7 +42,7 @@ class ModuleDescriptorTest {
                 .singleElement()
                 .satisfies(e -> {
                     assertThat(e.source()).isEqualTo("dev.guard.core.internal");
-                    assertThat(e.targets()).containsExactly("dev.guard.kafka");
+                    assertThat(e.targets()).containsExactlyInAnyOrder("dev.guard.kafka", "dev.guard.jdbc");
                 });
         Set<String> mandatory = d.requires().stream()
                 .filter(r -> !r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC))

@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -121,8 +122,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
             config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
         }
         this.consumer = new KafkaConsumer<>(config);
-        this.thread = new Thread(this::run, "guard-circuit-events-consumer-" + n);
-        this.thread.setDaemon(true);
+        this.thread = Daemons.thread(this::run, "guard-circuit-events-consumer-" + n);
         this.thread.start();
     }
 

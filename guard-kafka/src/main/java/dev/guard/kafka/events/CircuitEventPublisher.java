@@ -63,7 +63,9 @@ import java.util.regex.Pattern;
  * <h2>Each transition once, in order (design note)</h2>
  * One daemon thread hands the queue, in order, to the publisher's own idempotent producer ({@code acks=all},
  * at most 5 requests in flight, unlimited retries and delivery timeout), at most {@link Builder#maxBatch(int)}
- * events unacknowledged at a time, each to the partition of its key. Within one producer the broker keeps
+ * events unacknowledged at a time, each to the partition of its key, and one at a time to a partition until it
+ * acknowledged the producer's first event ({@code FirstWriteGate}: before that, the broker of an empty partition
+ * checks no sequence, and a retried first request could spin forever behind a later one). Within one producer the broker keeps
  * every partition in send order and drops the producer's own retries, so a broker crash, a graceful stop or a
  * silent partition delays events but never duplicates or reorders them: the publisher never re-sends an event
  * the producer has accepted. Only three things take an event back: {@code send()} refusing it at once (no

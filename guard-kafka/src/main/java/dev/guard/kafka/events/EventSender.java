@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Daemons;
 import dev.guard.kafka.events.EventQueue.Pending;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -55,6 +56,7 @@ final class EventSender {
     private Producer<String, byte[]> producer;
     private long session;
     private boolean sessionBroken;
+    private final FirstWriteGate firstWrites = new FirstWriteGate();
     private volatile boolean stopping;
     private volatile long deadlineNanos;
     private volatile String lastError = "";
@@ -85,8 +87,7 @@ final class EventSender {
         this.backoffMaxMillis = backoffMax.toMillis();
         this.settleMillis = settle.toMillis();
         this.producer = newProducer();
-        this.thread = new Thread(this::run, threadName);
-        this.thread.setDaemon(true);
+        this.thread = Daemons.thread(this::run, threadName);
     }
 
     void start() {
@@ -176,7 +177,7 @@ final class EventSender {
                         recover = true;
                         break;
                     }
-                    if (queue.hasWorkLocked() && queue.inFlightLocked() < maxBatch) {
+                    if (queue.hasWorkLocked() && queue.inFlightLocked() < maxBatch && !firstWrites.holding()) {
                         recover = false;
                         break;
                     }
@@ -282,12 +283,21 @@ final class EventSender {
         }
         for (int i = 0; i < batch.size(); i++) {
             Pending x = batch.get(i);
-            Throwable refused = send(p, x);
+            int partition = EventRecords.partitionOf(x.key, partitionCount);
+            synchronized (lock) {
+                if (!firstWrites.tryEnter(partition)) {
+                    // its partition has this producer's first event in flight: it and the rest wait for the answer
+                    queue.requeueLocked(batch, i);
+                    return true;
+                }
+            }
+            Throwable refused = send(p, x, partition);
             if (refused == null) {
                 continue;
             }
             lastError = refused.toString();
             synchronized (lock) {
+                firstWrites.settled(partition, false);
                 if (EventRecords.permanent(refused)) {
                     queue.dropInFlightLocked(x);
                     LOG.warn("Circuit event {} of '{}' can never be written ({}); dropped and reported", x.event.id(),
@@ -307,11 +317,11 @@ final class EventSender {
     }
 
     /** Sends one event; returns why the producer refused it at once (so it was not written), or null. */
-    private Throwable send(Producer<String, byte[]> p, Pending x) {
+    private Throwable send(Producer<String, byte[]> p, Pending x, int partition) {
         ProducerRecord<String, byte[]> record;
         try {
             long now = System.currentTimeMillis();
-            record = records.record(x, EventRecords.partitionOf(x.key, partitionCount), now);
+            record = records.record(x, partition, now);
             x.partition = record.partition();
             x.sentAtMillis = now;
             x.refused = null;
@@ -344,6 +354,7 @@ final class EventSender {
             if (x.session != session || x.state != EventQueue.IN_FLIGHT) {
                 return; // settled already (e.g. by close()), or of a producer given up on
             }
+            firstWrites.settled(x.partition, error == null);
             if (error == null) {
                 queue.ackedLocked(x);
             } else if (EventRecords.permanent(error)) {
@@ -437,6 +448,7 @@ final class EventSender {
             }
             producer = fresh;
             sessionBroken = false;
+            firstWrites.reset();
             lock.notifyAll();
         }
         metadataReady = false;

@@ -1,5 +1,7 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.Clock;
+import dev.guard.core.internal.LogLimiter;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -36,8 +38,7 @@ final class TopicCreator {
     private final Map<String, Object> adminConfig;
     private volatile boolean ready;
     private volatile Admin admin;
-    // sender thread only
-    private long lastWarnNanos;
+    private final LogLimiter warnings = new LogLimiter(Clock.system(), LogLimiter.ONE_MINUTE_NANOS);
 
     /** A creator of {@code topic} for a producer configured with {@code producerConfig}. */
     TopicCreator(String topic, int partitions, Duration retention, Map<String, Object> producerConfig) {
@@ -107,9 +108,7 @@ final class TopicCreator {
     }
 
     private boolean retry(Throwable cause) {
-        long now = System.nanoTime();
-        if (lastWarnNanos == 0 || now - lastWarnNanos > TimeUnit.MINUTES.toNanos(1)) {
-            lastWarnNanos = now;
+        if (warnings.tryAcquire()) {
             LOG.warn("Cannot reach the cluster to create circuit-events topic '{}' ({}); will retry", topic,
                     String.valueOf(cause));
         }

@@ -4,6 +4,7 @@ import dev.guard.core.Backoff;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -138,12 +139,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     }
 
     private static ThreadFactory daemon(String name) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new GuardThread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
+        return Daemons.numbered(name, GuardThread::new);
     }
 
     /** Guards an existing producer. Its configuration is left as it is. */

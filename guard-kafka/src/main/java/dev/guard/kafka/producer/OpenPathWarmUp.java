@@ -3,6 +3,7 @@ package dev.guard.kafka.producer;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.State;
+import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -56,8 +57,7 @@ final class OpenPathWarmUp {
     /** Starts the warm-up on a daemon thread unless one was started in this JVM already. */
     static void startOnce() {
         if (STARTED.compareAndSet(false, true)) {
-            Thread t = new Thread(OpenPathWarmUp::runQuietly, "guard-open-path-warm-up");
-            t.setDaemon(true);
+            Thread t = Daemons.thread(OpenPathWarmUp::runQuietly, "guard-open-path-warm-up");
             t.start();
         }
     }

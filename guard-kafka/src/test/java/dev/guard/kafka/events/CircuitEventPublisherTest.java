@@ -87,10 +87,86 @@ class CircuitEventPublisherTest {
         return events.stream().map(e -> e.transition().orElseThrow().sequence()).collect(Collectors.toList());
     }
 
-    /** A warm producer: it has fetched metadata once. */
+    /**
+     * A warm producer: it has fetched metadata once, and the partition of breaker {@code b} has acknowledged its
+     * first event (before that the publisher sends one event at a time there).
+     */
     private void warmUp(CircuitEventPublisher publisher) {
-        toggle(registry.breaker("warm-up"), 1);
-        await().atMost(WAIT).until(() -> publisher.published() == 1);
+        warmUp(publisher, "b");
+    }
+
+    /** {@link #warmUp(CircuitEventPublisher)} for the partitions of these breakers; returns the events it published. */
+    private int warmUp(CircuitEventPublisher publisher, String... names) {
+        long before = publisher.published();
+        for (String name : names) {
+            toggle(registry.breaker(nameOnThePartitionOf(publisher, name)), 1);
+        }
+        await().atMost(WAIT).until(() -> publisher.published() == before + names.length);
+        return names.length;
+    }
+
+    /** Another breaker name whose events go to the same partition as breaker {@code name}'s. */
+    private static String nameOnThePartitionOf(CircuitEventPublisher publisher, String name) {
+        return otherName(publisher, name, "warm-up-", true);
+    }
+
+    /** Another breaker name whose events go to another partition than breaker {@code name}'s. */
+    private static String nameOnAnotherPartitionThan(CircuitEventPublisher publisher, String name) {
+        return otherName(publisher, name, "other-", false);
+    }
+
+    private static String otherName(CircuitEventPublisher publisher, String name, String prefix, boolean same) {
+        int partition = EventRecords.partitionOf(publisher.source() + "|" + name, FakeCluster.PARTITIONS);
+        for (int i = 0; ; i++) {
+            String other = prefix + i;
+            int p = EventRecords.partitionOf(publisher.source() + "|" + other, FakeCluster.PARTITIONS);
+            if ((p == partition) == same) {
+                return other;
+            }
+        }
+    }
+
+    @Test
+    void aPartitionTakesOneEventAtATimeUntilItHasAcknowledgedTheProducersFirst() {
+        CircuitEventPublisher publisher = start(builder());
+        cluster.autoDeliver = false;
+        toggle(registry.breaker("b"), 4);
+        // KAFKA-15591: two requests in flight to a partition without producer state can be reordered, and the
+        // first one's retries then fail OUT_OF_ORDER_SEQUENCE_NUMBER forever; so the first goes alone
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 1);
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> cluster.current().heldCount() == 1);
+        assertThat(publisher.queued()).isEqualTo(4);
+
+        cluster.current().deliver(1); // the partition has this producer's first event: the rest go together
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 3);
+        toggle(registry.breaker(nameOnAnotherPartitionThan(publisher, "b")), 2); // another partition: one first, again
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 4);
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> cluster.current().heldCount() == 4);
+
+        cluster.autoDeliver = true;
+        cluster.current().deliver(Integer.MAX_VALUE);
+        await().atMost(WAIT).until(() -> publisher.published() == 6);
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 2L, 3L, 4L);
+        assertThat(cluster.sequencesByBreaker().get(nameOnAnotherPartitionThan(publisher, "b"))).containsExactly(1L, 2L);
+    }
+
+    @Test
+    void aReplacedProducerStartsEveryPartitionWithOneEventAgain() {
+        CircuitEventPublisher publisher = start(builder());
+        warmUp(publisher);
+        cluster.autoDeliver = false;
+        toggle(registry.breaker("b"), 3);
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 3); // confirmed by the warm-up: together
+        cluster.current().failAll(new ProducerFencedException("There is a newer producer with the same id"));
+
+        await().atMost(WAIT).until(() -> cluster.producers.size() == 2 && cluster.current().heldCount() == 1);
+        await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> cluster.current().heldCount() == 1);
+        cluster.current().deliver(1);
+        await().atMost(WAIT).until(() -> cluster.current().heldCount() == 2);
+        cluster.autoDeliver = true;
+        cluster.current().deliver(Integer.MAX_VALUE);
+        await().atMost(WAIT).until(() -> publisher.published() == 4);
+        assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 2L, 3L);
     }
 
     @Test
@@ -256,7 +332,7 @@ class CircuitEventPublisherTest {
     @Test
     void anEventLostBeforeALaterOneOfItsBreakerWasWrittenIsDroppedNotSentBehindIt() {
         CircuitEventPublisher publisher = start(builder());
-        warmUp(publisher);
+        int warm = warmUp(publisher, "a", "b");
         cluster.autoDeliver = false;
         CircuitBreaker a = registry.breaker("a");
         CircuitBreaker b = registry.breaker("b");
@@ -269,7 +345,7 @@ class CircuitEventPublisherTest {
         cluster.autoDeliver = true;
         cluster.current().failAll(new OutOfOrderSequenceException("out of order"));
 
-        await().atMost(WAIT).until(() -> publisher.queued() == 0 && publisher.published() == 3);
+        await().atMost(WAIT).until(() -> publisher.queued() == 0 && publisher.published() == warm + 2);
         // a:1 again would land after a:2 and the compacted topic would show the older state
         assertThat(cluster.sequencesByBreaker()).containsEntry("a", List.of(2L)).containsEntry("b", List.of(1L));
         assertThat(publisher.dropped()).isEqualTo(1);
@@ -294,7 +370,7 @@ class CircuitEventPublisherTest {
 
     @Test
     void aRefusedSendPutsItAndEverythingAfterItBackInOrder() {
-        AtomicReference<Integer> refuseAt = new AtomicReference<>(2);
+        AtomicReference<Integer> refuseAt = new AtomicReference<>(3); // the warm-up's send is the first
         CircuitEventPublisher publisher = start(builder().producerFactory(config -> {
             FakeCluster.Fake f = (FakeCluster.Fake) cluster.factory().apply(config);
             return new org.apache.kafka.clients.producer.MockProducer<String, byte[]>(false, null,
@@ -317,11 +393,12 @@ class CircuitEventPublisherTest {
                 }
             };
         }));
+        warmUp(publisher);
         cluster.autoDeliver = false;
         toggle(registry.breaker("b"), 4); // the second send is refused: 2, 3, 4 wait for the next attempt
         await().atMost(WAIT).until(() -> publisher.stats().sendFailures() == 1 && cluster.current().heldCount() == 4);
         cluster.current().deliver(Integer.MAX_VALUE);
-        await().atMost(WAIT).until(() -> publisher.published() == 4);
+        await().atMost(WAIT).until(() -> publisher.published() == 5);
         assertThat(cluster.sequencesByBreaker().get("b")).containsExactly(1L, 2L, 3L, 4L);
         assertThat(publisher.stats().producerRestarts()).isZero();
     }

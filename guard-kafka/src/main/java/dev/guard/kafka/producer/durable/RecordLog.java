@@ -1,5 +1,6 @@
 package dev.guard.kafka.producer.durable;
 
+import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.slf4j.Logger;
@@ -134,8 +135,7 @@ public final class RecordLog implements AutoCloseable {
             throw new IllegalStateException("record log directory " + dir + " is already open in this JVM");
         }
         if (durability == Durability.GROUP_COMMIT) {
-            syncer = new Thread(this::syncLoop, "record-log-sync-" + dir.getFileName());
-            syncer.setDaemon(true);
+            syncer = Daemons.thread(this::syncLoop, "record-log-sync-" + dir.getFileName());
         } else {
             syncer = null;
         }
