@@ -3,7 +3,7 @@ package dev.guard.kafka.consumer;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import dev.guard.core.State;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
