@@ -345,7 +345,7 @@ public final class BreakerRegistry implements AutoCloseable {
             return this;
         }
 
-        /** The clock (default: system). A {@link ManualClock} is also used as the scheduler unless one is given. */
+        /** The clock (default: system). A clock that is also a {@link Scheduler} schedules, unless one is given. */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;

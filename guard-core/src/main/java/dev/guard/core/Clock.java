@@ -2,7 +2,8 @@ package dev.guard.core;
 
 /**
  * The time source of breakers and registries. Production code uses {@link #system()}; tests inject a
- * {@link ManualClock} so that every timed behaviour is driven without sleeping.
+ * {@code dev.guard.core.testing.ManualClock} (guard-core's test artifact) so that every timed behaviour is driven
+ * without sleeping.
  */
 public interface Clock {
 

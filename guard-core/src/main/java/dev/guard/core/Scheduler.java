@@ -2,8 +2,8 @@ package dev.guard.core;
 
 /**
  * Runs delayed tasks for timed transitions (OPEN to HALF_OPEN, the half-open wait bound). A
- * {@link BreakerRegistry} owns one scheduler shared by all its breakers; a {@link ManualClock} is also a
- * scheduler, running due tasks when the test advances it.
+ * {@link BreakerRegistry} owns one scheduler shared by all its breakers; a clock that is also a scheduler
+ * (the tests' {@code ManualClock}, running due tasks when the test advances it) is used as both.
  */
 public interface Scheduler {
 

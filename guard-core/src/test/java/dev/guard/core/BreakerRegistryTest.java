@@ -2,6 +2,7 @@ package dev.guard.core;
 
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.testing.ManualClock;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,6 @@
 package dev.guard.core;
 
+import dev.guard.core.testing.ManualClock;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

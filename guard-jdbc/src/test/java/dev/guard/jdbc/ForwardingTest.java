@@ -3,7 +3,7 @@ package dev.guard.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.guard.core.BreakerRegistry;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;

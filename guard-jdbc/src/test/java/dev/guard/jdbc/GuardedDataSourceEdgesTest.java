@@ -9,7 +9,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import dev.guard.core.State;
 import dev.guard.jdbc.SqlFailureClassifier.Outcome;
 

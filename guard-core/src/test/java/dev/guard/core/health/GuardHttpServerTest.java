@@ -4,7 +4,7 @@ import dev.guard.core.internal.Json;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import dev.guard.core.metrics.BreakerCollector;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Gauge;

@@ -3,7 +3,7 @@ package dev.guard.core.metrics;
 import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

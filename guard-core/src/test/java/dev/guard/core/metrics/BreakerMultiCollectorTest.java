@@ -4,7 +4,7 @@ import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;

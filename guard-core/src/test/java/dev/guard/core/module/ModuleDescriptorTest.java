@@ -85,6 +85,17 @@ class ModuleDescriptorTest {
     }
 
     @Test
+    void theManualClockIsTestSupportNotMainCode() {
+        ModuleDescriptor d = ModuleFinder.of(location(BreakerRegistry.class)).find(CORE).orElseThrow().descriptor();
+        assertThat(d.packages()).doesNotContain("dev.guard.core.testing");
+        ClassLoader main = layer(List.of(), List.of()).findLoader(CORE);
+        assertThatThrownBy(() -> main.loadClass("dev.guard.core.ManualClock"))
+                .isInstanceOf(ClassNotFoundException.class);
+        assertThatThrownBy(() -> main.loadClass("dev.guard.core.testing.ManualClock"))
+                .isInstanceOf(ClassNotFoundException.class);
+    }
+
+    @Test
     void backoffImplementationsAreNotPublic() {
         assertThat(Modifier.isPublic(Backoff.fixed(Duration.ofSeconds(1)).getClass().getModifiers())).isFalse();
         assertThat(Modifier.isPublic(Backoff.exponential(Duration.ofSeconds(1), 2, Duration.ofSeconds(8), 0)

@@ -6,30 +6,17 @@ import dev.guard.core.Clock;
 import dev.guard.kafka.producer.CircuitOpenException;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
@@ -113,75 +100,27 @@ import java.util.regex.Pattern;
  */
 public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger(GuardedConsumerLoop.class);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
-    private static final int NEW = 0;
-    private static final int RUNNING = 1;
-    private static final int CLOSED = 2;
-    private static final long NOT_PAUSED = Long.MIN_VALUE;
 
-    private final Consumer<K, V> consumer;
     private final String name;
-    private final List<String> topics;
-    private final Pattern topicPattern;
     private final BreakerGate gate;
-    private final RecordHandler<K, V> handler;
-    private final Duration pollTimeout;
-    private final CommitMode commitMode;
-    private final long retryInitialNanos;
-    private final long retryMaxNanos;
-    private final DeadLetterHandler<K, V> deadLetter;
-    private final int maxAttempts;
-    private final Rejections rejectionCheck;
-    private final ConsumerRebalanceListener userListener;
-    private final boolean closeConsumer;
-    private final Duration closeTimeout;
-    private final Clock clock;
+    private final PollCycle<K, V> cycle;
+    private final LoopLifecycle lifecycle;
 
-    // ------------------------------------------------------------------ polling thread only
-    private final Set<TopicPartition> pausedByGuard = new HashSet<>();
-    private final Map<TopicPartition, Long> holdUntilNanos = new HashMap<>();
-    private final Map<TopicPartition, long[]> attempts = new HashMap<>(); // {offset, failures in a row}
-    private final OffsetCommits offsets;
-    private boolean breakerPaused;
-
-    // ------------------------------------------------------------------ shared
-    private final AtomicInteger lifecycle = new AtomicInteger(NEW);
-    private final CountDownLatch terminated = new CountDownLatch(1);
-    private final Object pauseLock = new Object();
-    private volatile boolean running = true;
-    private volatile Thread pollingThread;
-    private volatile Thread ownedThread;
-    private volatile Throwable failure;
-    private volatile Set<TopicPartition> pausedSnapshot = Set.of();
-    private long pausedSinceNanos = NOT_PAUSED; // guarded by pauseLock
-    private long pausedNanosBefore;             // guarded by pauseLock
-    private final LongAdder pauses = new LongAdder();
-    private final LongAdder redelivered = new LongAdder();
-    private final LongAdder processed = new LongAdder();
-    private final LongAdder failures = new LongAdder();
-    private final LongAdder rejections = new LongAdder();
-    private final LongAdder deadLettered = new LongAdder();
-
+    /** Wires the parts; data flows one way: lifecycle, then the poll cycle, then pauses, retries and offsets. */
     private GuardedConsumerLoop(Builder<K, V> b) {
-        this.consumer = b.consumer;
         this.name = b.name != null ? b.name : "loop-" + INSTANCES.incrementAndGet();
-        this.topics = List.copyOf(b.topics);
-        this.topicPattern = b.topicPattern;
         this.gate = new BreakerGate(b.breakers);
-        this.handler = b.handler;
-        this.pollTimeout = b.pollTimeout;
-        this.commitMode = b.commitMode;
-        this.offsets = new OffsetCommits(b.consumer, this.name, b.commitTimeout);
-        this.retryInitialNanos = b.retryInitial.toNanos();
-        this.retryMaxNanos = b.retryMax.toNanos();
-        this.deadLetter = b.deadLetter;
-        this.maxAttempts = b.maxAttempts;
-        this.rejectionCheck = new Rejections(b.rejectionIf);
-        this.userListener = b.rebalanceListener;
-        this.closeConsumer = b.closeConsumer;
-        this.closeTimeout = b.closeTimeout;
-        this.clock = b.clock;
+        LoopCounters counters = new LoopCounters();
+        PauseControl pauses = new PauseControl(b.consumer, name, gate, b.clock);
+        OffsetCommits offsets = new OffsetCommits(b.consumer, name, b.commitTimeout);
+        RecordRetries<K, V> retries = new RecordRetries<>(name, gate, new Rejections(b.rejectionIf),
+                b.retryInitial.toNanos(), b.retryMax.toNanos(), b.deadLetter, b.maxAttempts, pauses, counters);
+        this.cycle = new PollCycle<>(name, b.consumer, b.handler, b.pollTimeout, b.commitMode, gate, pauses,
+                retries, offsets, counters);
+        this.lifecycle = new LoopLifecycle(name, b.consumer, List.copyOf(b.topics), b.topicPattern,
+                new RebalanceHandler(name, offsets, pauses, retries, b.rebalanceListener), cycle, b.closeConsumer,
+                b.closeTimeout, breakerNames(gate));
     }
 
     /**
@@ -202,8 +141,6 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         return new Builder<>(consumer);
     }
 
-    // ====================================================================================== lifecycle
-
     /**
      * Runs the loop on the calling thread until {@link #close()}: subscribes, polls, handles, commits; then commits
      * what was processed and closes the consumer (unless told not to).
@@ -213,11 +150,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      *                               authorization, ...), after the final commit and close
      */
     public void run() {
-        if (!lifecycle.compareAndSet(NEW, RUNNING)) {
-            throw new IllegalStateException("consumer loop '" + name + "' was already "
-                    + (lifecycle.get() == RUNNING ? "started" : "closed"));
-        }
-        runLoop();
+        lifecycle.run();
     }
 
     /**
@@ -227,86 +160,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      * @throws IllegalStateException if the loop was already started or closed
      */
     public Thread start() {
-        if (!lifecycle.compareAndSet(NEW, RUNNING)) {
-            throw new IllegalStateException("consumer loop '" + name + "' was already "
-                    + (lifecycle.get() == RUNNING ? "started" : "closed"));
-        }
-        Thread t = new Thread(() -> {
-            try {
-                runLoop();
-            } catch (RuntimeException | Error e) {
-                // already recorded in failure() and logged
-            }
-        }, "guard-consumer-" + name);
-        pollingThread = t;
-        ownedThread = t;
-        t.start();
-        return t;
-    }
-
-    private void runLoop() {
-        pollingThread = Thread.currentThread();
-        try {
-            subscribe();
-            while (running) {
-                try {
-                    pollOnce();
-                } catch (WakeupException e) {
-                    // close(): the loop condition ends it
-                }
-            }
-        } catch (RuntimeException | Error e) {
-            failure = e;
-            LOG.error("Consumer loop '{}' stopped by {}", name, e.toString(), e);
-            throw e;
-        } finally {
-            shutdown();
-        }
-    }
-
-    /** Subscribes the consumer with the loop's rebalance listener. */
-    void subscribe() {
-        ConsumerRebalanceListener listener = new RebalanceHandler();
-        if (topicPattern != null) {
-            consumer.subscribe(topicPattern, listener);
-        } else {
-            consumer.subscribe(topics, listener);
-        }
-        LOG.info("Consumer loop '{}' subscribed to {}, guarded by {}", name,
-                topicPattern != null ? topicPattern.pattern() : topics, breakerNames());
-    }
-
-    private void shutdown() {
-        boolean interrupted = Thread.interrupted(); // commit and close first; the interrupt is restored below
-        try {
-            offsets.commitTwice(null);
-            if (!offsets.isEmpty()) {
-                LOG.warn("Consumer loop '{}' closed without committing {}: those records will be delivered again",
-                        name, offsets);
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("Consumer loop '{}': final commit failed: {}", name, e.toString());
-        }
-        endBreakerPause(clock.nanoTime());
-        pausedByGuard.clear();
-        pausedSnapshot = Set.of();
-        running = false;
-        lifecycle.set(CLOSED);
-        try {
-            if (closeConsumer) {
-                consumer.close();
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("Consumer loop '{}': closing the consumer failed: {}", name, e.toString());
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-            terminated.countDown();
-            LOG.info("Consumer loop '{}' stopped: {} records processed, {} re-delivered, {} paused for {} ms in total",
-                    name, processed.sum(), redelivered.sum(), pauses.sum(),
-                    stats().totalPaused().toMillis());
-        }
+        return lifecycle.start();
     }
 
     /**
@@ -317,339 +171,23 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      */
     @Override
     public void close() {
-        running = false;
-        if (lifecycle.compareAndSet(NEW, CLOSED)) {
-            try {
-                if (closeConsumer) {
-                    consumer.close();
-                }
-            } finally {
-                terminated.countDown();
-            }
-            return;
-        }
-        if (Thread.currentThread() == pollingThread) {
-            return;
-        }
-        if (terminated.getCount() > 0) {
-            try {
-                consumer.wakeup(); // the consumer's one thread-safe method: ends a poll() in progress
-            } catch (RuntimeException e) {
-                LOG.debug("Consumer loop '{}': wakeup failed (closing already?): {}", name, e.toString());
-            }
-        }
-        long deadline = System.nanoTime() + closeTimeout.toNanos();
-        try {
-            if (!terminated.await(closeTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
-                LOG.warn("Consumer loop '{}' did not stop within {} ms (a handler still running?)", name,
-                        closeTimeout.toMillis());
-                return;
-            }
-            Thread owned = ownedThread;
-            if (owned != null) {
-                owned.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        lifecycle.close();
     }
 
-    // ====================================================================================== one iteration
+    /** Subscribes without running. Package-private for tests that drive the loop step by step. */
+    void subscribe() {
+        lifecycle.subscribe();
+    }
 
     /**
-     * One iteration on the polling thread: apply pauses, poll, handle, commit. Package-private for tests that drive
+     * One iteration on the calling thread: apply pauses, poll, handle, commit. Package-private for tests that drive
      * the loop step by step with a {@code MockConsumer}.
      *
      * @return the number of records the poll returned
      */
     int pollOnce() {
-        applyPauses();
-        ConsumerRecords<K, V> records = consumer.poll(pollTimeout);
-        if (!records.isEmpty()) {
-            handle(records);
-        }
-        if (!offsets.isEmpty()) {
-            offsets.commit(null);
-        }
-        return records.count();
+        return cycle.pollOnce();
     }
-
-    /** Pauses what must be paused (everything while a breaker is open, held partitions otherwise); resumes the rest. */
-    void applyPauses() {
-        long now = clock.nanoTime();
-        int permits = gate.permits();
-        boolean stop = permits == BreakerGate.STOPPED;
-        boolean changed = stop != breakerPaused;
-        if (!stop && holdUntilNanos.isEmpty() && pausedByGuard.isEmpty()) {
-            if (changed) {
-                logResume(0, now, permits);
-            }
-            return; // the common case: nothing paused, nothing to pause, no allocation
-        }
-        Set<TopicPartition> assignment = consumer.assignment();
-        Set<TopicPartition> desired = new HashSet<>();
-        if (stop) {
-            desired.addAll(assignment);
-        } else {
-            for (Iterator<Map.Entry<TopicPartition, Long>> it = holdUntilNanos.entrySet().iterator(); it.hasNext(); ) {
-                Map.Entry<TopicPartition, Long> e = it.next();
-                if (now - e.getValue() >= 0 || !assignment.contains(e.getKey())) {
-                    it.remove();
-                } else {
-                    desired.add(e.getKey());
-                }
-            }
-        }
-        Set<TopicPartition> actuallyPaused = consumer.paused();
-        List<TopicPartition> toPause = new ArrayList<>();
-        for (TopicPartition tp : desired) {
-            if (!actuallyPaused.contains(tp)) {
-                toPause.add(tp);
-            }
-        }
-        List<TopicPartition> toResume = new ArrayList<>();
-        for (TopicPartition tp : pausedByGuard) {
-            if (!desired.contains(tp) && assignment.contains(tp)) {
-                toResume.add(tp);
-            }
-        }
-        if (!toPause.isEmpty()) {
-            consumer.pause(toPause);
-        }
-        if (!toResume.isEmpty()) {
-            consumer.resume(toResume);
-        }
-        // The guard owns what it paused (now or earlier); a partition the application had paused on its own is
-        // left out, so that it is never resumed by the guard.
-        pausedByGuard.retainAll(desired);
-        pausedByGuard.addAll(toPause);
-        pausedSnapshot = Set.copyOf(pausedByGuard);
-        if (changed) {
-            if (stop) {
-                beginBreakerPause(now);
-                LOG.info("Consumer loop '{}' paused {} partition(s): {}", name, desired.size(), gate.describe());
-            } else {
-                logResume(toResume.size(), now, permits);
-            }
-        } else if (!toPause.isEmpty() || !toResume.isEmpty()) {
-            LOG.debug("Consumer loop '{}' paused {} and resumed {} partition(s)", name, toPause, toResume);
-        }
-    }
-
-    private void logResume(int resumed, long now, int permits) {
-        long pausedNanos = endBreakerPause(now);
-        LOG.info("Consumer loop '{}' resumed {} partition(s) after {} ms paused: {}", name, resumed,
-                TimeUnit.NANOSECONDS.toMillis(pausedNanos), permits == BreakerGate.UNLIMITED
-                        ? "circuits closed"
-                        : gate.describe() + ", handling up to " + permits + " record(s) per poll as probes");
-    }
-
-    private void beginBreakerPause(long now) {
-        breakerPaused = true;
-        pauses.increment();
-        synchronized (pauseLock) {
-            pausedSinceNanos = now;
-        }
-    }
-
-    private long endBreakerPause(long now) {
-        breakerPaused = false;
-        synchronized (pauseLock) {
-            if (pausedSinceNanos == NOT_PAUSED) {
-                return 0;
-            }
-            long d = Math.max(0, now - pausedSinceNanos);
-            pausedNanosBefore += d;
-            pausedSinceNanos = NOT_PAUSED;
-            return d;
-        }
-    }
-
-    private void handle(ConsumerRecords<K, V> records) {
-        int probes = 0;
-        for (TopicPartition tp : records.partitions()) {
-            List<ConsumerRecord<K, V>> list = records.records(tp);
-            for (int i = 0, n = list.size(); i < n; i++) {
-                ConsumerRecord<K, V> r = list.get(i);
-                int permits = running ? gate.permits() : BreakerGate.STOPPED;
-                if (permits == BreakerGate.STOPPED) {
-                    seekBack(tp, r, n - i);
-                    break;
-                }
-                if (permits != BreakerGate.UNLIMITED) {
-                    if (probes >= permits) {
-                        seekBack(tp, r, n - i);
-                        break;
-                    }
-                    probes++;
-                }
-                if (!handleOne(tp, r)) {
-                    seekBack(tp, r, n - i);
-                    break;
-                }
-            }
-        }
-    }
-
-    /** Handles one record; false when the partition must be sought back to it. */
-    private boolean handleOne(TopicPartition tp, ConsumerRecord<K, V> r) {
-        try {
-            handler.handle(r);
-        } catch (Exception e) {
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            return onFailure(tp, r, e);
-        }
-        processed.increment();
-        done(tp, r);
-        return true;
-    }
-
-    private void done(TopicPartition tp, ConsumerRecord<K, V> r) {
-        attempts.remove(tp);
-        offsets.processed(tp, r);
-        if (commitMode == CommitMode.PER_RECORD) {
-            offsets.commit(null);
-        }
-    }
-
-    /** A failed record: true if it is done anyway (dead-lettered), false if the partition goes back to it. */
-    private boolean onFailure(TopicPartition tp, ConsumerRecord<K, V> r, Exception e) {
-        failures.increment();
-        boolean rejected = rejectionCheck.isRejection(e);
-        int permits = gate.permits();
-        if (rejected || permits == BreakerGate.STOPPED) {
-            rejections.increment();
-            if (permits != BreakerGate.STOPPED) {
-                // not paused by a bound breaker (an unbound breaker, or probes busy): hold this partition
-                long wait = Rejections.retryAfter(e).toNanos();
-                hold(tp, Math.min(retryMaxNanos, Math.max(retryInitialNanos, wait)));
-            }
-            LOG.debug("Consumer loop '{}': {}-{}@{} not processed, circuit rejected it: {}", name, tp.topic(),
-                    tp.partition(), r.offset(), e.toString());
-            return false;
-        }
-        long[] a = attempts.get(tp);
-        if (a == null || a[0] != r.offset()) {
-            a = new long[] {r.offset(), 0};
-            attempts.put(tp, a);
-        }
-        int n = (int) Math.min(Integer.MAX_VALUE, ++a[1]);
-        if (deadLetter != null && n >= maxAttempts) {
-            try {
-                deadLetter.deadLetter(r, e, n);
-                deadLettered.increment();
-                LOG.warn("Consumer loop '{}': {}-{}@{} dead-lettered after {} failed attempt(s): {}", name,
-                        tp.topic(), tp.partition(), r.offset(), n, e.toString());
-                done(tp, r);
-                return true;
-            } catch (Exception dle) {
-                if (dle instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                }
-                LOG.warn("Consumer loop '{}': dead-letter handler failed on {}-{}@{}, retrying: {}", name,
-                        tp.topic(), tp.partition(), r.offset(), dle.toString());
-            }
-        }
-        long backoff = backoffNanos(n);
-        hold(tp, backoff);
-        if ((n & (n - 1)) == 0) {
-            LOG.warn("Consumer loop '{}': {}-{}@{} failed (attempt {}), retrying in {} ms: {}", name, tp.topic(),
-                    tp.partition(), r.offset(), n, TimeUnit.NANOSECONDS.toMillis(backoff), e.toString());
-        }
-        return false;
-    }
-
-    long backoffNanos(int attempt) {
-        long d = retryInitialNanos;
-        for (int i = 1; i < attempt && d < retryMaxNanos; i++) {
-            d = d > retryMaxNanos / 2 ? retryMaxNanos : d * 2;
-        }
-        return Math.min(d, retryMaxNanos);
-    }
-
-    private void hold(TopicPartition tp, long nanos) {
-        holdUntilNanos.put(tp, clock.nanoTime() + nanos);
-    }
-
-    private void seekBack(TopicPartition tp, ConsumerRecord<K, V> from, int discarded) {
-        consumer.seek(tp, from.offset());
-        redelivered.add(discarded);
-    }
-
-    private void logUncommittedOnRevocation(Collection<TopicPartition> partitions) {
-        for (TopicPartition tp : partitions) {
-            if (offsets.pending(tp)) {
-                LOG.warn("Consumer loop '{}': offsets of revoked partition(s) {} not committed: their next owner "
-                        + "delivers those records again", name, partitions);
-                return;
-            }
-        }
-    }
-
-    private void forget(Collection<TopicPartition> partitions) {
-        for (TopicPartition tp : partitions) {
-            holdUntilNanos.remove(tp);
-            attempts.remove(tp);
-            offsets.forget(tp);
-            pausedByGuard.remove(tp);
-        }
-        pausedSnapshot = Set.copyOf(pausedByGuard);
-    }
-
-    /** Commits on revocation, forgets on loss, re-pauses on assignment; then calls the user's listener. */
-    private final class RebalanceHandler implements ConsumerRebalanceListener {
-
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
-                offsets.commitTwice(partitions);
-                if (!offsets.isEmpty()) {
-                    logUncommittedOnRevocation(partitions);
-                }
-                forget(partitions);
-                LOG.info("Consumer loop '{}': {} partition(s) revoked", name, partitions.size());
-            }
-            if (userListener != null) {
-                userListener.onPartitionsRevoked(partitions);
-            }
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
-                forget(partitions);
-                LOG.warn("Consumer loop '{}': {} partition(s) lost; their uncommitted records will be delivered "
-                        + "again", name, partitions.size());
-            }
-            if (userListener != null) {
-                userListener.onPartitionsLost(partitions);
-            }
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
-                forget(partitions);
-                if (gate.permits() == BreakerGate.STOPPED) {
-                    consumer.pause(partitions);
-                    pausedByGuard.addAll(partitions);
-                    pausedSnapshot = Set.copyOf(pausedByGuard);
-                    if (!breakerPaused) {
-                        beginBreakerPause(clock.nanoTime());
-                    }
-                    LOG.info("Consumer loop '{}' paused {} newly assigned partition(s): {}", name, partitions.size(),
-                            gate.describe());
-                }
-            }
-            if (userListener != null) {
-                userListener.onPartitionsAssigned(partitions);
-            }
-        }
-    }
-
-    // ====================================================================================== metrics
 
     /**
      * The loop's name, used in log lines, the thread name and metric tags.
@@ -669,14 +207,6 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
         return gate.breakers();
     }
 
-    private List<String> breakerNames() {
-        List<String> names = new ArrayList<>();
-        for (CircuitBreaker b : gate.breakers()) {
-            names.add(b.name());
-        }
-        return names;
-    }
-
     /**
      * The loop's figures now: paused partitions, pauses and their time, and what became of the records. Safe from
      * any thread; {@link GuardedConsumerLoopMetrics} exports them to Micrometer.
@@ -684,18 +214,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      * @return a snapshot
      */
     public ConsumerLoopStats stats() {
-        boolean paused;
-        Duration current;
-        long total;
-        synchronized (pauseLock) {
-            long now = clock.nanoTime();
-            paused = pausedSinceNanos != NOT_PAUSED;
-            long running = paused ? Math.max(0, now - pausedSinceNanos) : 0;
-            current = Duration.ofNanos(running);
-            total = pausedNanosBefore + running;
-        }
-        return new ConsumerLoopStats(pausedSnapshot, paused, pauses.sum(), current, Duration.ofNanos(total),
-                processed.sum(), failures.sum(), rejections.sum(), deadLettered.sum(), redelivered.sum());
+        return cycle.stats();
     }
 
     /**
@@ -704,7 +223,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      * @return true while polling
      */
     public boolean isRunning() {
-        return lifecycle.get() == RUNNING;
+        return lifecycle.isRunning();
     }
 
     /**
@@ -713,12 +232,21 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      * @return the error, or empty
      */
     public Optional<Throwable> failure() {
-        return Optional.ofNullable(failure);
+        return Optional.ofNullable(lifecycle.failure());
     }
 
     @Override
     public String toString() {
-        return "GuardedConsumerLoop{" + name + ", breakers=" + breakerNames() + ", paused=" + pausedSnapshot + '}';
+        return "GuardedConsumerLoop{" + name + ", breakers=" + breakerNames(gate) + ", paused="
+                + cycle.stats().pausedPartitions() + '}';
+    }
+
+    private static String breakerNames(BreakerGate gate) {
+        List<String> names = new ArrayList<>();
+        for (CircuitBreaker b : gate.breakers()) {
+            names.add(b.name());
+        }
+        return names.toString();
     }
 
     // ====================================================================================== builder

@@ -4,7 +4,7 @@ import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import dev.guard.kafka.producer.CircuitOpenException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -20,7 +20,7 @@ import java.util.stream.LongStream;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import org.apache.kafka.clients.producer.BufferExhaustedException;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.ProducerRecord;

@@ -3,7 +3,7 @@ package dev.guard.kafka.producer;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import dev.guard.core.State;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;

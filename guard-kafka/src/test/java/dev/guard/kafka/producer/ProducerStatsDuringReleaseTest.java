@@ -3,7 +3,7 @@ package dev.guard.kafka.producer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.guard.core.BreakerRegistry;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;

@@ -10,7 +10,7 @@ import com.jayway.jsonpath.JsonPath;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.ManualClock;
+import dev.guard.core.testing.ManualClock;
 import dev.guard.core.health.HealthReport;
 
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,7 @@
-package dev.guard.core;
+package dev.guard.core.testing;
+
+import dev.guard.core.Clock;
+import dev.guard.core.Scheduler;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +12,10 @@ import java.util.Objects;
  * A clock and scheduler that only move when told to: {@link #advance(Duration)} moves time forward and runs,
  * on the calling thread and in due order, every task scheduled up to the new time. For tests of code that
  * uses breakers (ours and yours); thread-safe.
+ *
+ * <p>Test support, not main code: it ships in guard-core's test artifact ({@code dev.guard:guard-core} with
+ * {@code <type>test-jar</type>}, which holds this package only), so that no production class path carries a clock
+ * that can be told to jump.
  */
 public final class ManualClock implements Clock, Scheduler {
 
