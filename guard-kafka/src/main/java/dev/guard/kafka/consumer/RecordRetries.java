@@ -1,10 +1,12 @@
 package dev.guard.kafka.consumer;
 
+import dev.guard.core.Backoff;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +27,8 @@ final class RecordRetries<K, V> {
     private final Rejections rejections;
     private final long initialNanos;
     private final long maxNanos;
+    /** Core's exponential backoff, doubling from initial to max, no jitter. */
+    private final Backoff backoff;
     private final DeadLetterHandler<K, V> deadLetter;
     private final int maxAttempts;
     private final PauseControl pauses;
@@ -38,6 +42,7 @@ final class RecordRetries<K, V> {
         this.rejections = rejections;
         this.initialNanos = initialNanos;
         this.maxNanos = maxNanos;
+        this.backoff = Backoff.exponential(Duration.ofNanos(initialNanos), 2.0, Duration.ofNanos(maxNanos), 0.0);
         this.deadLetter = deadLetter;
         this.maxAttempts = maxAttempts;
         this.pauses = pauses;
@@ -111,10 +116,6 @@ final class RecordRetries<K, V> {
 
     /** The backoff before retry number {@code attempt}: initial, doubled per failure in a row, capped at max. */
     long backoffNanos(int attempt) {
-        long d = initialNanos;
-        for (int i = 1; i < attempt && d < maxNanos; i++) {
-            d = d > maxNanos / 2 ? maxNanos : d * 2;
-        }
-        return Math.min(d, maxNanos);
+        return backoff.waitNanos(attempt);
     }
 }

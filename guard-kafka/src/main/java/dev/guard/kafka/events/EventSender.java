@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.Backoff;
 import dev.guard.core.internal.Daemons;
 import dev.guard.kafka.events.EventQueue.Pending;
 import org.apache.kafka.clients.producer.Producer;
@@ -46,8 +47,8 @@ final class EventSender {
     private final CircuitEventPublisher.ReadBack readBack;
     private final TopicCreator topicCreator; // null when topic creation is off
     private final int maxBatch;
-    private final long backoffInitialMillis;
-    private final long backoffMaxMillis;
+    /** The pause after each failure in a row: core's exponential backoff, doubling, no jitter. */
+    private final Backoff backoff;
     private final long settleMillis;
     private final Thread thread;
     private final LongAdder sendFailures = new LongAdder();
@@ -83,8 +84,7 @@ final class EventSender {
         this.readBack = readBack;
         this.topicCreator = topicCreator;
         this.maxBatch = maxBatch;
-        this.backoffInitialMillis = backoffInitial.toMillis();
-        this.backoffMaxMillis = backoffMax.toMillis();
+        this.backoff = Backoff.exponential(backoffInitial, 2.0, backoffMax, 0.0);
         this.settleMillis = settle.toMillis();
         this.producer = newProducer();
         this.thread = Daemons.thread(this::run, threadName);
@@ -158,11 +158,11 @@ final class EventSender {
     }
 
     private void run() {
-        long backoff = backoffInitialMillis;
+        int failures = 0; // in a row: the backoff's index
         long outageStart = 0;
         while (true) {
             if (topicCreator != null && !topicCreator.ready() && !stopping && !topicCreator.ensure()) {
-                backoff = pause(backoff); // the topic first, events or not
+                failures = pause(failures); // the topic first, events or not
                 continue;
             }
             boolean recover;
@@ -195,14 +195,14 @@ final class EventSender {
             try {
                 if (recover) {
                     if (!recover()) {
-                        backoff = pause(backoff);
+                        failures = pause(failures);
                     }
                     continue;
                 }
                 if (!metadataReady && !awaitMetadata()) {
                     sendFailures.increment();
                     outageStart = noteOutage(outageStart);
-                    backoff = pause(backoff);
+                    failures = pause(failures);
                     continue;
                 }
                 if (sendSome()) {
@@ -211,15 +211,15 @@ final class EventSender {
                                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - outageStart));
                         outageStart = 0;
                     }
-                    backoff = backoffInitialMillis;
+                    failures = 0;
                 } else {
                     sendFailures.increment();
                     outageStart = noteOutage(outageStart);
-                    backoff = pause(backoff);
+                    failures = pause(failures);
                 }
             } catch (RuntimeException e) {
                 LOG.error("Circuit-events sender failed unexpectedly; retrying", e);
-                backoff = pause(backoff);
+                failures = pause(failures);
             }
         }
     }
@@ -466,10 +466,11 @@ final class EventSender {
         return sent;
     }
 
-    /** Waits out the backoff (cut short by close); returns the next backoff. */
-    private long pause(long backoff) {
-        pauseMillis(backoff);
-        return Math.min(backoffMaxMillis, backoff * 2);
+    /** Waits out the backoff after one more failure in a row (cut short by close); returns the failures in a row. */
+    private int pause(int failures) {
+        int n = Math.min(failures + 1, 64); // the wait is capped long before: no overflow of the count
+        pauseMillis(Math.max(1L, backoff.waitNanos(n) / 1_000_000L));
+        return n;
     }
 
     /** Waits {@code millis}, or until the close deadline; false if closing. */
