@@ -53,6 +53,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitBreaker.class);
     private static final VarHandle PHASE;
+    private static final VarHandle TRANSITION_COUNTS;
     private static final MethodHandle THROWN_BY_CALL;
     private static final long NO_TIME = Long.MIN_VALUE;
     private static final State[] STATES = State.values();
@@ -67,6 +68,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     static {
         try {
             PHASE = MethodHandles.lookup().findVarHandle(AtomicCircuitBreaker.class, "phase", Phase.class);
+            TRANSITION_COUNTS = MethodHandles.lookup().findVarHandle(AtomicCircuitBreaker.class, "transitionCounts",
+                    AtomicLongArray.class);
             THROWN_BY_CALL = MethodHandles.lookup().findVirtual(AtomicCircuitBreaker.class, "thrownByCall",
                     MethodType.methodType(void.class, long.class, boolean.class, long.class, Throwable.class));
         } catch (ReflectiveOperationException e) {
@@ -98,7 +101,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
     private final OwnedCounter rejected = new OwnedCounter();
     private final LongAdder slow = new LongAdder();
-    private final AtomicLongArray transitionCounts = new AtomicLongArray(STATES.length * STATES.length);
+    /** Transitions by (from, to); made by the first transition: a breaker that never left CLOSED has none. */
+    private volatile AtomicLongArray transitionCounts;
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
     private final AtomicLong lastPredicateWarning = new AtomicLong(Long.MIN_VALUE);
@@ -277,7 +281,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         if (permit == p.token && p.state == State.CLOSED && !listeners.wants(EventKind.SUCCESS)
                 && p.window.recordCleanSuccesses(count)) {
             // successes into a full clean window: only the totals move, no rate can change
-            windowSuccesses.add(count);
+            windowSuccesses.addBatch(count); // a batch, maybe another thread's: never stripes the counter
             AtomicInteger streak = p.streak;
             if (streak.get() != 0) {
                 streak.set(0);
@@ -732,13 +736,22 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             return null;
         }
         afterSwap(expected, next, c, now);
-        transitionCounts.incrementAndGet(expected.state.ordinal() * STATES.length + to.ordinal());
+        countTransition(expected.state, to);
         if (logTransitions) {
             LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
         }
         lifecycle.publish(expected.order + 1, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason,
                 seq, statusOf(next), next.enteredMillis));
         return next;
+    }
+
+    private void countTransition(State from, State to) {
+        AtomicLongArray counts = transitionCounts;
+        if (counts == null) {
+            TRANSITION_COUNTS.compareAndSet(this, null, new AtomicLongArray(STATES.length * STATES.length));
+            counts = transitionCounts;
+        }
+        counts.incrementAndGet(from.ordinal() * STATES.length + to.ordinal());
     }
 
     /**
@@ -936,8 +949,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         double slowRate = ready ? w.slowCalls(now) * 100.0 / calls : 0.0;
         long untilRecovery = p.state == State.OPEN ? Math.max(0, (p.openUntilNanos - now) / 1_000_000) : 0;
         Map<String, Long> transitions = new LinkedHashMap<>();
-        for (int i = 0; i < transitionCounts.length(); i++) {
-            long n = transitionCounts.get(i);
+        AtomicLongArray counts = transitionCounts;
+        for (int i = 0; counts != null && i < counts.length(); i++) {
+            long n = counts.get(i);
             if (n > 0) {
                 transitions.put(STATES[i / STATES.length] + "->" + STATES[i % STATES.length], n);
             }

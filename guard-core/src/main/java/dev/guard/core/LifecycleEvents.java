@@ -17,8 +17,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class LifecycleEvents {
 
+    private static final java.lang.invoke.VarHandle PENDING;
+
+    static {
+        try {
+            PENDING = java.lang.invoke.MethodHandles.lookup().findVarHandle(LifecycleEvents.class, "pending",
+                    ConcurrentSkipListMap.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Listeners listeners;
-    private final ConcurrentSkipListMap<Long, BreakerEvent> pending = new ConcurrentSkipListMap<>();
+    /** Made by the first event: a breaker that never moved has none. */
+    private volatile ConcurrentSkipListMap<Long, BreakerEvent> pending;
     private final AtomicInteger drainTickets = new AtomicInteger();
     /** The next number to deliver; only the ticket holder reads or writes it. */
     private long next = 1;
@@ -29,6 +41,11 @@ final class LifecycleEvents {
 
     /** Queues {@code event} under its lifecycle number {@code order} (from 1), and delivers what is due. */
     void publish(long order, BreakerEvent event) {
+        ConcurrentSkipListMap<Long, BreakerEvent> pending = this.pending;
+        if (pending == null) {
+            PENDING.compareAndSet(this, null, new ConcurrentSkipListMap<Long, BreakerEvent>());
+            pending = this.pending;
+        }
         pending.put(order, event);
         if (drainTickets.getAndIncrement() != 0) {
             return;
