@@ -82,10 +82,11 @@ final class AckWatch<K, V> {
     private long idleSent = -1;
     private long idleDone = -1;
 
-    /** Sends counted as failed because their acknowledgement was overdue. */
-    final LongAdder overdue = new LongAdder();
+    /** The topic's counters: this watch counts {@link TopicCounters#OVERDUE}. */
+    private final TopicCounters counters;
 
-    AckWatch(String topic, CircuitBreaker breaker, SendContext<K, V> ctx, BufferingSends<K, V> attempts) {
+    AckWatch(String topic, CircuitBreaker breaker, SendContext<K, V> ctx, TopicCounters counters,
+             BufferingSends<K, V> attempts) {
         this.topic = topic;
         this.breaker = breaker;
         this.clock = ctx.clock;
@@ -93,6 +94,7 @@ final class AckWatch<K, V> {
         this.fatal = ctx.fatal;
         this.ackTimeoutNanos = ctx.ackTimeoutNanos;
         this.attempts = attempts;
+        this.counters = counters;
         this.uncountedRoute = new Route<>(this, attempts, false, CircuitBreaker.NO_PERMIT, false);
         this.countedRoute = new Route<>(this, attempts, true, CircuitBreaker.NO_PERMIT, false);
     }
@@ -282,7 +284,7 @@ final class AckWatch<K, V> {
             // rather than after maxWaitInHalfOpen.
             long permit;
             while ((permit = probes.overdue(now, ackTimeoutNanos)) != CircuitBreaker.NO_PERMIT) {
-                overdue.increment();
+                counters.increment(TopicCounters.OVERDUE);
                 breaker.onFailure(permit, ackTimeoutNanos, new AckTimeoutException("probe to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms"));
             }
@@ -299,7 +301,7 @@ final class AckWatch<K, V> {
                     creditPermit = permit;
                 }
                 completions.addCredits(newlyOverdue);
-                overdue.add(newlyOverdue);
+                counters.add(TopicCounters.OVERDUE, newlyOverdue);
                 AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
                 for (long i = 0; i < n && breaker.state() == state; i++) {

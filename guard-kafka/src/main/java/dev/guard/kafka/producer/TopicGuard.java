@@ -87,18 +87,18 @@ final class TopicGuard<K, V> {
         bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.bytes",
                 "Estimated bytes of the records in the topic's buffer", g -> g.sends.bytes());
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.rejected",
-                "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.counters.rejected.sum());
+                "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.counters.sum(TopicCounters.REJECTED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.expired",
                 "Buffered records failed with BufferExpiredException (bufferTimeout or maxAttempts)",
-                g -> g.counters.expired.sum());
+                g -> g.counters.sum(TopicCounters.EXPIRED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overflowed",
-                "Records refused or evicted with BufferOverflowException", g -> g.counters.overflowed.sum());
+                "Records refused or evicted with BufferOverflowException", g -> g.counters.sum(TopicCounters.OVERFLOWED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.replayed",
-                "Buffered records handed to Kafka after recovery", g -> g.counters.replayed.sum());
+                "Buffered records handed to Kafka after recovery", g -> g.counters.sum(TopicCounters.REPLAYED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.possible.duplicates",
-                "In-flight records that failed retriably and were sent again", g -> g.counters.possibleDuplicates.sum());
+                "In-flight records that failed retriably and were sent again", g -> g.counters.sum(TopicCounters.POSSIBLE_DUPLICATES));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overdue",
-                "Sends counted as failed because their acknowledgement was overdue", g -> g.watch.overdue.sum());
+                "Sends counted as failed because their acknowledgement was overdue", g -> g.counters.sum(TopicCounters.OVERDUE));
     }
 
     private final List<Figure> figures = new ArrayList<>(8);
@@ -210,7 +210,7 @@ final class TopicGuard<K, V> {
 
     /** Buffered records handed to Kafka and in-flight records put back: changes when either happens. */
     long handOvers() {
-        return counters.replayed.sum() + counters.possibleDuplicates.sum();
+        return counters.sum(TopicCounters.REPLAYED) + counters.sum(TopicCounters.POSSIBLE_DUPLICATES);
     }
 
     /** The sweep's clock reading when it last saw the topic in use (sends, acknowledgements, buffer, not CLOSED). */
@@ -249,9 +249,9 @@ final class TopicGuard<K, V> {
 
     TopicStats stats() {
         TopicCounters c = counters;
-        return new TopicStats(topic, breaker.state(), policy.mode(), sends.records(), sends.bytes(), c.rejected.sum(),
-                c.expired.sum(), c.overflowed.sum(), c.replayed.sum(), c.possibleDuplicates.sum(),
-                watch.overdue.sum());
+        return new TopicStats(topic, breaker.state(), policy.mode(), sends.records(), sends.bytes(),
+                c.sum(TopicCounters.REJECTED), c.sum(TopicCounters.EXPIRED), c.sum(TopicCounters.OVERFLOWED),
+                c.sum(TopicCounters.REPLAYED), c.sum(TopicCounters.POSSIBLE_DUPLICATES), c.sum(TopicCounters.OVERDUE));
     }
 
 
