@@ -57,6 +57,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private static final MethodHandle THROWN_BY_CALL;
     private static final long NO_TIME = Long.MIN_VALUE;
     private static final State[] STATES = State.values();
+    private static final BreakerMeasurement[] NO_MEASUREMENTS = new BreakerMeasurement[0];
     /** Low bits of a permit: 0 for a non-probe, {@code 1 + slot} for a HALF_OPEN probe. */
     static final int SLOT_BITS = 7;
     private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
@@ -95,12 +96,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** Successes judged in a window; each thread adds to its own cell, so healthy traffic shares no line. */
     private final OwnedCounter windowSuccesses = new OwnedCounter();
     private final LongAdder windowFailures = new LongAdder();
-    private final LongAdder otherSuccesses = new LongAdder();
-    private final LongAdder otherFailures = new LongAdder();
-    private final LongAdder ignored = new LongAdder();
+    /** Outcomes outside a window (probes, stale permits): made by the first. */
+    private final LazyAdder otherSuccesses = new LazyAdder();
+    private final LazyAdder otherFailures = new LazyAdder();
+    private final LazyAdder ignored = new LazyAdder();
     /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
     private final OwnedCounter rejected = new OwnedCounter();
-    private final LongAdder slow = new LongAdder();
+    private final LazyAdder slow = new LazyAdder();
     /** Transitions by (from, to); made by the first transition: a breaker that never left CLOSED has none. */
     private volatile AtomicLongArray transitionCounts;
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
@@ -108,8 +110,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private final AtomicLong lastPredicateWarning = new AtomicLong(Long.MIN_VALUE);
     /** Warnings logged for throwing predicates (tests); written by the CAS winner only. */
     volatile int predicateWarnings;
-    private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Copied on write under {@link #listeners}' lock (attachments are rare, reads are scrapes). */
+    private volatile BreakerMeasurement[] measurements = NO_MEASUREMENTS;
 
     private final LifecycleEvents lifecycle;
 
@@ -906,13 +908,16 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     @Override
     public boolean attach(BreakerMeasurement measurement) {
         Objects.requireNonNull(measurement, "measurement");
-        synchronized (measurements) {
-            for (BreakerMeasurement m : measurements) {
+        synchronized (listeners) {
+            BreakerMeasurement[] current = measurements;
+            for (BreakerMeasurement m : current) {
                 if (m.name().equals(measurement.name())) {
                     return false;
                 }
             }
-            measurements.add(measurement);
+            BreakerMeasurement[] grown = java.util.Arrays.copyOf(current, current.length + 1);
+            grown[current.length] = measurement;
+            measurements = grown;
         }
         if (listeners.wants(EventKind.ATTACHED)) {
             listeners.publish(new BreakerEvent.MeasurementAttached(name, measurement, clock.currentTimeMillis()));
@@ -922,7 +927,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     @Override
     public java.util.List<BreakerMeasurement> measurements() {
-        return java.util.List.copyOf(measurements);
+        return java.util.List.of(measurements);
     }
 
     // -------------------------------------------------------------------------------------------- events

@@ -82,7 +82,7 @@ final class CountWindow implements OutcomeWindow {
         }
         this.size = size;
         this.maxStripes = Math.max(1, Math.min(maxStripes, Integer.highestOneBit(Math.max(1, size / MIN_RING))));
-        this.rings = new Ring[] {new Ring(size, 0, 0)};
+        this.rings = new Ring[] {new Ring(size, 0, (byte) 0)};
     }
 
     @Override
@@ -182,7 +182,7 @@ final class CountWindow implements OutcomeWindow {
         int stripes = old.length * 2;
         Ring[] fresh = new Ring[stripes];
         for (int j = 0; j < stripes; j++) {
-            fresh[j] = new Ring(size / stripes + (j < size % stripes ? 1 : 0), laps, Ring.PAD);
+            fresh[j] = new Ring(size / stripes + (j < size % stripes ? 1 : 0), laps, (byte) Ring.PAD);
         }
         for (int j = 0; j < old.length; j++) {
             Ring o = old[j];
@@ -339,7 +339,7 @@ final class CountWindow implements OutcomeWindow {
         static final Ring[] NONE = new Ring[0];
         final int size;
         /** Words before the first word of bits: {@link #PAD}, or 0 in the ring of an unsplit window. */
-        final int pad;
+        final byte pad;
         final long[] failBits;
         final long[] slowBits;
         /** Outcomes copied in by a split: they were counted by the ring they came from. */
@@ -348,7 +348,7 @@ final class CountWindow implements OutcomeWindow {
         Ring[] retired = NONE;
         long p20, p21, p22, p23, p24, p25, p26, p27;
 
-        Ring(int size, long lap, int pad) {
+        Ring(int size, long lap, byte pad) {
             this.size = size;
             this.pad = pad;
             int words = (size + 63) >>> 6;

@@ -4,7 +4,6 @@ import dev.guard.core.event.BreakerEvent;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Delivers one breaker's transitions and resets to its listeners in the order they happened, without a lock.
@@ -18,11 +17,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class LifecycleEvents {
 
     private static final java.lang.invoke.VarHandle PENDING;
+    private static final java.lang.invoke.VarHandle DRAIN_TICKETS;
 
     static {
         try {
             PENDING = java.lang.invoke.MethodHandles.lookup().findVarHandle(LifecycleEvents.class, "pending",
                     ConcurrentSkipListMap.class);
+            DRAIN_TICKETS = java.lang.invoke.MethodHandles.lookup().findVarHandle(LifecycleEvents.class,
+                    "drainTickets", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -31,7 +33,7 @@ final class LifecycleEvents {
     private final Listeners listeners;
     /** Made by the first event: a breaker that never moved has none. */
     private volatile ConcurrentSkipListMap<Long, BreakerEvent> pending;
-    private final AtomicInteger drainTickets = new AtomicInteger();
+    private volatile int drainTickets;
     /** The next number to deliver; only the ticket holder reads or writes it. */
     private long next = 1;
 
@@ -47,7 +49,7 @@ final class LifecycleEvents {
             pending = this.pending;
         }
         pending.put(order, event);
-        if (drainTickets.getAndIncrement() != 0) {
+        if ((int) DRAIN_TICKETS.getAndAdd(this, 1) != 0) {
             return;
         }
         do {
@@ -60,6 +62,6 @@ final class LifecycleEvents {
                 next++;
                 listeners.publish(head.getValue());
             }
-        } while (drainTickets.decrementAndGet() != 0);
+        } while ((int) DRAIN_TICKETS.getAndAdd(this, -1) - 1 != 0);
     }
 }
