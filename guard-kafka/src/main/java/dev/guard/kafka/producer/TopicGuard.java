@@ -10,8 +10,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Future;
 
 /**
@@ -101,8 +99,6 @@ final class TopicGuard<K, V> {
                 "Sends counted as failed because their acknowledgement was overdue", g -> g.counters.sum(TopicCounters.OVERDUE));
     }
 
-    private final List<Figure> figures = new ArrayList<>(8);
-
     private void bind(BreakerMeasurement.Type type, String name, String description,
                       java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read) {
         for (int tries = 0; tries < 2; tries++) {
@@ -110,7 +106,6 @@ final class TopicGuard<K, V> {
                 if (m.name().equals(name)) {
                     if (m.value() instanceof Figure f) {
                         f.bind(this);
-                        figures.add(f);
                     }
                     return; // another guard's figure (bound to this one now), or a foreign one: leave it
                 }
@@ -118,7 +113,6 @@ final class TopicGuard<K, V> {
             Figure f = new Figure(read);
             f.bind(this);
             if (breaker.attach(new BreakerMeasurement(name, type, description, f))) {
-                figures.add(f);
                 return;
             }
             // attached by another guard meanwhile: bind to that one
@@ -232,8 +226,10 @@ final class TopicGuard<K, V> {
      */
     void detach() {
         transitions.close();
-        for (Figure f : figures) {
-            f.unbind(this);
+        for (BreakerMeasurement m : breaker.measurements()) { // this guard's figures are among them, if any
+            if (m.value() instanceof Figure f) {
+                f.unbind(this);
+            }
         }
     }
 
