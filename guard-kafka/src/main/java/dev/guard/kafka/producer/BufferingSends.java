@@ -15,8 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 import static dev.guard.kafka.producer.TopicGuard.LOG;
@@ -37,6 +35,19 @@ import static dev.guard.kafka.producer.TopicGuard.LOG;
  */
 final class BufferingSends<K, V> implements TopicSends<K, V> {
 
+    private static final java.lang.invoke.VarHandle SETTLING;
+    private static final java.lang.invoke.VarHandle DRAIN_SCHEDULED;
+
+    static {
+        try {
+            java.lang.invoke.MethodHandles.Lookup l = java.lang.invoke.MethodHandles.lookup();
+            SETTLING = l.findVarHandle(BufferingSends.class, "settling", int.class);
+            DRAIN_SCHEDULED = l.findVarHandle(BufferingSends.class, "drainScheduled", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private static final int KEPT = 0;
     private static final int SEALED = 1;
     private static final int EXPIRED = 2;
@@ -54,10 +65,10 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
     private final SendBuffer<K, V> buffer;
     private final ReentrantLock lock;
     /** Expired records taken out of the buffer whose futures and callbacks have not been failed yet. */
-    private final AtomicInteger settling = new AtomicInteger();
+    private volatile int settling;
     /** Set once the producer released this topic's guard: a send that would buffer here goes to a fresh guard. */
     private volatile boolean retired;
-    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private volatile boolean drainScheduled;
     /** Set by a {@link #scheduleDrain} that found a drain running: that drain runs again when it ends. */
     private volatile boolean drainRequested;
     /** Threads waiting on the buffer's condition (flush, close, BLOCK); written under its lock. */
@@ -407,9 +418,9 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
      * {@code maxWaitInHalfOpen}.
      */
     void scheduleDrain() {
-        if (!drainScheduled.compareAndSet(false, true)) {
+        if (!DRAIN_SCHEDULED.compareAndSet(this, false, true)) {
             drainRequested = true;
-            if (!drainScheduled.compareAndSet(false, true)) {
+            if (!DRAIN_SCHEDULED.compareAndSet(this, false, true)) {
                 return; // the running drain sees the request when it ends
             }
         }
@@ -417,7 +428,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         try {
             ctx.executor.execute(this::drain);
         } catch (RuntimeException rejectedByExecutor) {
-            drainScheduled.set(false);
+            drainScheduled = false;
         }
     }
 
@@ -470,7 +481,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                 // a head settled on the spot gave its permit back (or failed and re-opened): the next is the probe
             }
         } finally {
-            drainScheduled.set(false);
+            drainScheduled = false;
             State state = breaker.state();
             if (drainRequested || (!buffer.isEmpty() && !state.isOpen() && state != State.HALF_OPEN)) {
                 scheduleDrain();
@@ -539,7 +550,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         try {
             buffer.pollExpired(now, timeout, dead, since);
             if (!dead.isEmpty()) {
-                settling.addAndGet(dead.size()); // out of the buffer, not yet failed: not settled for flush()
+                SETTLING.getAndAdd(this, dead.size()); // out of the buffer, not yet failed: not settled for flush()
             }
         } finally {
             lock.unlock();
@@ -558,7 +569,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                             + timeout / 1_000_000 + " ms) while the topic was unavailable"));
                 }
             } finally {
-                settling.addAndGet(-dead.size());
+                SETTLING.getAndAdd(this, -dead.size());
                 signalWaiters();
             }
         };
@@ -575,7 +586,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
     /** Whether nothing of this topic waits in its buffer, or nothing can drain it (FORCED_OPEN). */
     @Override
     public boolean settled() {
-        return (buffer.isEmpty() && settling.get() == 0) || breaker.state() == State.FORCED_OPEN;
+        return (buffer.isEmpty() && settling == 0) || breaker.state() == State.FORCED_OPEN;
     }
 
     /**
