@@ -25,7 +25,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -55,9 +54,11 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitBreaker.class);
     private static final VarHandle PHASE;
+    private static final VarHandle TRANSITION_COUNTS;
     private static final MethodHandle THROWN_BY_CALL;
     private static final long NO_TIME = Long.MIN_VALUE;
     private static final State[] STATES = State.values();
+    private static final BreakerMeasurement[] NO_MEASUREMENTS = new BreakerMeasurement[0];
     /** Low bits of a permit: 0 for a non-probe, {@code 1 + slot} for a HALF_OPEN probe. */
     static final int SLOT_BITS = 7;
     private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
@@ -67,6 +68,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     static {
         try {
             PHASE = MethodHandles.lookup().findVarHandle(AtomicCircuitBreaker.class, "phase", Phase.class);
+            TRANSITION_COUNTS = MethodHandles.lookup().findVarHandle(AtomicCircuitBreaker.class, "transitionCounts",
+                    AtomicLongArray.class);
             THROWN_BY_CALL = MethodHandles.lookup().findVirtual(AtomicCircuitBreaker.class, "thrownByCall",
                     MethodType.methodType(void.class, long.class, boolean.class, long.class, Throwable.class));
         } catch (ReflectiveOperationException e) {
@@ -92,19 +95,21 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     /** Successes judged in a window; each thread adds to its own cell, so healthy traffic shares no line. */
     private final OwnedCounter windowSuccesses = new OwnedCounter();
     private final OwnedCounter windowFailures = new OwnedCounter();
-    private final LongAdder otherSuccesses = new LongAdder();
-    private final LongAdder otherFailures = new LongAdder();
-    private final LongAdder ignored = new LongAdder();
+    /** Outcomes outside a window (probes, stale permits): made by the first. */
+    private final LazyAdder otherSuccesses = new LazyAdder();
+    private final LazyAdder otherFailures = new LazyAdder();
+    private final LazyAdder ignored = new LazyAdder();
     /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
     private final OwnedCounter rejected = new OwnedCounter();
-    private final OwnedCounter slow = new OwnedCounter();
-    private final AtomicLongArray transitionCounts = new AtomicLongArray(STATES.length * STATES.length);
+    private final LazyAdder slow = new LazyAdder();
+    /** Transitions by (from, to); made by the first transition: a breaker that never left CLOSED has none. */
+    private volatile AtomicLongArray transitionCounts;
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     private final AtomicLong lastFailureMillis = new AtomicLong();
     /** A throwing user predicate is logged at most once a minute. */
     final LogLimiter predicateWarnings;
-    private final java.util.concurrent.CopyOnWriteArrayList<BreakerMeasurement> measurements =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Copied on write under {@link #listeners}' lock (attachments are rare, reads are scrapes). */
+    private volatile BreakerMeasurement[] measurements = NO_MEASUREMENTS;
 
     private final LifecycleEvents lifecycle;
 
@@ -277,7 +282,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         if (permit == p.token && p.state == State.CLOSED && !listeners.wants(EventKind.SUCCESS)
                 && p.window.recordCleanSuccesses(count)) {
             // successes into a full clean window: only the totals move, no rate can change
-            windowSuccesses.add(count);
+            windowSuccesses.addBatch(count); // a batch, maybe another thread's: never stripes the counter
             AtomicInteger streak = p.streak;
             if (streak.get() != 0) {
                 streak.set(0);
@@ -729,13 +734,22 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
             return null;
         }
         afterSwap(expected, next, c, now);
-        transitionCounts.incrementAndGet(expected.state.ordinal() * STATES.length + to.ordinal());
+        countTransition(expected.state, to);
         if (logTransitions) {
             LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
         }
         lifecycle.publish(expected.order + 1, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason,
                 seq, statusOf(next), next.enteredMillis));
         return next;
+    }
+
+    private void countTransition(State from, State to) {
+        AtomicLongArray counts = transitionCounts;
+        if (counts == null) {
+            TRANSITION_COUNTS.compareAndSet(this, null, new AtomicLongArray(STATES.length * STATES.length));
+            counts = transitionCounts;
+        }
+        counts.incrementAndGet(from.ordinal() * STATES.length + to.ordinal());
     }
 
     /**
@@ -890,13 +904,16 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     @Override
     public boolean attach(BreakerMeasurement measurement) {
         Objects.requireNonNull(measurement, "measurement");
-        synchronized (measurements) {
-            for (BreakerMeasurement m : measurements) {
+        synchronized (listeners) {
+            BreakerMeasurement[] current = measurements;
+            for (BreakerMeasurement m : current) {
                 if (m.name().equals(measurement.name())) {
                     return false;
                 }
             }
-            measurements.add(measurement);
+            BreakerMeasurement[] grown = java.util.Arrays.copyOf(current, current.length + 1);
+            grown[current.length] = measurement;
+            measurements = grown;
         }
         if (listeners.wants(EventKind.ATTACHED)) {
             listeners.publish(new BreakerEvent.MeasurementAttached(name, measurement, clock.currentTimeMillis()));
@@ -906,7 +923,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     @Override
     public java.util.List<BreakerMeasurement> measurements() {
-        return java.util.List.copyOf(measurements);
+        return java.util.List.of(measurements);
     }
 
     // -------------------------------------------------------------------------------------------- events
@@ -933,8 +950,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         double slowRate = ready ? w.slowCalls(now) * 100.0 / calls : 0.0;
         long untilRecovery = p.state == State.OPEN ? Math.max(0, (p.openUntilNanos - now) / 1_000_000) : 0;
         Map<String, Long> transitions = new LinkedHashMap<>();
-        for (int i = 0; i < transitionCounts.length(); i++) {
-            long n = transitionCounts.get(i);
+        AtomicLongArray counts = transitionCounts;
+        for (int i = 0; counts != null && i < counts.length(); i++) {
+            long n = counts.get(i);
             if (n > 0) {
                 transitions.put(STATES[i / STATES.length] + "->" + STATES[i % STATES.length], n);
             }

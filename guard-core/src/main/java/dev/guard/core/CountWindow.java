@@ -82,7 +82,7 @@ final class CountWindow implements OutcomeWindow {
         }
         this.size = size;
         this.maxStripes = Math.max(1, Math.min(maxStripes, Integer.highestOneBit(Math.max(1, size / MIN_RING))));
-        this.rings = new Ring[] {new Ring(size, 0)};
+        this.rings = new Ring[] {new Ring(size, 0, (byte) 0)};
     }
 
     @Override
@@ -121,7 +121,7 @@ final class CountWindow implements OutcomeWindow {
             i = contended(rs, r, probe);
         }
         int slot = (int) (i % r.size);
-        int word = Ring.PAD + (slot >>> 6);
+        int word = r.pad + (slot >>> 6);
         long bit = 1L << slot;
         r.flip(r.failBits, FAILURES, word, bit, failure);
         r.flip(r.slowBits, SLOWS, word, bit, slow);
@@ -182,7 +182,7 @@ final class CountWindow implements OutcomeWindow {
         int stripes = old.length * 2;
         Ring[] fresh = new Ring[stripes];
         for (int j = 0; j < stripes; j++) {
-            fresh[j] = new Ring(size / stripes + (j < size % stripes ? 1 : 0), laps);
+            fresh[j] = new Ring(size / stripes + (j < size % stripes ? 1 : 0), laps, (byte) Ring.PAD);
         }
         for (int j = 0; j < old.length; j++) {
             Ring o = old[j];
@@ -193,7 +193,7 @@ final class CountWindow implements OutcomeWindow {
             for (long i = start; i < end; i++, k++) {
                 int slot = (int) (i % o.size);
                 long bit = 1L << slot;
-                int word = Ring.PAD + (slot >>> 6);
+                int word = o.pad + (slot >>> 6);
                 Ring heir = fresh[(k & 1) == 0 ? j : j + old.length];
                 heir.append(((long) BITS.getVolatile(o.failBits, word) & bit) != 0,
                         ((long) BITS.getVolatile(o.slowBits, word) & bit) != 0);
@@ -278,7 +278,7 @@ final class CountWindow implements OutcomeWindow {
             for (long i = start; i < end; i++) {
                 int slot = (int) (i % r.size);
                 long bit = 1L << slot;
-                int word = Ring.PAD + (slot >>> 6);
+                int word = r.pad + (slot >>> 6);
                 target.record(((long) BITS.getVolatile(r.failBits, word) & bit) != 0,
                         ((long) BITS.getVolatile(r.slowBits, word) & bit) != 0, now);
             }
@@ -331,10 +331,15 @@ final class CountWindow implements OutcomeWindow {
     }
 
     static final class Ring extends RingFields {
-        /** Words of padding on both sides of the bits: two rings' bit arrays never share a cache line. */
+        /**
+         * Words of padding on both sides of the bits of a ring made by a split: two stripes' bit arrays never share
+         * a cache line. The one ring of an unsplit window, written by one thread at a time, has none.
+         */
         static final int PAD = 8;
         static final Ring[] NONE = new Ring[0];
         final int size;
+        /** Words before the first word of bits: {@link #PAD}, or 0 in the ring of an unsplit window. */
+        final byte pad;
         final long[] failBits;
         final long[] slowBits;
         /** Outcomes copied in by a split: they were counted by the ring they came from. */
@@ -343,18 +348,19 @@ final class CountWindow implements OutcomeWindow {
         Ring[] retired = NONE;
         long p20, p21, p22, p23, p24, p25, p26, p27;
 
-        Ring(int size, long lap) {
+        Ring(int size, long lap, byte pad) {
             this.size = size;
+            this.pad = pad;
             int words = (size + 63) >>> 6;
-            this.failBits = new long[words + 2 * PAD];
-            this.slowBits = new long[words + 2 * PAD];
+            this.failBits = new long[words + 2 * pad];
+            this.slowBits = new long[words + 2 * pad];
             this.lastLap = lap;
         }
 
         /** Only while the ring is not yet published (a split): plain single-threaded appends. */
         void append(boolean failure, boolean slow) {
             int slot = (int) (next % size);
-            int word = PAD + (slot >>> 6);
+            int word = pad + (slot >>> 6);
             long bit = 1L << slot;
             flip(failBits, FAILURES, word, bit, failure);
             flip(slowBits, SLOWS, word, bit, slow);
@@ -380,7 +386,7 @@ final class CountWindow implements OutcomeWindow {
         void clear() {
             base = next;
             filled = false;
-            for (int w = PAD; w < failBits.length - PAD; w++) {
+            for (int w = pad; w < failBits.length - pad; w++) {
                 long f = (long) BITS.getAndSet(failBits, w, 0L);
                 if (f != 0) {
                     FAILURES.getAndAdd(this, -Long.bitCount(f));

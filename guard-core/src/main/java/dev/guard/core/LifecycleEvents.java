@@ -4,7 +4,6 @@ import dev.guard.core.event.BreakerEvent;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Delivers one breaker's transitions and resets to its listeners in the order they happened, without a lock.
@@ -17,9 +16,24 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class LifecycleEvents {
 
+    private static final java.lang.invoke.VarHandle PENDING;
+    private static final java.lang.invoke.VarHandle DRAIN_TICKETS;
+
+    static {
+        try {
+            PENDING = java.lang.invoke.MethodHandles.lookup().findVarHandle(LifecycleEvents.class, "pending",
+                    ConcurrentSkipListMap.class);
+            DRAIN_TICKETS = java.lang.invoke.MethodHandles.lookup().findVarHandle(LifecycleEvents.class,
+                    "drainTickets", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Listeners listeners;
-    private final ConcurrentSkipListMap<Long, BreakerEvent> pending = new ConcurrentSkipListMap<>();
-    private final AtomicInteger drainTickets = new AtomicInteger();
+    /** Made by the first event: a breaker that never moved has none. */
+    private volatile ConcurrentSkipListMap<Long, BreakerEvent> pending;
+    private volatile int drainTickets;
     /** The next number to deliver; only the ticket holder reads or writes it. */
     private long next = 1;
 
@@ -29,8 +43,13 @@ final class LifecycleEvents {
 
     /** Queues {@code event} under its lifecycle number {@code order} (from 1), and delivers what is due. */
     void publish(long order, BreakerEvent event) {
+        ConcurrentSkipListMap<Long, BreakerEvent> pending = this.pending;
+        if (pending == null) {
+            PENDING.compareAndSet(this, null, new ConcurrentSkipListMap<Long, BreakerEvent>());
+            pending = this.pending;
+        }
         pending.put(order, event);
-        if (drainTickets.getAndIncrement() != 0) {
+        if ((int) DRAIN_TICKETS.getAndAdd(this, 1) != 0) {
             return;
         }
         do {
@@ -43,6 +62,6 @@ final class LifecycleEvents {
                 next++;
                 listeners.publish(head.getValue());
             }
-        } while (drainTickets.decrementAndGet() != 0);
+        } while ((int) DRAIN_TICKETS.getAndAdd(this, -1) - 1 != 0);
     }
 }

@@ -98,6 +98,40 @@ class OwnedCounterTest {
     }
 
     @Test
+    void oneThreadMakesNoCellsAndASecondMakesThemKeepingTheFirstAsOwner() throws Exception {
+        OwnedCounter c = new OwnedCounter();
+        for (int i = 0; i < 1_000; i++) {
+            c.increment();
+        }
+        assertThat(c.striped()).as("one thread: the counter itself is its cell").isFalse();
+        assertThat(c.incrementOwn()).isEqualTo(1_001);
+        Thread other = new Thread(() -> c.add(10));
+        other.start();
+        other.join();
+        assertThat(c.striped()).as("a second thread added").isTrue();
+        assertThat(c.ownsSlot()).as("the first owner has a cell of its own now").isTrue();
+        assertThat(c.incrementOwn()).as("its count in the cell starts again").isEqualTo(1);
+        assertThat(c.sum()).isEqualTo(1_012);
+    }
+
+    @Test
+    void batchesOfOtherThreadsNeverMakeCells() throws Exception {
+        OwnedCounter c = new OwnedCounter();
+        c.add(5);
+        Thread sweeper = new Thread(() -> {
+            for (int i = 0; i < 100; i++) {
+                c.addBatch(64);
+            }
+        });
+        sweeper.start();
+        sweeper.join();
+        c.addBatch(1);
+        assertThat(c.striped()).isFalse();
+        assertThat(c.ownsSlot()).isTrue();
+        assertThat(c.sum()).isEqualTo(5 + 6_400 + 1);
+    }
+
+    @Test
     void slotsMustBeAPowerOfTwo() {
         assertThatThrownBy(() -> new OwnedCounter(3)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("was 3");

@@ -72,17 +72,21 @@ final class AckWatch<K, V> {
 
     // ---- written by the sweep only
     private long lastProgressNanos = Long.MIN_VALUE;
-    private final long[] historyNanos = new long[HISTORY];
-    private final long[] historySent = new long[HISTORY];
+    /**
+     * The sweeps' readings of the sent counter, pairs (clock reading, count), a ring of {@value #HISTORY}; kept only
+     * while counted sends are pending (null otherwise: a healthy topic carries none).
+     */
+    private long[] history;
     private int historyCount;
     private long overdueCounted;
     private long idleSent = -1;
     private long idleDone = -1;
 
-    /** Sends counted as failed because their acknowledgement was overdue. */
-    final LongAdder overdue = new LongAdder();
+    /** The topic's counters: this watch counts {@link TopicCounters#OVERDUE}. */
+    private final TopicCounters counters;
 
-    AckWatch(String topic, CircuitBreaker breaker, SendContext<K, V> ctx, BufferingSends<K, V> attempts) {
+    AckWatch(String topic, CircuitBreaker breaker, SendContext<K, V> ctx, TopicCounters counters,
+             BufferingSends<K, V> attempts) {
         this.topic = topic;
         this.breaker = breaker;
         this.clock = ctx.clock;
@@ -90,6 +94,7 @@ final class AckWatch<K, V> {
         this.fatal = ctx.fatal;
         this.ackTimeoutNanos = ctx.ackTimeoutNanos;
         this.attempts = attempts;
+        this.counters = counters;
         this.uncountedRoute = new Route<>(this, attempts, false, CircuitBreaker.NO_PERMIT, false);
         this.countedRoute = new Route<>(this, attempts, true, CircuitBreaker.NO_PERMIT, false);
     }
@@ -260,10 +265,6 @@ final class AckWatch<K, V> {
         reportSuccesses();
         long sentNow = sent.sum();
         long done = completions.countedCompletedCount();
-        int slot = historyCount % HISTORY;
-        historyNanos[slot] = now;
-        historySent[slot] = sentNow;
-        historyCount++;
         if (progress || lastProgressNanos == Long.MIN_VALUE) {
             lastProgressNanos = now;
         }
@@ -283,7 +284,7 @@ final class AckWatch<K, V> {
             // rather than after maxWaitInHalfOpen.
             long permit;
             while ((permit = probes.overdue(now, ackTimeoutNanos)) != CircuitBreaker.NO_PERMIT) {
-                overdue.increment();
+                counters.increment(TopicCounters.OVERDUE);
                 breaker.onFailure(permit, ackTimeoutNanos, new AckTimeoutException("probe to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms"));
             }
@@ -300,7 +301,7 @@ final class AckWatch<K, V> {
                     creditPermit = permit;
                 }
                 completions.addCredits(newlyOverdue);
-                overdue.add(newlyOverdue);
+                counters.add(TopicCounters.OVERDUE, newlyOverdue);
                 AckTimeoutException e = new AckTimeoutException(newlyOverdue + " send(s) to topic '" + topic
                         + "' without acknowledgement after " + ackTimeoutNanos / 1_000_000 + " ms");
                 for (long i = 0; i < n && breaker.state() == state; i++) {
@@ -313,8 +314,20 @@ final class AckWatch<K, V> {
             overdueCounted = 0;
             completions.clearCredits();
             historyCount = 0;
-        } else if (overdueCounted > sentNow - done) {
-            overdueCounted = sentNow - done;
+            history = null;
+        } else {
+            if (overdueCounted > sentNow - done) {
+                overdueCounted = sentNow - done;
+            }
+            // this sweep's reading: sends still pending may be judged by it one ackTimeout from now
+            long[] h = history;
+            if (h == null) {
+                h = history = new long[2 * HISTORY];
+            }
+            int slot = 2 * (historyCount % HISTORY);
+            h[slot] = now;
+            h[slot + 1] = sentNow;
+            historyCount++;
         }
         // Acknowledgements flow: stop counting new sends (those still counted stay watched until they complete).
         // None since the last sweep: count new sends until acknowledgements flow again.
@@ -328,14 +341,15 @@ final class AckWatch<K, V> {
 
     /** The sent counter at the newest sweep at or before {@code time}; -1 if none that old. */
     private long sentAsOf(long time) {
-        int n = Math.min(historyCount, HISTORY);
+        long[] h = history;
+        int n = h == null ? 0 : Math.min(historyCount, HISTORY);
         long best = -1;
         long bestTime = Long.MIN_VALUE;
         for (int i = 0; i < n; i++) {
-            long t = historyNanos[i];
+            long t = h[2 * i];
             if (t <= time && t > bestTime) {
                 bestTime = t;
-                best = historySent[i];
+                best = h[2 * i + 1];
             }
         }
         return best;
@@ -383,22 +397,33 @@ final class AckWatch<K, V> {
      * only by probes and by the sweep in HALF_OPEN: a lock is fine.
      */
     static final class ProbeWatch {
-        private final java.util.HashMap<Long, Long> inFlight = new java.util.HashMap<>(4);
-        private final java.util.HashSet<Long> judged = new java.util.HashSet<>(4);
+        /** Both made by the topic's first probe: a topic whose breaker never left CLOSED carries neither. */
+        private java.util.HashMap<Long, Long> inFlight;
+        private java.util.HashSet<Long> judged;
 
         synchronized void started(long permit, long now) {
+            if (inFlight == null) {
+                inFlight = new java.util.HashMap<>(4);
+                judged = new java.util.HashSet<>(4);
+            }
             inFlight.put(permit, now);
             judged.remove(permit); // a slot's permit is reused by the next probe in it
         }
 
         /** The probe of {@code permit} answered: true if it was already failed as overdue. */
         synchronized boolean finished(long permit) {
+            if (inFlight == null) {
+                return false;
+            }
             inFlight.remove(permit);
             return judged.remove(permit);
         }
 
         /** Takes one probe in flight for at least {@code ackTimeout}, marked judged, or NO_PERMIT. */
         synchronized long overdue(long now, long ackTimeoutNanos) {
+            if (inFlight == null) {
+                return CircuitBreaker.NO_PERMIT;
+            }
             for (java.util.Map.Entry<Long, Long> e : inFlight.entrySet()) {
                 if (now - e.getValue() >= ackTimeoutNanos) {
                     long permit = e.getKey();

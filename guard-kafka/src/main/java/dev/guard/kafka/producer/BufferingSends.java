@@ -15,8 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 import static dev.guard.kafka.producer.TopicGuard.LOG;
@@ -37,6 +35,19 @@ import static dev.guard.kafka.producer.TopicGuard.LOG;
  */
 final class BufferingSends<K, V> implements TopicSends<K, V> {
 
+    private static final java.lang.invoke.VarHandle SETTLING;
+    private static final java.lang.invoke.VarHandle DRAIN_SCHEDULED;
+
+    static {
+        try {
+            java.lang.invoke.MethodHandles.Lookup l = java.lang.invoke.MethodHandles.lookup();
+            SETTLING = l.findVarHandle(BufferingSends.class, "settling", int.class);
+            DRAIN_SCHEDULED = l.findVarHandle(BufferingSends.class, "drainScheduled", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private static final int KEPT = 0;
     private static final int SEALED = 1;
     private static final int EXPIRED = 2;
@@ -54,21 +65,18 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
     private final SendBuffer<K, V> buffer;
     private final ReentrantLock lock;
     /** Expired records taken out of the buffer whose futures and callbacks have not been failed yet. */
-    private final AtomicInteger settling = new AtomicInteger();
+    private volatile int settling;
     /** Set once the producer released this topic's guard: a send that would buffer here goes to a fresh guard. */
     private volatile boolean retired;
-    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private volatile boolean drainScheduled;
     /** Set by a {@link #scheduleDrain} that found a drain running: that drain runs again when it ends. */
     private volatile boolean drainRequested;
     /** Threads waiting on the buffer's condition (flush, close, BLOCK); written under its lock. */
     private volatile int waiters;
-    /** What a full buffer answers (FAIL_NEW, and BLOCK or FAIL_OLDEST when nothing can make room): shared. */
-    private final BufferOverflowException overflowError;
-    private final FailedSend refusedSend;
+    /** What a full buffer answers, made by the first refusal: shared by all of them (see {@link Refusals}). */
+    private volatile Refusals refusals;
     private final boolean failNew;
     private final long maxBytes;
-    /** What an evicted record (FAIL_OLDEST) fails with: shared. */
-    private final BufferOverflowException evictedError;
 
     BufferingSends(String topic, CircuitBreaker breaker, TopicPolicy policy, SendContext<K, V> ctx,
                    TopicCounters counters) {
@@ -82,17 +90,9 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         this.counters = counters;
         this.buffer = new SendBuffer<>(policy.maxRecords(), policy.maxBytes());
         this.lock = buffer.lock;
-        // Built once: a message built per refused record costs more than the rest of the refusal.
-        this.overflowError = new BufferOverflowException("buffer of topic '" + topic + "' is full (maxRecords="
-                + policy.maxRecords() + ", maxBytes=" + policy.maxBytes() + ", overflow=" + policy.overflow()
-                + "); record refused");
-        this.refusedSend = new FailedSend(overflowError);
         this.failNew = policy.overflow() == TopicPolicy.Overflow.FAIL_NEW;
         this.maxBytes = policy.maxBytes();
-        this.evictedError = new BufferOverflowException("evicted from the full buffer of topic '" + topic
-                + "' (maxRecords=" + policy.maxRecords() + ", maxBytes=" + policy.maxBytes()
-                + ", overflow=FAIL_OLDEST) to make room for a newer record");
-        this.watch = new AckWatch<>(topic, breaker, ctx, this);
+        this.watch = new AckWatch<>(topic, breaker, ctx, counters, this);
     }
 
     @Override
@@ -205,7 +205,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         int size = ctx.sizeOf(record);
         if (size > maxBytes) {
             PendingSend<K, V> p = new PendingSend<>(record, callback);
-            counters.overflowed.increment();
+            counters.increment(TopicCounters.OVERFLOWED);
             p.finish(interceptors, new RecordTooLargeException("record of " + size + " bytes exceeds the buffer of topic '"
                     + topic + "' (maxBytes=" + maxBytes + ")"));
             return p;
@@ -266,8 +266,8 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
             if (evicted == null) {
                 return SendBuffer.FULL; // only put-backs fill it: they are not evicted
             }
-            counters.overflowed.increment();
-            evicted.finish(interceptors, evictedError);
+            counters.increment(TopicCounters.OVERFLOWED);
+            evicted.finish(interceptors, refusals().evictedError);
             outcome = buffer.reserve(size);
         }
         return outcome;
@@ -300,8 +300,24 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         return outcome;
     }
 
+    /** The shared answers of a full buffer, made once, by the first refusal (or eviction) of the topic. */
+    private Refusals refusals() {
+        Refusals r = refusals;
+        if (r == null) {
+            synchronized (counters) { // once per topic: racing refusals answer with the same shared exception
+                r = refusals;
+                if (r == null) {
+                    refusals = r = new Refusals(topic, policy);
+                }
+            }
+        }
+        return r;
+    }
+
     private Future<RecordMetadata> refuseFull(ProducerRecord<K, V> record, Callback callback) {
-        counters.overflowed.increment();
+        counters.increment(TopicCounters.OVERFLOWED);
+        Refusals refused = refusals();
+        BufferOverflowException overflowError = refused.overflowError;
         interceptors.onFailure(record, overflowError);
         if (callback != null) {
             try {
@@ -310,7 +326,28 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                 LOG.error("Send callback for topic '{}' threw", topic, e);
             }
         }
-        return refusedSend;
+        return refused.refusedSend;
+    }
+
+    /**
+     * What a full buffer answers (FAIL_NEW, and BLOCK or FAIL_OLDEST when nothing can make room) and what an evicted
+     * record (FAIL_OLDEST) fails with: built once, since a message built per refused record costs more than the
+     * rest of the refusal; and only once the topic's buffer is full, so that a topic that never fills carries none.
+     */
+    private static final class Refusals {
+        final BufferOverflowException overflowError;
+        final FailedSend refusedSend;
+        final BufferOverflowException evictedError;
+
+        Refusals(String topic, TopicPolicy policy) {
+            this.overflowError = new BufferOverflowException("buffer of topic '" + topic + "' is full (maxRecords="
+                    + policy.maxRecords() + ", maxBytes=" + policy.maxBytes() + ", overflow=" + policy.overflow()
+                    + "); record refused");
+            this.refusedSend = new FailedSend(overflowError);
+            this.evictedError = new BufferOverflowException("evicted from the full buffer of topic '" + topic
+                    + "' (maxRecords=" + policy.maxRecords() + ", maxBytes=" + policy.maxBytes()
+                    + ", overflow=FAIL_OLDEST) to make room for a newer record");
+        }
     }
 
     private Future<RecordMetadata> refuseClosing(ProducerRecord<K, V> record, Callback callback) {
@@ -355,19 +392,19 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         }
         switch (verdict) {
             case KEPT:
-                counters.possibleDuplicates.increment(); // Kafka may have written the failed attempt
+                counters.increment(TopicCounters.POSSIBLE_DUPLICATES); // Kafka may have written the failed attempt
                 break;
             case SEALED:
                 p.finish(interceptors, new GuardClosedException("producer closed before the record for topic '" + topic
                         + "' could be sent again"));
                 break;
             case EXHAUSTED:
-                counters.expired.increment();
+                counters.increment(TopicCounters.EXPIRED);
                 p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed " + failed
                         + " attempt(s) (maxAttempts=" + policy.maxAttempts() + "); last error: " + cause, cause));
                 break;
             default:
-                counters.expired.increment();
+                counters.increment(TopicCounters.EXPIRED);
                 p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed again "
                         + (now - accepted) / 1_000_000 + " ms after the guard accepted it (bufferTimeout="
                         + timeout / 1_000_000 + " ms, " + failed + " attempt(s)); last error: " + cause, cause));
@@ -381,9 +418,9 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
      * {@code maxWaitInHalfOpen}.
      */
     void scheduleDrain() {
-        if (!drainScheduled.compareAndSet(false, true)) {
+        if (!DRAIN_SCHEDULED.compareAndSet(this, false, true)) {
             drainRequested = true;
-            if (!drainScheduled.compareAndSet(false, true)) {
+            if (!DRAIN_SCHEDULED.compareAndSet(this, false, true)) {
                 return; // the running drain sees the request when it ends
             }
         }
@@ -391,7 +428,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         try {
             ctx.executor.execute(this::drain);
         } catch (RuntimeException rejectedByExecutor) {
-            drainScheduled.set(false);
+            drainScheduled = false;
         }
     }
 
@@ -432,7 +469,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                 try {
                     handed = handToKafka(head, breaker.config().measuresDuration(), watch.route(permit), false);
                     if (handed) {
-                        counters.replayed.increment();
+                        counters.increment(TopicCounters.REPLAYED);
                     }
                 } finally {
                     buffer.handed();
@@ -444,7 +481,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                 // a head settled on the spot gave its permit back (or failed and re-opened): the next is the probe
             }
         } finally {
-            drainScheduled.set(false);
+            drainScheduled = false;
             State state = breaker.state();
             if (drainRequested || (!buffer.isEmpty() && !state.isOpen() && state != State.HALF_OPEN)) {
                 scheduleDrain();
@@ -513,7 +550,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         try {
             buffer.pollExpired(now, timeout, dead, since);
             if (!dead.isEmpty()) {
-                settling.addAndGet(dead.size()); // out of the buffer, not yet failed: not settled for flush()
+                SETTLING.getAndAdd(this, dead.size()); // out of the buffer, not yet failed: not settled for flush()
             }
         } finally {
             lock.unlock();
@@ -521,7 +558,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         if (dead.isEmpty()) {
             return;
         }
-        counters.expired.add(dead.size());
+        counters.add(TopicCounters.EXPIRED, dead.size());
         // The user callbacks run on the drain executor, in order: one that blocks must not hold up the sweep,
         // which expires every topic's records and watches every topic's acknowledgements.
         Runnable failThem = () -> {
@@ -532,7 +569,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                             + timeout / 1_000_000 + " ms) while the topic was unavailable"));
                 }
             } finally {
-                settling.addAndGet(-dead.size());
+                SETTLING.getAndAdd(this, -dead.size());
                 signalWaiters();
             }
         };
@@ -549,7 +586,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
     /** Whether nothing of this topic waits in its buffer, or nothing can drain it (FORCED_OPEN). */
     @Override
     public boolean settled() {
-        return (buffer.isEmpty() && settling.get() == 0) || breaker.state() == State.FORCED_OPEN;
+        return (buffer.isEmpty() && settling == 0) || breaker.state() == State.FORCED_OPEN;
     }
 
     /**

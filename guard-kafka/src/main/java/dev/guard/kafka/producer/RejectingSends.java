@@ -42,7 +42,7 @@ final class RejectingSends<K, V> implements TopicSends<K, V> {
         this.clock = ctx.clock;
         this.interceptors = ctx.interceptors;
         this.counters = counters;
-        this.watch = new AckWatch<>(topic, breaker, ctx, null);
+        this.watch = new AckWatch<>(topic, breaker, ctx, counters, null);
     }
 
     @Override
@@ -77,7 +77,7 @@ final class RejectingSends<K, V> implements TopicSends<K, V> {
      * {@link CircuitOpenException} (and the open transaction with it); allocates nothing.
      */
     Future<RecordMetadata> rejected(ProducerRecord<K, V> record, Callback callback) {
-        counters.rejected.increment();
+        counters.increment(TopicCounters.REJECTED);
         RejectedSend r = rejection();
         if (ctx.state.inTransaction()) {
             ctx.state.failTransaction(r.exception); // KafkaProducer's commit fails after a failed send: so does ours

@@ -71,8 +71,11 @@ final class SendBuffer<K, V> {
     final ReentrantLock lock = new ReentrantLock();
     /** Signalled (under {@link #lock}) whenever a record leaves the buffer and on every breaker transition. */
     final Condition changed = lock.newCondition();
-    /** In-flight records put back after a retriable failure: sent before the queue. Guarded by {@link #lock}. */
-    private final ArrayDeque<PutBack<K, V>> retry = new ArrayDeque<>();
+    /**
+     * In-flight records put back after a retriable failure: sent before the queue. Guarded by {@link #lock}; made
+     * by the first put-back.
+     */
+    private ArrayDeque<PutBack<K, V>> retry;
     /** Written under {@link #lock}, read without it. */
     private volatile int retryRecords;
     private volatile long retryBytes;
@@ -220,7 +223,7 @@ final class SendBuffer<K, V> {
     /** The record {@link #takeHead()} would take: the oldest put-back, else the oldest queued; null if none. */
     PendingSend<K, V> peekHead() {
         assert lock.isHeldByCurrentThread();
-        PutBack<K, V> r = retry.peekFirst();
+        PutBack<K, V> r = retry == null ? null : retry.peekFirst();
         return r != null ? r.send : peekQueue();
     }
 
@@ -230,7 +233,7 @@ final class SendBuffer<K, V> {
      */
     PendingSend<K, V> takeHead() {
         assert lock.isHeldByCurrentThread();
-        PutBack<K, V> r = retry.peekFirst();
+        PutBack<K, V> r = retry == null ? null : retry.peekFirst();
         if (r != null) {
             transit = true;
             retry.pollFirst();
@@ -271,7 +274,7 @@ final class SendBuffer<K, V> {
     void pollExpired(long now, long timeout, List<PendingSend<K, V>> out, List<Long> since) {
         assert lock.isHeldByCurrentThread();
         int before = out.size();
-        if (!retry.isEmpty()) {
+        if (retry != null && !retry.isEmpty()) {
             // Put-backs are in put-back order, not acceptance order: look at each (few, and only after failures).
             for (java.util.Iterator<PutBack<K, V>> it = retry.iterator(); it.hasNext(); ) {
                 PutBack<K, V> r = it.next();
@@ -307,6 +310,9 @@ final class SendBuffer<K, V> {
             return false;
         }
         PutBack<K, V> r = new PutBack<>(p, acceptedNanos, p.size());
+        if (retry == null) {
+            retry = new ArrayDeque<>(); // the topic's first put-back
+        }
         retry.addLast(r);
         retryBytes += r.size;
         retryRecords++;
@@ -318,11 +324,13 @@ final class SendBuffer<K, V> {
         assert lock.isHeldByCurrentThread();
         shut();
         sealed = true;
-        List<PendingSend<K, V>> out = new java.util.ArrayList<>(retry.size());
-        for (PutBack<K, V> r : retry) {
-            out.add(r.send);
+        List<PendingSend<K, V>> out = new java.util.ArrayList<>(retry == null ? 0 : retry.size());
+        if (retry != null) {
+            for (PutBack<K, V> r : retry) {
+                out.add(r.send);
+            }
+            retry.clear();
         }
-        retry.clear();
         retryRecords = 0;
         retryBytes = 0;
         BufferedSend<K, V> n;

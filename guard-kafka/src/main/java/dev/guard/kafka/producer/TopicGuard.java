@@ -10,8 +10,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Future;
 
 /**
@@ -87,21 +85,19 @@ final class TopicGuard<K, V> {
         bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.bytes",
                 "Estimated bytes of the records in the topic's buffer", g -> g.sends.bytes());
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.rejected",
-                "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.counters.rejected.sum());
+                "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.counters.sum(TopicCounters.REJECTED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.expired",
                 "Buffered records failed with BufferExpiredException (bufferTimeout or maxAttempts)",
-                g -> g.counters.expired.sum());
+                g -> g.counters.sum(TopicCounters.EXPIRED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overflowed",
-                "Records refused or evicted with BufferOverflowException", g -> g.counters.overflowed.sum());
+                "Records refused or evicted with BufferOverflowException", g -> g.counters.sum(TopicCounters.OVERFLOWED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.replayed",
-                "Buffered records handed to Kafka after recovery", g -> g.counters.replayed.sum());
+                "Buffered records handed to Kafka after recovery", g -> g.counters.sum(TopicCounters.REPLAYED));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.possible.duplicates",
-                "In-flight records that failed retriably and were sent again", g -> g.counters.possibleDuplicates.sum());
+                "In-flight records that failed retriably and were sent again", g -> g.counters.sum(TopicCounters.POSSIBLE_DUPLICATES));
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overdue",
-                "Sends counted as failed because their acknowledgement was overdue", g -> g.watch.overdue.sum());
+                "Sends counted as failed because their acknowledgement was overdue", g -> g.counters.sum(TopicCounters.OVERDUE));
     }
-
-    private final List<Figure> figures = new ArrayList<>(8);
 
     private void bind(BreakerMeasurement.Type type, String name, String description,
                       java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read) {
@@ -110,7 +106,6 @@ final class TopicGuard<K, V> {
                 if (m.name().equals(name)) {
                     if (m.value() instanceof Figure f) {
                         f.bind(this);
-                        figures.add(f);
                     }
                     return; // another guard's figure (bound to this one now), or a foreign one: leave it
                 }
@@ -118,7 +113,6 @@ final class TopicGuard<K, V> {
             Figure f = new Figure(read);
             f.bind(this);
             if (breaker.attach(new BreakerMeasurement(name, type, description, f))) {
-                figures.add(f);
                 return;
             }
             // attached by another guard meanwhile: bind to that one
@@ -210,7 +204,7 @@ final class TopicGuard<K, V> {
 
     /** Buffered records handed to Kafka and in-flight records put back: changes when either happens. */
     long handOvers() {
-        return counters.replayed.sum() + counters.possibleDuplicates.sum();
+        return counters.sum(TopicCounters.REPLAYED) + counters.sum(TopicCounters.POSSIBLE_DUPLICATES);
     }
 
     /** The sweep's clock reading when it last saw the topic in use (sends, acknowledgements, buffer, not CLOSED). */
@@ -232,8 +226,10 @@ final class TopicGuard<K, V> {
      */
     void detach() {
         transitions.close();
-        for (Figure f : figures) {
-            f.unbind(this);
+        for (BreakerMeasurement m : breaker.measurements()) { // this guard's figures are among them, if any
+            if (m.value() instanceof Figure f) {
+                f.unbind(this);
+            }
         }
     }
 
@@ -249,9 +245,9 @@ final class TopicGuard<K, V> {
 
     TopicStats stats() {
         TopicCounters c = counters;
-        return new TopicStats(topic, breaker.state(), policy.mode(), sends.records(), sends.bytes(), c.rejected.sum(),
-                c.expired.sum(), c.overflowed.sum(), c.replayed.sum(), c.possibleDuplicates.sum(),
-                watch.overdue.sum());
+        return new TopicStats(topic, breaker.state(), policy.mode(), sends.records(), sends.bytes(),
+                c.sum(TopicCounters.REJECTED), c.sum(TopicCounters.EXPIRED), c.sum(TopicCounters.OVERFLOWED),
+                c.sum(TopicCounters.REPLAYED), c.sum(TopicCounters.POSSIBLE_DUPLICATES), c.sum(TopicCounters.OVERDUE));
     }
 
 
