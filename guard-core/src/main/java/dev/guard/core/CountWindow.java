@@ -105,9 +105,14 @@ final class CountWindow implements OutcomeWindow {
         return recordInRing(rs, r, probe, failure, slow);
     }
 
-    /** Whether {@code r} holds {@code size} outcomes, none failed or slow: a clean success cannot change it. */
+    /**
+     * Whether {@code r} holds {@code size} outcomes, none failed or slow: a clean success cannot change it. The
+     * counts are read before the index: a {@link Ring#clear} writes {@code base} before it counts its bits down,
+     * so counts it has emptied come with its new {@code base} (not full), and a success racing the clear of a
+     * ring that held failures takes a slot instead of being skipped as if the ring had always been clean.
+     */
     private static boolean fullAndClean(Ring r) {
-        return r.next - r.base >= r.size && r.failures == 0 && r.slows == 0;
+        return r.failures == 0 && r.slows == 0 && r.next - r.base >= r.size;
     }
 
     /**
