@@ -3,6 +3,7 @@ package dev.guard.jdbc;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.internal.Args;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,7 +13,6 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.ShardingKeyBuilder;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.function.Function;
 
 import javax.sql.DataSource;
@@ -97,13 +97,10 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
      *
      * @param delegate the data source to guard: a pool, a driver's data source, H2's
      * @return a builder; {@link Builder#name(String)} is required
-     * @throws IllegalArgumentException if {@code delegate} is {@code null}
+     * @throws NullPointerException if {@code delegate} is {@code null}
      */
     public static Builder builder(DataSource delegate) {
-        if (delegate == null) {
-            throw new IllegalArgumentException("delegate DataSource must not be null, was null");
-        }
-        return new Builder(delegate);
+        return new Builder(Args.notNull(delegate, "delegate"));
     }
 
     /**
@@ -243,10 +240,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
          * @return this builder
          */
         public Builder name(String name) {
-            if (name == null || name.isBlank()) {
-                throw new IllegalArgumentException("name must not be blank, was '" + name + "'");
-            }
-            this.name = name;
+            this.name = Args.notBlank(name, "name");
             return this;
         }
 
@@ -258,10 +252,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
          * @return this builder
          */
         public Builder registry(BreakerRegistry registry) {
-            if (registry == null) {
-                throw new IllegalArgumentException("registry must not be null, was null");
-            }
-            this.registry = registry;
+            this.registry = Args.notNull(registry, "registry");
             return this;
         }
 
@@ -273,10 +264,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
          * @return this builder
          */
         public Builder breakerConfig(BreakerConfig config) {
-            if (config == null) {
-                throw new IllegalArgumentException("breakerConfig must not be null, was null");
-            }
-            this.breakerConfig = config;
+            this.breakerConfig = Args.notNull(config, "breakerConfig");
             return this;
         }
 
@@ -287,10 +275,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
          * @return this builder
          */
         public Builder classifier(SqlFailureClassifier classifier) {
-            if (classifier == null) {
-                throw new IllegalArgumentException("classifier must not be null, was null");
-            }
-            this.classifier = classifier;
+            this.classifier = Args.notNull(classifier, "classifier");
             return this;
         }
 
@@ -315,10 +300,8 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
          * @return this builder
          */
         public Builder activeProbe(Duration interval, Duration timeout) {
-            if (interval == null || interval.isNegative() || interval.isZero()) {
-                throw new IllegalArgumentException("activeProbe interval must be positive, was " + interval);
-            }
-            if (timeout == null || timeout.isNegative() || timeout.toMillis() < 1
+            Args.positive(interval, "activeProbe interval");
+            if (Args.notNull(timeout, "activeProbe timeout").isNegative() || timeout.toMillis() < 1
                     || timeout.compareTo(Duration.ofHours(24)) > 0) {
                 throw new IllegalArgumentException("activeProbe timeout must be at least 1 ms and at most 24 h, was "
                         + timeout);
@@ -350,10 +333,7 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
          * @return this builder
          */
         public Builder pooledBy(Function<DataSource, DataSource> factory) {
-            if (factory == null) {
-                throw new IllegalArgumentException("pooledBy factory must not be null, was null");
-            }
-            this.poolFactory = factory;
+            this.poolFactory = Args.notNull(factory, "pooledBy factory");
             return this;
         }
 
@@ -394,7 +374,6 @@ public final class GuardedDataSource extends ForwardingDataSource implements Aut
             if (registry == null) {
                 registry = defaultRegistry();
             }
-            Objects.requireNonNull(delegate, "delegate");
             if (poolFactory != null && probeIntervalNanos == 0) {
                 throw new IllegalArgumentException("pooledBy requires activeProbe (requests through the pool are never "
                         + "spent as probes: the active probe decides recovery), was pooledBy without activeProbe");

@@ -106,7 +106,8 @@ public interface SqlFailureClassifier {
      * @param overrides verdicts by SQLState (5 characters) or SQLState class (2 characters), letters and digits
      * @return a classifier; the map is copied
      * @throws IllegalArgumentException if a key is neither 2 nor 5 letters or digits, two keys differ only in case
-     *         ({@code 08s01} and {@code 08S01}: the map's order would pick the winner), or a value is {@code null}
+     *         ({@code 08s01} and {@code 08S01}: the map's order would pick the winner)
+     * @throws NullPointerException if {@code overrides} or one of its values is {@code null}
      */
     static SqlFailureClassifier standard(Map<String, Outcome> overrides) {
         return StandardSqlFailureClassifier.withOverrides(overrides);

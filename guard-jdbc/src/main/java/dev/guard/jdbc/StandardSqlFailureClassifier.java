@@ -1,5 +1,6 @@
 package dev.guard.jdbc;
 
+import dev.guard.core.internal.Args;
 import dev.guard.jdbc.SqlFailureClassifier.Outcome;
 
 import java.io.EOFException;
@@ -17,7 +18,6 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -38,9 +38,7 @@ final class StandardSqlFailureClassifier implements SqlFailureClassifier {
     }
 
     static StandardSqlFailureClassifier withOverrides(Map<String, Outcome> overrides) {
-        if (overrides == null) {
-            throw new IllegalArgumentException("overrides must not be null");
-        }
+        Args.notNull(overrides, "overrides");
         Map<String, Outcome> copy = new HashMap<>();
         Map<String, String> keyOf = new HashMap<>();
         for (Map.Entry<String, Outcome> e : overrides.entrySet()) {
@@ -49,9 +47,7 @@ final class StandardSqlFailureClassifier implements SqlFailureClassifier {
                 throw new IllegalArgumentException("override key must be a SQLState (5 letters or digits) or a "
                         + "SQLState class (2), was '" + key + "'");
             }
-            if (e.getValue() == null) {
-                throw new IllegalArgumentException("override for SQLState '" + key + "' must not be null");
-            }
+            Args.notNull(e.getValue(), "override for SQLState '" + key + "'");
             String upper = key.toUpperCase(Locale.ROOT);
             String other = keyOf.putIfAbsent(upper, key);
             if (other != null) {
@@ -76,7 +72,7 @@ final class StandardSqlFailureClassifier implements SqlFailureClassifier {
      * (no connection, and nothing says the caller is at fault).
      */
     Outcome verdictOf(Throwable error) {
-        Objects.requireNonNull(error, "error");
+        Args.notNull(error, "error");
         Outcome first = verdict(error);
         Throwable cause = error.getCause();
         SQLException next = error instanceof SQLException ? ((SQLException) error).getNextException() : null;

@@ -751,23 +751,30 @@ class GuardedDataSourceTest {
     @Test
     void builderRejectsBadInputNamingIt() {
         DataSource d = h2.dataSource();
-        assertThatThrownBy(() -> GuardedDataSource.builder(null)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("delegate");
+        // one policy (core's Args): a missing argument is an NPE naming it, a bad one an IAE naming it and its value
+        assertThatThrownBy(() -> GuardedDataSource.builder(null)).isExactlyInstanceOf(NullPointerException.class)
+                .hasMessage("delegate must not be null");
+        assertThatThrownBy(() -> GuardedDataSource.builder(d).name(null)).isExactlyInstanceOf(NullPointerException.class)
+                .hasMessage("name must not be null");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).name("  ")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("name").hasMessageContaining("'  '");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).build()).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("name is required");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).registry(null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("registry");
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("registry must not be null");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).breakerConfig(null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("breakerConfig");
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("breakerConfig must not be null");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).classifier(null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("classifier");
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("classifier must not be null");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).activeProbe(Duration.ZERO, Duration.ofSeconds(1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("interval").hasMessageContaining("PT0S");
         assertThatThrownBy(() -> GuardedDataSource.builder(d).activeProbe(Duration.ofSeconds(1), Duration.ofSeconds(-1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("activeProbe timeout")
                 .hasMessageContaining("PT-1S");
+        assertThatThrownBy(() -> GuardedDataSource.builder(d).activeProbe(null, Duration.ofSeconds(1)))
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("activeProbe interval must not be null");
+        assertThatThrownBy(() -> GuardedDataSource.builder(d).activeProbe(Duration.ofSeconds(1), null))
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("activeProbe timeout must not be null");
     }
 
     @Test

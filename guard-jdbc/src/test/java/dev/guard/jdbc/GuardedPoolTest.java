@@ -214,7 +214,7 @@ class GuardedPoolTest {
                 .build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("returned null");
         assertThatThrownBy(() -> GuardedDataSource.builder(h2.dataSource()).pooledBy(null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pooledBy factory");
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("pooledBy factory must not be null");
         assertThatThrownBy(() -> GuardedDataSource.builder(h2.dataSource())
                 .activeProbe(Duration.ofSeconds(1), Duration.ofNanos(999_999)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("activeProbe timeout")

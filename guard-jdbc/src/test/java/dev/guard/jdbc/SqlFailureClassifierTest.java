@@ -235,6 +235,11 @@ class SqlFailureClassifierTest {
         assertThatThrownBy(() -> SqlFailureClassifier.standard(Map.of("08-01", Outcome.FAILURE)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'08-01'");
         assertThatThrownBy(() -> SqlFailureClassifier.standard(null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("overrides must not be null");
+        java.util.Map<String, Outcome> nullValue = new java.util.HashMap<>();
+        nullValue.put("08001", null);
+        assertThatThrownBy(() -> SqlFailureClassifier.standard(nullValue))
+                .isExactlyInstanceOf(NullPointerException.class)
+                .hasMessage("override for SQLState '08001' must not be null");
     }
 }
