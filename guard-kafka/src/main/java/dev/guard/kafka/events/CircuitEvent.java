@@ -1,6 +1,8 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
+import dev.guard.core.event.BreakerEvent;
 
 import java.time.Instant;
 import java.util.Collections;
@@ -133,6 +135,17 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
             if (sequence < 1) {
                 throw new IllegalArgumentException("sequence must be >= 1, was " + sequence);
             }
+        }
+
+        /** The transition's data: names, sequence, the breaker's snapshot rates and, when OPEN, the next attempt. */
+        static Transition of(BreakerEvent.StateTransition t) {
+            BreakerStatus s = t.snapshot();
+            long nextAttempt = t.to() == State.OPEN && s != null ? t.epochMillis() + s.millisUntilRecovery() : 0L;
+            return new Transition(t.breakerName(), t.breakerKind(),
+                    t.from().name(), t.to().name(), t.reason(), t.sequence(),
+                    s == null ? 0.0 : s.failureRate(), s == null ? 0.0 : s.slowCallRate(),
+                    s == null ? 0 : s.consecutiveFailures(), s == null ? 0 : s.callsInWindow(), nextAttempt,
+                    t.epochMillis());
         }
 
         /** The state entered, if this version knows it. */

@@ -1,0 +1,120 @@
+package dev.guard.kafka.events;
+
+import dev.guard.core.BreakerRegistry;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * What a {@link CircuitEventPublisher.Builder} collects: each value with its default and its check (the builder's
+ * setters document them). Filled on the configuring thread, read once by the publisher's constructor.
+ */
+final class PublisherSettings {
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._~-]+");
+    private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
+
+    final BreakerRegistry registry;
+    String bootstrapServers;
+    Properties producerProperties = new Properties();
+    String topic = CircuitEventPublisher.DEFAULT_TOPIC;
+    String service = CircuitEventPublisher.DEFAULT_SERVICE;
+    String instance;
+    int maxQueued = 10_000;
+    int maxBatch = 500;
+    boolean createTopic;
+    int partitions = 3;
+    Duration retention = Duration.ofDays(7);
+    Duration backoffInitial = Duration.ofMillis(100);
+    Duration backoffMax = Duration.ofSeconds(2);
+    Duration settle = Duration.ofSeconds(1);
+    CircuitEvent.ContentMode contentMode = CircuitEvent.ContentMode.STRUCTURED;
+    Function<Map<String, Object>, Producer<String, byte[]>> producerFactory = KafkaProducer::new;
+    ReadBack readBack;
+
+    PublisherSettings(BreakerRegistry registry) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+    }
+
+    void bootstrapServers(String bootstrapServers) {
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+            throw new IllegalArgumentException("bootstrapServers must not be blank, was '" + bootstrapServers + "'");
+        }
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    void producerProperties(Properties properties) {
+        Objects.requireNonNull(properties, "producerProperties");
+        Properties copy = new Properties();
+        copy.putAll(properties);
+        this.producerProperties = copy;
+    }
+
+    void topic(String topic) {
+        if (topic == null || !TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
+            throw new IllegalArgumentException("topic must be a legal Kafka topic name, was '" + topic + "'");
+        }
+        this.topic = topic;
+    }
+
+    void service(String service) {
+        this.service = checkName(service, "service");
+    }
+
+    void instance(String instance) {
+        this.instance = checkName(instance, "instance");
+    }
+
+    void maxQueued(int maxQueued) {
+        if (maxQueued < 1) {
+            throw new IllegalArgumentException("maxQueued must be >= 1, was " + maxQueued);
+        }
+        this.maxQueued = maxQueued;
+    }
+
+    void maxBatch(int maxBatch) {
+        if (maxBatch < 1) {
+            throw new IllegalArgumentException("maxBatch must be >= 1, was " + maxBatch);
+        }
+        this.maxBatch = maxBatch;
+    }
+
+    void partitions(int partitions) {
+        if (partitions < 1) {
+            throw new IllegalArgumentException("partitions must be >= 1, was " + partitions);
+        }
+        this.partitions = partitions;
+    }
+
+    void retention(Duration retention) {
+        if (retention == null || retention.isNegative() || retention.isZero()) {
+            throw new IllegalArgumentException("retention must be positive, was " + retention);
+        }
+        this.retention = retention;
+    }
+
+    void retryBackoff(Duration initial, Duration max) {
+        if (initial == null || initial.toMillis() < 1) {
+            throw new IllegalArgumentException("retry backoff must be at least 1 ms, was " + initial);
+        }
+        if (max == null || max.compareTo(initial) < 0) {
+            throw new IllegalArgumentException("maximum retry backoff must be >= " + initial + ", was " + max);
+        }
+        this.backoffInitial = initial;
+        this.backoffMax = max;
+    }
+
+    private static String checkName(String value, String field) {
+        if (value == null || !NAME.matcher(value).matches()) {
+            throw new IllegalArgumentException(field + " must be letters, digits, '.', '_', '~' or '-', was '"
+                    + value + "'");
+        }
+        return value;
+    }
+}
