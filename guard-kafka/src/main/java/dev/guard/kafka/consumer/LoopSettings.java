@@ -1,0 +1,185 @@
+package dev.guard.kafka.consumer;
+
+import dev.guard.core.CircuitBreaker;
+import dev.guard.core.Clock;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/**
+ * What a {@link GuardedConsumerLoop.Builder} collects: each value with its default and its check, an
+ * {@link IllegalArgumentException} naming the setting (the builder's setters document them), and the checks of
+ * the whole at {@link #validate()}. Filled on the configuring thread, read once by the loop's constructor.
+ *
+ * @param <K> key type
+ * @param <V> value type
+ */
+final class LoopSettings<K, V> {
+    final Consumer<K, V> consumer;
+    String name;
+    final Set<String> topics = new LinkedHashSet<>();
+    Pattern topicPattern;
+    final List<CircuitBreaker> breakers = new ArrayList<>();
+    RecordHandler<K, V> handler;
+    Duration pollTimeout = Duration.ofMillis(100);
+    CommitMode commitMode = CommitMode.PER_BATCH;
+    Duration commitTimeout = Duration.ofSeconds(10);
+    Duration retryInitial = Duration.ofMillis(100);
+    Duration retryMax = Duration.ofSeconds(10);
+    DeadLetterHandler<K, V> deadLetter;
+    int maxAttempts;
+    Predicate<Throwable> rejectionIf;
+    ConsumerRebalanceListener rebalanceListener;
+    boolean closeConsumer = true;
+    Duration closeTimeout = Duration.ofSeconds(30);
+    Clock clock = Clock.system();
+
+    LoopSettings(Consumer<K, V> consumer) {
+        this.consumer = consumer;
+    }
+
+    void name(String name) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("name must not be blank, was '" + name + "'");
+        }
+        this.name = name;
+    }
+
+    void topics(Collection<String> topics) {
+        if (topics == null || topics.isEmpty()) {
+            throw new IllegalArgumentException("topics must name at least one topic, was " + topics);
+        }
+        for (String t : topics) {
+            if (t == null || t.isBlank()) {
+                throw new IllegalArgumentException("topics must not contain a blank name, was " + topics);
+            }
+        }
+        this.topics.addAll(topics);
+    }
+
+    void topicPattern(Pattern pattern) {
+        if (pattern == null) {
+            throw new IllegalArgumentException("topicPattern must not be null, was null");
+        }
+        this.topicPattern = pattern;
+    }
+
+    void breakers(Collection<? extends CircuitBreaker> breakers) {
+        if (breakers == null || breakers.isEmpty()) {
+            throw new IllegalArgumentException("breakers must name at least one breaker, was " + breakers);
+        }
+        for (CircuitBreaker b : breakers) {
+            if (b == null) {
+                throw new IllegalArgumentException("breakers must not contain null, was " + breakers);
+            }
+            if (!this.breakers.contains(b)) {
+                this.breakers.add(b);
+            }
+        }
+    }
+
+    void handler(RecordHandler<K, V> handler) {
+        if (handler == null) {
+            throw new IllegalArgumentException("handler must not be null, was null");
+        }
+        this.handler = handler;
+    }
+
+    void pollTimeout(Duration timeout) {
+        if (timeout == null || timeout.isNegative() || timeout.isZero() || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw new IllegalArgumentException("pollTimeout must be within (0, 1 min], was " + timeout);
+        }
+        this.pollTimeout = timeout;
+    }
+
+    void commit(CommitMode mode) {
+        if (mode == null) {
+            throw new IllegalArgumentException("commit mode must not be null, was null");
+        }
+        this.commitMode = mode;
+    }
+
+    void commitTimeout(Duration timeout) {
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("commitTimeout must be positive, was " + timeout);
+        }
+        this.commitTimeout = timeout;
+    }
+
+    void retryBackoff(Duration initial, Duration max) {
+        if (initial == null || initial.isNegative() || initial.isZero()) {
+            throw new IllegalArgumentException("retryBackoff initial must be positive, was " + initial);
+        }
+        if (max == null || max.compareTo(initial) < 0) {
+            throw new IllegalArgumentException("retryBackoff max must be >= initial (" + initial + "), was " + max);
+        }
+        this.retryInitial = initial;
+        this.retryMax = max;
+    }
+
+    void deadLetter(DeadLetterHandler<K, V> handler, int maxAttempts) {
+        if (handler == null) {
+            throw new IllegalArgumentException("deadLetter handler must not be null, was null");
+        }
+        if (maxAttempts < 1) {
+            throw new IllegalArgumentException("maxAttempts must be >= 1, was " + maxAttempts);
+        }
+        this.deadLetter = handler;
+        this.maxAttempts = maxAttempts;
+    }
+
+    void rejectionIf(Predicate<Throwable> predicate) {
+        if (predicate == null) {
+            throw new IllegalArgumentException("rejectionIf must not be null, was null");
+        }
+        this.rejectionIf = predicate;
+    }
+
+    void rebalanceListener(ConsumerRebalanceListener listener) {
+        if (listener == null) {
+            throw new IllegalArgumentException("rebalanceListener must not be null, was null");
+        }
+        this.rebalanceListener = listener;
+    }
+
+    void closeTimeout(Duration timeout) {
+        if (timeout == null || timeout.isNegative()) {
+            throw new IllegalArgumentException("closeTimeout must be zero or positive, was " + timeout);
+        }
+        this.closeTimeout = timeout;
+    }
+
+    void clock(Clock clock) {
+        if (clock == null) {
+            throw new IllegalArgumentException("clock must not be null, was null");
+        }
+        this.clock = clock;
+    }
+
+    /** The checks of the whole, at build: topics or a pattern (not both), breakers and a handler. */
+    void validate() {
+        if (topics.isEmpty() && topicPattern == null) {
+            throw new IllegalArgumentException("topics or topicPattern is required, was neither");
+        }
+        if (!topics.isEmpty() && topicPattern != null) {
+            throw new IllegalArgumentException("either topics " + topics + " or topicPattern "
+                    + topicPattern.pattern() + ", not both");
+        }
+        if (breakers.isEmpty()) {
+            throw new IllegalArgumentException("breakers must name at least one breaker, was []");
+        }
+        if (handler == null) {
+            throw new IllegalArgumentException("handler is required, was null");
+        }
+        Objects.requireNonNull(consumer);
+    }
+}
