@@ -1,5 +1,6 @@
 package dev.guard.kafka.consumer;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -130,11 +131,8 @@ final class LoopSettings<K, V> {
         if (handler == null) {
             throw new IllegalArgumentException("deadLetter handler must not be null, was null");
         }
-        if (maxAttempts < 1) {
-            throw new IllegalArgumentException("maxAttempts must be >= 1, was " + maxAttempts);
-        }
+        this.maxAttempts = Args.atLeast(maxAttempts, 1, "maxAttempts");
         this.deadLetter = handler;
-        this.maxAttempts = maxAttempts;
     }
 
     void rejectionIf(Predicate<Throwable> predicate) {

@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
@@ -9,7 +10,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -60,14 +60,12 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
 
     /** Validates: id, source and type not blank; run not negative; time and data present; known types carry their data type. */
     public CircuitEvent {
-        if (run < 0) {
-            throw new IllegalArgumentException("run must be >= 0, was " + run);
-        }
+        Args.atLeast(run, 0L, "run");
         requireText(id, "id");
         requireText(source, "source");
         requireText(type, "type");
-        Objects.requireNonNull(time, "time");
-        Objects.requireNonNull(data, "data");
+        Args.notNull(time, "time");
+        Args.notNull(data, "data");
         if (TRANSITION_TYPE.equals(type) && !(data instanceof Transition)) {
             throw new IllegalArgumentException("type " + type + " needs Transition data, was " + data.getClass().getSimpleName());
         }
@@ -132,9 +130,7 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
             requireText(to, "to");
             breakerKind = breakerKind == null ? "custom" : breakerKind;
             reason = reason == null ? "" : reason;
-            if (sequence < 1) {
-                throw new IllegalArgumentException("sequence must be >= 1, was " + sequence);
-            }
+            Args.atLeast(sequence, 1L, "sequence");
         }
 
         /** The transition's data: names, sequence, the breaker's snapshot rates and, when OPEN, the next attempt. */
@@ -186,9 +182,7 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
 
         /** Validates the count and copies the list. */
         public EventsDropped {
-            if (count < 1) {
-                throw new IllegalArgumentException("count must be >= 1, was " + count);
-            }
+            Args.atLeast(count, 1L, "count");
             breakers = breakers == null ? List.of() : List.copyOf(breakers);
         }
     }

@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -17,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -99,7 +99,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
     /** A builder for a consumer with these settings (which must include {@code bootstrap.servers}). */
     public static Builder builder(Properties consumerProperties) {
-        Objects.requireNonNull(consumerProperties, "consumerProperties");
+        Args.notNull(consumerProperties, "consumerProperties");
         Properties copy = new Properties();
         copy.putAll(consumerProperties);
         return new Builder(null, copy);
@@ -290,7 +290,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
      * @return true if the thread finished in time
      */
     public boolean close(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
+        Args.notNull(timeout, "timeout");
         closing.countDown();
         consumer.wakeup();
         try {
@@ -365,22 +365,19 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
         /** At most this many events in the history, the oldest leaving first (default 10 000). */
         public Builder maxHistory(int maxHistory) {
-            if (maxHistory < 0) {
-                throw new IllegalArgumentException("maxHistory must be >= 0, was " + maxHistory);
-            }
-            this.maxHistory = maxHistory;
+            this.maxHistory = Args.atLeast(maxHistory, 0, "maxHistory");
             return this;
         }
 
         /** Adds a listener, called on the consumer's thread for every new event read. */
         public Builder listener(Consumer<CircuitEvent> listener) {
-            listeners.add(Objects.requireNonNull(listener, "listener"));
+            listeners.add(Args.notNull(listener, "listener"));
             return this;
         }
 
         /** Tests: the clock of the history window. */
         Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = Args.notNull(clock, "clock");
             return this;
         }
 

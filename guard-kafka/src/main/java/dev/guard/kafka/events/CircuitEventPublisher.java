@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
@@ -16,7 +17,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
@@ -240,10 +240,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
      * @throws IllegalArgumentException if {@code timeout} is negative
      */
     public List<CircuitEvent> close(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
-        }
+        Args.notNegative(timeout, "timeout");
         if (closing.getAndSet(true)) {
             try {
                 closeDone.await();
@@ -377,7 +374,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
          * {@code kcat} and {@code kafka-console-consumer} show as-is); {@link CircuitEventConsumer} reads both.
          */
         public Builder contentMode(CircuitEvent.ContentMode contentMode) {
-            s.contentMode = Objects.requireNonNull(contentMode, "contentMode");
+            s.contentMode = Args.notNull(contentMode, "contentMode");
             return this;
         }
 
@@ -388,19 +385,19 @@ public final class CircuitEventPublisher implements AutoCloseable {
          * serializers) and write records to the partition they name.
          */
         public Builder producerFactory(Function<Map<String, Object>, Producer<String, byte[]>> producerFactory) {
-            s.producerFactory = Objects.requireNonNull(producerFactory, "producerFactory");
+            s.producerFactory = Args.notNull(producerFactory, "producerFactory");
             return this;
         }
 
         /** Tests: how events of a failed producer are looked up on the topic. */
         Builder readBack(ReadBack readBack) {
-            s.readBack = Objects.requireNonNull(readBack, "readBack");
+            s.readBack = Args.notNull(readBack, "readBack");
             return this;
         }
 
         /** Tests: the pause between closing a failed producer and reading its events back (default 1 s). */
         Builder settle(Duration settle) {
-            s.settle = Objects.requireNonNull(settle, "settle");
+            s.settle = Args.notNull(settle, "settle");
             return this;
         }
 

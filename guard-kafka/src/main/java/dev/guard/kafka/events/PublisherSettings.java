@@ -1,12 +1,12 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.BreakerRegistry;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -39,7 +39,7 @@ final class PublisherSettings {
     ReadBack readBack;
 
     PublisherSettings(BreakerRegistry registry) {
-        this.registry = Objects.requireNonNull(registry, "registry");
+        this.registry = Args.notNull(registry, "registry");
     }
 
     void bootstrapServers(String bootstrapServers) {
@@ -50,7 +50,7 @@ final class PublisherSettings {
     }
 
     void producerProperties(Properties properties) {
-        Objects.requireNonNull(properties, "producerProperties");
+        Args.notNull(properties, "producerProperties");
         Properties copy = new Properties();
         copy.putAll(properties);
         this.producerProperties = copy;
@@ -72,24 +72,15 @@ final class PublisherSettings {
     }
 
     void maxQueued(int maxQueued) {
-        if (maxQueued < 1) {
-            throw new IllegalArgumentException("maxQueued must be >= 1, was " + maxQueued);
-        }
-        this.maxQueued = maxQueued;
+        this.maxQueued = Args.atLeast(maxQueued, 1, "maxQueued");
     }
 
     void maxBatch(int maxBatch) {
-        if (maxBatch < 1) {
-            throw new IllegalArgumentException("maxBatch must be >= 1, was " + maxBatch);
-        }
-        this.maxBatch = maxBatch;
+        this.maxBatch = Args.atLeast(maxBatch, 1, "maxBatch");
     }
 
     void partitions(int partitions) {
-        if (partitions < 1) {
-            throw new IllegalArgumentException("partitions must be >= 1, was " + partitions);
-        }
-        this.partitions = partitions;
+        this.partitions = Args.atLeast(partitions, 1, "partitions");
     }
 
     void retention(Duration retention) {

@@ -1,5 +1,6 @@
 package dev.guard.kafka.producer.durable;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
@@ -99,12 +100,8 @@ public final class RecordLog implements AutoCloseable {
 
     private RecordLog(Path dir, long maxBytes, int segmentBytes, Durability durability, Duration interval)
             throws IOException {
-        if (maxBytes < 1) {
-            throw new IllegalArgumentException("maxBytes must be >= 1, was " + maxBytes);
-        }
-        if (segmentBytes < 64) {
-            throw new IllegalArgumentException("segmentBytes must be >= 64, was " + segmentBytes);
-        }
+        Args.atLeast(maxBytes, 1L, "maxBytes");
+        Args.atLeast(segmentBytes, 64, "segmentBytes");
         if (durability == Durability.GROUP_COMMIT && (interval == null || interval.isNegative() || interval.isZero())) {
             throw new IllegalArgumentException("groupCommitInterval must be positive, was " + interval);
         }
