@@ -1,5 +1,6 @@
 package dev.guard.kafka.consumer;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
@@ -129,13 +130,10 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      * @param <V>      value type
      * @return a builder; {@link Builder#topics(String...)} (or a pattern), {@link Builder#breakers(CircuitBreaker...)}
      *         and {@link Builder#handler(RecordHandler)} are required
-     * @throws IllegalArgumentException if {@code consumer} is {@code null}
+     * @throws NullPointerException if {@code consumer} is {@code null}
      */
     public static <K, V> Builder<K, V> builder(Consumer<K, V> consumer) {
-        if (consumer == null) {
-            throw new IllegalArgumentException("consumer must not be null, was null");
-        }
-        return new Builder<>(consumer);
+        return new Builder<>(Args.notNull(consumer, "consumer"));
     }
 
     /**
@@ -250,7 +248,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
 
     /**
      * Builds a {@link GuardedConsumerLoop}; every setter validates its value and throws
-     * {@link IllegalArgumentException} naming it. Not thread-safe.
+     * {@link IllegalArgumentException} naming it ({@link NullPointerException} for a missing one). Not thread-safe.
      *
      * @param <K> key type
      * @param <V> value type
@@ -270,10 +268,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
 
         /** The topics to subscribe to: one or more topic names. */
         public Builder<K, V> topics(String... topics) {
-            if (topics == null) {
-                throw new IllegalArgumentException("topics must not be null, was null");
-            }
-            return topics(Arrays.asList(topics));
+            return topics(Arrays.asList(Args.notNull(topics, "topics")));
         }
 
         /** The topics to subscribe to: one or more topic names. */
@@ -290,10 +285,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
 
         /** The breakers (one or more) of what the handler writes to or calls: while any is open the loop pauses. */
         public Builder<K, V> breakers(CircuitBreaker... breakers) {
-            if (breakers == null) {
-                throw new IllegalArgumentException("breakers must not be null, was null");
-            }
-            return breakers(Arrays.asList(breakers));
+            return breakers(Arrays.asList(Args.notNull(breakers, "breakers")));
         }
 
         /** The breakers (one or more) of what the handler writes to or calls: while any is open the loop pauses. */

@@ -11,15 +11,15 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
- * What a {@link GuardedConsumerLoop.Builder} collects: each value with its default and its check, an
- * {@link IllegalArgumentException} naming the setting (the builder's setters document them), and the checks of
- * the whole at {@link #validate()}. Filled on the configuring thread, read once by the loop's constructor.
+ * What a {@link GuardedConsumerLoop.Builder} collects: each value with its default and its check (the builder's
+ * setters document them): an {@link IllegalArgumentException} naming the setting, a {@link NullPointerException}
+ * for a missing value; and the checks of the whole at {@link #validate()}. Filled on the configuring thread, read
+ * once by the loop's constructor.
  *
  * @param <K> key type
  * @param <V> value type
@@ -49,14 +49,11 @@ final class LoopSettings<K, V> {
     }
 
     void name(String name) {
-        if (name == null || name.isBlank()) {
-            throw new IllegalArgumentException("name must not be blank, was '" + name + "'");
-        }
-        this.name = name;
+        this.name = Args.notBlank(name, "name");
     }
 
     void topics(Collection<String> topics) {
-        if (topics == null || topics.isEmpty()) {
+        if (Args.notNull(topics, "topics").isEmpty()) {
             throw new IllegalArgumentException("topics must name at least one topic, was " + topics);
         }
         for (String t : topics) {
@@ -68,14 +65,11 @@ final class LoopSettings<K, V> {
     }
 
     void topicPattern(Pattern pattern) {
-        if (pattern == null) {
-            throw new IllegalArgumentException("topicPattern must not be null, was null");
-        }
-        this.topicPattern = pattern;
+        this.topicPattern = Args.notNull(pattern, "topicPattern");
     }
 
     void breakers(Collection<? extends CircuitBreaker> breakers) {
-        if (breakers == null || breakers.isEmpty()) {
+        if (Args.notNull(breakers, "breakers").isEmpty()) {
             throw new IllegalArgumentException("breakers must name at least one breaker, was " + breakers);
         }
         for (CircuitBreaker b : breakers) {
@@ -89,38 +83,28 @@ final class LoopSettings<K, V> {
     }
 
     void handler(RecordHandler<K, V> handler) {
-        if (handler == null) {
-            throw new IllegalArgumentException("handler must not be null, was null");
-        }
-        this.handler = handler;
+        this.handler = Args.notNull(handler, "handler");
     }
 
     void pollTimeout(Duration timeout) {
-        if (timeout == null || timeout.isNegative() || timeout.isZero() || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+        if (Args.notNull(timeout, "pollTimeout").isNegative() || timeout.isZero()
+                || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
             throw new IllegalArgumentException("pollTimeout must be within (0, 1 min], was " + timeout);
         }
         this.pollTimeout = timeout;
     }
 
     void commit(CommitMode mode) {
-        if (mode == null) {
-            throw new IllegalArgumentException("commit mode must not be null, was null");
-        }
-        this.commitMode = mode;
+        this.commitMode = Args.notNull(mode, "commit mode");
     }
 
     void commitTimeout(Duration timeout) {
-        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("commitTimeout must be positive, was " + timeout);
-        }
-        this.commitTimeout = timeout;
+        this.commitTimeout = Args.positive(timeout, "commitTimeout");
     }
 
     void retryBackoff(Duration initial, Duration max) {
-        if (initial == null || initial.isNegative() || initial.isZero()) {
-            throw new IllegalArgumentException("retryBackoff initial must be positive, was " + initial);
-        }
-        if (max == null || max.compareTo(initial) < 0) {
+        Args.positive(initial, "retryBackoff initial");
+        if (Args.notNull(max, "retryBackoff max").compareTo(initial) < 0) {
             throw new IllegalArgumentException("retryBackoff max must be >= initial (" + initial + "), was " + max);
         }
         this.retryInitial = initial;
@@ -128,39 +112,25 @@ final class LoopSettings<K, V> {
     }
 
     void deadLetter(DeadLetterHandler<K, V> handler, int maxAttempts) {
-        if (handler == null) {
-            throw new IllegalArgumentException("deadLetter handler must not be null, was null");
-        }
+        Args.notNull(handler, "deadLetter handler");
         this.maxAttempts = Args.atLeast(maxAttempts, 1, "maxAttempts");
         this.deadLetter = handler;
     }
 
     void rejectionIf(Predicate<Throwable> predicate) {
-        if (predicate == null) {
-            throw new IllegalArgumentException("rejectionIf must not be null, was null");
-        }
-        this.rejectionIf = predicate;
+        this.rejectionIf = Args.notNull(predicate, "rejectionIf");
     }
 
     void rebalanceListener(ConsumerRebalanceListener listener) {
-        if (listener == null) {
-            throw new IllegalArgumentException("rebalanceListener must not be null, was null");
-        }
-        this.rebalanceListener = listener;
+        this.rebalanceListener = Args.notNull(listener, "rebalanceListener");
     }
 
     void closeTimeout(Duration timeout) {
-        if (timeout == null || timeout.isNegative()) {
-            throw new IllegalArgumentException("closeTimeout must be zero or positive, was " + timeout);
-        }
-        this.closeTimeout = timeout;
+        this.closeTimeout = Args.notNegative(timeout, "closeTimeout");
     }
 
     void clock(Clock clock) {
-        if (clock == null) {
-            throw new IllegalArgumentException("clock must not be null, was null");
-        }
-        this.clock = clock;
+        this.clock = Args.notNull(clock, "clock");
     }
 
     /** The checks of the whole, at build: topics or a pattern (not both), breakers and a handler. */
@@ -178,6 +148,6 @@ final class LoopSettings<K, V> {
         if (handler == null) {
             throw new IllegalArgumentException("handler is required, was null");
         }
-        Objects.requireNonNull(consumer);
+        Args.notNull(consumer, "consumer");
     }
 }

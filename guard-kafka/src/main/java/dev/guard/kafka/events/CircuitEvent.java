@@ -61,9 +61,9 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
     /** Validates: id, source and type not blank; run not negative; time and data present; known types carry their data type. */
     public CircuitEvent {
         Args.atLeast(run, 0L, "run");
-        requireText(id, "id");
-        requireText(source, "source");
-        requireText(type, "type");
+        Args.notBlank(id, "id");
+        Args.notBlank(source, "source");
+        Args.notBlank(type, "type");
         Args.notNull(time, "time");
         Args.notNull(data, "data");
         if (TRANSITION_TYPE.equals(type) && !(data instanceof Transition)) {
@@ -125,9 +125,9 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
 
         /** Validates the names and the sequence. */
         public Transition {
-            requireText(breakerName, "breakerName");
-            requireText(from, "from");
-            requireText(to, "to");
+            Args.notBlank(breakerName, "breakerName");
+            Args.notBlank(from, "from");
+            Args.notBlank(to, "to");
             breakerKind = breakerKind == null ? "custom" : breakerKind;
             reason = reason == null ? "" : reason;
             Args.atLeast(sequence, 1L, "sequence");
@@ -239,11 +239,5 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
             return run > other.run;
         }
         return t.sequence() > o.sequence() || (t.sequence() < o.sequence() && t.epochMillis() > o.epochMillis());
-    }
-
-    static void requireText(String value, String field) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(field + " must not be blank, was " + (value == null ? "null" : "'" + value + "'"));
-        }
     }
 }

@@ -91,10 +91,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
     /** A builder for a consumer of the cluster at {@code bootstrapServers}. */
     public static Builder builder(String bootstrapServers) {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("bootstrapServers must not be blank, was '" + bootstrapServers + "'");
-        }
-        return new Builder(bootstrapServers, new Properties());
+        return new Builder(Args.notBlank(bootstrapServers, "bootstrapServers"), new Properties());
     }
 
     /** A builder for a consumer with these settings (which must include {@code bootstrap.servers}). */
@@ -332,10 +329,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
         /** The topic (default {@value CircuitEventPublisher#DEFAULT_TOPIC}). */
         public Builder topic(String topic) {
-            if (topic == null || topic.isBlank()) {
-                throw new IllegalArgumentException("topic must not be blank, was '" + topic + "'");
-            }
-            this.topic = topic;
+            this.topic = Args.notBlank(topic, "topic");
             return this;
         }
 
@@ -347,19 +341,13 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
         /** Joins this consumer group instead of assigning every partition (default: no group). */
         public Builder groupId(String groupId) {
-            if (groupId == null || groupId.isBlank()) {
-                throw new IllegalArgumentException("groupId must not be blank, was '" + groupId + "'");
-            }
-            this.groupId = groupId;
+            this.groupId = Args.notBlank(groupId, "groupId");
             return this;
         }
 
         /** How far back {@link FleetView#history()} goes (default 1 hour). */
         public Builder historyWindow(Duration historyWindow) {
-            if (historyWindow == null || historyWindow.isNegative()) {
-                throw new IllegalArgumentException("historyWindow must not be negative, was " + historyWindow);
-            }
-            this.historyWindow = historyWindow;
+            this.historyWindow = Args.notNegative(historyWindow, "historyWindow");
             return this;
         }
 

@@ -43,10 +43,7 @@ final class PublisherSettings {
     }
 
     void bootstrapServers(String bootstrapServers) {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("bootstrapServers must not be blank, was '" + bootstrapServers + "'");
-        }
-        this.bootstrapServers = bootstrapServers;
+        this.bootstrapServers = Args.notBlank(bootstrapServers, "bootstrapServers");
     }
 
     void producerProperties(Properties properties) {
@@ -57,7 +54,7 @@ final class PublisherSettings {
     }
 
     void topic(String topic) {
-        if (topic == null || !TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
+        if (!TOPIC.matcher(Args.notNull(topic, "topic")).matches() || topic.equals(".") || topic.equals("..")) {
             throw new IllegalArgumentException("topic must be a legal Kafka topic name, was '" + topic + "'");
         }
         this.topic = topic;
@@ -84,17 +81,14 @@ final class PublisherSettings {
     }
 
     void retention(Duration retention) {
-        if (retention == null || retention.isNegative() || retention.isZero()) {
-            throw new IllegalArgumentException("retention must be positive, was " + retention);
-        }
-        this.retention = retention;
+        this.retention = Args.positive(retention, "retention");
     }
 
     void retryBackoff(Duration initial, Duration max) {
-        if (initial == null || initial.toMillis() < 1) {
+        if (Args.notNull(initial, "initial").toMillis() < 1) {
             throw new IllegalArgumentException("retry backoff must be at least 1 ms, was " + initial);
         }
-        if (max == null || max.compareTo(initial) < 0) {
+        if (Args.notNull(max, "max").compareTo(initial) < 0) {
             throw new IllegalArgumentException("maximum retry backoff must be >= " + initial + ", was " + max);
         }
         this.backoffInitial = initial;
@@ -102,7 +96,7 @@ final class PublisherSettings {
     }
 
     private static String checkName(String value, String field) {
-        if (value == null || !NAME.matcher(value).matches()) {
+        if (!NAME.matcher(Args.notNull(value, field)).matches()) {
             throw new IllegalArgumentException(field + " must be letters, digits, '.', '_', '~' or '-', was '"
                     + value + "'");
         }

@@ -102,8 +102,8 @@ public final class RecordLog implements AutoCloseable {
             throws IOException {
         Args.atLeast(maxBytes, 1L, "maxBytes");
         Args.atLeast(segmentBytes, 64, "segmentBytes");
-        if (durability == Durability.GROUP_COMMIT && (interval == null || interval.isNegative() || interval.isZero())) {
-            throw new IllegalArgumentException("groupCommitInterval must be positive, was " + interval);
+        if (durability == Durability.GROUP_COMMIT) {
+            Args.positive(interval, "groupCommitInterval");
         }
         this.dir = dir;
         this.maxBytes = maxBytes;
