@@ -4,8 +4,6 @@ import dev.guard.core.internal.Daemons;
 import dev.guard.kafka.events.EventQueue.Pending;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
@@ -55,8 +53,7 @@ final class EventSender {
     private final FirstWriteGate firstWrites = new FirstWriteGate();
     private volatile String lastError = "";
     // sender thread only
-    private boolean metadataReady;
-    private int partitionCount;
+    private final TopicPartitions partitions;
     private Pending sendingNow;
 
     /**
@@ -72,6 +69,7 @@ final class EventSender {
         this.lock = queue.lock;
         this.topic = topic;
         this.records = new EventRecords(topic, contentMode);
+        this.partitions = new TopicPartitions(topic);
         this.producerConfig = producerConfig;
         this.producerFactory = producerFactory;
         this.topicCreator = topicCreator;
@@ -176,7 +174,7 @@ final class EventSender {
                     }
                     continue;
                 }
-                if (!metadataReady && !awaitMetadata()) {
+                if (!partitions.ready() && !awaitMetadata()) {
                     sendFailures.increment();
                     outageStart = noteOutage(outageStart);
                     failures = waits.pause(failures);
@@ -210,37 +208,22 @@ final class EventSender {
         return outageStart;
     }
 
-    /**
-     * Waits, once per attempt, for the topic's partitions (a cold producer would otherwise block max.block.ms in
-     * every send); fixes the partition count for the life of the publisher the first time.
-     */
+    /** Waits, once per attempt, for the topic's partitions ({@link TopicPartitions}). */
     private boolean awaitMetadata() {
         Producer<String, byte[]> p;
         synchronized (lock) {
             p = producer;
         }
         try {
-            List<PartitionInfo> infos = p.partitionsFor(topic);
-            if (infos == null || infos.isEmpty()) {
-                lastError = "no partitions known for topic '" + topic + "'";
-                return false;
+            String missing = partitions.await(p);
+            if (missing == null) {
+                return true;
             }
-            if (partitionCount == 0) {
-                partitionCount = infos.size();
-            }
-            metadataReady = true;
-            return true;
+            lastError = missing;
         } catch (IllegalStateException e) {
             producerUnusable(e);
-            return false;
-        } catch (InterruptException e) {
-            Thread.interrupted();
-            lastError = "interrupted";
-            return false;
-        } catch (KafkaException e) {
-            lastError = e.toString();
-            return false;
         }
+        return false;
     }
 
     /**
@@ -260,7 +243,7 @@ final class EventSender {
         }
         for (int i = 0; i < batch.size(); i++) {
             Pending x = batch.get(i);
-            int partition = EventRecords.partitionOf(x.key, partitionCount);
+            int partition = EventRecords.partitionOf(x.key, partitions.count());
             synchronized (lock) {
                 if (!firstWrites.tryEnter(partition)) {
                     // its partition has this producer's first event in flight: it and the rest wait for the answer
@@ -284,7 +267,7 @@ final class EventSender {
                 queue.requeueLocked(batch, i);
             }
             if (refused instanceof RetriableException) {
-                metadataReady = false; // no metadata yet, buffer full: wait and ask again
+                partitions.forget(); // no metadata yet, buffer full: wait and ask again
             } else {
                 producerUnusable(refused); // closed, fenced, a fatal error: this producer will not recover
             }
@@ -412,7 +395,7 @@ final class EventSender {
             firstWrites.reset();
             lock.notifyAll();
         }
-        metadataReady = false;
+        partitions.forget();
         producerRestarts.increment();
         LOG.info("Circuit-events producer replaced ({} in total); {} transitions queued", producerRestarts.sum(),
                 queue.unconfirmed());

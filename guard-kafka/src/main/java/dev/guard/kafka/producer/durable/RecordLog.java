@@ -110,16 +110,7 @@ public final class RecordLog implements AutoCloseable {
         this.segmentBytes = segmentBytes;
         this.durability = durability;
         this.intervalNanos = interval == null ? 0 : interval.toNanos();
-        Files.createDirectories(dir);
-        lockChannel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        try {
-            if (lockChannel.tryLock() == null) {
-                throw new IllegalStateException("record log directory " + dir + " is in use by another process");
-            }
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            lockChannel.close();
-            throw new IllegalStateException("record log directory " + dir + " is already open in this JVM");
-        }
+        lockChannel = LogDirectory.lock(dir);
         if (durability == Durability.GROUP_COMMIT) {
             syncer = Daemons.thread(this::syncLoop, "record-log-sync-" + dir.getFileName());
         } else {
@@ -188,7 +179,7 @@ public final class RecordLog implements AutoCloseable {
                 active.acked = new long[64];
                 segments.put(active.firstId, active);
                 if (durability != Durability.NONE) {
-                    syncDirectory();
+                    LogDirectory.sync(dir);
                 }
             }
             long at = active.size;
@@ -239,12 +230,6 @@ public final class RecordLog implements AutoCloseable {
         active = null;
         if (s.ackedCount == s.count) {
             delete(s);
-        }
-    }
-
-    private void syncDirectory() throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
         }
     }
 
