@@ -3,15 +3,7 @@ package dev.guard.bench;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.jdbc.GuardedDataSource;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import javax.sql.DataSource;
 import java.lang.reflect.Proxy;
@@ -19,7 +11,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * guard-jdbc, closed state, without a database: the guard's own CPU cost per request over JDBC objects that do
@@ -29,13 +20,7 @@ import java.util.concurrent.TimeUnit;
  * cost and noise. It explains JdbcGuardAB's ratio; it does not replace it (a real request over HikariCP and H2, ~1.1
  * µs, is the denominator of the 2% target).
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 4, time = 1)
-@Measurement(iterations = 6, time = 1)
-@Fork(value = 2, jvmArgsAppend = {"-Xms512m", "-Xmx512m", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
-public class GuardedJdbcPath {
+public class GuardedJdbcPath extends NullPathBenchmark {
 
     DataSource raw;
     DataSource guarded;

@@ -5,19 +5,11 @@ import dev.failsafe.FailsafeExecutor;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.concurrent.TimeUnit;
 
 /**
  * Open-state rejection: each contender's breaker is OPEN with a one-hour wait (guard's tripped by a real
@@ -25,13 +17,7 @@ import java.util.concurrent.TimeUnit;
  * rejection exception caught) and via the permission API. The thread count comes from {@link OpenReject1T}
  * and {@link OpenReject2T}.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 8, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
-public abstract class OpenReject {
+public abstract class OpenReject extends ContenderBenchmark {
 
     CircuitBreaker guard;
     CircuitBreaker guardForced;

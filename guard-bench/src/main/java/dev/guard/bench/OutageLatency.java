@@ -1,5 +1,8 @@
 package dev.guard.bench;
 
+import dev.guard.bench.OutageSends.Outage;
+import dev.guard.bench.OutageSends.Sender;
+import dev.guard.bench.OutageSends.Stats;
 import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.kafka.producer.GuardedProducer;
@@ -8,7 +11,6 @@ import dev.guard.kafka.producer.TopicStats;
 import dev.guard.testkit.KafkaBroker;
 import dev.guard.testkit.KafkaBrokers;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -21,14 +23,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
 /**
@@ -69,152 +69,6 @@ public final class OutageLatency {
     static final int THREADS_PER_PRODUCER = 2;
 
     private OutageLatency() {
-    }
-
-    /** One sender thread: a fixed-rate loop of {@code send()} calls, each timed. */
-    static final class Sender extends Thread {
-        final Producer<byte[], byte[]> producer;
-        final ProducerRecord<byte[], byte[]> record;
-        final long periodNanos;
-        final long[] starts;
-        final long[] durations;
-        int count;
-        long exceptions;
-        String firstException;
-        volatile boolean stop;
-
-        Sender(String name, Producer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record, long periodNanos,
-               int capacity) {
-            super(name);
-            setDaemon(true);
-            this.producer = producer;
-            this.record = record;
-            this.periodNanos = periodNanos;
-            this.starts = new long[capacity];
-            this.durations = new long[capacity];
-        }
-
-        @Override
-        public void run() {
-            long next = System.nanoTime();
-            while (!stop) {
-                long t0 = System.nanoTime();
-                try {
-                    producer.send(record);
-                } catch (RuntimeException e) {
-                    exceptions++;
-                    if (firstException == null) {
-                        firstException = e.toString();
-                    }
-                }
-                long d = System.nanoTime() - t0;
-                if (count < starts.length) {
-                    starts[count] = t0;
-                    durations[count] = d;
-                    count++;
-                }
-                next += periodNanos;
-                long now = System.nanoTime();
-                if (next > now) {
-                    LockSupport.parkNanos(next - now);
-                } else {
-                    next = now; // behind (e.g. after a blocked send): no burst to catch up
-                }
-            }
-        }
-    }
-
-    /** One outage: when the broker was stopped and restarted, and when each guarded breaker opened and closed again. */
-    static final class Outage {
-        long stopCalled;
-        long stopReturned;
-        long restartCalled;
-        long restartReturned;
-        /** Per producer row (raw, REJECT, BUFFER): the breaker's first OPEN after the stop (0: never; raw: 0). */
-        long[] opened;
-        /** Per producer row: the breaker's first CLOSED after the stop (0: never). */
-        long[] closed;
-    }
-
-    /**
-     * Diagnosis of the tail: every guarded send that started once its topic was OPEN and took over 10 µs, one line each
-     * (outage, thread, start in ms after OPEN, duration in µs, how many sends of the other guarded sender threads
-     * overlapped it).
-     */
-    static void dumpSlowSends(String file, List<List<Sender>> groups, Outage[] runs) throws IOException {
-        List<Sender> guardedSenders = new ArrayList<>(); // the raw senders block through the outage: left out
-        groups.subList(1, groups.size()).forEach(guardedSenders::addAll);
-        StringBuilder out = new StringBuilder(
-                "outage\tthread\tstart_ms_after_open\tduration_us\toverlapping_guarded_sends\n");
-        for (int r = 0; r < runs.length; r++) {
-            for (int g = 1; g < groups.size(); g++) {
-                long opened = runs[r].opened[g];
-                if (opened == 0) {
-                    continue;
-                }
-                for (Sender s : groups.get(g)) {
-                    for (int i = 0; i < s.count; i++) {
-                        long t0 = s.starts[i];
-                        long d = s.durations[i];
-                        if (t0 < opened || t0 >= runs[r].restartCalled || d <= 10_000) {
-                            continue;
-                        }
-                        int overlapping = 0;
-                        for (Sender o : guardedSenders) {
-                            if (o == s) {
-                                continue;
-                            }
-                            for (int k = 0; k < o.count; k++) {
-                                if (o.starts[k] < t0 + d && o.starts[k] + o.durations[k] > t0) {
-                                    overlapping++;
-                                }
-                            }
-                        }
-                        out.append(String.format(Locale.ROOT, "%d\t%s\t%.3f\t%.1f\t%d%n", r + 1, s.getName(),
-                                (t0 - opened) / 1e6, d / 1e3, overlapping));
-                    }
-                }
-            }
-        }
-        Files.writeString(Path.of(file), out);
-    }
-
-    /** p50/p99/max of the sends that started in [from, to). */
-    record Stats(int n, long p50, long p99, long max) {
-        static Stats of(List<Sender> senders, long from, long to) {
-            int n = 0;
-            for (Sender s : senders) {
-                for (int i = 0; i < s.count; i++) {
-                    if (s.starts[i] >= from && s.starts[i] < to) {
-                        n++;
-                    }
-                }
-            }
-            long[] d = new long[n];
-            int k = 0;
-            for (Sender s : senders) {
-                for (int i = 0; i < s.count; i++) {
-                    if (s.starts[i] >= from && s.starts[i] < to) {
-                        d[k++] = s.durations[i];
-                    }
-                }
-            }
-            Arrays.sort(d);
-            if (n == 0) {
-                return new Stats(0, -1, -1, -1);
-            }
-            return new Stats(n, d[rank(n, 0.50)], d[rank(n, 0.99)], d[n - 1]);
-        }
-
-        /** Nearest-rank percentile index. */
-        static int rank(int n, double q) {
-            return Math.min(n - 1, Math.max(0, (int) Math.ceil(q * n) - 1));
-        }
-
-        String json() {
-            return String.format(Locale.ROOT, "{\"n\": %d, \"p50_ns\": %d, \"p99_ns\": %d, \"max_ns\": %d}", n, p50, p99,
-                    max);
-        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -371,7 +225,7 @@ public final class OutageLatency {
             }
         }
         if (slowDump != null) {
-            dumpSlowSends(slowDump, groups, runs);
+            OutageSends.dumpSlowSends(slowDump, groups, runs);
         }
         TopicStats rejectStats = guarded.stats(REJECT_TOPIC);
         TopicStats bufferStats = guarded.stats(BUFFER_TOPIC);
@@ -381,16 +235,16 @@ public final class OutageLatency {
                 + " before |\n");
         md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (int i = 0; i < 3; i++) {
-            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s / %s |%n", rows[i][1], outage[i].n,
-                    us(outage[i].p50), us(outage[i].p99), us(outage[i].max),
-                    afterOpen[i] == null ? "n/a" : us(afterOpen[i].p99), us(before[i].p50), us(before[i].p99)));
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s / %s |%n", rows[i][1], outage[i].n(),
+                    us(outage[i].p50()), us(outage[i].p99()), us(outage[i].max()),
+                    afterOpen[i] == null ? "n/a" : us(afterOpen[i].p99()), us(before[i].p50()), us(before[i].p99())));
         }
         for (int i = 1; i < 3; i++) {
             List<Stats> perThread = afterOpenPerThread.get(i);
             if (!perThread.isEmpty()) {
                 md.append(String.format(Locale.ROOT, "%s once OPEN, per thread (n / p50 / p99 / max µs):", rows[i][0]));
                 for (Stats t : perThread) {
-                    md.append(String.format(Locale.ROOT, " %d / %s / %s / %s;", t.n, us(t.p50), us(t.p99), us(t.max)));
+                    md.append(String.format(Locale.ROOT, " %d / %s / %s / %s;", t.n(), us(t.p50()), us(t.p99()), us(t.max())));
                 }
                 md.append('\n');
             }
@@ -409,7 +263,7 @@ public final class OutageLatency {
                         k + 1, rows[i][0]));
                 for (Sender s : groups.get(i)) {
                     Stats t = Stats.of(List.of(s), o.opened[i], o.restartCalled);
-                    md.append(String.format(Locale.ROOT, " %d / %s / %s / %s;", t.n, us(t.p50), us(t.p99), us(t.max)));
+                    md.append(String.format(Locale.ROOT, " %d / %s / %s / %s;", t.n(), us(t.p50()), us(t.p99()), us(t.max())));
                 }
                 md.append('\n');
             }

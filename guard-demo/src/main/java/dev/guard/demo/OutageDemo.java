@@ -1,10 +1,6 @@
 package dev.guard.demo;
 
 import java.io.PrintStream;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -37,7 +33,6 @@ import dev.guard.kafka.producer.GuardedProducer;
 import dev.guard.kafka.producer.TopicPolicy;
 import dev.guard.kafka.producer.TopicStats;
 import dev.guard.kafka.events.CircuitEvent;
-import dev.guard.kafka.events.CircuitEventConsumer;
 import dev.guard.kafka.events.CircuitEventPublisher;
 import dev.guard.testkit.KafkaBroker;
 import dev.guard.testkit.KafkaBrokers;
@@ -244,14 +239,19 @@ final class OutageDemo {
             String line = String.format(Locale.ROOT, "%6.1fs  %-16s %-9s -> %-9s %s", elapsed().toMillis() / 1000.0,
                     t.breakerName(), t.from(), t.to(), t.reason());
             LOG.info("transition {}", line.strip());
-            synchronized (recent) {
-                recent.addLast(line);
-                while (recent.size() > 8) {
-                    recent.removeFirst();
-                }
-            }
+            remember(line);
             if (!ansi) {
                 out.println("  transition " + line.strip());
+            }
+        }
+    }
+
+    /** Keeps {@code line} among the last 8 lines of the live view. */
+    private void remember(String line) {
+        synchronized (recent) {
+            recent.addLast(line);
+            while (recent.size() > 8) {
+                recent.removeFirst();
             }
         }
     }
@@ -275,12 +275,7 @@ final class OutageDemo {
                 String line = String.format(Locale.ROOT, "%6.1fs  script: %s (took %d ms)",
                         elapsed().toMillis() / 1000.0, what, (System.nanoTime() - t0) / 1_000_000);
                 LOG.info(line.strip());
-                synchronized (recent) {
-                    recent.addLast(line);
-                    while (recent.size() > 8) {
-                        recent.removeFirst();
-                    }
-                }
+                remember(line);
                 if (!ansi) {
                     out.println("  " + line.strip());
                 }
@@ -365,14 +360,14 @@ final class OutageDemo {
         out.flush();
         producer.flush();
         TopicStats orderStats = producer.stats(Workload.ORDERS);
-        Set<String> stored = storedIds(db, runId);
+        Set<String> stored = RunReadBack.storedIds(db, runId);
         Set<String> missing = new HashSet<>(workload.ackedOrderIds);
         missing.removeAll(stored);
         if (!missing.isEmpty()) {
             LOG.error("{} acknowledged orders are not in the database, e.g. {}", missing.size(),
                     missing.stream().sorted().limit(5).toList());
         }
-        List<CircuitEvent> transitions = readTransitions(bootstrap, publisher);
+        List<CircuitEvent> transitions = RunReadBack.readTransitions(bootstrap, publisher);
         return new DemoReport(workload.orders.sent.sum(), workload.orders.delivered.sum(), workload.orders.failures(),
                 workload.orders.pending(), stored.size(), missing.size(), orderStats.possibleDuplicates(),
                 sink.redelivered.sum(), workload.clicks.sent.sum(), workload.clicks.delivered.sum(),
@@ -380,52 +375,5 @@ final class OutageDemo {
                 workload.orders.maxSendNanosDegraded.get() / 1000, workload.clicks.maxSendNanosDegraded.get() / 1000,
                 Math.max(workload.orders.maxSendNanos.get(), workload.clicks.maxSendNanos.get()) / 1000,
                 sink.failures(), publisher.source(), transitions, startedAt);
-    }
-
-    private static Set<String> storedIds(GuardedDataSource db, String runId) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {
-            try (Connection c = db.getConnection();
-                 PreparedStatement ps = c.prepareStatement("select id from orders where run_id = ?")) {
-                ps.setString(1, runId);
-                Set<String> ids = new HashSet<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        ids.add(rs.getString(1));
-                    }
-                }
-                return ids;
-            } catch (SQLException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("cannot read the orders back from the database", e);
-                }
-                LOG.warn("reading the orders back failed, retrying: {}", e.toString());
-                Thread.sleep(500);
-            }
-        }
-    }
-
-    private static List<CircuitEvent> readTransitions(String bootstrap, CircuitEventPublisher publisher)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (publisher.queued() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        try (CircuitEventConsumer consumer = CircuitEventConsumer.builder(bootstrap).fromBeginning(true)
-                .historyWindow(Duration.ofDays(1)).start()) {
-            while (!consumer.caughtUp() && System.nanoTime() < deadline + TimeUnit.SECONDS.toNanos(15)) {
-                Thread.sleep(50);
-            }
-            if (!consumer.caughtUp()) {
-                LOG.warn("the circuit-events consumer did not catch up; the list of transitions may be incomplete");
-            }
-            return consumer.fleet().history().stream()
-                    .filter(e -> e.source().equals(publisher.source()) && e.transition().isPresent())
-                    .sorted(Comparator.comparing(CircuitEvent::time))
-                    .toList();
-        } catch (RuntimeException e) {
-            LOG.error("cannot read the circuit-events topic", e);
-            return List.of();
-        }
     }
 }

@@ -39,11 +39,12 @@ final class ContainerKafkaBroker implements KafkaBroker {
     private final KafkaContainer container;
     private final String bootstrapServers;
     private boolean running = true;
-    private boolean closed;
+    private final ServerLife life;
 
     private ContainerKafkaBroker(KafkaContainer container) {
         this.container = container;
         this.bootstrapServers = container.getBootstrapServers();
+        this.life = new ServerLife("Kafka container at " + bootstrapServers);
     }
 
     static ContainerKafkaBroker start() {
@@ -56,7 +57,7 @@ final class ContainerKafkaBroker implements KafkaBroker {
         container.start();
         ContainerKafkaBroker kafka = new ContainerKafkaBroker(container);
         LOG.info("Kafka container {} started at {} in {} ms", image, kafka.bootstrapServers,
-                EmbeddedKafkaBroker.millisSince(t0));
+                ServerLife.millisSince(t0));
         return kafka;
     }
 
@@ -77,9 +78,9 @@ final class ContainerKafkaBroker implements KafkaBroker {
     public void createTopic(String name, int partitions, Map<String, String> configs) {
         KafkaAdmin.validateTopic(name, partitions, configs);
         synchronized (this) {
-            if (closed || !running) {
+            if (life.closed() || !running) {
                 throw new IllegalStateException("cannot create topic '" + name + "': the broker at "
-                        + bootstrapServers + " is " + (closed ? "closed" : "stopped; call startBroker() first"));
+                        + bootstrapServers + " is " + (life.closed() ? "closed" : "stopped; call startBroker() first"));
             }
         }
         KafkaAdmin.createTopic(bootstrapServers, name, partitions, configs);
@@ -88,7 +89,7 @@ final class ContainerKafkaBroker implements KafkaBroker {
     /** {@code docker stop}: SIGTERM, the broker shuts down in a controlled way; the host port closes. */
     @Override
     public synchronized void stopBroker() {
-        requireOpen();
+        life.requireOpen();
         if (running) {
             container.getDockerClient().stopContainerCmd(container.getContainerId()).withTimeout(30).exec();
             running = false;
@@ -99,7 +100,7 @@ final class ContainerKafkaBroker implements KafkaBroker {
     /** {@code docker kill}: SIGKILL, a real process crash; the host port closes. */
     @Override
     public synchronized void kill() {
-        requireOpen();
+        life.requireOpen();
         if (running) {
             container.getDockerClient().killContainerCmd(container.getContainerId()).exec();
             running = false;
@@ -110,28 +111,27 @@ final class ContainerKafkaBroker implements KafkaBroker {
     /** {@code docker start}: same host port, same data; returns once the broker answers clients. */
     @Override
     public synchronized void startBroker() {
-        requireOpen();
+        life.requireOpen();
         if (!running) {
             long t0 = System.nanoTime();
             container.getDockerClient().startContainerCmd(container.getContainerId()).exec();
             KafkaAdmin.awaitServing(bootstrapServers, Duration.ofSeconds(60));
             running = true;
-            LOG.info("Kafka container at {} started again in {} ms", bootstrapServers, EmbeddedKafkaBroker.millisSince(t0));
+            LOG.info("Kafka container at {} started again in {} ms", bootstrapServers, ServerLife.millisSince(t0));
         }
     }
 
     @Override
     public synchronized boolean isBrokerRunning() {
-        return running && !closed;
+        return running && !life.closed();
     }
 
     @Override
     public void close() {
         synchronized (this) {
-            if (closed) {
+            if (!life.closeOnce()) {
                 return;
             }
-            closed = true;
         }
         try {
             container.stop();
@@ -145,9 +145,4 @@ final class ContainerKafkaBroker implements KafkaBroker {
         return "ContainerKafkaBroker[" + bootstrapServers + (running ? ", running" : ", stopped") + "]";
     }
 
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("the Kafka container at " + bootstrapServers + " is closed");
-        }
-    }
 }

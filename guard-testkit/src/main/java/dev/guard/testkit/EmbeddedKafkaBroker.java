@@ -51,16 +51,16 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
     private final String bootstrapServers;
     private final Thread shutdownHook;
     private boolean running;
-    private boolean closed;
+    private final ServerLife life;
 
     private EmbeddedKafkaBroker(Path baseDirectory, KafkaClusterTestKit cluster) {
         this.baseDirectory = baseDirectory;
         this.cluster = cluster;
         this.broker = cluster.brokers().values().iterator().next();
         this.bootstrapServers = cluster.bootstrapServers();
+        this.life = new ServerLife("embedded Kafka broker at " + bootstrapServers);
         this.running = true;
-        this.shutdownHook = new Thread(this::close, "guard-testkit-kafka-shutdown");
-        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        this.shutdownHook = ServerLife.closeAtShutdown(this::close, "guard-testkit-kafka-shutdown");
     }
 
     /**
@@ -89,7 +89,7 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
             cluster.waitForReadyBrokers();
             EmbeddedKafkaBroker kafka = new EmbeddedKafkaBroker(dir, cluster);
             LOG.info("Embedded Kafka broker started at {} in {} ms (data in {})",
-                    kafka.bootstrapServers, millisSince(startNanos), dir);
+                    kafka.bootstrapServers, ServerLife.millisSince(startNanos), dir);
             return kafka;
         } catch (Exception e) {
             if (cluster != null) {
@@ -112,7 +112,7 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
     public void createTopic(String name, int partitions, Map<String, String> configs) {
         KafkaAdmin.validateTopic(name, partitions, configs);
         synchronized (this) {
-            requireOpen();
+            life.requireOpen();
             if (!running) {
                 throw new IllegalStateException("cannot create topic '" + name + "': the broker at "
                         + bootstrapServers + " is stopped; call startBroker() first");
@@ -123,7 +123,7 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
 
     @Override
     public synchronized void stopBroker() {
-        requireOpen();
+        life.requireOpen();
         if (!running) {
             return;
         }
@@ -131,12 +131,12 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
         broker.shutdown();
         broker.awaitShutdown();
         running = false;
-        LOG.info("Embedded Kafka broker at {} stopped (controlled shutdown) in {} ms", bootstrapServers, millisSince(t0));
+        LOG.info("Embedded Kafka broker at {} stopped (controlled shutdown) in {} ms", bootstrapServers, ServerLife.millisSince(t0));
     }
 
     @Override
     public synchronized void kill() {
-        requireOpen();
+        life.requireOpen();
         if (!running) {
             return;
         }
@@ -146,12 +146,12 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
         broker.awaitShutdown();
         running = false;
         LOG.info("Embedded Kafka broker at {} killed (listener dropped, no controlled shutdown) in {} ms",
-                bootstrapServers, millisSince(t0));
+                bootstrapServers, ServerLife.millisSince(t0));
     }
 
     @Override
     public synchronized void startBroker() {
-        requireOpen();
+        life.requireOpen();
         if (running) {
             return;
         }
@@ -160,9 +160,9 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
         long readyMs;
         try {
             broker.startup();
-            startedMs = millisSince(t0);
+            startedMs = ServerLife.millisSince(t0);
             cluster.waitForReadyBrokers();
-            readyMs = millisSince(t0);
+            readyMs = ServerLife.millisSince(t0);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
@@ -172,32 +172,27 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
         KafkaAdmin.awaitServing(bootstrapServers, READY_TIMEOUT);
         running = true;
         LOG.info("Embedded Kafka broker at {} started again in {} ms (startup {} ms, registered and unfenced {} ms)",
-                bootstrapServers, millisSince(t0), startedMs, readyMs);
+                bootstrapServers, ServerLife.millisSince(t0), startedMs, readyMs);
     }
 
     @Override
     public synchronized boolean isBrokerRunning() {
-        return running && !closed;
+        return running && !life.closed();
     }
 
     @Override
     public void close() {
         synchronized (this) {
-            if (closed) {
+            if (!life.closeOnce()) {
                 return;
             }
-            closed = true;
             running = false;
         }
         long t0 = System.nanoTime();
         closeQuietly(cluster);
         TestkitFiles.deleteQuietly(baseDirectory);
-        try {
-            Runtime.getRuntime().removeShutdownHook(shutdownHook);
-        } catch (IllegalStateException alreadyShuttingDown) {
-            // called from the hook itself
-        }
-        LOG.info("Embedded Kafka broker at {} closed in {} ms", bootstrapServers, millisSince(t0));
+        ServerLife.removeShutdownHook(shutdownHook);
+        LOG.info("Embedded Kafka broker at {} closed in {} ms", bootstrapServers, ServerLife.millisSince(t0));
     }
 
     @Override
@@ -205,11 +200,6 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
         return "EmbeddedKafkaBroker[" + bootstrapServers + (running ? ", running" : ", stopped") + "]";
     }
 
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("the embedded Kafka broker at " + bootstrapServers + " is closed");
-        }
-    }
 
     private static void closeQuietly(KafkaClusterTestKit cluster) {
         try {
@@ -218,9 +208,5 @@ final class EmbeddedKafkaBroker implements KafkaBroker {
             // the kit rethrows faults it recorded while running, e.g. during kill(); nothing left to clean up
             LOG.warn("Embedded Kafka cluster reported a problem on close: {}", e.toString());
         }
-    }
-
-    static long millisSince(long startNanos) {
-        return Duration.ofNanos(System.nanoTime() - startNanos).toMillis();
     }
 }

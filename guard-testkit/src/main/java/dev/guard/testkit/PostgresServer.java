@@ -39,14 +39,14 @@ public final class PostgresServer implements AutoCloseable {
     private final int port;
     private final Thread shutdownHook;
     private EmbeddedPostgres postgres;
-    private boolean closed;
+    private final ServerLife life;
 
     private PostgresServer(Path dataDirectory, EmbeddedPostgres postgres) {
         this.dataDirectory = dataDirectory;
         this.postgres = postgres;
         this.port = postgres.getPort();
-        this.shutdownHook = new Thread(this::close, "guard-testkit-postgres-shutdown");
-        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        this.life = new ServerLife("PostgreSQL server on port " + port);
+        this.shutdownHook = ServerLife.closeAtShutdown(this::close, "guard-testkit-postgres-shutdown");
     }
 
     /**
@@ -61,7 +61,7 @@ public final class PostgresServer implements AutoCloseable {
         try {
             PostgresServer server = new PostgresServer(dir, launch(dir.resolve("data"), 0));
             LOG.info("PostgreSQL started on port {} in {} ms (data in {})", server.port,
-                    EmbeddedKafkaBroker.millisSince(t0), dir);
+                    ServerLife.millisSince(t0), dir);
             return server;
         } catch (IOException | RuntimeException e) {
             TestkitFiles.deleteQuietly(dir);
@@ -134,14 +134,14 @@ public final class PostgresServer implements AutoCloseable {
      * No-op if already stopped.
      */
     public synchronized void stop() {
-        requireOpen();
+        life.requireOpen();
         if (postgres == null) {
             return;
         }
         long t0 = System.nanoTime();
         closeQuietly(postgres);
         postgres = null;
-        LOG.info("PostgreSQL on port {} stopped in {} ms", port, EmbeddedKafkaBroker.millisSince(t0));
+        LOG.info("PostgreSQL on port {} stopped in {} ms", port, ServerLife.millisSince(t0));
     }
 
     /**
@@ -154,7 +154,7 @@ public final class PostgresServer implements AutoCloseable {
      * @throws IllegalStateException if the server's processes cannot be found or do not die within 10 s
      */
     public synchronized void kill() {
-        requireOpen();
+        life.requireOpen();
         if (postgres == null) {
             return;
         }
@@ -187,7 +187,7 @@ public final class PostgresServer implements AutoCloseable {
         postgres = null;
         closeQuietly(dead); // releases zonky's lock on the data directory; pg_ctl finds no server to stop
         LOG.info("PostgreSQL on port {} killed (SIGKILL to {} processes) in {} ms", port, all.size(),
-                EmbeddedKafkaBroker.millisSince(t0));
+                ServerLife.millisSince(t0));
     }
 
     /**
@@ -196,7 +196,7 @@ public final class PostgresServer implements AutoCloseable {
      * @throws IllegalStateException if it cannot be started (for example because another process took the port)
      */
     public synchronized void restart() {
-        requireOpen();
+        life.requireOpen();
         stop();
         long t0 = System.nanoTime();
         try {
@@ -205,28 +205,23 @@ public final class PostgresServer implements AutoCloseable {
             throw new IllegalStateException("PostgreSQL did not restart on port " + port + " with data in "
                     + dataDirectory, e);
         }
-        LOG.info("PostgreSQL on port {} started again in {} ms", port, EmbeddedKafkaBroker.millisSince(t0));
+        LOG.info("PostgreSQL on port {} started again in {} ms", port, ServerLife.millisSince(t0));
     }
 
     /** Stops PostgreSQL and deletes its data. Idempotent. */
     @Override
     public void close() {
         synchronized (this) {
-            if (closed) {
+            if (!life.closeOnce()) {
                 return;
             }
-            closed = true;
             if (postgres != null) {
                 closeQuietly(postgres);
                 postgres = null;
             }
         }
         TestkitFiles.deleteQuietly(dataDirectory);
-        try {
-            Runtime.getRuntime().removeShutdownHook(shutdownHook);
-        } catch (IllegalStateException alreadyShuttingDown) {
-            // called from the hook itself
-        }
+        ServerLife.removeShutdownHook(shutdownHook);
         LOG.info("PostgreSQL on port {} closed", port);
     }
 
@@ -235,11 +230,6 @@ public final class PostgresServer implements AutoCloseable {
         return "PostgresServer[localhost:" + port + (postgres != null ? ", running" : ", stopped") + "]";
     }
 
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("the PostgreSQL server on port " + port + " is closed");
-        }
-    }
 
     private static void closeQuietly(EmbeddedPostgres postgres) {
         try {

@@ -1,5 +1,6 @@
 package dev.guard.kafka.consumer;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.Clock;
@@ -11,11 +12,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -108,7 +106,7 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
     private final LoopLifecycle lifecycle;
 
     /** Wires the parts; data flows one way: lifecycle, then the poll cycle, then pauses, retries and offsets. */
-    private GuardedConsumerLoop(Builder<K, V> b) {
+    private GuardedConsumerLoop(LoopSettings<K, V> b) {
         this.name = b.name != null ? b.name : "loop-" + INSTANCES.incrementAndGet();
         this.gate = new BreakerGate(b.breakers);
         LoopCounters counters = new LoopCounters();
@@ -132,13 +130,10 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
      * @param <V>      value type
      * @return a builder; {@link Builder#topics(String...)} (or a pattern), {@link Builder#breakers(CircuitBreaker...)}
      *         and {@link Builder#handler(RecordHandler)} are required
-     * @throws IllegalArgumentException if {@code consumer} is {@code null}
+     * @throws NullPointerException if {@code consumer} is {@code null}
      */
     public static <K, V> Builder<K, V> builder(Consumer<K, V> consumer) {
-        if (consumer == null) {
-            throw new IllegalArgumentException("consumer must not be null, was null");
-        }
-        return new Builder<>(consumer);
+        return new Builder<>(Args.notNull(consumer, "consumer"));
     }
 
     /**
@@ -253,291 +248,138 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
 
     /**
      * Builds a {@link GuardedConsumerLoop}; every setter validates its value and throws
-     * {@link IllegalArgumentException} naming it. Not thread-safe.
+     * {@link IllegalArgumentException} naming it ({@link NullPointerException} for a missing one). Not thread-safe.
      *
      * @param <K> key type
      * @param <V> value type
      */
     public static final class Builder<K, V> {
-        private final Consumer<K, V> consumer;
-        private String name;
-        private final Set<String> topics = new LinkedHashSet<>();
-        private Pattern topicPattern;
-        private final List<CircuitBreaker> breakers = new ArrayList<>();
-        private RecordHandler<K, V> handler;
-        private Duration pollTimeout = Duration.ofMillis(100);
-        private CommitMode commitMode = CommitMode.PER_BATCH;
-        private Duration commitTimeout = Duration.ofSeconds(10);
-        private Duration retryInitial = Duration.ofMillis(100);
-        private Duration retryMax = Duration.ofSeconds(10);
-        private DeadLetterHandler<K, V> deadLetter;
-        private int maxAttempts;
-        private Predicate<Throwable> rejectionIf;
-        private ConsumerRebalanceListener rebalanceListener;
-        private boolean closeConsumer = true;
-        private Duration closeTimeout = Duration.ofSeconds(30);
-        private Clock clock = Clock.system();
+        private final LoopSettings<K, V> s;
 
         private Builder(Consumer<K, V> consumer) {
-            this.consumer = consumer;
+            this.s = new LoopSettings<>(consumer);
         }
 
-        /**
-         * A name for log lines, the thread and metric tags.
-         *
-         * @param name not blank (default {@code loop-<n>})
-         * @return this builder
-         */
+        /** A name for log lines, the thread and metric tags: not blank (default {@code loop-<n>}). */
         public Builder<K, V> name(String name) {
-            if (name == null || name.isBlank()) {
-                throw new IllegalArgumentException("name must not be blank, was '" + name + "'");
-            }
-            this.name = name;
+            s.name(name);
             return this;
         }
 
-        /**
-         * The topics to subscribe to.
-         *
-         * @param topics one or more topic names
-         * @return this builder
-         */
+        /** The topics to subscribe to: one or more topic names. */
         public Builder<K, V> topics(String... topics) {
-            if (topics == null) {
-                throw new IllegalArgumentException("topics must not be null, was null");
-            }
-            return topics(Arrays.asList(topics));
+            return topics(Arrays.asList(Args.notNull(topics, "topics")));
         }
 
-        /**
-         * The topics to subscribe to.
-         *
-         * @param topics one or more topic names
-         * @return this builder
-         */
+        /** The topics to subscribe to: one or more topic names. */
         public Builder<K, V> topics(Collection<String> topics) {
-            if (topics == null || topics.isEmpty()) {
-                throw new IllegalArgumentException("topics must name at least one topic, was " + topics);
-            }
-            for (String t : topics) {
-                if (t == null || t.isBlank()) {
-                    throw new IllegalArgumentException("topics must not contain a blank name, was " + topics);
-                }
-            }
-            this.topics.addAll(topics);
+            s.topics(topics);
             return this;
         }
 
-        /**
-         * Subscribes to every topic matching {@code pattern} instead of a list.
-         *
-         * @param pattern a topic name pattern
-         * @return this builder
-         */
+        /** Subscribes to every topic matching {@code pattern} instead of a list. */
         public Builder<K, V> topicPattern(Pattern pattern) {
-            if (pattern == null) {
-                throw new IllegalArgumentException("topicPattern must not be null, was null");
-            }
-            this.topicPattern = pattern;
+            s.topicPattern(pattern);
             return this;
         }
 
-        /**
-         * The breakers of what the handler writes to or calls: while any is open the loop pauses.
-         *
-         * @param breakers one or more breakers
-         * @return this builder
-         */
+        /** The breakers (one or more) of what the handler writes to or calls: while any is open the loop pauses. */
         public Builder<K, V> breakers(CircuitBreaker... breakers) {
-            if (breakers == null) {
-                throw new IllegalArgumentException("breakers must not be null, was null");
-            }
-            return breakers(Arrays.asList(breakers));
+            return breakers(Arrays.asList(Args.notNull(breakers, "breakers")));
         }
 
-        /**
-         * The breakers of what the handler writes to or calls: while any is open the loop pauses.
-         *
-         * @param breakers one or more breakers
-         * @return this builder
-         */
+        /** The breakers (one or more) of what the handler writes to or calls: while any is open the loop pauses. */
         public Builder<K, V> breakers(Collection<? extends CircuitBreaker> breakers) {
-            if (breakers == null || breakers.isEmpty()) {
-                throw new IllegalArgumentException("breakers must name at least one breaker, was " + breakers);
-            }
-            for (CircuitBreaker b : breakers) {
-                if (b == null) {
-                    throw new IllegalArgumentException("breakers must not contain null, was " + breakers);
-                }
-                if (!this.breakers.contains(b)) {
-                    this.breakers.add(b);
-                }
-            }
+            s.breakers(breakers);
             return this;
         }
 
-        /**
-         * What to do with each record. It must be idempotent (records can be delivered more than once).
-         *
-         * @param handler the per-record handler
-         * @return this builder
-         */
+        /** What to do with each record. It must be idempotent (records can be delivered more than once). */
         public Builder<K, V> handler(RecordHandler<K, V> handler) {
-            if (handler == null) {
-                throw new IllegalArgumentException("handler must not be null, was null");
-            }
-            this.handler = handler;
+            s.handler(handler);
             return this;
         }
 
         /**
-         * The timeout of each {@code poll}; also the longest a resume waits after the breakers close.
-         *
-         * @param timeout positive, at most one minute (default 100 ms)
-         * @return this builder
+         * The timeout of each {@code poll}, positive, at most one minute (default 100 ms); also the longest a
+         * resume waits after the breakers close.
          */
         public Builder<K, V> pollTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero() || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
-                throw new IllegalArgumentException("pollTimeout must be within (0, 1 min], was " + timeout);
-            }
-            this.pollTimeout = timeout;
+            s.pollTimeout(timeout);
             return this;
         }
 
-        /**
-         * When to commit (default {@link CommitMode#PER_BATCH}).
-         *
-         * @param mode the commit mode
-         * @return this builder
-         */
+        /** When to commit (default {@link CommitMode#PER_BATCH}). */
         public Builder<K, V> commit(CommitMode mode) {
-            if (mode == null) {
-                throw new IllegalArgumentException("commit mode must not be null, was null");
-            }
-            this.commitMode = mode;
+            s.commit(mode);
             return this;
         }
 
         /**
-         * The timeout of each {@code commitSync}; keep it well below {@code max.poll.interval.ms}.
-         *
-         * @param timeout positive (default 10 s)
-         * @return this builder
+         * The timeout of each {@code commitSync}, positive (default 10 s); keep it well below
+         * {@code max.poll.interval.ms}.
          */
         public Builder<K, V> commitTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("commitTimeout must be positive, was " + timeout);
-            }
-            this.commitTimeout = timeout;
+            s.commitTimeout(timeout);
             return this;
         }
 
         /**
-         * The backoff before a record whose handler threw (not a rejection) is retried: {@code initial}, doubled on
-         * each failure in a row of the same record, up to {@code max}. Only its partition waits.
-         *
-         * @param initial positive (default 100 ms)
-         * @param max     at least {@code initial} (default 10 s)
-         * @return this builder
+         * The backoff before a record whose handler threw (not a rejection) is retried: {@code initial} (positive,
+         * default 100 ms), doubled on each failure in a row of the same record, up to {@code max} (at least
+         * {@code initial}, default 10 s). Only its partition waits.
          */
         public Builder<K, V> retryBackoff(Duration initial, Duration max) {
-            if (initial == null || initial.isNegative() || initial.isZero()) {
-                throw new IllegalArgumentException("retryBackoff initial must be positive, was " + initial);
-            }
-            if (max == null || max.compareTo(initial) < 0) {
-                throw new IllegalArgumentException("retryBackoff max must be >= initial (" + initial + "), was " + max);
-            }
-            this.retryInitial = initial;
-            this.retryMax = max;
+            s.retryBackoff(initial, max);
             return this;
         }
 
         /**
-         * Hands a record over to {@code handler} once it failed {@code maxAttempts} times in a row (rejections do not
-         * count); without this, such a record is retried forever (at-least-once, the partition blocks on it).
-         *
-         * @param handler     where poison records go
-         * @param maxAttempts failures in a row before hand-over, at least 1
-         * @return this builder
+         * Hands a record over to {@code handler} (where poison records go) once it failed {@code maxAttempts} (at
+         * least 1) times in a row (rejections do not count); without this, such a record is retried forever
+         * (at-least-once, the partition blocks on it).
          */
         public Builder<K, V> deadLetter(DeadLetterHandler<K, V> handler, int maxAttempts) {
-            if (handler == null) {
-                throw new IllegalArgumentException("deadLetter handler must not be null, was null");
-            }
-            if (maxAttempts < 1) {
-                throw new IllegalArgumentException("maxAttempts must be >= 1, was " + maxAttempts);
-            }
-            this.deadLetter = handler;
-            this.maxAttempts = maxAttempts;
+            s.deadLetter(handler, maxAttempts);
             return this;
         }
 
         /**
          * More exceptions to treat as breaker rejections (e.g. another library's "circuit open"), in addition to the
          * built-in ones; matched anywhere in the cause chain.
-         *
-         * @param predicate true for a rejection
-         * @return this builder
          */
         public Builder<K, V> rejectionIf(Predicate<Throwable> predicate) {
-            if (predicate == null) {
-                throw new IllegalArgumentException("rejectionIf must not be null, was null");
-            }
-            this.rejectionIf = predicate;
+            s.rejectionIf(predicate);
             return this;
         }
 
-        /**
-         * A listener called after the loop's own rebalance handling, on the polling thread.
-         *
-         * @param listener the application's listener
-         * @return this builder
-         */
+        /** The application's listener, called after the loop's own rebalance handling, on the polling thread. */
         public Builder<K, V> rebalanceListener(ConsumerRebalanceListener listener) {
-            if (listener == null) {
-                throw new IllegalArgumentException("rebalanceListener must not be null, was null");
-            }
-            this.rebalanceListener = listener;
+            s.rebalanceListener(listener);
             return this;
         }
 
         /**
-         * Whether the loop closes the consumer when it stops (default true).
-         *
-         * @param close false to leave it open (it is then unsubscribed by nobody: the caller's job)
-         * @return this builder
+         * Whether the loop closes the consumer when it stops (default true); with false it is left open (and
+         * unsubscribed by nobody: the caller's job).
          */
         public Builder<K, V> closeConsumer(boolean close) {
-            this.closeConsumer = close;
+            s.closeConsumer = close;
             return this;
         }
 
-        /**
-         * How long {@link GuardedConsumerLoop#close()} waits for the loop to stop.
-         *
-         * @param timeout zero or positive (default 30 s)
-         * @return this builder
-         */
+        /** How long {@link GuardedConsumerLoop#close()} waits for the loop to stop: zero or positive (default 30 s). */
         public Builder<K, V> closeTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative()) {
-                throw new IllegalArgumentException("closeTimeout must be zero or positive, was " + timeout);
-            }
-            this.closeTimeout = timeout;
+            s.closeTimeout(timeout);
             return this;
         }
 
         /**
-         * The clock of pause durations and retry backoffs (default the system clock; a {@code ManualClock} in
-         * tests).
-         *
-         * @param clock the clock
-         * @return this builder
+         * The clock of pause durations and retry backoffs (default the system clock; a {@code ManualClock} in tests)
+         * ({@code clock}: the clock).
          */
         public Builder<K, V> clock(Clock clock) {
-            if (clock == null) {
-                throw new IllegalArgumentException("clock must not be null, was null");
-            }
-            this.clock = clock;
+            s.clock(clock);
             return this;
         }
 
@@ -549,21 +391,8 @@ public final class GuardedConsumerLoop<K, V> implements AutoCloseable {
          *                                  topics and a pattern are given
          */
         public GuardedConsumerLoop<K, V> build() {
-            if (topics.isEmpty() && topicPattern == null) {
-                throw new IllegalArgumentException("topics or topicPattern is required, was neither");
-            }
-            if (!topics.isEmpty() && topicPattern != null) {
-                throw new IllegalArgumentException("either topics " + topics + " or topicPattern "
-                        + topicPattern.pattern() + ", not both");
-            }
-            if (breakers.isEmpty()) {
-                throw new IllegalArgumentException("breakers must name at least one breaker, was []");
-            }
-            if (handler == null) {
-                throw new IllegalArgumentException("handler is required, was null");
-            }
-            Objects.requireNonNull(consumer);
-            return new GuardedConsumerLoop<>(this);
+            s.validate();
+            return new GuardedConsumerLoop<>(s);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.guard.kafka.consumer;
 
+import dev.guard.core.internal.Args;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -37,10 +38,7 @@ public final class GuardedConsumerLoopMetrics implements MeterBinder {
      * @throws IllegalArgumentException if {@code loop} is {@code null}
      */
     public GuardedConsumerLoopMetrics(GuardedConsumerLoop<?, ?> loop) {
-        if (loop == null) {
-            throw new IllegalArgumentException("loop must not be null, was null");
-        }
-        this.loop = loop;
+        this.loop = Args.notNull(loop, "loop");
     }
 
     @Override

@@ -1,13 +1,15 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
+import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
+import dev.guard.core.event.BreakerEvent;
 
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -58,14 +60,12 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
 
     /** Validates: id, source and type not blank; run not negative; time and data present; known types carry their data type. */
     public CircuitEvent {
-        if (run < 0) {
-            throw new IllegalArgumentException("run must be >= 0, was " + run);
-        }
-        requireText(id, "id");
-        requireText(source, "source");
-        requireText(type, "type");
-        Objects.requireNonNull(time, "time");
-        Objects.requireNonNull(data, "data");
+        Args.atLeast(run, 0L, "run");
+        Args.notBlank(id, "id");
+        Args.notBlank(source, "source");
+        Args.notBlank(type, "type");
+        Args.notNull(time, "time");
+        Args.notNull(data, "data");
         if (TRANSITION_TYPE.equals(type) && !(data instanceof Transition)) {
             throw new IllegalArgumentException("type " + type + " needs Transition data, was " + data.getClass().getSimpleName());
         }
@@ -125,14 +125,23 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
 
         /** Validates the names and the sequence. */
         public Transition {
-            requireText(breakerName, "breakerName");
-            requireText(from, "from");
-            requireText(to, "to");
+            Args.notBlank(breakerName, "breakerName");
+            Args.notBlank(from, "from");
+            Args.notBlank(to, "to");
             breakerKind = breakerKind == null ? "custom" : breakerKind;
             reason = reason == null ? "" : reason;
-            if (sequence < 1) {
-                throw new IllegalArgumentException("sequence must be >= 1, was " + sequence);
-            }
+            Args.atLeast(sequence, 1L, "sequence");
+        }
+
+        /** The transition's data: names, sequence, the breaker's snapshot rates and, when OPEN, the next attempt. */
+        static Transition of(BreakerEvent.StateTransition t) {
+            BreakerStatus s = t.snapshot();
+            long nextAttempt = t.to() == State.OPEN && s != null ? t.epochMillis() + s.millisUntilRecovery() : 0L;
+            return new Transition(t.breakerName(), t.breakerKind(),
+                    t.from().name(), t.to().name(), t.reason(), t.sequence(),
+                    s == null ? 0.0 : s.failureRate(), s == null ? 0.0 : s.slowCallRate(),
+                    s == null ? 0 : s.consecutiveFailures(), s == null ? 0 : s.callsInWindow(), nextAttempt,
+                    t.epochMillis());
         }
 
         /** The state entered, if this version knows it. */
@@ -173,9 +182,7 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
 
         /** Validates the count and copies the list. */
         public EventsDropped {
-            if (count < 1) {
-                throw new IllegalArgumentException("count must be >= 1, was " + count);
-            }
+            Args.atLeast(count, 1L, "count");
             breakers = breakers == null ? List.of() : List.copyOf(breakers);
         }
     }
@@ -232,11 +239,5 @@ public record CircuitEvent(String id, String source, String type, Instant time, 
             return run > other.run;
         }
         return t.sequence() > o.sequence() || (t.sequence() < o.sequence() && t.epochMillis() > o.epochMillis());
-    }
-
-    static void requireText(String value, String field) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(field + " must not be blank, was " + (value == null ? "null" : "'" + value + "'"));
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Json;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
@@ -244,7 +245,7 @@ final class CircuitEventCodec {
                 }
             }
             return new CircuitEvent(id, source, type, time, service, instance, run, data);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | NullPointerException e) { // the event's own checks: IAE, NPE if missing
             throw new SerializationException("invalid circuit event " + id + " from " + source + ": " + e.getMessage());
         }
     }

@@ -1,7 +1,7 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Daemons;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -10,20 +10,14 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -68,25 +62,15 @@ public final class CircuitEventConsumer implements AutoCloseable {
     private final String topic;
     private final boolean fromBeginning;
     private final String groupId;
-    private final long historyWindowMillis;
-    private final int maxHistory;
     private final List<Consumer<CircuitEvent>> listeners;
-    private final Clock clock;
     private final KafkaConsumer<String, byte[]> consumer;
     private final CircuitEventDeserializer deserializer = new CircuitEventDeserializer();
     private final Thread thread;
     private final CountDownLatch closing = new CountDownLatch(1);
 
-    private final Object lock = new Object();
-    // guarded by lock
-    private final Map<FleetView.Key, CircuitEvent> latest = new HashMap<>();
-    private final ArrayDeque<CircuitEvent> history = new ArrayDeque<>();
-    private final Set<String> historyIds = new HashSet<>();
-    private final Map<String, Long> dropped = new HashMap<>();
-
+    private final FleetState fleet;
     private final AtomicLong consumed = new AtomicLong();
     private final AtomicLong skipped = new AtomicLong();
-    private final AtomicLong stale = new AtomicLong();
     private final AtomicLong listenerFailures = new AtomicLong();
     private volatile boolean caughtUp;
     private Map<TopicPartition, Long> target;
@@ -95,32 +79,11 @@ public final class CircuitEventConsumer implements AutoCloseable {
         this.topic = b.topic;
         this.fromBeginning = b.fromBeginning;
         this.groupId = b.groupId;
-        this.historyWindowMillis = b.historyWindow.toMillis();
-        this.maxHistory = b.maxHistory;
         this.listeners = List.copyOf(b.listeners);
-        this.clock = b.clock;
+        this.fleet = new FleetState(b.historyWindow.toMillis(), b.maxHistory, b.clock);
         int n = INSTANCES.incrementAndGet();
-        Map<String, Object> config = new HashMap<>();
-        for (Map.Entry<Object, Object> e : b.consumerProperties.entrySet()) {
-            config.put(String.valueOf(e.getKey()), e.getValue());
-        }
-        if (b.bootstrapServers != null) {
-            config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers);
-        }
-        Object bootstrap = config.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG);
-        if (bootstrap == null || String.valueOf(bootstrap).isBlank()) {
-            throw new IllegalArgumentException("bootstrap.servers is required, was " + bootstrap);
-        }
-        config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "guard-circuit-events-consumer-" + n);
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        if (groupId == null) {
-            config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-            config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        } else {
-            config.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-            config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
-        }
+        Map<String, Object> config = ConsumerSettings.of(b.consumerProperties, b.bootstrapServers, groupId,
+                fromBeginning, n);
         this.consumer = new KafkaConsumer<>(config);
         this.thread = Daemons.thread(this::run, "guard-circuit-events-consumer-" + n);
         this.thread.start();
@@ -128,15 +91,12 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
     /** A builder for a consumer of the cluster at {@code bootstrapServers}. */
     public static Builder builder(String bootstrapServers) {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("bootstrapServers must not be blank, was '" + bootstrapServers + "'");
-        }
-        return new Builder(bootstrapServers, new Properties());
+        return new Builder(Args.notBlank(bootstrapServers, "bootstrapServers"), new Properties());
     }
 
     /** A builder for a consumer with these settings (which must include {@code bootstrap.servers}). */
     public static Builder builder(Properties consumerProperties) {
-        Objects.requireNonNull(consumerProperties, "consumerProperties");
+        Args.notNull(consumerProperties, "consumerProperties");
         Properties copy = new Properties();
         copy.putAll(consumerProperties);
         return new Builder(null, copy);
@@ -146,16 +106,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
     /** A snapshot of the fleet: latest transition per (source, breaker), history within the window. */
     public FleetView fleet() {
-        long horizon = clock.millis() - historyWindowMillis;
-        synchronized (lock) {
-            List<CircuitEvent> recent = new ArrayList<>(history.size());
-            for (CircuitEvent e : history) {
-                if (e.time().toEpochMilli() >= horizon) {
-                    recent.add(e);
-                }
-            }
-            return new FleetView(latest, recent, dropped, caughtUp);
-        }
+        return fleet.view(caughtUp);
     }
 
     /**
@@ -177,7 +128,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
      * README's circuit-events section for when the topic can hold such records.
      */
     public long stale() {
-        return stale.get();
+        return fleet.stale();
     }
 
     /** Records skipped because they could not be read as circuit events. */
@@ -203,7 +154,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
                         handle(r);
                     }
                     checkCaughtUp();
-                    prune();
+                    fleet.prune();
                 } catch (WakeupException e) {
                     throw e;
                 } catch (KafkaException e) {
@@ -289,18 +240,12 @@ public final class CircuitEventConsumer implements AutoCloseable {
         }
         caughtUp = true;
         LOG.info("Circuit-events consumer caught up with '{}': {} events, {} breakers", topic, consumed.get(),
-                fleetSize());
-    }
-
-    private int fleetSize() {
-        synchronized (lock) {
-            return latest.size();
-        }
+                fleet.size());
     }
 
     void handle(ConsumerRecord<String, byte[]> r) {
         if (r.value() == null) {
-            tombstone(r.key());
+            fleet.tombstone(r.key());
             return;
         }
         CircuitEvent event;
@@ -329,67 +274,9 @@ public final class CircuitEventConsumer implements AutoCloseable {
         }
     }
 
-    /**
-     * Folds one event into the view; false if it changes nothing: a transition that is not newer than the latest
-     * one of its key ({@link CircuitEvent#isNewerThan}: a copy, or an older one read after a newer one), or a
-     * notice already read.
-     */
+    /** Folds one event into the view ({@link FleetState#apply}); false if it changes nothing. */
     boolean apply(CircuitEvent event) {
-        long horizon = clock.millis() - historyWindowMillis;
-        synchronized (lock) {
-            String historyId = event.source() + "\u0000" + event.id();
-            if (event.data() instanceof CircuitEvent.Transition) {
-                CircuitEvent.Transition t = (CircuitEvent.Transition) event.data();
-                FleetView.Key key = new FleetView.Key(event.source(), t.breakerName());
-                CircuitEvent current = latest.get(key);
-                if (current != null && !event.isNewerThan(current)) {
-                    stale.incrementAndGet();
-                    return false;
-                }
-                latest.put(key, event);
-            } else {
-                if (historyIds.contains(historyId)) {
-                    return false;
-                }
-                if (event.data() instanceof CircuitEvent.EventsDropped) {
-                    dropped.merge(event.source(), ((CircuitEvent.EventsDropped) event.data()).count(), Long::sum);
-                }
-            }
-            if (event.time().toEpochMilli() >= horizon) {
-                history.addLast(event);
-                historyIds.add(historyId);
-                pruneLocked(horizon);
-            }
-            return true;
-        }
-    }
-
-    private void tombstone(String key) {
-        if (key == null) {
-            return;
-        }
-        int bar = key.indexOf('|');
-        if (bar <= 0) {
-            return;
-        }
-        synchronized (lock) {
-            latest.remove(new FleetView.Key(key.substring(0, bar), key.substring(bar + 1)));
-        }
-    }
-
-    private void prune() {
-        long horizon = clock.millis() - historyWindowMillis;
-        synchronized (lock) {
-            pruneLocked(horizon);
-        }
-    }
-
-    private void pruneLocked(long horizon) {
-        while (!history.isEmpty()
-                && (history.size() > maxHistory || history.peekFirst().time().toEpochMilli() < horizon)) {
-            CircuitEvent old = history.pollFirst();
-            historyIds.remove(old.source() + "\u0000" + old.id());
-        }
+        return fleet.apply(event);
     }
 
     // ------------------------------------------------------------------------------------------ close
@@ -400,7 +287,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
      * @return true if the thread finished in time
      */
     public boolean close(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
+        Args.notNull(timeout, "timeout");
         closing.countDown();
         consumer.wakeup();
         try {
@@ -442,10 +329,7 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
         /** The topic (default {@value CircuitEventPublisher#DEFAULT_TOPIC}). */
         public Builder topic(String topic) {
-            if (topic == null || topic.isBlank()) {
-                throw new IllegalArgumentException("topic must not be blank, was '" + topic + "'");
-            }
-            this.topic = topic;
+            this.topic = Args.notBlank(topic, "topic");
             return this;
         }
 
@@ -457,40 +341,31 @@ public final class CircuitEventConsumer implements AutoCloseable {
 
         /** Joins this consumer group instead of assigning every partition (default: no group). */
         public Builder groupId(String groupId) {
-            if (groupId == null || groupId.isBlank()) {
-                throw new IllegalArgumentException("groupId must not be blank, was '" + groupId + "'");
-            }
-            this.groupId = groupId;
+            this.groupId = Args.notBlank(groupId, "groupId");
             return this;
         }
 
         /** How far back {@link FleetView#history()} goes (default 1 hour). */
         public Builder historyWindow(Duration historyWindow) {
-            if (historyWindow == null || historyWindow.isNegative()) {
-                throw new IllegalArgumentException("historyWindow must not be negative, was " + historyWindow);
-            }
-            this.historyWindow = historyWindow;
+            this.historyWindow = Args.notNegative(historyWindow, "historyWindow");
             return this;
         }
 
         /** At most this many events in the history, the oldest leaving first (default 10 000). */
         public Builder maxHistory(int maxHistory) {
-            if (maxHistory < 0) {
-                throw new IllegalArgumentException("maxHistory must be >= 0, was " + maxHistory);
-            }
-            this.maxHistory = maxHistory;
+            this.maxHistory = Args.atLeast(maxHistory, 0, "maxHistory");
             return this;
         }
 
         /** Adds a listener, called on the consumer's thread for every new event read. */
         public Builder listener(Consumer<CircuitEvent> listener) {
-            listeners.add(Objects.requireNonNull(listener, "listener"));
+            listeners.add(Args.notNull(listener, "listener"));
             return this;
         }
 
         /** Tests: the clock of the history window. */
         Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = Args.notNull(clock, "clock");
             return this;
         }
 

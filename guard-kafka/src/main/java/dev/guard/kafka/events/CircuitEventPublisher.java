@@ -1,8 +1,7 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.BreakerRegistry;
-import dev.guard.core.BreakerStatus;
-import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
@@ -18,7 +17,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
@@ -60,26 +58,14 @@ import java.util.regex.Pattern;
  * overflows ({@link Builder#maxQueued(int)}) the oldest waiting events are dropped, counted, and a
  * {@value CircuitEvent#EVENTS_DROPPED_TYPE} event with the count is published when the cluster answers again.
  *
- * <h2>Each transition once, in order (design note)</h2>
- * One daemon thread hands the queue, in order, to the publisher's own idempotent producer ({@code acks=all},
- * at most 5 requests in flight, unlimited retries and delivery timeout), at most {@link Builder#maxBatch(int)}
- * events unacknowledged at a time, each to the partition of its key, and one at a time to a partition until it
- * acknowledged the producer's first event ({@code FirstWriteGate}: before that, the broker of an empty partition
- * checks no sequence, and a retried first request could spin forever behind a later one). Within one producer the broker keeps
- * every partition in send order and drops the producer's own retries, so a broker crash, a graceful stop or a
- * silent partition delays events but never duplicates or reorders them: the publisher never re-sends an event
- * the producer has accepted. Only three things take an event back: {@code send()} refusing it at once (no
- * metadata yet, buffer full: it was not written, so it and everything after it go back to the head of the
- * queue; a cold start waits for the topic's metadata once per attempt, never once per event); a record that
- * can never be written (too large): dropped and reported; and the producer itself failing (a fatal error such
- * as a fenced or unknown producer id, or the producer closed under it). Then the outcome of its unacknowledged
- * events is unknown: the publisher closes that producer, waits a moment, reads the events' partitions back
- * from shortly before they were sent, counts those found as published, drops (and reports) any event of a key
- * of which a later event is already on the topic, re-queues the rest at the head in order, and starts a new
- * producer (from {@link Builder#producerFactory}). The one case this cannot make exact: a request of the
- * failed producer that reaches the broker only after the read-back (held by the network for longer than the
- * pause). Its events then appear twice or after newer ones, which is why readers keep, per key, only a
- * transition newer than the last one read ({@link CircuitEvent#isNewerThan}).
+ * <h2>Each transition once, in order</h2>
+ * One daemon thread hands the queue, in order, to the publisher's own idempotent producer, at most
+ * {@link Builder#maxBatch(int)} events unacknowledged at a time, each to the partition of its key. A broker
+ * crash, a graceful stop or a silent partition delays events but never duplicates or reorders them; when the
+ * producer itself fails, its unconfirmed events are read back from the topic and only the missing ones sent
+ * again. The one case this cannot make exact (a request of a failed producer held by the network for longer than
+ * the read-back pause) is why readers keep, per key, only a transition newer than the last one read
+ * ({@link CircuitEvent#isNewerThan}). The package documentation has the design note.
  *
  * <h2>Its own producer</h2>
  * The publisher owns a plain {@link KafkaProducer} (never a guarded one, which could hide its own events
@@ -106,8 +92,6 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitEventPublisher.class);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._~-]+");
-    private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
 
     private final String topic;
     private final String service;
@@ -122,7 +106,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
     private final AtomicBoolean closing = new AtomicBoolean();
     private volatile List<CircuitEvent> unsentAtClose = List.of();
 
-    private CircuitEventPublisher(Builder b) {
+    private CircuitEventPublisher(PublisherSettings b) {
         this.topic = b.topic;
         this.service = b.service;
         this.instance = b.instance != null ? b.instance : defaultInstance();
@@ -145,6 +129,10 @@ public final class CircuitEventPublisher implements AutoCloseable {
 
     /** The producer settings of {@code b} ({@link ProducerSettings}). */
     static Map<String, Object> producerConfig(Builder b, String service, int n) {
+        return producerConfig(b.s, service, n);
+    }
+
+    private static Map<String, Object> producerConfig(PublisherSettings b, String service, int n) {
         return ProducerSettings.of(b.producerProperties, b.bootstrapServers, service, n);
     }
 
@@ -228,23 +216,13 @@ public final class CircuitEventPublisher implements AutoCloseable {
         }
     }
 
-    private CircuitEvent.Transition toTransition(BreakerEvent.StateTransition t) {
-        BreakerStatus s = t.snapshot();
-        long nextAttempt = t.to() == State.OPEN && s != null ? t.epochMillis() + s.millisUntilRecovery() : 0L;
-        return new CircuitEvent.Transition(t.breakerName(), t.breakerKind(),
-                t.from().name(), t.to().name(), t.reason(), t.sequence(),
-                s == null ? 0.0 : s.failureRate(), s == null ? 0.0 : s.slowCallRate(),
-                s == null ? 0 : s.consecutiveFailures(), s == null ? 0 : s.callsInWindow(), nextAttempt,
-                t.epochMillis());
-    }
-
     /**
      * Appends the transition to the queue, dropping the oldest waiting event if full; O(1), no I/O. While
      * {@link #close} runs it is still queued (published, or returned by close); after close it is counted as
      * dropped.
      */
     void offer(BreakerEvent.StateTransition t) {
-        queue.offer(toTransition(t));
+        queue.offer(CircuitEvent.Transition.of(t));
     }
 
     // ------------------------------------------------------------------------------------------ close
@@ -262,10 +240,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
      * @throws IllegalArgumentException if {@code timeout} is negative
      */
     public List<CircuitEvent> close(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
-        }
+        Args.notNegative(timeout, "timeout");
         if (closing.getAndSet(true)) {
             try {
                 closeDone.await();
@@ -314,60 +289,19 @@ public final class CircuitEventPublisher implements AutoCloseable {
         return "CircuitEventPublisher{" + source + " -> " + topic + ", " + stats() + "}";
     }
 
-    /** Finds out which events of a failed producer reached the topic. */
-    interface ReadBack {
-
-        /**
-         * An event handed to a producer that failed before confirming it.
-         *
-         * @param key          the record key
-         * @param id           the event id (unique per publisher)
-         * @param partition    the partition it was sent to
-         * @param sentAtMillis the record timestamp it was sent with
-         */
-        record Sent(String key, String id, int partition, long sentAtMillis) {
-        }
-
-        /**
-         * The ids of those of {@code sent} that are on {@code topic}.
-         *
-         * @throws RuntimeException if the topic could not be read completely (the caller tries again later)
-         */
-        Set<String> written(String topic, List<Sent> sent);
-    }
-
     // ------------------------------------------------------------------------------------------ builder
 
     /** Builds and starts a {@link CircuitEventPublisher}. Each setter validates its value. */
     public static final class Builder {
-        private final BreakerRegistry registry;
-        private String bootstrapServers;
-        private Properties producerProperties = new Properties();
-        private String topic = DEFAULT_TOPIC;
-        private String service = DEFAULT_SERVICE;
-        private String instance;
-        private int maxQueued = 10_000;
-        private int maxBatch = 500;
-        private boolean createTopic;
-        private int partitions = 3;
-        private Duration retention = Duration.ofDays(7);
-        private Duration backoffInitial = Duration.ofMillis(100);
-        private Duration backoffMax = Duration.ofSeconds(2);
-        private Duration settle = Duration.ofSeconds(1);
-        private CircuitEvent.ContentMode contentMode = CircuitEvent.ContentMode.STRUCTURED;
-        private Function<Map<String, Object>, Producer<String, byte[]>> producerFactory = KafkaProducer::new;
-        private ReadBack readBack;
+        private final PublisherSettings s;
 
         private Builder(BreakerRegistry registry) {
-            this.registry = Objects.requireNonNull(registry, "registry");
+            this.s = new PublisherSettings(registry);
         }
 
         /** The cluster, e.g. {@code kafka-1:9092,kafka-2:9092}; overrides the one in the producer properties. */
         public Builder bootstrapServers(String bootstrapServers) {
-            if (bootstrapServers == null || bootstrapServers.isBlank()) {
-                throw new IllegalArgumentException("bootstrapServers must not be blank, was '" + bootstrapServers + "'");
-            }
-            this.bootstrapServers = bootstrapServers;
+            s.bootstrapServers(bootstrapServers);
             return this;
         }
 
@@ -377,86 +311,61 @@ public final class CircuitEventPublisher implements AutoCloseable {
          * {@code transactional.id} is removed; {@code max.in.flight.requests.per.connection} must be 1..5.
          */
         public Builder producerProperties(Properties properties) {
-            Objects.requireNonNull(properties, "producerProperties");
-            Properties copy = new Properties();
-            copy.putAll(properties);
-            this.producerProperties = copy;
+            s.producerProperties(properties);
             return this;
         }
 
         /** The topic (default {@value CircuitEventPublisher#DEFAULT_TOPIC}). */
         public Builder topic(String topic) {
-            if (topic == null || !TOPIC.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
-                throw new IllegalArgumentException("topic must be a legal Kafka topic name, was '" + topic + "'");
-            }
-            this.topic = topic;
+            s.topic(topic);
             return this;
         }
 
         /** The service name in the events' source (letters, digits, {@code . _ ~ -}); default {@value CircuitEventPublisher#DEFAULT_SERVICE}. */
         public Builder service(String service) {
-            this.service = checkName(service, "service");
+            s.service(service);
             return this;
         }
 
         /** The instance id in the events' source (letters, digits, {@code . _ ~ -}); default {@link #defaultInstance()}. */
         public Builder instance(String instance) {
-            this.instance = checkName(instance, "instance");
+            s.instance(instance);
             return this;
         }
 
         /** Transitions kept while they cannot be sent; beyond, the oldest are dropped and counted (default 10 000). */
         public Builder maxQueued(int maxQueued) {
-            if (maxQueued < 1) {
-                throw new IllegalArgumentException("maxQueued must be >= 1, was " + maxQueued);
-            }
-            this.maxQueued = maxQueued;
+            s.maxQueued(maxQueued);
             return this;
         }
 
         /** Events handed to the producer and not yet acknowledged, at most (default 500). */
         public Builder maxBatch(int maxBatch) {
-            if (maxBatch < 1) {
-                throw new IllegalArgumentException("maxBatch must be >= 1, was " + maxBatch);
-            }
-            this.maxBatch = maxBatch;
+            s.maxBatch(maxBatch);
             return this;
         }
 
         /** Whether to create the topic if missing (default false). */
         public Builder createTopic(boolean createTopic) {
-            this.createTopic = createTopic;
+            s.createTopic = createTopic;
             return this;
         }
 
         /** Partitions of a created topic (default 3). */
         public Builder partitions(int partitions) {
-            if (partitions < 1) {
-                throw new IllegalArgumentException("partitions must be >= 1, was " + partitions);
-            }
-            this.partitions = partitions;
+            s.partitions(partitions);
             return this;
         }
 
         /** {@code retention.ms} of a created topic (default 7 days). */
         public Builder retention(Duration retention) {
-            if (retention == null || retention.isNegative() || retention.isZero()) {
-                throw new IllegalArgumentException("retention must be positive, was " + retention);
-            }
-            this.retention = retention;
+            s.retention(retention);
             return this;
         }
 
         /** The wait after a failed send, doubling up to {@code max} (default 100 ms to 2 s). */
         public Builder retryBackoff(Duration initial, Duration max) {
-            if (initial == null || initial.toMillis() < 1) {
-                throw new IllegalArgumentException("retry backoff must be at least 1 ms, was " + initial);
-            }
-            if (max == null || max.compareTo(initial) < 0) {
-                throw new IllegalArgumentException("maximum retry backoff must be >= " + initial + ", was " + max);
-            }
-            this.backoffInitial = initial;
-            this.backoffMax = max;
+            s.retryBackoff(initial, max);
             return this;
         }
 
@@ -465,7 +374,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
          * {@code kcat} and {@code kafka-console-consumer} show as-is); {@link CircuitEventConsumer} reads both.
          */
         public Builder contentMode(CircuitEvent.ContentMode contentMode) {
-            this.contentMode = Objects.requireNonNull(contentMode, "contentMode");
+            s.contentMode = Args.notNull(contentMode, "contentMode");
             return this;
         }
 
@@ -476,19 +385,19 @@ public final class CircuitEventPublisher implements AutoCloseable {
          * serializers) and write records to the partition they name.
          */
         public Builder producerFactory(Function<Map<String, Object>, Producer<String, byte[]>> producerFactory) {
-            this.producerFactory = Objects.requireNonNull(producerFactory, "producerFactory");
+            s.producerFactory = Args.notNull(producerFactory, "producerFactory");
             return this;
         }
 
         /** Tests: how events of a failed producer are looked up on the topic. */
         Builder readBack(ReadBack readBack) {
-            this.readBack = Objects.requireNonNull(readBack, "readBack");
+            s.readBack = Args.notNull(readBack, "readBack");
             return this;
         }
 
         /** Tests: the pause between closing a failed producer and reading its events back (default 1 s). */
         Builder settle(Duration settle) {
-            this.settle = Objects.requireNonNull(settle, "settle");
+            s.settle = Args.notNull(settle, "settle");
             return this;
         }
 
@@ -500,15 +409,7 @@ public final class CircuitEventPublisher implements AutoCloseable {
          *                                  (the exception names it)
          */
         public CircuitEventPublisher start() {
-            return new CircuitEventPublisher(this);
-        }
-
-        private static String checkName(String value, String field) {
-            if (value == null || !NAME.matcher(value).matches()) {
-                throw new IllegalArgumentException(field + " must be letters, digits, '.', '_', '~' or '-', was '"
-                        + value + "'");
-            }
-            return value;
+            return new CircuitEventPublisher(s);
         }
     }
 }

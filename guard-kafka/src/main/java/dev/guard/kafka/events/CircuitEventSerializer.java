@@ -1,12 +1,12 @@
 package dev.guard.kafka.events;
 
+import dev.guard.core.internal.Args;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serializer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * Writes a {@link CircuitEvent} in one of the two CloudEvents content modes ({@link CircuitEvent.ContentMode}).
@@ -34,7 +34,7 @@ public final class CircuitEventSerializer implements Serializer<CircuitEvent> {
 
     /** A serializer writing {@code mode}. */
     public CircuitEventSerializer(CircuitEvent.ContentMode mode) {
-        this.mode = Objects.requireNonNull(mode, "mode");
+        this.mode = Args.notNull(mode, "mode");
     }
 
     /** The content mode written. */

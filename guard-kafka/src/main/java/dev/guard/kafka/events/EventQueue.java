@@ -32,7 +32,6 @@ final class EventQueue {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitEventPublisher.class);
     private static final AtomicLong LAST_RUN = new AtomicLong();
-    private static final int MAX_DROPPED_NAMES = 100;
 
     static final int QUEUED = 0;
     static final int IN_FLIGHT = 1;
@@ -61,10 +60,7 @@ final class EventQueue {
     private long unconfirmed;
     private long droppedTotal;
     private long droppedAfterClose;
-    private long unreportedDrops;
-    private long unreportedSince;
-    private long unreportedUntil;
-    private final Set<String> unreportedBreakers = new LinkedHashSet<>();
+    private final UnreportedDrops unreported = new UnreportedDrops();
     private boolean finished;
 
     /**
@@ -117,7 +113,7 @@ final class EventQueue {
                 CircuitEvent event = new CircuitEvent(runId + "-" + ordinal, source, CircuitEvent.TRANSITION_TYPE,
                         Instant.ofEpochMilli(data.epochMillis()), service, instance, run, data);
                 if (queue.size() >= maxQueued) {
-                    firstDrop = unreportedDrops == 0;
+                    firstDrop = unreported.count() == 0;
                     dropOldestLocked();
                 }
                 queue.addLast(new Pending(event, false, ordinal, key));
@@ -147,30 +143,13 @@ final class EventQueue {
         p.state = DROPPED;
         if (p.notice) {
             CircuitEvent.EventsDropped d = (CircuitEvent.EventsDropped) p.event.data();
-            noteDroppedLocked(d.count(), d.sinceEpochMillis(), d.untilEpochMillis(), d.breakers());
+            unreported.note(d.count(), d.sinceEpochMillis(), d.untilEpochMillis(), d.breakers());
             return;
         }
         CircuitEvent.Transition t = (CircuitEvent.Transition) p.event.data();
         droppedTotal++;
         unconfirmed--;
-        noteDroppedLocked(1, t.epochMillis(), t.epochMillis(), List.of(t.breakerName()));
-    }
-
-    private void noteDroppedLocked(long count, long since, long until, List<String> breakers) {
-        if (unreportedDrops == 0) {
-            unreportedSince = since;
-            unreportedUntil = until;
-        } else {
-            unreportedSince = Math.min(unreportedSince, since);
-            unreportedUntil = Math.max(unreportedUntil, until);
-        }
-        unreportedDrops += count;
-        for (String b : breakers) {
-            if (unreportedBreakers.size() >= MAX_DROPPED_NAMES) {
-                break;
-            }
-            unreportedBreakers.add(b);
-        }
+        unreported.note(1, t.epochMillis(), t.epochMillis(), List.of(t.breakerName()));
     }
 
     /** An in-flight event was acknowledged by the cluster (a no-op if already settled). */
@@ -200,7 +179,7 @@ final class EventQueue {
 
     /** Whether there are events (or drops to report) to send. */
     boolean hasWorkLocked() {
-        return !queue.isEmpty() || unreportedDrops > 0;
+        return !queue.isEmpty() || unreported.count() > 0;
     }
 
     /** Whether nothing is waiting, in flight or resolving. */
@@ -222,15 +201,12 @@ final class EventQueue {
         if (room <= 0) {
             return batch;
         }
-        if (unreportedDrops > 0) {
-            CircuitEvent.EventsDropped d = new CircuitEvent.EventsDropped(unreportedDrops, unreportedSince,
-                    unreportedUntil, new ArrayList<>(unreportedBreakers));
+        if (unreported.count() > 0) {
+            CircuitEvent.EventsDropped d = unreported.take();
             long ordinal = ++ordinals;
             CircuitEvent notice = new CircuitEvent(runId + "-" + ordinal, source, CircuitEvent.EVENTS_DROPPED_TYPE,
                     Instant.ofEpochMilli(clock.currentTimeMillis()), service, instance, run, d);
             batch.add(new Pending(notice, true, ordinal, notice.key()));
-            unreportedDrops = 0;
-            unreportedBreakers.clear();
         }
         while (batch.size() < room && !queue.isEmpty()) {
             batch.add(queue.pollFirst());
@@ -371,7 +347,7 @@ final class EventQueue {
             inFlight.clear();
             queue.clear();
             resolving = List.of();
-            return new Unsent(Collections.unmodifiableList(unsent), unreportedDrops);
+            return new Unsent(Collections.unmodifiableList(unsent), unreported.count());
         }
     }
 

@@ -1,12 +1,9 @@
 package dev.guard.kafka.events;
 
-import dev.guard.core.Backoff;
 import dev.guard.core.internal.Daemons;
 import dev.guard.kafka.events.EventQueue.Pending;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
@@ -14,10 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
@@ -29,10 +24,10 @@ import java.util.function.Function;
  * the topic's metadata once per attempt. A refused send goes back to the queue and the thread backs off
  * (doubling from {@code backoffInitial} to {@code backoffMax}); a failed producer is replaced: closed, given
  * {@code settle} for requests still on their way, its unconfirmed events looked up on the topic
- * ({@link CircuitEventPublisher.ReadBack}) and settled by the queue, then a new one made by the factory. The
- * design note of {@link CircuitEventPublisher} says why this delivers each event once and in order.
+ * ({@link ReadBack}) and settled by the queue, then a new one made by the factory.
  * {@link #stop(long, long)} lets it send until a deadline and stops it; a failed producer is not replaced while
- * stopping. Its state is guarded by the queue's lock, on which it waits for work.
+ * stopping. Its state is guarded by the queue's lock, on which it waits for work. The package documentation
+ * has the design note: why this delivers each event once and in order.
  */
 final class EventSender {
 
@@ -44,12 +39,10 @@ final class EventSender {
     private final EventRecords records;
     private final Map<String, Object> producerConfig;
     private final Function<Map<String, Object>, Producer<String, byte[]>> producerFactory;
-    private final CircuitEventPublisher.ReadBack readBack;
+    private final FailedSends failedSends;
     private final TopicCreator topicCreator; // null when topic creation is off
     private final int maxBatch;
-    /** The pause after each failure in a row: core's exponential backoff, doubling, no jitter. */
-    private final Backoff backoff;
-    private final long settleMillis;
+    private final SenderWaits waits;
     private final Thread thread;
     private final LongAdder sendFailures = new LongAdder();
     private final LongAdder producerRestarts = new LongAdder();
@@ -58,12 +51,9 @@ final class EventSender {
     private long session;
     private boolean sessionBroken;
     private final FirstWriteGate firstWrites = new FirstWriteGate();
-    private volatile boolean stopping;
-    private volatile long deadlineNanos;
     private volatile String lastError = "";
     // sender thread only
-    private boolean metadataReady;
-    private int partitionCount;
+    private final TopicPartitions partitions;
     private Pending sendingNow;
 
     /**
@@ -73,19 +63,19 @@ final class EventSender {
      */
     EventSender(EventQueue queue, String topic, CircuitEvent.ContentMode contentMode, Map<String, Object> producerConfig,
                 Function<Map<String, Object>, Producer<String, byte[]>> producerFactory,
-                CircuitEventPublisher.ReadBack readBack, TopicCreator topicCreator, int maxBatch,
+                ReadBack readBack, TopicCreator topicCreator, int maxBatch,
                 Duration backoffInitial, Duration backoffMax, Duration settle, String threadName) {
         this.queue = queue;
         this.lock = queue.lock;
         this.topic = topic;
         this.records = new EventRecords(topic, contentMode);
+        this.partitions = new TopicPartitions(topic);
         this.producerConfig = producerConfig;
         this.producerFactory = producerFactory;
-        this.readBack = readBack;
         this.topicCreator = topicCreator;
         this.maxBatch = maxBatch;
-        this.backoff = Backoff.exponential(backoffInitial, 2.0, backoffMax, 0.0);
-        this.settleMillis = settle.toMillis();
+        this.waits = new SenderWaits(lock, backoffInitial, backoffMax);
+        this.failedSends = new FailedSends(queue, readBack, topic, waits, settle.toMillis());
         this.producer = newProducer();
         this.thread = Daemons.thread(this::run, threadName);
     }
@@ -109,11 +99,7 @@ final class EventSender {
      * up to {@code timeoutMillis}, then interrupting it) and closes the producer, aborting what it still holds.
      */
     void stop(long deadlineNanos, long timeoutMillis) {
-        this.deadlineNanos = deadlineNanos;
-        stopping = true;
-        synchronized (lock) {
-            lock.notifyAll();
-        }
+        waits.stop(deadlineNanos);
         join(timeoutMillis);
         if (thread.isAlive()) {
             thread.interrupt();
@@ -153,22 +139,19 @@ final class EventSender {
         return queue.quietLocked() && !sessionBroken;
     }
 
-    private boolean pastDeadline() {
-        return stopping && System.nanoTime() - deadlineNanos >= 0;
-    }
-
     private void run() {
         int failures = 0; // in a row: the backoff's index
         long outageStart = 0;
         while (true) {
-            if (topicCreator != null && !topicCreator.ready() && !stopping && !topicCreator.ensure()) {
-                failures = pause(failures); // the topic first, events or not
+            if (topicCreator != null && !topicCreator.ready() && !waits.stopping() && !topicCreator.ensure()) {
+                failures = waits.pause(failures); // the topic first, events or not
                 continue;
             }
             boolean recover;
             synchronized (lock) {
                 while (true) {
-                    if (stopping && (idleLocked() || pastDeadline() || sessionBroken || producer == null)) {
+                    if (waits.stopping()
+                            && (idleLocked() || waits.pastDeadline() || sessionBroken || producer == null)) {
                         // a failed producer is not replaced while closing: its events are returned by close()
                         LOG.debug("Circuit-events sender stopped");
                         return;
@@ -181,28 +164,20 @@ final class EventSender {
                         recover = false;
                         break;
                     }
-                    try {
-                        if (stopping) {
-                            lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())));
-                        } else {
-                            lock.wait();
-                        }
-                    } catch (InterruptedException e) {
-                        // only close() interrupts, after setting stopping
-                    }
+                    waits.awaitLocked();
                 }
             }
             try {
                 if (recover) {
                     if (!recover()) {
-                        failures = pause(failures);
+                        failures = waits.pause(failures);
                     }
                     continue;
                 }
-                if (!metadataReady && !awaitMetadata()) {
+                if (!partitions.ready() && !awaitMetadata()) {
                     sendFailures.increment();
                     outageStart = noteOutage(outageStart);
-                    failures = pause(failures);
+                    failures = waits.pause(failures);
                     continue;
                 }
                 if (sendSome()) {
@@ -215,11 +190,11 @@ final class EventSender {
                 } else {
                     sendFailures.increment();
                     outageStart = noteOutage(outageStart);
-                    failures = pause(failures);
+                    failures = waits.pause(failures);
                 }
             } catch (RuntimeException e) {
                 LOG.error("Circuit-events sender failed unexpectedly; retrying", e);
-                failures = pause(failures);
+                failures = waits.pause(failures);
             }
         }
     }
@@ -233,37 +208,22 @@ final class EventSender {
         return outageStart;
     }
 
-    /**
-     * Waits, once per attempt, for the topic's partitions (a cold producer would otherwise block max.block.ms in
-     * every send); fixes the partition count for the life of the publisher the first time.
-     */
+    /** Waits, once per attempt, for the topic's partitions ({@link TopicPartitions}). */
     private boolean awaitMetadata() {
         Producer<String, byte[]> p;
         synchronized (lock) {
             p = producer;
         }
         try {
-            List<PartitionInfo> infos = p.partitionsFor(topic);
-            if (infos == null || infos.isEmpty()) {
-                lastError = "no partitions known for topic '" + topic + "'";
-                return false;
+            String missing = partitions.await(p);
+            if (missing == null) {
+                return true;
             }
-            if (partitionCount == 0) {
-                partitionCount = infos.size();
-            }
-            metadataReady = true;
-            return true;
+            lastError = missing;
         } catch (IllegalStateException e) {
             producerUnusable(e);
-            return false;
-        } catch (InterruptException e) {
-            Thread.interrupted();
-            lastError = "interrupted";
-            return false;
-        } catch (KafkaException e) {
-            lastError = e.toString();
-            return false;
         }
+        return false;
     }
 
     /**
@@ -283,7 +243,7 @@ final class EventSender {
         }
         for (int i = 0; i < batch.size(); i++) {
             Pending x = batch.get(i);
-            int partition = EventRecords.partitionOf(x.key, partitionCount);
+            int partition = EventRecords.partitionOf(x.key, partitions.count());
             synchronized (lock) {
                 if (!firstWrites.tryEnter(partition)) {
                     // its partition has this producer's first event in flight: it and the rest wait for the answer
@@ -307,7 +267,7 @@ final class EventSender {
                 queue.requeueLocked(batch, i);
             }
             if (refused instanceof RetriableException) {
-                metadataReady = false; // no metadata yet, buffer full: wait and ask again
+                partitions.forget(); // no metadata yet, buffer full: wait and ask again
             } else {
                 producerUnusable(refused); // closed, fenced, a fatal error: this producer will not recover
             }
@@ -411,26 +371,10 @@ final class EventSender {
             ambiguous = queue.resolvingLocked();
             session++; // late callbacks of the failed producer change nothing now
         }
-        if (!ambiguous.isEmpty()) {
-            if (!pauseMillis(settleMillis)) {
-                return false;
-            }
-            Set<String> written;
-            try {
-                written = readBack.written(topic, sentOf(ambiguous));
-            } catch (RuntimeException e) {
-                lastError = "reading back '" + topic + "' failed: " + e;
-                LOG.debug("Reading back circuit events failed; retrying", e);
-                return false;
-            }
-            EventQueue.Settled s = queue.settle(ambiguous, written);
-            if (s != null) {
-                LOG.info("Circuit events of the failed producer: {} found on '{}', {} to be sent again, {} dropped "
-                        + "(a later transition of their breaker was already written)", s.found(), topic, s.again(),
-                        s.lost());
-            }
+        if (!failedSends.settle(ambiguous, error -> lastError = error)) {
+            return false;
         }
-        if (stopping) {
+        if (waits.stopping()) {
             return false;
         }
         Producer<String, byte[]> fresh;
@@ -442,7 +386,7 @@ final class EventSender {
             return false;
         }
         synchronized (lock) {
-            if (stopping) {
+            if (waits.stopping()) {
                 closeQuietly(fresh);
                 return false;
             }
@@ -451,45 +395,11 @@ final class EventSender {
             firstWrites.reset();
             lock.notifyAll();
         }
-        metadataReady = false;
+        partitions.forget();
         producerRestarts.increment();
         LOG.info("Circuit-events producer replaced ({} in total); {} transitions queued", producerRestarts.sum(),
                 queue.unconfirmed());
         return true;
-    }
-
-    private static List<CircuitEventPublisher.ReadBack.Sent> sentOf(List<Pending> pendings) {
-        List<CircuitEventPublisher.ReadBack.Sent> sent = new ArrayList<>(pendings.size());
-        for (Pending p : pendings) {
-            sent.add(new CircuitEventPublisher.ReadBack.Sent(p.key, p.event.id(), p.partition, p.sentAtMillis));
-        }
-        return sent;
-    }
-
-    /** Waits out the backoff after one more failure in a row (cut short by close); returns the failures in a row. */
-    private int pause(int failures) {
-        int n = Math.min(failures + 1, 64); // the wait is capped long before: no overflow of the count
-        pauseMillis(Math.max(1L, backoff.waitNanos(n) / 1_000_000L));
-        return n;
-    }
-
-    /** Waits {@code millis}, or until the close deadline; false if closing. */
-    private boolean pauseMillis(long millis) {
-        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        synchronized (lock) {
-            while (true) {
-                long end = stopping && deadlineNanos - until < 0 ? deadlineNanos : until;
-                long left = end - System.nanoTime();
-                if (left <= 0) {
-                    return !stopping;
-                }
-                try {
-                    lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                } catch (InterruptedException e) {
-                    return false;
-                }
-            }
-        }
     }
 
     private static void closeQuietly(Producer<String, byte[]> p) {

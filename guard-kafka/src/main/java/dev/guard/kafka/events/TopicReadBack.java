@@ -23,7 +23,7 @@ import java.util.Set;
  * record stamped a minute before the earliest of them was sent (record timestamps are the send time, so clock
  * skew and log-append time up to a minute are covered) to the end of the partition at the time of the call.
  */
-final class TopicReadBack implements CircuitEventPublisher.ReadBack {
+final class TopicReadBack implements ReadBack {
 
     static final long SLACK_MILLIS = 60_000;
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);

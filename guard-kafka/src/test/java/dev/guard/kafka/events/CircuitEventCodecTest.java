@@ -284,6 +284,15 @@ class CircuitEventCodecTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("count must be >= 1, was 0");
     }
 
+    @Test
+    void recordRejectsAMissingFieldWithANullPointerExceptionNamingIt() {
+        assertThatThrownBy(() -> new CircuitEvent(null, "/s/i", CircuitEvent.EVENTS_DROPPED_TYPE, Instant.EPOCH, null,
+                null, 0, new CircuitEvent.EventsDropped(1, 0, 0, List.of())))
+                .isInstanceOf(NullPointerException.class).hasMessage("id must not be null");
+        assertThatThrownBy(() -> new CircuitEvent.Transition(null, "kafka-topic", "CLOSED", "OPEN", "", 1, 0, 0, 0, 0,
+                0, 0)).isInstanceOf(NullPointerException.class).hasMessage("breakerName must not be null");
+    }
+
     /** Removes the top-level-or-first member {@code "name":value} (value a string, number or object). */
     static String removeMember(String json, String name) {
         String marker = "\"" + name + "\":";

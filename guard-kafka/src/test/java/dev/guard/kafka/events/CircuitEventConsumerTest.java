@@ -165,4 +165,15 @@ class CircuitEventConsumerTest {
         assertThatThrownBy(() -> CircuitEventConsumer.builder(new java.util.Properties()).start())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bootstrap.servers is required");
     }
+
+    @Test
+    void builderRejectsAMissingValueWithANullPointerExceptionNamingIt() {
+        assertThatThrownBy(() -> CircuitEventConsumer.builder((String) null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("bootstrapServers must not be null");
+        CircuitEventConsumer.Builder b = CircuitEventConsumer.builder("localhost:1");
+        assertThatThrownBy(() -> b.topic(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("topic must not be null");
+        assertThatThrownBy(() -> b.historyWindow(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("historyWindow must not be null");
+    }
 }

@@ -640,6 +640,21 @@ class CircuitEventPublisherTest {
     }
 
     @Test
+    void builderRejectsAMissingValueWithANullPointerExceptionNamingIt() {
+        CircuitEventPublisher.Builder b = CircuitEventPublisher.builder(registry);
+        assertThatThrownBy(() -> b.bootstrapServers(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("bootstrapServers must not be null");
+        assertThatThrownBy(() -> b.service(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("service must not be null");
+        assertThatThrownBy(() -> b.topic(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("topic must not be null");
+        assertThatThrownBy(() -> b.retention(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("retention must not be null");
+        assertThatThrownBy(() -> b.service("a b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("service must be letters, digits, '.', '_', '~' or '-', was 'a b'");
+    }
+
+    @Test
     void ownProducerIsIdempotentNeverBlocksWarmAndKeepsUserSettings() {
         java.util.Properties user = new java.util.Properties();
         user.put("bootstrap.servers", "ignored:9092");

@@ -57,14 +57,14 @@ final class FakeCluster {
     }
 
     /** What a read-back of the topic finds: the ids of the records in the log. */
-    CircuitEventPublisher.ReadBack readBack() {
+    ReadBack readBack() {
         return (topic, sent) -> {
             Set<String> ids = new HashSet<>();
             for (ProducerRecord<String, byte[]> r : log) {
                 ids.add(decode(r).id());
             }
             Set<String> found = new HashSet<>();
-            for (CircuitEventPublisher.ReadBack.Sent s : sent) {
+            for (ReadBack.Sent s : sent) {
                 if (ids.contains(s.id())) {
                     found.add(s.id());
                 }

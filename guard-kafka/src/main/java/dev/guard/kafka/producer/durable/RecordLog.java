@@ -1,5 +1,6 @@
 package dev.guard.kafka.producer.durable;
 
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
@@ -14,14 +15,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
+import java.util.function.LongSupplier;
 
 /**
  * An append-only, CRC-framed, segmented record log: the on-disk store of a durable BUFFER topic.
@@ -94,46 +93,24 @@ public final class RecordLog implements AutoCloseable {
     /** Last id known fsynced (GROUP_COMMIT, PER_RECORD). */
     private volatile long durableId = -1;
     private volatile long syncs;
-    private volatile IOException syncFailure;
-    private final Object waitersLock = new Object();
-    /** Guarded by waitersLock, ids increasing (ids are handed out in order and asked for by their appenders). */
-    private final java.util.PriorityQueue<Waiter> waiters = new java.util.PriorityQueue<>();
+    private final DurableWaiters waiters = new DurableWaiters();
+    private final LongSupplier durableNow = () -> durableId;
     private final Thread syncer;
     private volatile boolean running = true;
 
-    private record Waiter(long id, CompletableFuture<Void> future) implements Comparable<Waiter> {
-        @Override
-        public int compareTo(Waiter o) {
-            return Long.compare(id, o.id);
-        }
-    }
-
     private RecordLog(Path dir, long maxBytes, int segmentBytes, Durability durability, Duration interval)
             throws IOException {
-        if (maxBytes < 1) {
-            throw new IllegalArgumentException("maxBytes must be >= 1, was " + maxBytes);
-        }
-        if (segmentBytes < 64) {
-            throw new IllegalArgumentException("segmentBytes must be >= 64, was " + segmentBytes);
-        }
-        if (durability == Durability.GROUP_COMMIT && (interval == null || interval.isNegative() || interval.isZero())) {
-            throw new IllegalArgumentException("groupCommitInterval must be positive, was " + interval);
+        Args.atLeast(maxBytes, 1L, "maxBytes");
+        Args.atLeast(segmentBytes, 64, "segmentBytes");
+        if (durability == Durability.GROUP_COMMIT) {
+            Args.positive(interval, "groupCommitInterval");
         }
         this.dir = dir;
         this.maxBytes = maxBytes;
         this.segmentBytes = segmentBytes;
         this.durability = durability;
         this.intervalNanos = interval == null ? 0 : interval.toNanos();
-        Files.createDirectories(dir);
-        lockChannel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        try {
-            if (lockChannel.tryLock() == null) {
-                throw new IllegalStateException("record log directory " + dir + " is in use by another process");
-            }
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            lockChannel.close();
-            throw new IllegalStateException("record log directory " + dir + " is already open in this JVM");
-        }
+        lockChannel = LogDirectory.lock(dir);
         if (durability == Durability.GROUP_COMMIT) {
             syncer = Daemons.thread(this::syncLoop, "record-log-sync-" + dir.getFileName());
         } else {
@@ -161,76 +138,15 @@ public final class RecordLog implements AutoCloseable {
     }
 
     private void recover(Replay replay) throws IOException {
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.getFileName().toString().matches("\\d{20}\\.seg")).sorted().toList();
-        }
-        List<String> damaged = new ArrayList<>();
-        for (int f = 0; f < files.size(); f++) {
-            Path file = files.get(f);
-            boolean last = f == files.size() - 1;
-            byte[] data = Files.readAllBytes(file);
-            int end = data.length;
-            Segment seg = new Segment(nextId, file, null);
-            int pos = 0;
-            while (pos < end) {
-                int n = codec.validFrameAt(data, pos, end);
-                if (n > 0) {
-                    replay.record(nextId++, FrameCodec.decode(data, pos, n - FrameCodec.HEADER));
-                    seg.count++;
-                    replayed++;
-                    pos += n;
-                    continue;
-                }
-                int next = pos + 1;
-                while (next < end && codec.validFrameAt(data, next, end) < 0) {
-                    next++;
-                }
-                if (next >= end && last) {
-                    truncatedBytes += end - pos;
-                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-                        ch.truncate(pos);
-                        ch.force(true);
-                    }
-                    LOG.info("record log {}: truncated a torn tail of {} bytes at {} of {}", dir, end - pos, pos,
-                            file.getFileName());
-                    end = pos;
-                    break;
-                }
-                corruptRecords += damagedRecords(data, pos, next);
-                corruptBytes += next - pos;
-                damaged.add(file.getFileName() + "@" + pos + "+" + (next - pos));
-                pos = next;
-            }
-            seg.size = end;
-            seg.acked = new long[(seg.count + 63) >>> 6];
-            nextFileNumber = Long.parseLong(file.getFileName().toString().substring(0, 20)) + 1;
-            if (seg.count == 0) {
-                Files.delete(file); // nothing left to replay: its damage, if any, is counted and reported
-            } else {
-                segments.put(seg.firstId, seg);
-                diskBytes += end;
-            }
-        }
-        if (!damaged.isEmpty()) {
-            LOG.warn("record log {}: skipped {} damaged record(s), {} bytes, in the middle of segments: {}",
-                    dir, corruptRecords, corruptBytes, damaged);
-        }
-    }
-
-    /** Records in the damaged range [from, to): frames whose length field chains, at least one. */
-    private static long damagedRecords(byte[] data, int from, int to) {
-        long n = 0;
-        int p = from;
-        while (p < to) {
-            n++;
-            int len = FrameCodec.claimedLength(data, p, to);
-            if (len < 0) {
-                break;
-            }
-            p += len;
-        }
-        return n;
+        LogRecovery r = LogRecovery.scan(dir, codec, replay);
+        segments.putAll(r.segments);
+        nextId = r.nextId;
+        nextFileNumber = r.nextFileNumber;
+        diskBytes = r.diskBytes;
+        corruptRecords = r.corruptRecords;
+        corruptBytes = r.corruptBytes;
+        truncatedBytes = r.truncatedBytes;
+        replayed = r.replayed;
     }
 
     /**
@@ -263,7 +179,7 @@ public final class RecordLog implements AutoCloseable {
                 active.acked = new long[64];
                 segments.put(active.firstId, active);
                 if (durability != Durability.NONE) {
-                    syncDirectory();
+                    LogDirectory.sync(dir);
                 }
             }
             long at = active.size;
@@ -314,12 +230,6 @@ public final class RecordLog implements AutoCloseable {
         active = null;
         if (s.ackedCount == s.count) {
             delete(s);
-        }
-    }
-
-    private void syncDirectory() throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
         }
     }
 
@@ -376,15 +286,9 @@ public final class RecordLog implements AutoCloseable {
         if (syncer == null || id <= durableId) {
             return DONE;
         }
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        synchronized (waitersLock) {
-            if (syncFailure != null) {
-                f.completeExceptionally(syncFailure);
-            } else if (id <= durableId) {
-                return DONE;
-            } else {
-                waiters.add(new Waiter(id, f));
-            }
+        CompletableFuture<Void> f = waiters.add(id, durableNow);
+        if (f == null) {
+            return DONE;
         }
         LockSupport.unpark(syncer);
         return f;
@@ -414,22 +318,12 @@ public final class RecordLog implements AutoCloseable {
             } catch (java.nio.channels.ClosedChannelException sealedOrDeleted) {
                 // sealed (fsynced by seal()) or deleted (every record acknowledged): nothing left to sync
             } catch (IOException e) {
-                synchronized (waitersLock) {
-                    syncFailure = e;
-                    waiters.forEach(w -> w.future.completeExceptionally(e));
-                    waiters.clear();
-                }
+                waiters.fail(e);
                 LOG.warn("record log {}: fsync failed, durability futures fail from now on: {}", dir, e.toString());
                 return;
             }
             durableId = target;
-            List<Waiter> done = new ArrayList<>();
-            synchronized (waitersLock) {
-                while (!waiters.isEmpty() && waiters.peek().id <= target) {
-                    done.add(waiters.poll());
-                }
-            }
-            done.forEach(w -> w.future.complete(null));
+            waiters.completeUpTo(target);
             // at most one fsync per interval: appenders' unparks must not cut this wait short
             long rest;
             while (running && (rest = intervalNanos - (System.nanoTime() - start)) > 0) {
@@ -516,23 +410,6 @@ public final class RecordLog implements AutoCloseable {
             lockChannel.close();
         } finally {
             lock.unlock();
-        }
-    }
-
-    /** A segment file: records [firstId, firstId + count). Guarded by the log's lock. */
-    private static final class Segment {
-        final long firstId;
-        final Path file;
-        final FileChannel channel;
-        int count;
-        int ackedCount;
-        long[] acked;
-        long size;
-
-        Segment(long firstId, Path file, FileChannel channel) {
-            this.firstId = firstId;
-            this.file = file;
-            this.channel = channel;
         }
     }
 }
