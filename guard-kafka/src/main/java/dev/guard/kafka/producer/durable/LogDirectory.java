@@ -25,15 +25,20 @@ final class LogDirectory {
         Files.createDirectories(dir);
         FileChannel lockChannel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE);
+        boolean locked = false;
         try {
             if (lockChannel.tryLock() == null) {
                 throw new IllegalStateException("record log directory " + dir + " is in use by another process");
             }
+            locked = true;
+            return lockChannel;
         } catch (OverlappingFileLockException e) {
-            lockChannel.close();
             throw new IllegalStateException("record log directory " + dir + " is already open in this JVM");
+        } finally {
+            if (!locked) { // whatever refused the lock, the channel is not kept open
+                lockChannel.close();
+            }
         }
-        return lockChannel;
     }
 
     /** Fsyncs the directory itself, so that a file created in it survives a crash. */

@@ -130,7 +130,16 @@ public final class RecordLog implements AutoCloseable {
     public static RecordLog open(Path dir, long maxBytes, int segmentBytes, Durability durability,
                                  Duration groupCommitInterval, Replay replay) throws IOException {
         RecordLog log = new RecordLog(dir, maxBytes, segmentBytes, durability, groupCommitInterval);
-        log.recover(replay);
+        try {
+            log.recover(replay);
+        } catch (Throwable t) { // a failed open leaves the directory unlocked: the caller may fix it and retry
+            try {
+                log.close();
+            } catch (IOException | RuntimeException e) {
+                t.addSuppressed(e);
+            }
+            throw t;
+        }
         if (log.syncer != null) {
             log.syncer.start();
         }
