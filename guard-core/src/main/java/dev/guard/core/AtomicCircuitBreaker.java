@@ -4,6 +4,7 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.GuardSpi;
 import dev.guard.core.internal.LogLimiter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +51,7 @@ import java.util.function.Supplier;
  * rejection reads no clock: the scheduler moves the breaker on. Nothing is allocated unless a listener subscribed
  * to per-call events.
  */
-final class AtomicCircuitBreaker implements CircuitBreaker {
+final class AtomicCircuitBreaker implements CircuitBreaker, GuardSpi {
 
     private static final Logger LOG = LoggerFactory.getLogger(CircuitBreaker.class);
     private static final VarHandle PHASE;

@@ -4,6 +4,7 @@ import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.internal.GuardSpi;
 import dev.guard.core.testing.ManualClock;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -36,8 +37,8 @@ class BreakerMultiCollectorTest {
                 BreakerConfig.builder().consecutiveFailures(2).slowCallDuration(Duration.ofMillis(100))
                         .openWait(Duration.ofSeconds(10)).build(), "kafka-topic");
         breakers.breaker("db:main", BreakerConfig.defaults(), "jdbc-datasource");
-        orders.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", () -> 7));
-        orders.attach(BreakerMeasurement.counter("guard.kafka.rejected", "records rejected", () -> 3));
+        GuardSpi.attach(orders, BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", () -> 7));
+        GuardSpi.attach(orders, BreakerMeasurement.counter("guard.kafka.rejected", "records rejected", () -> 3));
         orders.onSuccess(orders.tryAcquire(), Duration.ofMillis(150).toNanos()); // slow
         orders.onFailure(orders.tryAcquire(), 0, new RuntimeException("x"));
         orders.onFailure(orders.tryAcquire(), 0, new RuntimeException("x")); // opens
