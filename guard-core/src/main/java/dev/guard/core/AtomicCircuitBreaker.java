@@ -2,13 +2,13 @@ package dev.guard.core;
 
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.LogLimiter;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -194,9 +194,7 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
     @Override
     public void onSuccesses(long permit, long count) {
         if (count <= 0) {
-            if (count < 0) {
-                throw new IllegalArgumentException("count must not be negative, was " + count);
-            }
+            Args.notNegative(count, "count");
             return;
         }
         Phase p = phase;
@@ -503,7 +501,7 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
 
     @Override
     public <T> Supplier<T> decorateSupplier(Supplier<T> supplier) {
-        Objects.requireNonNull(supplier, "supplier");
+        Args.notNull(supplier, "supplier");
         return () -> supply(supplier);
     }
 
@@ -529,7 +527,7 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
 
     @Override
     public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier) {
-        Objects.requireNonNull(supplier, "supplier");
+        Args.notNull(supplier, "supplier");
         return () -> {
             long limit = config.timeLimitNanos();
             return limit > 0 ? limitedStage(supplier, Duration.ofNanos(limit), limit) : UnboundedStage.of(this, supplier);
@@ -539,16 +537,16 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
     @Override
     public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
                                                                     Duration timeLimit) {
-        Objects.requireNonNull(supplier, "supplier");
+        Args.notNull(supplier, "supplier");
         long limit = positiveLimit(timeLimit);
         return () -> limitedStage(supplier, timeLimit, limit);
     }
 
     private static long positiveLimit(Duration timeLimit) {
-        if (timeLimit == null || timeLimit.isNegative() || timeLimit.isZero()) {
-            throw new IllegalArgumentException("timeLimit must be positive, was " + timeLimit);
+        if (timeLimit == null) { // an IllegalArgumentException, as it always was
+            throw new IllegalArgumentException("timeLimit must be positive, was null");
         }
-        return BreakerConfig.saturatedNanos(timeLimit);
+        return BreakerConfig.saturatedNanos(Args.positive(timeLimit, "timeLimit"));
     }
 
     NullPointerException nullStage() {
@@ -564,8 +562,8 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
     @Override
     public <T> T call(Callable<T> callable, java.util.concurrent.Executor executor, Duration timeLimit)
             throws Exception {
-        Objects.requireNonNull(callable, "callable");
-        Objects.requireNonNull(executor, "executor");
+        Args.notNull(callable, "callable");
+        Args.notNull(executor, "executor");
         long limitNanos = timeLimit == null ? 0 : positiveLimit(timeLimit);
         return TimeLimitedCall.onExecutor(this, scheduler, callable, executor, timeLimit, limitNanos);
     }

@@ -1,6 +1,7 @@
 package dev.guard.core;
 
-import java.util.Objects;
+import dev.guard.core.internal.Args;
+
 import java.util.function.DoubleSupplier;
 import java.util.regex.Pattern;
 
@@ -33,9 +34,9 @@ public record BreakerMeasurement(String name, Type type, String description, Dou
             throw new IllegalArgumentException("measurement name must be lower case and dotted "
                     + "(e.g. guard.kafka.buffered.records), was '" + name + "'");
         }
-        Objects.requireNonNull(type, "type");
-        Objects.requireNonNull(description, "description");
-        Objects.requireNonNull(value, "value");
+        Args.notNull(type, "type");
+        Args.notNull(description, "description");
+        Args.notNull(value, "value");
     }
 
     /** A gauge. */

@@ -4,13 +4,13 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.GuardSpi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -65,14 +65,14 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
 
     BreakerTransitions(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler,
                        boolean logTransitions) {
-        if (name == null || name.isBlank()) {
-            throw new IllegalArgumentException("breaker name must not be blank, was '" + name + "'");
+        if (name == null) { // an IllegalArgumentException, as it always was
+            throw new IllegalArgumentException("breaker name must not be blank, was 'null'");
         }
-        this.name = name;
-        this.kind = Objects.requireNonNull(kind, "kind");
-        this.config = Objects.requireNonNull(config, "config");
-        this.clock = Objects.requireNonNull(clock, "clock");
-        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        this.name = Args.notBlank(name, "breaker name");
+        this.kind = Args.notNull(kind, "kind");
+        this.config = Args.notNull(config, "config");
+        this.clock = Args.notNull(clock, "clock");
+        this.scheduler = Args.notNull(scheduler, "scheduler");
         this.listeners = new Listeners(name);
         this.lifecycle = new LifecycleEvents(listeners);
         this.measurements = new Measurements(listeners);
@@ -280,21 +280,21 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
 
     @Override
     public boolean recoverEarly(String reason) {
-        Objects.requireNonNull(reason, "reason");
+        Args.notNull(reason, "reason");
         Phase p = phase;
         return p.state == State.OPEN && transition(p, State.CLOSED, reason, 0) != null;
     }
 
     @Override
     public boolean tripEarly(String reason) {
-        Objects.requireNonNull(reason, "reason");
+        Args.notNull(reason, "reason");
         Phase p = phase;
         return p.state == State.CLOSED && transition(p, State.OPEN, reason, 1) != null;
     }
 
     @Override
     public void replaceConfig(BreakerConfig newConfig) {
-        Objects.requireNonNull(newConfig, "config");
+        Args.notNull(newConfig, "config");
         BreakerConfig old = config;
         config = newConfig;
         if (!old.sameWindowAs(newConfig)) {
@@ -309,7 +309,7 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
 
     @Override
     public boolean attach(BreakerMeasurement measurement) {
-        Objects.requireNonNull(measurement, "measurement");
+        Args.notNull(measurement, "measurement");
         if (!measurements.add(measurement)) {
             return false;
         }

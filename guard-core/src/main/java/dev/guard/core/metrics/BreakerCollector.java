@@ -5,6 +5,7 @@ import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
+import dev.guard.core.internal.Args;
 import io.prometheus.client.Collector;
 import io.prometheus.client.CounterMetricFamily;
 import io.prometheus.client.GaugeMetricFamily;
@@ -14,7 +15,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * A Prometheus simpleclient {@link Collector} exporting the breakers of a {@link BreakerRegistry}, for
@@ -51,7 +51,7 @@ public final class BreakerCollector extends Collector implements Collector.Descr
 
     /** A collector of the breakers of {@code breakers}; {@linkplain #register(io.prometheus.client.CollectorRegistry) register} it. */
     public BreakerCollector(BreakerRegistry breakers) {
-        this.breakers = Objects.requireNonNull(breakers, "breakers");
+        this.breakers = Args.notNull(breakers, "breakers");
     }
 
     /** The six families, with a sample per breaker (and per outcome or transition) as of now. */

@@ -8,6 +8,7 @@ import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.Args;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -24,7 +25,6 @@ import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -102,7 +102,7 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
      */
     @Override
     public void bindTo(MeterRegistry meterRegistry) {
-        Objects.requireNonNull(meterRegistry, "meterRegistry");
+        Args.notNull(meterRegistry, "meterRegistry");
         Binding binding;
         synchronized (bindings) {
             if (closed) {
@@ -357,7 +357,7 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
         private Duration cacheTtl = Duration.ofSeconds(1);
 
         private Builder(BreakerRegistry breakers) {
-            this.breakers = Objects.requireNonNull(breakers, "breakers");
+            this.breakers = Args.notNull(breakers, "breakers");
         }
 
         /** Tags added to every meter, as key/value pairs (e.g. {@code "app", "billing"}). */
@@ -387,11 +387,7 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
          * meter registry's clock); zero reads a fresh {@link CircuitBreaker#status()} on every meter read.
          */
         public Builder statusCacheTtl(Duration ttl) {
-            Objects.requireNonNull(ttl, "ttl");
-            if (ttl.isNegative()) {
-                throw new IllegalArgumentException("statusCacheTtl must not be negative, was " + ttl);
-            }
-            this.cacheTtl = ttl;
+            this.cacheTtl = Args.notNegative(ttl, "statusCacheTtl");
             return this;
         }
 

@@ -5,6 +5,7 @@ import dev.guard.core.BreakerRegistry;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.State;
+import dev.guard.core.internal.Args;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -19,7 +20,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * A Prometheus client_java 1.x {@link MultiCollector} (the {@code prometheus-metrics-*} libraries) exporting the
@@ -44,12 +44,12 @@ public final class BreakerMultiCollector implements MultiCollector {
 
     /** A collector of the breakers of {@code breakers}; {@linkplain #register(PrometheusRegistry) register} it. */
     public BreakerMultiCollector(BreakerRegistry breakers) {
-        this.breakers = Objects.requireNonNull(breakers, "breakers");
+        this.breakers = Args.notNull(breakers, "breakers");
     }
 
     /** Registers this collector with {@code registry} and returns it. */
     public BreakerMultiCollector register(PrometheusRegistry registry) {
-        Objects.requireNonNull(registry, "registry").register(this);
+        Args.notNull(registry, "registry").register(this);
         return this;
     }
 
