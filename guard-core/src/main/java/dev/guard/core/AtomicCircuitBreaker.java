@@ -530,7 +530,7 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
         Args.notNull(supplier, "supplier");
         return () -> {
             long limit = config.timeLimitNanos();
-            return limit > 0 ? limitedStage(supplier, Duration.ofNanos(limit), limit) : UnboundedStage.of(this, supplier);
+            return limit > 0 ? limitedStage(supplier, Duration.ofNanos(limit), limit) : limitedStage(supplier, null, 0);
         };
     }
 
