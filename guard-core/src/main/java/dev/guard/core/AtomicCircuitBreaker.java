@@ -41,7 +41,10 @@ import java.util.function.Supplier;
  * caller's stripe of the window and no rate evaluation (a success into a full window cannot raise a rate); no clock
  * reading unless the configuration measures durations or uses a time window. Failures add one to the thread's own
  * cell of an {@link OwnedCounter} (no atomic instruction either), the streak when that condition is on, and a rate
- * evaluation. In OPEN with automatic half-open, a
+ * evaluation. An outcome with a measured duration (above zero) also adds to two {@link OwnedCounter}s, the
+ * call-duration totals (made by the breaker's first such outcome); one reported without a duration, as every
+ * unmeasured call is, adds nothing. In OPEN with
+ * automatic half-open, a
  * rejection reads no clock: the scheduler moves the breaker on. Nothing is allocated unless a listener subscribed
  * to per-call events.
  *
@@ -308,6 +311,9 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
         Phase p = phase;
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
+        if (nanos > 0) {
+            timed(nanos);
+        }
         if (permit == p.token && p.recording) {
             OutcomeWindow w = p.window;
             if (w.timeBased() && now == NO_TIME) {
@@ -331,6 +337,13 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
         if (listeners.wants(EventKind.SUCCESS)) {
             publishSuccess(nanos, isSlow);
         }
+    }
+
+    /** A call's measured duration, for the call-duration totals; out of line, so that unmeasured calls pay one test. */
+    private void timed(long nanos) {
+        CallTotals t = callTotals();
+        t.calls.increment();
+        t.nanos.add(nanos);
     }
 
     /** Out of line: only subscribers to per-call events pay for it, and {@link #recordSuccess} stays small. */
@@ -358,6 +371,9 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
         Phase p = phase;
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
+        if (nanos > 0) {
+            timed(nanos);
+        }
         long nowMillis = clock.currentTimeMillis();
         if (lastFailureMillis.getOpaque() != nowMillis) { // failures within one millisecond write no shared line
             lastFailureMillis.setOpaque(nowMillis);

@@ -5,6 +5,7 @@ import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
 import dev.guard.core.internal.Args;
+import dev.guard.core.internal.CallDurations;
 import dev.guard.core.internal.GuardSpi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,14 +21,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * status snapshots, measurements and subscriptions. {@link AtomicCircuitBreaker}, its one subclass, adds the hot
  * path (permission and outcomes) and calls {@link #transition} when an outcome ends a period.
  */
-abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
+abstract class BreakerTransitions implements CircuitBreaker, GuardSpi, CallDurations {
 
     static final Logger LOG = LoggerFactory.getLogger(CircuitBreaker.class);
     private static final VarHandle PHASE;
+    private static final VarHandle TRANSITIONS;
+    private static final VarHandle CALL_TOTALS;
 
     static {
         try {
-            PHASE = MethodHandles.lookup().findVarHandle(BreakerTransitions.class, "phase", Phase.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            PHASE = lookup.findVarHandle(BreakerTransitions.class, "phase", Phase.class);
+            TRANSITIONS = lookup.findVarHandle(BreakerTransitions.class, "transitions", TransitionCounts.class);
+            CALL_TOTALS = lookup.findVarHandle(BreakerTransitions.class, "callTotals", CallTotals.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -56,12 +62,16 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
     /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
     final OwnedCounter rejected = new OwnedCounter();
     final LazyAdder slow = new LazyAdder();
+    /** Made by the first outcome with a measured duration: a breaker that measures none has none. */
+    private volatile CallTotals callTotals;
     /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
     final AtomicLong lastFailureMillis = new AtomicLong();
 
     private final LifecycleEvents lifecycle;
-    private final TransitionCounts transitions = new TransitionCounts();
-    private final Measurements measurements;
+    /** Made by the first transition: a breaker that never left CLOSED has none. */
+    private volatile TransitionCounts transitions;
+    /** Copied on write under {@link #listeners}' lock (see {@link Measurements}). */
+    private volatile BreakerMeasurement[] measurements = Measurements.NONE;
 
     BreakerTransitions(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler,
                        boolean logTransitions) {
@@ -75,7 +85,6 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
         this.scheduler = Args.notNull(scheduler, "scheduler");
         this.listeners = new Listeners(name);
         this.lifecycle = new LifecycleEvents(listeners);
-        this.measurements = new Measurements(listeners);
         this.logTransitions = logTransitions;
         long now = clock.nanoTime();
         // a random first period: a permit of another breaker is stale here (almost surely), never a valid one
@@ -148,7 +157,7 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
             return null;
         }
         afterSwap(expected, next, c, now);
-        transitions.count(expected.state, to);
+        countTransition(expected.state, to);
         if (logTransitions) {
             LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
         }
@@ -157,6 +166,15 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
         return next;
     }
 
+
+    private void countTransition(State from, State to) {
+        TransitionCounts counts = transitions;
+        if (counts == null) {
+            TRANSITIONS.compareAndSet(this, null, new TransitionCounts());
+            counts = transitions;
+        }
+        counts.count(from, to);
+    }
 
     /**
      * The winner of a swap: reshapes the new period's window if a configuration replaced meanwhile asks for another
@@ -310,8 +328,12 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
     @Override
     public boolean attach(BreakerMeasurement measurement) {
         Args.notNull(measurement, "measurement");
-        if (!measurements.add(measurement)) {
-            return false;
+        synchronized (listeners) {
+            BreakerMeasurement[] grown = Measurements.plus(measurements, measurement);
+            if (grown == null) {
+                return false;
+            }
+            measurements = grown;
         }
         if (listeners.wants(EventKind.ATTACHED)) {
             listeners.publish(new BreakerEvent.MeasurementAttached(name, measurement, clock.currentTimeMillis()));
@@ -321,7 +343,7 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
 
     @Override
     public java.util.List<BreakerMeasurement> measurements() {
-        return measurements.list();
+        return java.util.List.of(measurements);
     }
 
     // -------------------------------------------------------------------------------------------- events
@@ -352,7 +374,38 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi {
                 c.minimumCalls(), c.failureRateThreshold(), c.slowCallRateThreshold(), c.consecutiveFailures(),
                 lastFailureMillis.getOpaque(), p.enteredMillis, untilRecovery, p.openings,
                 windowSuccesses.sum() + otherSuccesses.sum(), windowFailures.sum() + otherFailures.sum(),
-                ignored.sum(), rejected.sum(), slow.sum(), transitions.asMap());
+                ignored.sum(), rejected.sum(), slow.sum(), TransitionCounts.asMap(transitions));
+    }
+
+    /**
+     * The call-duration totals, made by the first call that needs them: one allocation in a breaker's life, none
+     * per call after it.
+     */
+    final CallTotals callTotals() {
+        CallTotals t = callTotals;
+        if (t == null) {
+            CALL_TOTALS.compareAndSet(this, null, new CallTotals());
+            t = callTotals;
+        }
+        return t;
+    }
+
+    @Override
+    public long timedCalls() {
+        CallTotals t = callTotals;
+        return t == null ? 0 : t.calls.sum();
+    }
+
+    @Override
+    public long timedNanos() {
+        CallTotals t = callTotals;
+        return t == null ? 0 : t.nanos.sum();
+    }
+
+    /** Outcomes recorded with a measured duration and the sum of those durations: each thread adds to its own cell. */
+    static final class CallTotals {
+        final OwnedCounter calls = new OwnedCounter();
+        final OwnedCounter nanos = new OwnedCounter();
     }
 
     /** Probes in flight in the current HALF_OPEN phase (tests assert the limit). */

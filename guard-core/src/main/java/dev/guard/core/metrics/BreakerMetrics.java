@@ -9,7 +9,9 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
 import dev.guard.core.internal.Args;
+import dev.guard.core.internal.CallDurations;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,6 +28,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Binds the breakers of a {@link BreakerRegistry} to a Micrometer {@link MeterRegistry}. Every meter is tagged
@@ -260,6 +263,12 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
                         .tags(tags).description(MetricNames.FAILURE_RATE_HELP).register(meterRegistry));
                 add(Gauge.builder(MetricNames.SLOW_CALL_RATE, this, m -> MetricNames.finite(m.status().slowCallRate()))
                         .tags(tags).description(MetricNames.SLOW_CALL_RATE_HELP).register(meterRegistry));
+                if (CallDurations.measures(breaker)) {
+                    add(FunctionTimer.builder(MetricNames.CALL_DURATION, this,
+                                    m -> CallDurations.timedCalls(m.breaker), m -> CallDurations.timedNanos(m.breaker),
+                                    TimeUnit.NANOSECONDS)
+                            .tags(tags).description(MetricNames.CALL_DURATION_HELP).register(meterRegistry));
+                }
             }
             // Measurements attached before we subscribed (the subscription above covers those after).
             for (BreakerMeasurement m : breaker.measurements()) {

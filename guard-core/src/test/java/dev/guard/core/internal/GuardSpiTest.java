@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The guards' SPI is off the user-facing interface, and works for any breaker. */
+/** The guards' SPI (and the exporters' call durations) is off the user-facing interface, and works for any breaker. */
 class GuardSpiTest {
 
     @Test
@@ -50,6 +50,9 @@ class GuardSpiTest {
         assertThatThrownBy(() -> GuardSpi.onSuccesses(foreign, 42L, -2))
                 .isExactlyInstanceOf(IllegalArgumentException.class).hasMessage("count must not be negative, was -2");
         assertThat(GuardSpi.attach(foreign, BreakerMeasurement.gauge("g", "g", () -> 0))).isFalse();
+        assertThat(calls).isEmpty();
+        assertThat(CallDurations.measures(foreign)).isFalse();
+        assertThat(CallDurations.timedCalls(foreign)).isZero();
         assertThat(calls).isEmpty();
         assertThatThrownBy(() -> GuardSpi.attach(foreign, null))
                 .isExactlyInstanceOf(NullPointerException.class).hasMessage("measurement must not be null");

@@ -61,6 +61,10 @@ class BreakerMultiCollectorTest {
                 .contains("# TYPE guard_breaker_slow_call_rate gauge")
                 .contains("guard_kafka_buffered_records{kind=\"kafka-topic\",name=\"kafka:orders\"} 7.0")
                 .contains("guard_kafka_rejected_total{kind=\"kafka-topic\",name=\"kafka:orders\"} 3.0")
+                .contains("# TYPE guard_breaker_call_duration_seconds summary")
+                .contains("guard_breaker_call_duration_seconds_count{kind=\"kafka-topic\",name=\"kafka:orders\"} 1")
+                .contains("guard_breaker_call_duration_seconds_sum{kind=\"kafka-topic\",name=\"kafka:orders\"} 0.15")
+                .doesNotContain("guard_breaker_call_duration_seconds_count{kind=\"jdbc-datasource\"")
                 .doesNotContain("NaN");
     }
 
@@ -73,7 +77,7 @@ class BreakerMultiCollectorTest {
         assertThat(scrape()).doesNotContain("name=\"gone\"");
         assertThat(collector.getPrometheusNames()).containsExactly("guard_breaker_state", "guard_breaker_calls",
                 "guard_breaker_slow_calls", "guard_breaker_transitions", "guard_breaker_failure_rate",
-                "guard_breaker_slow_call_rate");
+                "guard_breaker_slow_call_rate", "guard_breaker_call_duration_seconds");
         // two exporters of the same families in one registry would publish every series twice
         assertThatThrownBy(() -> new BreakerMultiCollector(breakers).register(prometheus))
                 .isInstanceOf(IllegalStateException.class);
