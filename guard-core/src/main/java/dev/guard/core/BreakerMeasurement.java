@@ -6,8 +6,8 @@ import java.util.function.DoubleSupplier;
 import java.util.regex.Pattern;
 
 /**
- * A measurement of what a breaker guards, attached by the guard (a topic's buffer depth, its replays, ...) with
- * {@link CircuitBreaker#attach(BreakerMeasurement)}. The metrics exporters publish it next to the breaker's own
+ * A measurement of what a breaker guards, attached by the project's guard (a topic's buffer depth, its replays, ...)
+ * and listed by {@link CircuitBreaker#measurements()}. The metrics exporters publish it next to the breaker's own
  * meters, with the same {@code name} and {@code kind} tags: a Micrometer gauge or function counter named
  * {@link #name()}, or a Prometheus family with dots turned into underscores.
  *
