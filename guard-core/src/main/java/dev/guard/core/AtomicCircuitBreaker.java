@@ -1,30 +1,17 @@
 package dev.guard.core;
 
 import dev.guard.core.event.BreakerEvent;
-import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
-import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.LogLimiter;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -40,25 +27,36 @@ import java.util.function.Supplier;
  * is stale: it reaches the totals and per-call events, never a window, streak or probe count. A timer acts only
  * if its own phase is still the current one.
  *
+ * <p><b>Permits are bit-packed keys.</b> Bits 63..{@value #SLOT_BITS} of a permit hold the period number
+ * ({@link Phase#gen}, new for every phase, the first one random so that another breaker's permit is stale here);
+ * the low {@value #SLOT_BITS} bits ({@link #SLOT_MASK}) hold 0 for a permit of a state that permits every call, or
+ * {@code 1 + slot} for a HALF_OPEN probe. So {@code permit & ~SLOT_MASK == phase.token} tells a current permit
+ * from a stale one with one comparison, and {@link #NO_PERMIT} ({@code -1}, every bit set) is never a valid one
+ * (the period number stays below {@code 2^(63 - SLOT_BITS)}). Event order is a separate number, not a key:
+ * {@link Phase#order} numbers transitions and resets for {@link LifecycleEvents}.
+ *
  * <p>Hot path in CLOSED: {@code tryAcquire} is one volatile read and a field test; {@code onSuccess} compares the
  * permit with the phase's token and, into a full window without failures, makes one plain store to the calling
  * thread's own counter cell ({@link OwnedCounter}: no atomic instruction); otherwise one CAS on the index of the
  * caller's stripe of the window and no rate evaluation (a success into a full window cannot raise a rate); no clock
  * reading unless the configuration measures durations or uses a time window. Failures add one to the thread's own
  * cell of an {@link OwnedCounter} (no atomic instruction either), the streak when that condition is on, and a rate
- * evaluation. In OPEN with automatic half-open, a
+ * evaluation. An outcome with a measured duration (above zero) also adds to two {@link OwnedCounter}s, the
+ * call-duration totals (made by the breaker's first such outcome); one reported without a duration, as every
+ * unmeasured call is, adds nothing. In OPEN with
+ * automatic half-open, a
  * rejection reads no clock: the scheduler moves the breaker on. Nothing is allocated unless a listener subscribed
  * to per-call events.
+ *
+ * <p>This class holds only the call path (permission, outcomes and their verdicts, the call wrappers),
+ * which stays in one class so that the JIT sees and inlines it whole; that is why it exceeds the house's file
+ * size. Everything off that path (state, transitions, timers, admin, status, measurements) is
+ * {@link BreakerTransitions}'.
  */
-final class AtomicCircuitBreaker implements CircuitBreaker {
+final class AtomicCircuitBreaker extends BreakerTransitions {
 
-    private static final Logger LOG = LoggerFactory.getLogger(CircuitBreaker.class);
-    private static final VarHandle PHASE;
-    private static final VarHandle TRANSITION_COUNTS;
     private static final MethodHandle THROWN_BY_CALL;
     private static final long NO_TIME = Long.MIN_VALUE;
-    private static final State[] STATES = State.values();
-    private static final BreakerMeasurement[] NO_MEASUREMENTS = new BreakerMeasurement[0];
     /** Low bits of a permit: 0 for a non-probe, {@code 1 + slot} for a HALF_OPEN probe. */
     static final int SLOT_BITS = 7;
     private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
@@ -67,9 +65,6 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     static {
         try {
-            PHASE = MethodHandles.lookup().findVarHandle(AtomicCircuitBreaker.class, "phase", Phase.class);
-            TRANSITION_COUNTS = MethodHandles.lookup().findVarHandle(AtomicCircuitBreaker.class, "transitionCounts",
-                    AtomicLongArray.class);
             THROWN_BY_CALL = MethodHandles.lookup().findVirtual(AtomicCircuitBreaker.class, "thrownByCall",
                     MethodType.methodType(void.class, long.class, boolean.class, long.class, Throwable.class));
         } catch (ReflectiveOperationException e) {
@@ -77,41 +72,10 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         }
     }
 
-    private final String name;
-    private final String kind;
-    private final Clock clock;
-    private final Scheduler scheduler;
-    private final Listeners listeners;
-    /** Whether each transition writes its log line (see {@link BreakerRegistry.Builder#logTransitions}). */
-    private final boolean logTransitions;
     /** {@link #thrownByCall} bound to this breaker; see {@link #failedCall}. */
     private final MethodHandle thrownByCall;
-
-    private volatile Phase phase;
-    private volatile BreakerConfig config;
-    /** Set when the scheduler stopped (its registry closed): OPEN phases then check their deadline on acquisition. */
-    private volatile boolean timersStopped;
-
-    /** Successes judged in a window; each thread adds to its own cell, so healthy traffic shares no line. */
-    private final OwnedCounter windowSuccesses = new OwnedCounter();
-    private final OwnedCounter windowFailures = new OwnedCounter();
-    /** Outcomes outside a window (probes, stale permits): made by the first. */
-    private final LazyAdder otherSuccesses = new LazyAdder();
-    private final LazyAdder otherFailures = new LazyAdder();
-    private final LazyAdder ignored = new LazyAdder();
-    /** Rejections: each rejecting thread adds to its own cell, so an open breaker's callers share no line. */
-    private final OwnedCounter rejected = new OwnedCounter();
-    private final LazyAdder slow = new LazyAdder();
-    /** Transitions by (from, to); made by the first transition: a breaker that never left CLOSED has none. */
-    private volatile AtomicLongArray transitionCounts;
-    /** Its own object: a failure must not invalidate the cache line holding {@link #phase}, read by every call. */
-    private final AtomicLong lastFailureMillis = new AtomicLong();
     /** A throwing user predicate is logged at most once a minute. */
     final LogLimiter predicateWarnings;
-    /** Copied on write under {@link #listeners}' lock (attachments are rare, reads are scrapes). */
-    private volatile BreakerMeasurement[] measurements = NO_MEASUREMENTS;
-
-    private final LifecycleEvents lifecycle;
 
     AtomicCircuitBreaker(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler) {
         this(name, kind, config, clock, scheduler, true);
@@ -119,49 +83,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     AtomicCircuitBreaker(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler,
                          boolean logTransitions) {
-        if (name == null || name.isBlank()) {
-            throw new IllegalArgumentException("breaker name must not be blank, was '" + name + "'");
-        }
-        this.name = name;
-        this.kind = Objects.requireNonNull(kind, "kind");
-        this.config = Objects.requireNonNull(config, "config");
-        this.clock = Objects.requireNonNull(clock, "clock");
+        super(name, kind, config, clock, scheduler, logTransitions);
         this.predicateWarnings = new LogLimiter(clock, LogLimiter.ONE_MINUTE_NANOS);
-        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
-        this.listeners = new Listeners(name);
-        this.lifecycle = new LifecycleEvents(listeners);
-        this.logTransitions = logTransitions;
         this.thrownByCall = THROWN_BY_CALL.bindTo(this);
-        long now = clock.nanoTime();
-        // a random first period: a permit of another breaker is stale here (almost surely), never a valid one
-        long firstPeriod = 1 + java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40);
-        this.phase = Phase.recordingPhase(State.CLOSED, 0, firstPeriod, now, clock.currentTimeMillis(),
-                OutcomeWindow.of(config, now));
-    }
-
-    /** Whether transitions write their log line. */
-    boolean logsTransitions() {
-        return logTransitions;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String kind() {
-        return kind;
-    }
-
-    @Override
-    public State state() {
-        return phase.state;
-    }
-
-    @Override
-    public BreakerConfig config() {
-        return config;
     }
 
     // ------------------------------------------------------------------------------------------ permission
@@ -273,9 +197,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     @Override
     public void onSuccesses(long permit, long count) {
         if (count <= 0) {
-            if (count < 0) {
-                throw new IllegalArgumentException("count must not be negative, was " + count);
-            }
+            Args.notNegative(count, "count");
             return;
         }
         Phase p = phase;
@@ -309,7 +231,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         recordIgnored(permit, null);
     }
 
-    private void recordResult(long permit, long nanos, long now, Object result) {
+    void recordResult(long permit, long nanos, long now, Object result) {
         Predicate<Object> failOn = config.failOnResult();
         if (failOn == null) {
             recordSuccess(permit, nanos, now);
@@ -337,7 +259,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     private static final int AS_FAILURE = 1;
     private static final int AS_IGNORED = 2;
 
-    private void recordThrown(long permit, long nanos, long now, Throwable error) {
+    void recordThrown(long permit, long nanos, long now, Throwable error) {
         int verdict = classify(permit, error);
         if (verdict == AS_FAILURE) {
             recordFailure(permit, nanos, now, error);
@@ -389,6 +311,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         Phase p = phase;
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
+        if (nanos > 0) {
+            timed(nanos);
+        }
         if (permit == p.token && p.recording) {
             OutcomeWindow w = p.window;
             if (w.timeBased() && now == NO_TIME) {
@@ -412,6 +337,13 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         if (listeners.wants(EventKind.SUCCESS)) {
             publishSuccess(nanos, isSlow);
         }
+    }
+
+    /** A call's measured duration, for the call-duration totals; out of line, so that unmeasured calls pay one test. */
+    private void timed(long nanos) {
+        CallTotals t = callTotals();
+        t.calls.increment();
+        t.nanos.add(nanos);
     }
 
     /** Out of line: only subscribers to per-call events pay for it, and {@link #recordSuccess} stays small. */
@@ -439,6 +371,9 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         Phase p = phase;
         BreakerConfig c = config;
         boolean isSlow = nanos > c.slowCallDurationNanos();
+        if (nanos > 0) {
+            timed(nanos);
+        }
         long nowMillis = clock.currentTimeMillis();
         if (lastFailureMillis.getOpaque() != nowMillis) { // failures within one millisecond write no shared line
             lastFailureMillis.setOpaque(nowMillis);
@@ -582,7 +517,7 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     @Override
     public <T> Supplier<T> decorateSupplier(Supplier<T> supplier) {
-        Objects.requireNonNull(supplier, "supplier");
+        Args.notNull(supplier, "supplier");
         return () -> supply(supplier);
     }
 
@@ -608,56 +543,26 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
 
     @Override
     public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier) {
-        Objects.requireNonNull(supplier, "supplier");
+        Args.notNull(supplier, "supplier");
         return () -> {
             long limit = config.timeLimitNanos();
-            return limit > 0 ? limitedStage(supplier, Duration.ofNanos(limit), limit) : stage(supplier);
+            return limit > 0 ? limitedStage(supplier, Duration.ofNanos(limit), limit) : limitedStage(supplier, null, 0);
         };
     }
 
     @Override
     public <T> Supplier<CompletionStage<T>> decorateCompletionStage(Supplier<? extends CompletionStage<T>> supplier,
                                                                     Duration timeLimit) {
-        Objects.requireNonNull(supplier, "supplier");
+        Args.notNull(supplier, "supplier");
         long limit = positiveLimit(timeLimit);
         return () -> limitedStage(supplier, timeLimit, limit);
     }
 
     private static long positiveLimit(Duration timeLimit) {
-        if (timeLimit == null || timeLimit.isNegative() || timeLimit.isZero()) {
-            throw new IllegalArgumentException("timeLimit must be positive, was " + timeLimit);
+        if (timeLimit == null) { // an IllegalArgumentException, as it always was
+            throw new IllegalArgumentException("timeLimit must be positive, was null");
         }
-        return BreakerConfig.saturatedNanos(timeLimit);
-    }
-
-    private <T> CompletionStage<T> stage(Supplier<? extends CompletionStage<T>> supplier) {
-        long permit = tryAcquire();
-        if (permit == NO_PERMIT) {
-            return CompletableFuture.failedFuture(rejection());
-        }
-        long start = clock.nanoTime();
-        CompletionStage<T> stage;
-        try {
-            stage = supplier.get();
-        } catch (Throwable t) {
-            long end = clock.nanoTime();
-            recordThrownByCall(permit, end - start, end, t);
-            return CompletableFuture.failedFuture(t);
-        }
-        if (stage == null) {
-            release(permit);
-            return CompletableFuture.failedFuture(nullStage());
-        }
-        return stage.whenComplete((value, error) -> {
-            long end = clock.nanoTime();
-            if (error == null) {
-                recordResult(permit, end - start, end, value);
-            } else {
-                Throwable cause = error instanceof CompletionException && error.getCause() != null
-                        ? error.getCause() : error;
-                recordThrown(permit, end - start, end, cause);
-            }
-        });
+        return BreakerConfig.saturatedNanos(Args.positive(timeLimit, "timeLimit"));
     }
 
     NullPointerException nullStage() {
@@ -673,8 +578,8 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
     @Override
     public <T> T call(Callable<T> callable, java.util.concurrent.Executor executor, Duration timeLimit)
             throws Exception {
-        Objects.requireNonNull(callable, "callable");
-        Objects.requireNonNull(executor, "executor");
+        Args.notNull(callable, "callable");
+        Args.notNull(executor, "executor");
         long limitNanos = timeLimit == null ? 0 : positiveLimit(timeLimit);
         return TimeLimitedCall.onExecutor(this, scheduler, callable, executor, timeLimit, limitNanos);
     }
@@ -693,286 +598,5 @@ final class AtomicCircuitBreaker implements CircuitBreaker {
         } else {
             recordFailure(permit, nanos, NO_TIME, new CallTimeoutException(name, limit));
         }
-    }
-
-    // -------------------------------------------------------------------------------------- transitions
-
-    /**
-     * Moves from {@code expected} to {@code to}: the next phase is built whole, then published by one CAS. Only
-     * the thread whose CAS succeeds performs the side effects; a failed CAS means another thread already moved the
-     * breaker on, which is fine.
-     */
-    Phase transition(Phase expected, State to, String reason, int openings) {
-        return transition(expected, to, reason, openings, false);
-    }
-
-    /** {@code resetFollows}: a reset event will follow this transition's, and takes the next lifecycle number. */
-    private Phase transition(Phase expected, State to, String reason, int openings, boolean resetFollows) {
-        BreakerConfig c = config;
-        long seq = expected.seq + 1;
-        long gen = expected.gen + 1;
-        long now = clock.nanoTime();
-        long millis = clock.currentTimeMillis();
-        Phase next;
-        switch (to) {
-            case OPEN:
-                next = Phase.open(seq, gen, openings, c.backoff().waitNanos(Math.max(1, openings)), now, millis,
-                        expected, c.writableStackTrace(), name, clock);
-                break;
-            case HALF_OPEN:
-                next = Phase.halfOpen(seq, gen, openings, now, millis, expected, c.writableStackTrace(), name, clock);
-                break;
-            case CLOSED:
-            case METRICS_ONLY:
-                next = Phase.recordingPhase(to, seq, gen, now, millis, OutcomeWindow.of(c, now));
-                break;
-            default:
-                next = Phase.admin(to, seq, gen, now, millis, expected, c.writableStackTrace(), name, clock);
-        }
-        next.order = expected.order + (resetFollows ? 2 : 1);
-        if (!PHASE.compareAndSet(this, expected, next)) {
-            return null;
-        }
-        afterSwap(expected, next, c, now);
-        countTransition(expected.state, to);
-        if (logTransitions) {
-            LOG.info("Circuit '{}' {} -> {}: {}", name, expected.state, to, reason);
-        }
-        lifecycle.publish(expected.order + 1, new BreakerEvent.StateTransition(name, kind, expected.state, to, reason,
-                seq, statusOf(next), next.enteredMillis));
-        return next;
-    }
-
-    private void countTransition(State from, State to) {
-        AtomicLongArray counts = transitionCounts;
-        if (counts == null) {
-            TRANSITION_COUNTS.compareAndSet(this, null, new AtomicLongArray(STATES.length * STATES.length));
-            counts = transitionCounts;
-        }
-        counts.incrementAndGet(from.ordinal() * STATES.length + to.ordinal());
-    }
-
-    /**
-     * The winner of a swap: reshapes the new period's window if a configuration replaced meanwhile asks for another
-     * shape (replaceConfig reads the phase after writing the config; this reads the config after the swap, so one
-     * of the two sees the other), ends the old period's timer and starts the new one's.
-     */
-    private void afterSwap(Phase old, Phase next, BreakerConfig c, long now) {
-        BreakerConfig latest = config;
-        if (latest != c && next.recording) {
-            next.reshape(latest, now);
-        }
-        Scheduler.Cancellable previous = old.timer;
-        if (previous != null) {
-            previous.cancel();
-        }
-        Scheduler.Cancellable t = null;
-        if (next.state == State.OPEN && c.automaticHalfOpen()) {
-            t = schedule(() -> onTimer(next), next.openUntilNanos - next.enteredNanos);
-        } else if (next.state == State.HALF_OPEN && c.maxWaitInHalfOpenNanos() > 0) {
-            t = schedule(() -> onTimer(next), c.maxWaitInHalfOpenNanos());
-        }
-        if (t != null && t != Scheduler.NOT_SCHEDULED) {
-            next.timer = t;
-            next.deadlineUnwatched = false; // the timer now ends the period: rejections read no clock
-            if (phase != next) { // already left: whoever left it may have missed this timer
-                t.cancel();
-            }
-        }
-    }
-
-    /** {@link Scheduler#schedule}, a scheduler that throws taken as one that stopped (logged). */
-    private Scheduler.Cancellable schedule(Runnable task, long delayNanos) {
-        try {
-            return scheduler.schedule(task, delayNanos);
-        } catch (RuntimeException e) {
-            LOG.warn("Circuit '{}': the scheduler refused a timer ({}); calls check the deadline instead", name,
-                    e.toString());
-            return Scheduler.NOT_SCHEDULED;
-        }
-    }
-
-    /** A timer of phase {@code of}: does nothing unless that phase is still the current one. */
-    private void onTimer(Phase of) {
-        if (phase != of) {
-            return;
-        }
-        if (of.state == State.OPEN) {
-            transition(of, State.HALF_OPEN, "open wait elapsed", of.openings);
-        } else if (of.state == State.HALF_OPEN) {
-            transition(of, State.OPEN, "no probe verdict within maxWaitInHalfOpen ("
-                    + config.maxWaitInHalfOpenNanos() / 1_000_000 + " ms)", of.openings + 1);
-        }
-    }
-
-    /** The registry's scheduler stopped: from now on OPEN phases check their own deadline. */
-    void timersStopped() {
-        timersStopped = true;
-    }
-
-    /**
-     * Moves to {@code to} (an admin move, or with {@code reset} a reset, which also starts a new CLOSED period when
-     * already CLOSED); returns the phase it installed, or the current one if it had nothing to do.
-     */
-    private Phase moveTo(State to, String reason, boolean reset) {
-        while (true) {
-            Phase p = phase;
-            if (p.state == to && !reset) {
-                return p;
-            }
-            if (p.state == to) {
-                // CLOSED -> CLOSED: a reset starts a new period (fresh window and streak) and publishes no
-                // transition; outcomes of permits granted before it are stale.
-                long now = clock.nanoTime();
-                BreakerConfig c = config;
-                Phase next = Phase.recordingPhase(State.CLOSED, p.seq, p.gen + 1, now, clock.currentTimeMillis(),
-                        OutcomeWindow.of(c, now));
-                next.order = p.order + 1;
-                if (PHASE.compareAndSet(this, p, next)) {
-                    afterSwap(p, next, c, now);
-                    return next;
-                }
-                continue;
-            }
-            Phase next = transition(p, to, reason, 0, reset);
-            if (next != null) {
-                return next;
-            }
-        }
-    }
-
-    @Override
-    public void reset() {
-        Phase installed = moveTo(State.CLOSED, "reset", true);
-        // its lifecycle number was taken by the swap: after the transition that installed the period, before any
-        // transition that follows it
-        lifecycle.publish(installed.order, new BreakerEvent.Reset(name, clock.currentTimeMillis()));
-    }
-
-    @Override
-    public void forceOpen() {
-        moveTo(State.FORCED_OPEN, "forced open", false);
-    }
-
-    @Override
-    public void disable() {
-        moveTo(State.DISABLED, "disabled", false);
-    }
-
-    @Override
-    public void metricsOnly() {
-        moveTo(State.METRICS_ONLY, "metrics only", false);
-    }
-
-    @Override
-    public void close() {
-        Phase p = phase;
-        if (p.state != State.CLOSED) {
-            moveTo(State.CLOSED, "closed by operator", false);
-        }
-    }
-
-    @Override
-    public boolean recoverEarly(String reason) {
-        Objects.requireNonNull(reason, "reason");
-        Phase p = phase;
-        return p.state == State.OPEN && transition(p, State.CLOSED, reason, 0) != null;
-    }
-
-    @Override
-    public boolean tripEarly(String reason) {
-        Objects.requireNonNull(reason, "reason");
-        Phase p = phase;
-        return p.state == State.CLOSED && transition(p, State.OPEN, reason, 1) != null;
-    }
-
-    @Override
-    public void replaceConfig(BreakerConfig newConfig) {
-        Objects.requireNonNull(newConfig, "config");
-        BreakerConfig old = config;
-        config = newConfig;
-        if (!old.sameWindowAs(newConfig)) {
-            // The current period keeps its permits and its phase (a trip racing this still wins its CAS) but gets a
-            // window of the new shape; a period that starts meanwhile reshapes itself (see afterSwap).
-            phase.reshape(newConfig, clock.nanoTime());
-        }
-        LOG.info("Circuit '{}' configuration replaced in state {}: {}", name, phase.state, newConfig);
-    }
-
-    // -------------------------------------------------------------------------------------- measurements
-
-    @Override
-    public boolean attach(BreakerMeasurement measurement) {
-        Objects.requireNonNull(measurement, "measurement");
-        synchronized (listeners) {
-            BreakerMeasurement[] current = measurements;
-            for (BreakerMeasurement m : current) {
-                if (m.name().equals(measurement.name())) {
-                    return false;
-                }
-            }
-            BreakerMeasurement[] grown = java.util.Arrays.copyOf(current, current.length + 1);
-            grown[current.length] = measurement;
-            measurements = grown;
-        }
-        if (listeners.wants(EventKind.ATTACHED)) {
-            listeners.publish(new BreakerEvent.MeasurementAttached(name, measurement, clock.currentTimeMillis()));
-        }
-        return true;
-    }
-
-    @Override
-    public java.util.List<BreakerMeasurement> measurements() {
-        return java.util.List.of(measurements);
-    }
-
-    // -------------------------------------------------------------------------------------------- events
-
-    @Override
-    public Subscription subscribe(Set<EventKind> kinds, BreakerListener listener) {
-        return listeners.add(EventKind.mask(kinds), listener);
-    }
-
-    // -------------------------------------------------------------------------------------------- status
-
-    @Override
-    public BreakerStatus status() {
-        return statusOf(phase);
-    }
-
-    private BreakerStatus statusOf(Phase p) {
-        BreakerConfig c = config;
-        OutcomeWindow w = p.window;
-        long now = clock.nanoTime();
-        long calls = w.calls(now);
-        boolean ready = calls >= c.minimumCalls() && calls > 0;
-        double failureRate = ready ? w.failures(now) * 100.0 / calls : 0.0;
-        double slowRate = ready ? w.slowCalls(now) * 100.0 / calls : 0.0;
-        long untilRecovery = p.state == State.OPEN ? Math.max(0, (p.openUntilNanos - now) / 1_000_000) : 0;
-        Map<String, Long> transitions = new LinkedHashMap<>();
-        AtomicLongArray counts = transitionCounts;
-        for (int i = 0; counts != null && i < counts.length(); i++) {
-            long n = counts.get(i);
-            if (n > 0) {
-                transitions.put(STATES[i / STATES.length] + "->" + STATES[i % STATES.length], n);
-            }
-        }
-        return new BreakerStatus(name, kind, p.state, p.streak.get(),
-                p.probeSuccesses == null ? 0 : p.probeSuccesses.get(), failureRate, slowRate, calls,
-                c.minimumCalls(), c.failureRateThreshold(), c.slowCallRateThreshold(), c.consecutiveFailures(),
-                lastFailureMillis.getOpaque(), p.enteredMillis, untilRecovery, p.openings,
-                windowSuccesses.sum() + otherSuccesses.sum(), windowFailures.sum() + otherFailures.sum(),
-                ignored.sum(), rejected.sum(), slow.sum(), Collections.unmodifiableMap(transitions));
-    }
-
-    /** Probes in flight in the current HALF_OPEN phase (tests assert the limit). */
-    int probesInFlight() {
-        Phase p = phase;
-        return p.probes == null ? 0 : Long.bitCount(p.probes.get());
-    }
-
-    @Override
-    public String toString() {
-        return "CircuitBreaker{" + name + ", " + phase.state + "}";
     }
 }

@@ -1,5 +1,7 @@
 package dev.guard.core;
 
+import dev.guard.core.internal.Args;
+
 import java.time.Duration;
 
 /**
@@ -39,16 +41,15 @@ public interface Backoff {
         if (cap < init) {
             throw new IllegalArgumentException("backoff.max (" + max + ") must be >= backoff.initial (" + initial + ")");
         }
-        if (!(jitter >= 0.0 && jitter <= 1.0)) {
-            throw new IllegalArgumentException("backoff.jitter must be within [0, 1], was " + jitter);
-        }
+        Args.within(jitter, 0.0, 1.0, "backoff.jitter");
         return new ExponentialBackoff(init, multiplier, cap, jitter);
     }
 
+    /** {@code d} in nanoseconds if positive; a missing one is an IllegalArgumentException here, as it always was. */
     private static long positive(String field, Duration d) {
-        if (d == null || d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(field + " must be a positive duration, was " + d);
+        if (d == null) {
+            throw new IllegalArgumentException(field + " must be positive, was null");
         }
-        return BreakerConfig.saturatedNanos(d);
+        return BreakerConfig.saturatedNanos(Args.positive(d, field));
     }
 }

@@ -1,7 +1,8 @@
 package dev.guard.core;
 
+import dev.guard.core.internal.Args;
+
 import java.time.Duration;
-import java.util.Objects;
 import java.util.function.Predicate;
 
 /**
@@ -307,19 +308,19 @@ public final class BreakerConfig {
 
         /** Failures in a row that open the breaker; 0 turns the condition off. */
         public Builder consecutiveFailures(int count) {
-            this.consecutiveFailures = atLeast("consecutiveFailures", count, 0);
+            this.consecutiveFailures = Args.atLeast(count, 0, "consecutiveFailures");
             return this;
         }
 
         /** Failure-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
         public Builder failureRateThreshold(double percent) {
-            this.failureRateThreshold = percent("failureRateThreshold", percent);
+            this.failureRateThreshold = Args.within(percent, 0.0, 100.0, "failureRateThreshold");
             return this;
         }
 
         /** Slow-call-rate threshold in percent, in (0, 100]; 0 turns the condition off. */
         public Builder slowCallRateThreshold(double percent) {
-            this.slowCallRateThreshold = percent("slowCallRateThreshold", percent);
+            this.slowCallRateThreshold = Args.within(percent, 0.0, 100.0, "slowCallRateThreshold");
             return this;
         }
 
@@ -329,30 +330,27 @@ public final class BreakerConfig {
                 this.slowCallDurationNanos = Long.MAX_VALUE;
                 return this;
             }
-            if (duration.isNegative() || duration.isZero()) {
-                throw new IllegalArgumentException("slowCallDuration must be positive, was " + duration);
-            }
-            this.slowCallDurationNanos = saturatedNanos(duration);
+            this.slowCallDurationNanos = saturatedNanos(Args.positive(duration, "slowCallDuration"));
             return this;
         }
 
         /** The window: the last {@code calls} calls. */
         public Builder countWindow(int calls) {
             this.windowType = WindowType.COUNT;
-            this.windowSize = range("windowSize", calls, 1, 1 << 20);
+            this.windowSize = Args.within(calls, 1, 1 << 20, "windowSize");
             return this;
         }
 
         /** The window: the calls of the last {@code seconds} seconds. */
         public Builder timeWindow(int seconds) {
             this.windowType = WindowType.TIME;
-            this.windowSize = range("windowSize", seconds, 1, 3600);
+            this.windowSize = Args.within(seconds, 1, 3600, "windowSize");
             return this;
         }
 
         /** Calls the window must hold before rates can trip; at least 1. */
         public Builder minimumCalls(int calls) {
-            this.minimumCalls = atLeast("minimumCalls", calls, 1);
+            this.minimumCalls = Args.atLeast(calls, 1, "minimumCalls");
             return this;
         }
 
@@ -364,28 +362,28 @@ public final class BreakerConfig {
 
         /** Any open-wait policy, e.g. {@link Backoff#exponential(Duration, double, Duration, double)}. */
         public Builder backoff(Backoff backoff) {
-            this.backoff = Objects.requireNonNull(backoff, "backoff");
+            this.backoff = Args.notNull(backoff, "backoff");
             return this;
         }
 
         /** Probes admitted at the same time in HALF_OPEN; 1 to {@value #MAX_PROBES}. */
         public Builder halfOpenMaxCalls(int calls) {
-            this.halfOpenMaxCalls = range("halfOpenMaxCalls", calls, 1, MAX_PROBES);
+            this.halfOpenMaxCalls = Args.within(calls, 1, MAX_PROBES, "halfOpenMaxCalls");
             return this;
         }
 
         /** Successful probes that close a HALF_OPEN breaker; at least 1. */
         public Builder successThreshold(int successes) {
-            this.successThreshold = atLeast("successThreshold", successes, 1);
+            this.successThreshold = Args.atLeast(successes, 1, "successThreshold");
             return this;
         }
 
         /** Bound on HALF_OPEN without a verdict (a probe that never completes); then it re-opens. Zero: unbounded. */
         public Builder maxWaitInHalfOpen(Duration wait) {
-            if (wait == null || wait.isNegative()) {
-                throw new IllegalArgumentException("maxWaitInHalfOpen must be zero or positive, was " + wait);
+            if (wait == null) { // an IAE, as it always was: a caller may catch it with the other bad values
+                throw new IllegalArgumentException("maxWaitInHalfOpen must not be negative, was null");
             }
-            this.maxWaitInHalfOpenNanos = saturatedNanos(wait);
+            this.maxWaitInHalfOpenNanos = saturatedNanos(Args.notNegative(wait, "maxWaitInHalfOpen"));
             return this;
         }
 
@@ -397,19 +395,19 @@ public final class BreakerConfig {
 
         /** Which exceptions count as failures (default: all); the others count as successes. */
         public Builder recordFailureIf(Predicate<Throwable> predicate) {
-            this.recordFailureIf = Objects.requireNonNull(predicate, "recordFailureIf");
+            this.recordFailureIf = Args.notNull(predicate, "recordFailureIf");
             return this;
         }
 
         /** Which exceptions are ignored: permit released, counted nowhere (default: none). */
         public Builder ignoreIf(Predicate<Throwable> predicate) {
-            this.ignoreIf = Objects.requireNonNull(predicate, "ignoreIf");
+            this.ignoreIf = Args.notNull(predicate, "ignoreIf");
             return this;
         }
 
         /** Which returned values count as failures (default: none). */
         public Builder failOnResult(Predicate<Object> predicate) {
-            this.failOnResult = Objects.requireNonNull(predicate, "failOnResult");
+            this.failOnResult = Args.notNull(predicate, "failOnResult");
             return this;
         }
 
@@ -430,16 +428,13 @@ public final class BreakerConfig {
                 this.timeLimitNanos = 0;
                 return this;
             }
-            if (limit.isNegative()) {
-                throw new IllegalArgumentException("timeLimit must be zero or positive, was " + limit);
-            }
-            this.timeLimitNanos = saturatedNanos(limit);
+            this.timeLimitNanos = saturatedNanos(Args.notNegative(limit, "timeLimit"));
             return this;
         }
 
         /** How a call past its time limit is recorded (default {@link TimeoutOutcome#FAILURE}). */
         public Builder timeoutOutcome(TimeoutOutcome outcome) {
-            this.timeoutOutcome = Objects.requireNonNull(outcome, "timeoutOutcome");
+            this.timeoutOutcome = Args.notNull(outcome, "timeoutOutcome");
             return this;
         }
 
@@ -454,27 +449,6 @@ public final class BreakerConfig {
                         + ") must not exceed the count window size (" + windowSize + ")");
             }
             return new BreakerConfig(this);
-        }
-
-        private static int atLeast(String field, int value, int min) {
-            if (value < min) {
-                throw new IllegalArgumentException(field + " must be >= " + min + ", was " + value);
-            }
-            return value;
-        }
-
-        private static int range(String field, int value, int min, int max) {
-            if (value < min || value > max) {
-                throw new IllegalArgumentException(field + " must be within [" + min + ", " + max + "], was " + value);
-            }
-            return value;
-        }
-
-        private static double percent(String field, double value) {
-            if (!(value >= 0 && value <= 100)) {
-                throw new IllegalArgumentException(field + " must be within [0, 100] percent, was " + value);
-            }
-            return value;
         }
     }
 

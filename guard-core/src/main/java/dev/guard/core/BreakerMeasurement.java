@@ -1,12 +1,13 @@
 package dev.guard.core;
 
-import java.util.Objects;
+import dev.guard.core.internal.Args;
+
 import java.util.function.DoubleSupplier;
 import java.util.regex.Pattern;
 
 /**
- * A measurement of what a breaker guards, attached by the guard (a topic's buffer depth, its replays, ...) with
- * {@link CircuitBreaker#attach(BreakerMeasurement)}. The metrics exporters publish it next to the breaker's own
+ * A measurement of what a breaker guards, attached by the project's guard (a topic's buffer depth, its replays, ...)
+ * and listed by {@link CircuitBreaker#measurements()}. The metrics exporters publish it next to the breaker's own
  * meters, with the same {@code name} and {@code kind} tags: a Micrometer gauge or function counter named
  * {@link #name()}, or a Prometheus family with dots turned into underscores.
  *
@@ -33,9 +34,9 @@ public record BreakerMeasurement(String name, Type type, String description, Dou
             throw new IllegalArgumentException("measurement name must be lower case and dotted "
                     + "(e.g. guard.kafka.buffered.records), was '" + name + "'");
         }
-        Objects.requireNonNull(type, "type");
-        Objects.requireNonNull(description, "description");
-        Objects.requireNonNull(value, "value");
+        Args.notNull(type, "type");
+        Args.notNull(description, "description");
+        Args.notNull(value, "value");
     }
 
     /** A gauge. */

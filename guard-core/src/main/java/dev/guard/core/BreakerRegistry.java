@@ -3,6 +3,7 @@ package dev.guard.core;
 import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.Args;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -10,7 +11,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
@@ -123,7 +123,7 @@ public final class BreakerRegistry implements AutoCloseable {
      * the default) and {@code kind} ({@code kafka-topic}, {@code jdbc-datasource}, ...).
      */
     public CircuitBreaker breaker(String name, BreakerConfig config, String kind) {
-        Objects.requireNonNull(name, "name");
+        Args.notNull(name, "name");
         AtomicCircuitBreaker existing = breakers.get(name);
         if (existing != null) {
             return existing;
@@ -204,7 +204,7 @@ public final class BreakerRegistry implements AutoCloseable {
 
     /** Registers (or replaces) a named configuration for later {@link #breaker(String, String)} calls. */
     public BreakerRegistry addConfig(String configName, BreakerConfig config) {
-        configs.put(Objects.requireNonNull(configName, "configName"), Objects.requireNonNull(config, "config"));
+        configs.put(Args.notNull(configName, "configName"), Args.notNull(config, "config"));
         return this;
     }
 
@@ -218,8 +218,8 @@ public final class BreakerRegistry implements AutoCloseable {
      * keeping its state and counts (see {@link CircuitBreaker#replaceConfig(BreakerConfig)}).
      */
     public void replaceConfig(String name, BreakerConfig config) {
-        Objects.requireNonNull(config, "config");
-        overrides.put(Objects.requireNonNull(name, "name"), config);
+        Args.notNull(config, "config");
+        overrides.put(Args.notNull(name, "name"), config);
         // computeIfPresent waits for a creation of that name in progress, which may have read the old override
         breakers.computeIfPresent(name, (n, b) -> {
             b.replaceConfig(config);
@@ -231,7 +231,7 @@ public final class BreakerRegistry implements AutoCloseable {
 
     /** Notifies {@code listener} of breakers added and removed from now on (and, with {@code replay}, of those present). */
     public Subscription addRegistryListener(RegistryListener listener, boolean replay) {
-        Objects.requireNonNull(listener, "listener");
+        Args.notNull(listener, "listener");
         registryListeners.add(listener);
         if (replay) {
             for (CircuitBreaker b : all()) {
@@ -300,7 +300,7 @@ public final class BreakerRegistry implements AutoCloseable {
 
         WideSubscription(Set<EventKind> kinds, BreakerListener listener) {
             this.kinds = Set.copyOf(kinds);
-            this.listener = Objects.requireNonNull(listener, "listener");
+            this.listener = Args.notNull(listener, "listener");
         }
 
         void attach(CircuitBreaker b) {
@@ -335,25 +335,25 @@ public final class BreakerRegistry implements AutoCloseable {
 
         /** The configuration of breakers created without one. */
         public Builder defaultConfig(BreakerConfig config) {
-            this.defaultConfig = Objects.requireNonNull(config, "defaultConfig");
+            this.defaultConfig = Args.notNull(config, "defaultConfig");
             return this;
         }
 
         /** A named configuration. */
         public Builder addConfig(String name, BreakerConfig config) {
-            configs.put(Objects.requireNonNull(name, "config name"), Objects.requireNonNull(config, "config"));
+            configs.put(Args.notNull(name, "config name"), Args.notNull(config, "config"));
             return this;
         }
 
         /** The clock (default: system). A clock that is also a {@link Scheduler} schedules, unless one is given. */
         public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
+            this.clock = Args.notNull(clock, "clock");
             return this;
         }
 
         /** The scheduler for timed transitions (default: one daemon thread owned by the registry). */
         public Builder scheduler(Scheduler scheduler) {
-            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            this.scheduler = Args.notNull(scheduler, "scheduler");
             return this;
         }
 

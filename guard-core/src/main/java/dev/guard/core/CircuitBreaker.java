@@ -101,23 +101,6 @@ public interface CircuitBreaker {
     void onSuccess(long permit, long durationNanos);
 
     /**
-     * Records {@code count} successful calls of no measured duration, all granted {@code permit}, as
-     * {@code count} calls of {@code onSuccess(permit, 0)} would: for integrations that learn of successes in
-     * batches (a producer's I/O thread acknowledging records) and only ever batch CLOSED-state permits of one
-     * period. In CLOSED, into a count window full of successes, it is one counter addition.
-     *
-     * @throws IllegalArgumentException if {@code count} is negative
-     */
-    default void onSuccesses(long permit, long count) {
-        if (count < 0) {
-            throw new IllegalArgumentException("count must not be negative, was " + count);
-        }
-        for (long i = 0; i < count; i++) {
-            onSuccess(permit, 0L);
-        }
-    }
-
-    /**
      * Records that the call of {@code permit} threw {@code error}: nothing but the ignored count if
      * {@link BreakerConfig#ignoreIf()} matches, a failure if {@link BreakerConfig#recordFailureIf()} matches, a
      * success otherwise. If a predicate throws, the permit is given back with no verdict and the predicate's
@@ -326,15 +309,9 @@ public interface CircuitBreaker {
     // ---------------------------------------------------------------------------------------- measurements
 
     /**
-     * Attaches a measurement of what this breaker guards; the metrics exporters publish it with the breaker's
-     * tags, also when attached after binding (subscribers of {@link EventKind#ATTACHED} are told). A second
-     * measurement with the same name is ignored.
-     *
-     * @return whether it was attached
+     * The measurements of what this breaker guards that the project's guards attached to it (a Kafka topic's
+     * buffer depth, say), in attachment order; the metrics exporters publish them with the breaker's tags.
      */
-    boolean attach(BreakerMeasurement measurement);
-
-    /** The attached measurements, in attachment order. */
     java.util.List<BreakerMeasurement> measurements();
 
     // --------------------------------------------------------------------------------------------- events

@@ -4,11 +4,11 @@ import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.BreakerListener;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.Args;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
-import java.util.Objects;
 
 /**
  * A copy-on-write list of listeners with the union of their kinds as a mask, so the hot path asks
@@ -32,7 +32,7 @@ final class Listeners {
     }
 
     Subscription add(int kinds, BreakerListener listener) {
-        Objects.requireNonNull(listener, "listener");
+        Args.notNull(listener, "listener");
         if (kinds == 0) {
             throw new IllegalArgumentException("subscribe to at least one event kind");
         }

@@ -29,7 +29,11 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
         this.limit = limit;
     }
 
-    /** {@link CircuitBreaker#decorateCompletionStage(java.util.function.Supplier, Duration)}'s one call. */
+    /**
+     * {@link CircuitBreaker#decorateCompletionStage(java.util.function.Supplier, Duration)}'s one call; with
+     * {@code limitNanos} 0 (and {@code limit} null), {@link CircuitBreaker#decorateCompletionStage(java.util.function.Supplier)}'s
+     * without a configured limit.
+     */
     static <T> CompletionStage<T> stage(AtomicCircuitBreaker breaker, Scheduler scheduler,
                                         java.util.function.Supplier<? extends CompletionStage<T>> supplier,
                                         Duration limit, long limitNanos) {
@@ -49,6 +53,18 @@ final class TimeLimitedCall<T> extends AtomicBoolean {
         if (stage == null) {
             breaker.release(permit);
             return CompletableFuture.failedFuture(breaker.nullStage());
+        }
+        if (limitNanos == 0) { // no limit: the outcome is recorded when the stage completes
+            return stage.whenComplete((value, error) -> {
+                long end = breaker.nanoTime();
+                if (error == null) {
+                    breaker.recordResult(permit, end - start, end, value);
+                } else {
+                    Throwable cause = error instanceof CompletionException && error.getCause() != null
+                            ? error.getCause() : error;
+                    breaker.recordThrown(permit, end - start, end, cause);
+                }
+            });
         }
         TimeLimitedCall<T> call = new TimeLimitedCall<>(breaker, permit, start, limit);
         call.startTimer(scheduler, limitNanos);

@@ -3,6 +3,7 @@ package dev.guard.core;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.GuardSpi;
 import dev.guard.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
@@ -172,12 +173,12 @@ class CircuitBreakerTest {
             CircuitBreaker b = breaker(BreakerConfig.builder().consecutiveFailures(0).failureRateThreshold(50)
                     .countWindow(10).minimumCalls(10));
             times(3, () -> fail(b));
-            b.onSuccesses(Breakers.permit(b), 7);
+            GuardSpi.onSuccesses(b, Breakers.permit(b), 7);
             assertThat(b.status().callsInWindow()).isEqualTo(10);
             assertThat(b.status().failureRate()).isEqualTo(30.0);
-            b.onSuccesses(Breakers.permit(b), 10);
+            GuardSpi.onSuccesses(b, Breakers.permit(b), 10);
             assertThat(b.status().failureRate()).as("ten later successes push the failures out").isZero();
-            b.onSuccesses(Breakers.permit(b), 1000); // into a full clean window: the one-step path
+            GuardSpi.onSuccesses(b, Breakers.permit(b), 1000); // into a full clean window: the one-step path
             assertThat(b.status().successfulCalls()).isEqualTo(1017);
             assertThat(b.status().failedCalls()).isEqualTo(3);
             assertThat(b.status().callsInWindow()).isEqualTo(10);
@@ -189,7 +190,7 @@ class CircuitBreakerTest {
             CircuitBreaker b = breaker(onlyConsecutive(3));
             fail(b);
             fail(b);
-            b.onSuccesses(Breakers.permit(b), 1);
+            GuardSpi.onSuccesses(b, Breakers.permit(b), 1);
             fail(b);
             fail(b);
             assertThat(b.state()).isEqualTo(State.CLOSED);
@@ -203,21 +204,21 @@ class CircuitBreakerTest {
             clock.advance(Duration.ofSeconds(10));
             long probe = Breakers.permit(b);
             long other = Breakers.permit(b);
-            b.onSuccesses(probe, 5);
+            GuardSpi.onSuccesses(b, probe, 5);
             assertThat(b.state()).as("one probe answered, however often").isEqualTo(State.HALF_OPEN);
             assertThat(b.status().halfOpenSuccesses()).isEqualTo(1);
             assertThat(b.status().successfulCalls()).as("every success is still counted").isEqualTo(5);
-            b.onSuccesses(other, 1);
+            GuardSpi.onSuccesses(b, other, 1);
             assertThat(b.state()).isEqualTo(State.CLOSED);
         }
 
         @Test
         void subscribersOfPerCallEventsGetOneEventPerSuccess() {
             CircuitBreaker b = breaker(BreakerConfig.builder().countWindow(4).minimumCalls(4));
-            b.onSuccesses(Breakers.permit(b), 4); // the window is full and clean: the one-step path would apply without a subscriber
+            GuardSpi.onSuccesses(b, Breakers.permit(b), 4); // the window is full and clean: the one-step path would apply without a subscriber
             List<BreakerEvent> seen = new CopyOnWriteArrayList<>();
             b.subscribe(EnumSet.of(EventKind.SUCCESS), seen::add);
-            b.onSuccesses(Breakers.permit(b), 5);
+            GuardSpi.onSuccesses(b, Breakers.permit(b), 5);
             assertThat(seen).hasSize(5).allMatch(e -> e instanceof BreakerEvent.CallSucceeded);
             assertThat(b.status().successfulCalls()).isEqualTo(9);
         }
@@ -225,9 +226,9 @@ class CircuitBreakerTest {
         @Test
         void aNegativeCountIsRefusedWithTheValue() {
             CircuitBreaker b = breaker(BreakerConfig.builder());
-            assertThatThrownBy(() -> b.onSuccesses(b.tryAcquire(), -2)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> GuardSpi.onSuccesses(b, b.tryAcquire(), -2)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("-2");
-            b.onSuccesses(Breakers.permit(b), 0);
+            GuardSpi.onSuccesses(b, Breakers.permit(b), 0);
             assertThat(b.status().successfulCalls()).isZero();
         }
     }

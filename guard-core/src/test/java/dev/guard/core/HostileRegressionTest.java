@@ -1,6 +1,7 @@
 package dev.guard.core;
 
 import dev.guard.core.event.BreakerEvent;
+import dev.guard.core.internal.GuardSpi;
 import dev.guard.core.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -178,7 +179,7 @@ class HostileRegressionTest {
         fail(b);
         clock.advance(Duration.ofSeconds(10));
         long probe = permit(b);
-        b.onSuccesses(probe, 5);
+        GuardSpi.onSuccesses(b, probe, 5);
         assertThat(b.state()).isEqualTo(State.HALF_OPEN);
         assertThat(b.status().halfOpenSuccesses()).isEqualTo(1);
         assertThat(b.status().successfulCalls()).isEqualTo(5);
@@ -191,7 +192,7 @@ class HostileRegressionTest {
         long early = permit(b);
         times(20, () -> succeed(b)); // full and clean: the batch fast path applies
         b.reset();
-        b.onSuccesses(early, 1_000);
+        GuardSpi.onSuccesses(b, early, 1_000);
         assertThat(b.status().callsInWindow()).isZero();
         assertThat(b.status().successfulCalls()).isEqualTo(1_020);
     }

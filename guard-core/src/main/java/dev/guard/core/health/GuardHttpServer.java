@@ -3,6 +3,7 @@ package dev.guard.core.health;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.guard.core.BreakerRegistry;
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Daemons;
 import dev.guard.core.metrics.BreakerCollector;
 import io.prometheus.client.CollectorRegistry;
@@ -15,7 +16,6 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -194,25 +194,18 @@ public final class GuardHttpServer implements AutoCloseable {
         private int threads = 2;
 
         private Builder(BreakerRegistry breakers) {
-            this.breakers = Objects.requireNonNull(breakers, "breakers");
+            this.breakers = Args.notNull(breakers, "breakers");
         }
 
         /** The host name or IP address to bind (default {@code 127.0.0.1}; {@code 0.0.0.0} for every interface). */
         public Builder host(String host) {
-            Objects.requireNonNull(host, "host");
-            if (host.isBlank()) {
-                throw new IllegalArgumentException("host must not be blank");
-            }
-            this.host = host;
+            this.host = Args.notBlank(host, "host");
             return this;
         }
 
         /** The port, 0 (the default) for an ephemeral one. */
         public Builder port(int port) {
-            if (port < 0 || port > 65535) {
-                throw new IllegalArgumentException("port must be between 0 and 65535 (0 = ephemeral), was " + port);
-            }
-            this.port = port;
+            this.port = Args.within(port, 0, 65535, "port");
             return this;
         }
 
@@ -227,16 +220,13 @@ public final class GuardHttpServer implements AutoCloseable {
          * {@link BreakerCollector} registered in it); default: a private one holding a {@code BreakerCollector}.
          */
         public Builder collectorRegistry(CollectorRegistry collectorRegistry) {
-            this.collectorRegistry = Objects.requireNonNull(collectorRegistry, "collectorRegistry");
+            this.collectorRegistry = Args.notNull(collectorRegistry, "collectorRegistry");
             return this;
         }
 
         /** Request threads (default 2). */
         public Builder threads(int threads) {
-            if (threads < 1 || threads > 64) {
-                throw new IllegalArgumentException("threads must be between 1 and 64, was " + threads);
-            }
-            this.threads = threads;
+            this.threads = Args.within(threads, 1, 64, "threads");
             return this;
         }
 

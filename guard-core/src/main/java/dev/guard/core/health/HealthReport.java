@@ -3,6 +3,7 @@ package dev.guard.core.health;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Json;
 
 import java.math.BigDecimal;
@@ -14,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The health of a set of circuit breakers, as served by {@code GET /health/circuits}.
@@ -60,7 +60,7 @@ public final class HealthReport {
         List<String> open = new ArrayList<>();
         List<String> halfOpen = new ArrayList<>();
         for (BreakerStatus s : sorted) {
-            Objects.requireNonNull(s, "status");
+            Args.notNull(s, "status");
             if (byName.putIfAbsent(s.name(), s) != null) {
                 throw new IllegalArgumentException("two statuses for circuit '" + s.name() + "'");
             }
@@ -83,7 +83,7 @@ public final class HealthReport {
 
     /** The health of these statuses (names must be unique). */
     public static HealthReport of(Collection<BreakerStatus> statuses) {
-        return new HealthReport(Objects.requireNonNull(statuses, "statuses"));
+        return new HealthReport(Args.notNull(statuses, "statuses"));
     }
 
     /** True when no circuit is OPEN or FORCED_OPEN. */

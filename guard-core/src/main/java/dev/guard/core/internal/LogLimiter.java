@@ -55,13 +55,8 @@ public final class LogLimiter {
      * @param periodNanos at least one nanosecond ({@link #ONE_MINUTE_NANOS})
      */
     public LogLimiter(Clock clock, long periodNanos) {
-        if (clock == null) {
-            throw new NullPointerException("clock");
-        }
-        if (periodNanos <= 0) {
-            throw new IllegalArgumentException("periodNanos must be positive, was " + periodNanos);
-        }
-        this.clock = clock;
+        this.clock = Args.notNull(clock, "clock");
+        Args.positive(periodNanos, "periodNanos");
         this.periodNanos = periodNanos;
     }
 

@@ -5,16 +5,18 @@ import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.State;
+import dev.guard.core.internal.Args;
+import dev.guard.core.internal.CallDurations;
 import io.prometheus.client.Collector;
 import io.prometheus.client.CounterMetricFamily;
 import io.prometheus.client.GaugeMetricFamily;
+import io.prometheus.client.SummaryMetricFamily;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * A Prometheus simpleclient {@link Collector} exporting the breakers of a {@link BreakerRegistry}, for
@@ -51,10 +53,13 @@ public final class BreakerCollector extends Collector implements Collector.Descr
 
     /** A collector of the breakers of {@code breakers}; {@linkplain #register(io.prometheus.client.CollectorRegistry) register} it. */
     public BreakerCollector(BreakerRegistry breakers) {
-        this.breakers = Objects.requireNonNull(breakers, "breakers");
+        this.breakers = Args.notNull(breakers, "breakers");
     }
 
-    /** The six families, with a sample per breaker (and per outcome or transition) as of now. */
+    /**
+     * The seven families, with a sample per breaker (and per outcome or transition) as of now; the call-duration
+     * summary only for breakers that measure durations.
+     */
     @Override
     public List<MetricFamilySamples> collect() {
         Families f = new Families();
@@ -76,6 +81,12 @@ public final class BreakerCollector extends Collector implements Collector.Descr
             }
             f.failureRate.addMetric(labels, MetricNames.finite(s.failureRate()));
             f.slowCallRate.addMetric(labels, MetricNames.finite(s.slowCallRate()));
+        }
+        for (CircuitBreaker b : breakers.all()) {
+            if (CallDurations.measures(b)) {
+                f.callDuration.addMetric(List.of(b.name(), b.kind()), CallDurations.timedCalls(b),
+                        CallDurations.timedNanos(b) / 1e9);
+            }
         }
         List<MetricFamilySamples> all = new ArrayList<>(f.asList());
         all.addAll(measurements());
@@ -103,7 +114,7 @@ public final class BreakerCollector extends Collector implements Collector.Descr
         return new ArrayList<>(families.values());
     }
 
-    /** The six families without samples (lets a {@code CollectorRegistry} check names without scraping). */
+    /** The seven families without samples (lets a {@code CollectorRegistry} check names without scraping). */
     @Override
     public List<MetricFamilySamples> describe() {
         return new Families().asList();
@@ -127,8 +138,11 @@ public final class BreakerCollector extends Collector implements Collector.Descr
         final GaugeMetricFamily slowCallRate = new GaugeMetricFamily(prometheusName(MetricNames.SLOW_CALL_RATE),
                 MetricNames.SLOW_CALL_RATE_HELP, LABELS);
 
+        final SummaryMetricFamily callDuration = new SummaryMetricFamily(
+                prometheusName(MetricNames.CALL_DURATION) + "_seconds", MetricNames.CALL_DURATION_HELP, LABELS);
+
         List<MetricFamilySamples> asList() {
-            return Arrays.asList(state, calls, slowCalls, transitions, failureRate, slowCallRate);
+            return Arrays.asList(state, calls, slowCalls, transitions, failureRate, slowCallRate, callDuration);
         }
     }
 }

@@ -8,7 +8,10 @@ import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
 import dev.guard.core.event.Subscription;
+import dev.guard.core.internal.Args;
+import dev.guard.core.internal.CallDurations;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,8 +27,8 @@ import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Binds the breakers of a {@link BreakerRegistry} to a Micrometer {@link MeterRegistry}. Every meter is tagged
@@ -102,7 +105,7 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
      */
     @Override
     public void bindTo(MeterRegistry meterRegistry) {
-        Objects.requireNonNull(meterRegistry, "meterRegistry");
+        Args.notNull(meterRegistry, "meterRegistry");
         Binding binding;
         synchronized (bindings) {
             if (closed) {
@@ -260,6 +263,12 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
                         .tags(tags).description(MetricNames.FAILURE_RATE_HELP).register(meterRegistry));
                 add(Gauge.builder(MetricNames.SLOW_CALL_RATE, this, m -> MetricNames.finite(m.status().slowCallRate()))
                         .tags(tags).description(MetricNames.SLOW_CALL_RATE_HELP).register(meterRegistry));
+                if (CallDurations.measures(breaker)) {
+                    add(FunctionTimer.builder(MetricNames.CALL_DURATION, this,
+                                    m -> CallDurations.timedCalls(m.breaker), m -> CallDurations.timedNanos(m.breaker),
+                                    TimeUnit.NANOSECONDS)
+                            .tags(tags).description(MetricNames.CALL_DURATION_HELP).register(meterRegistry));
+                }
             }
             // Measurements attached before we subscribed (the subscription above covers those after).
             for (BreakerMeasurement m : breaker.measurements()) {
@@ -357,7 +366,7 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
         private Duration cacheTtl = Duration.ofSeconds(1);
 
         private Builder(BreakerRegistry breakers) {
-            this.breakers = Objects.requireNonNull(breakers, "breakers");
+            this.breakers = Args.notNull(breakers, "breakers");
         }
 
         /** Tags added to every meter, as key/value pairs (e.g. {@code "app", "billing"}). */
@@ -387,11 +396,7 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
          * meter registry's clock); zero reads a fresh {@link CircuitBreaker#status()} on every meter read.
          */
         public Builder statusCacheTtl(Duration ttl) {
-            Objects.requireNonNull(ttl, "ttl");
-            if (ttl.isNegative()) {
-                throw new IllegalArgumentException("statusCacheTtl must not be negative, was " + ttl);
-            }
-            this.cacheTtl = ttl;
+            this.cacheTtl = Args.notNegative(ttl, "statusCacheTtl");
             return this;
         }
 

@@ -5,6 +5,8 @@ import dev.guard.core.BreakerRegistry;
 import dev.guard.core.BreakerStatus;
 import dev.guard.core.CircuitBreaker;
 import dev.guard.core.State;
+import dev.guard.core.internal.Args;
+import dev.guard.core.internal.CallDurations;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -14,12 +16,13 @@ import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapsho
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.prometheus.metrics.model.snapshots.SummarySnapshot;
+import io.prometheus.metrics.model.snapshots.SummarySnapshot.SummaryDataPointSnapshot;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * A Prometheus client_java 1.x {@link MultiCollector} (the {@code prometheus-metrics-*} libraries) exporting the
@@ -44,12 +47,12 @@ public final class BreakerMultiCollector implements MultiCollector {
 
     /** A collector of the breakers of {@code breakers}; {@linkplain #register(PrometheusRegistry) register} it. */
     public BreakerMultiCollector(BreakerRegistry breakers) {
-        this.breakers = Objects.requireNonNull(breakers, "breakers");
+        this.breakers = Args.notNull(breakers, "breakers");
     }
 
     /** Registers this collector with {@code registry} and returns it. */
     public BreakerMultiCollector register(PrometheusRegistry registry) {
-        Objects.requireNonNull(registry, "registry").register(this);
+        Args.notNull(registry, "registry").register(this);
         return this;
     }
 
@@ -81,18 +84,27 @@ public final class BreakerMultiCollector implements MultiCollector {
             failureRate.dataPoint(gaugePoint(labels, MetricNames.finite(s.failureRate())));
             slowCallRate.dataPoint(gaugePoint(labels, MetricNames.finite(s.slowCallRate())));
         }
+        SummarySnapshot.Builder callDuration = SummarySnapshot.builder()
+                .name(prometheusName(MetricNames.CALL_DURATION) + "_seconds").help(MetricNames.CALL_DURATION_HELP);
+        for (CircuitBreaker b : breakers.all()) {
+            if (CallDurations.measures(b)) {
+                callDuration.dataPoint(SummaryDataPointSnapshot.builder().labels(labels(b.name(), b.kind()))
+                        .count(CallDurations.timedCalls(b)).sum(CallDurations.timedNanos(b) / 1e9).build());
+            }
+        }
         List<MetricSnapshot> all = new ArrayList<>(List.of(state.build(), calls.build(), slowCalls.build(),
-                transitions.build(), failureRate.build(), slowCallRate.build()));
+                transitions.build(), failureRate.build(), slowCallRate.build(), callDuration.build()));
         all.addAll(measurements());
         return new MetricSnapshots(all);
     }
 
-    /** The names of the six breaker families (measurement families vary with what guards attached). */
+    /** The names of the seven breaker families (measurement families vary with what guards attached). */
     @Override
     public List<String> getPrometheusNames() {
         return List.of(prometheusName(MetricNames.STATE), prometheusName(MetricNames.CALLS),
                 prometheusName(MetricNames.SLOW_CALLS), prometheusName(MetricNames.TRANSITIONS),
-                prometheusName(MetricNames.FAILURE_RATE), prometheusName(MetricNames.SLOW_CALL_RATE));
+                prometheusName(MetricNames.FAILURE_RATE), prometheusName(MetricNames.SLOW_CALL_RATE),
+                prometheusName(MetricNames.CALL_DURATION) + "_seconds");
     }
 
     /** One family per measurement name and type that guards attached to breakers, a data point per breaker. */

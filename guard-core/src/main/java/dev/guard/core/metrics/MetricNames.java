@@ -18,6 +18,8 @@ final class MetricNames {
     static final String TRANSITIONS = "guard.breaker.transitions";
     static final String FAILURE_RATE = "guard.breaker.failure.rate";
     static final String SLOW_CALL_RATE = "guard.breaker.slow.call.rate";
+    /** A timer (Micrometer) or summary in seconds (Prometheus, {@code guard_breaker_call_duration_seconds}). */
+    static final String CALL_DURATION = "guard.breaker.call.duration";
 
     static final String TAG_NAME = "name";
     static final String TAG_KIND = "kind";
@@ -34,6 +36,8 @@ final class MetricNames {
     static final String TRANSITIONS_HELP = "State transitions of the circuit breaker, by from and to state";
     static final String FAILURE_RATE_HELP = "Failure rate over the sliding window, percent "
             + "(0 until the window holds minimum-calls calls)";
+    static final String CALL_DURATION_HELP = "Durations of the calls the circuit breaker measured (breakers with a "
+            + "slow-call duration or a time limit)";
     static final String SLOW_CALL_RATE_HELP = "Slow-call rate over the sliding window, percent "
             + "(0 until the window holds minimum-calls calls)";
 

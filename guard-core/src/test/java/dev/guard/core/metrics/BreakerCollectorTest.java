@@ -58,6 +58,10 @@ class BreakerCollectorTest {
                 .contains("guard_breaker_calls_total{name=\"kafka:orders\",kind=\"kafka-topic\",outcome=\"failed\",} 2.0")
                 .contains("guard_breaker_calls_total{name=\"kafka:orders\",kind=\"kafka-topic\",outcome=\"ignored\",} 0.0")
                 .contains("guard_breaker_calls_total{name=\"kafka:orders\",kind=\"kafka-topic\",outcome=\"rejected\",} 1.0")
+                .contains("# TYPE guard_breaker_call_duration_seconds summary")
+                .contains("guard_breaker_call_duration_seconds_count{name=\"kafka:orders\",kind=\"kafka-topic\",} 1.0")
+                .contains("guard_breaker_call_duration_seconds_sum{name=\"kafka:orders\",kind=\"kafka-topic\",} 0.15")
+                .contains("guard_breaker_call_duration_seconds_count{name=\"db:main\",kind=\"jdbc-datasource\",} 0.0")
                 .doesNotContain("outcome=\"slow\"") // outcomes do not overlap: slow calls are their own family
                 .contains("# TYPE guard_breaker_slow_calls_total counter")
                 .contains("guard_breaker_slow_calls_total{name=\"kafka:orders\",kind=\"kafka-topic\",} 1.0")
@@ -105,7 +109,7 @@ class BreakerCollectorTest {
         List<String> names = collector.describe().stream().map(f -> f.name).collect(Collectors.toList());
         assertThat(names).containsExactly("guard_breaker_state", "guard_breaker_calls", "guard_breaker_slow_calls",
                 "guard_breaker_transitions",
-                "guard_breaker_failure_rate", "guard_breaker_slow_call_rate");
+                "guard_breaker_failure_rate", "guard_breaker_slow_call_rate", "guard_breaker_call_duration_seconds");
         assertThat(collector.describe()).allSatisfy(f -> assertThat(f.samples).isEmpty());
         assertThat(collector.describe().get(1).type).isEqualTo(Collector.Type.COUNTER);
     }

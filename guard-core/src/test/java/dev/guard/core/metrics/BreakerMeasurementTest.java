@@ -3,6 +3,7 @@ package dev.guard.core.metrics;
 import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.internal.GuardSpi;
 import dev.guard.core.testing.ManualClock;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.core.event.EventKind;
@@ -39,8 +40,8 @@ class BreakerMeasurementTest {
         CircuitBreaker b = registry.breaker("kafka:orders", null, "kafka-topic");
         List<BreakerEvent> seen = new ArrayList<>();
         b.subscribe(EnumSet.of(EventKind.ATTACHED), seen::add);
-        assertThat(b.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", depth::get))).isTrue();
-        assertThat(b.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records", "again", () -> 0))).isFalse();
+        assertThat(GuardSpi.attach(b, BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", depth::get))).isTrue();
+        assertThat(GuardSpi.attach(b, BreakerMeasurement.gauge("guard.kafka.buffered.records", "again", () -> 0))).isFalse();
         assertThat(b.measurements()).singleElement().extracting(BreakerMeasurement::description).isEqualTo("records");
         assertThat(seen).singleElement().isInstanceOf(BreakerEvent.MeasurementAttached.class);
         assertThatThrownBy(() -> BreakerMeasurement.gauge("Guard Buffered", "x", () -> 0))
@@ -50,11 +51,11 @@ class BreakerMeasurementTest {
     @Test
     void micrometerBindsMeasurementsAttachedBeforeAndAfterBinding() {
         CircuitBreaker b = registry.breaker("kafka:orders", null, "kafka-topic");
-        b.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", depth::get));
+        GuardSpi.attach(b, BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", depth::get));
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         BreakerMetrics metrics = BreakerMetrics.of(registry);
         metrics.bindTo(meters);
-        b.attach(BreakerMeasurement.counter("guard.kafka.replayed", "replayed", replayed::get));
+        GuardSpi.attach(b, BreakerMeasurement.counter("guard.kafka.replayed", "replayed", replayed::get));
         assertThat(meters.get("guard.kafka.buffered.records").tag("name", "kafka:orders").tag("kind", "kafka-topic")
                 .gauge().value()).isEqualTo(7.0);
         depth.set(9);
@@ -69,11 +70,9 @@ class BreakerMeasurementTest {
 
     @Test
     void prometheusCollectorExportsOneFamilyPerMeasurementName() throws IOException {
-        registry.breaker("kafka:orders", null, "kafka-topic")
-                .attach(BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", depth::get));
-        registry.breaker("kafka:clicks", null, "kafka-topic")
-                .attach(BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", () -> 0));
-        registry.breaker("kafka:orders").attach(BreakerMeasurement.counter("guard.kafka.replayed", "replays", replayed::get));
+        GuardSpi.attach(registry.breaker("kafka:orders", null, "kafka-topic"), BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", depth::get));
+        GuardSpi.attach(registry.breaker("kafka:clicks", null, "kafka-topic"), BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", () -> 0));
+        GuardSpi.attach(registry.breaker("kafka:orders"), BreakerMeasurement.counter("guard.kafka.replayed", "replays", replayed::get));
         CollectorRegistry collectors = new CollectorRegistry();
         new BreakerCollector(registry).register(collectors);
         StringWriter out = new StringWriter();

@@ -7,6 +7,7 @@ import dev.guard.core.CircuitBreaker;
 import dev.guard.core.testing.ManualClock;
 import dev.guard.core.State;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MockClock;
@@ -163,7 +164,7 @@ class BreakerMetricsTest {
         assertThat(breakers.remove("b")).isTrue();
 
         assertThat(meterNamesOf("b")).isEmpty();
-        assertThat(meterNamesOf("a")).hasSize(1 + 5 + 2);
+        assertThat(meterNamesOf("a")).hasSize(1 + 5 + 2 + 1); // state, calls and slow, rates, call duration
         // the removed breaker's transitions no longer reach the meter registry
         clock.advance(Duration.ofSeconds(10));
         assertThat(b.state()).isEqualTo(State.HALF_OPEN);
@@ -273,7 +274,25 @@ class BreakerMetricsTest {
         List<String> present = breakers.all().stream().map(CircuitBreaker::name).toList();
         assertThat(meters.find("guard.breaker.state").gauges())
                 .extracting(g -> g.getId().getTag("name")).containsExactlyInAnyOrderElementsOf(present);
-        assertThat(meters.getMeters()).hasSize(present.size() * (1 + 5 + 2));
+        assertThat(meters.getMeters()).hasSize(present.size() * (1 + 5 + 2 + 1));
+    }
+
+    @Test
+    void aCallDurationTimerCountsMeasuredCallsOnlyWhereDurationsAreMeasured() {
+        CircuitBreaker timed = breakers.breaker("timed"); // the default here has a slow-call duration
+        breakers.breaker("untimed", BreakerConfig.builder().build(), "custom");
+        breakers.breaker("limited", BreakerConfig.builder().timeLimit(Duration.ofSeconds(1)).build(), "custom");
+        metrics.bindTo(meters);
+
+        succeed(timed, Duration.ofMillis(5).toNanos());
+        timed.onFailure(timed.tryAcquire(), Duration.ofMillis(3).toNanos(), BOOM);
+        succeed(timed, 0); // no duration measured: not in the timer
+        FunctionTimer timer = meters.get("guard.breaker.call.duration").tags("name", "timed", "kind", "custom")
+                .functionTimer();
+        assertThat(timer.count()).isEqualTo(2.0);
+        assertThat(timer.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(8.0);
+        assertThat(meters.find("guard.breaker.call.duration").tag("name", "untimed").functionTimer()).isNull();
+        assertThat(meters.find("guard.breaker.call.duration").tag("name", "limited").functionTimer()).isNotNull();
     }
 
     private double calls(String name, String outcome) {

@@ -4,6 +4,7 @@ import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.internal.GuardSpi;
 import dev.guard.core.testing.ManualClock;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -36,8 +37,8 @@ class BreakerMultiCollectorTest {
                 BreakerConfig.builder().consecutiveFailures(2).slowCallDuration(Duration.ofMillis(100))
                         .openWait(Duration.ofSeconds(10)).build(), "kafka-topic");
         breakers.breaker("db:main", BreakerConfig.defaults(), "jdbc-datasource");
-        orders.attach(BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", () -> 7));
-        orders.attach(BreakerMeasurement.counter("guard.kafka.rejected", "records rejected", () -> 3));
+        GuardSpi.attach(orders, BreakerMeasurement.gauge("guard.kafka.buffered.records", "records buffered", () -> 7));
+        GuardSpi.attach(orders, BreakerMeasurement.counter("guard.kafka.rejected", "records rejected", () -> 3));
         orders.onSuccess(orders.tryAcquire(), Duration.ofMillis(150).toNanos()); // slow
         orders.onFailure(orders.tryAcquire(), 0, new RuntimeException("x"));
         orders.onFailure(orders.tryAcquire(), 0, new RuntimeException("x")); // opens
@@ -60,6 +61,10 @@ class BreakerMultiCollectorTest {
                 .contains("# TYPE guard_breaker_slow_call_rate gauge")
                 .contains("guard_kafka_buffered_records{kind=\"kafka-topic\",name=\"kafka:orders\"} 7.0")
                 .contains("guard_kafka_rejected_total{kind=\"kafka-topic\",name=\"kafka:orders\"} 3.0")
+                .contains("# TYPE guard_breaker_call_duration_seconds summary")
+                .contains("guard_breaker_call_duration_seconds_count{kind=\"kafka-topic\",name=\"kafka:orders\"} 1")
+                .contains("guard_breaker_call_duration_seconds_sum{kind=\"kafka-topic\",name=\"kafka:orders\"} 0.15")
+                .doesNotContain("guard_breaker_call_duration_seconds_count{kind=\"jdbc-datasource\"")
                 .doesNotContain("NaN");
     }
 
@@ -72,7 +77,7 @@ class BreakerMultiCollectorTest {
         assertThat(scrape()).doesNotContain("name=\"gone\"");
         assertThat(collector.getPrometheusNames()).containsExactly("guard_breaker_state", "guard_breaker_calls",
                 "guard_breaker_slow_calls", "guard_breaker_transitions", "guard_breaker_failure_rate",
-                "guard_breaker_slow_call_rate");
+                "guard_breaker_slow_call_rate", "guard_breaker_call_duration_seconds");
         // two exporters of the same families in one registry would publish every series twice
         assertThatThrownBy(() -> new BreakerMultiCollector(breakers).register(prometheus))
                 .isInstanceOf(IllegalStateException.class);

@@ -33,7 +33,7 @@ class OptionalDependenciesTest {
                     MethodType.methodType(void.class, loader.loadClass(BreakerRegistry.class.getName()))).invoke(breakers);
             Object families = LOOKUP.findVirtual(collectorClass, "collect", MethodType.methodType(List.class))
                     .invoke(collector);
-            assertThat((List<?>) families).hasSize(6);
+            assertThat((List<?>) families).hasSize(7);
         }
     }
 
@@ -51,7 +51,7 @@ class OptionalDependenciesTest {
             Object families = LOOKUP.findVirtual(collectorClass, "collect", MethodType.methodType(snapshots))
                     .invoke(collector);
             assertThat((int) LOOKUP.findVirtual(snapshots, "size", MethodType.methodType(int.class)).invoke(families))
-                    .isEqualTo(6);
+                    .isEqualTo(7);
         }
     }
 

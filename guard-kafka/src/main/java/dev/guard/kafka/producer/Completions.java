@@ -94,7 +94,7 @@ final class Completions extends CompletionsFields {
                 return;
             }
             if (REPORTED.compareAndSet(this, done, total)) {
-                breaker.onSuccesses(permit, total - done);
+                dev.guard.core.internal.GuardSpi.onSuccesses(breaker, permit, total - done);
                 return;
             }
         }

@@ -112,7 +112,7 @@ final class TopicGuard<K, V> {
             }
             Figure f = new Figure(read);
             f.bind(this);
-            if (breaker.attach(new BreakerMeasurement(name, type, description, f))) {
+            if (dev.guard.core.internal.GuardSpi.attach(breaker, new BreakerMeasurement(name, type, description, f))) {
                 return;
             }
             // attached by another guard meanwhile: bind to that one
