@@ -4,6 +4,7 @@ import dev.guard.core.Backoff;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -123,7 +124,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.drainExecutor = Executors.newCachedThreadPool(daemon("guard-producer-" + id + "-drain"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("guard-producer-" + id + "-sweep"));
         this.context = new SendContext<>(delegate, registry.clock(), b.classifier, interceptors, drainExecutor,
-                b.sizer, state, new FatalErrors(), ackTimeoutNanos);
+                b.sizer, state, new FatalErrors(), ackTimeoutNanos, ClientIds.resolve(b.clientId, delegate));
         if (b.sweep) {
             long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), ackTimeoutNanos / 8);
             sweeper.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
@@ -710,6 +711,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         private boolean transactional;
         private boolean sweep = true;
         private boolean warmUp = true;
+        private String clientId;
         private final List<ProducerInterceptor<K, V>> interceptors = new ArrayList<>();
 
         private Builder(Producer<K, V> delegate, boolean transactional, Serializer<K> keySerializer,
@@ -829,6 +831,17 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          */
         public Builder<K, V> interceptor(ProducerInterceptor<K, V> interceptor) {
             interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            return this;
+        }
+
+        /**
+         * The {@code client.id} tag of the topics' figures ({@code guard.kafka.*}), so that they join the wrapped
+         * producer's own Kafka meters. Default: the {@code client-id} metric tag of the wrapped producer's
+         * {@code metrics()} (a KafkaProducer's {@code client.id}, or the one Kafka generated), or empty if it has
+         * none; set it when wrapping a producer whose {@code metrics()} do not tell.
+         */
+        public Builder<K, V> clientId(String clientId) {
+            this.clientId = Args.notNull(clientId, "clientId");
             return this;
         }
 

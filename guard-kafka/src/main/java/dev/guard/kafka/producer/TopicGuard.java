@@ -10,6 +10,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
 import java.util.concurrent.Future;
 
 /**
@@ -56,6 +57,8 @@ final class TopicGuard<K, V> {
     /** Judges the topic's sends by their outcomes and ages (success batching, overdue sweep). */
     private final AckWatch<K, V> watch;
     private final Subscription transitions;
+    /** The figures' own tags: {@code topic} and {@code client.id}, as Kafka's own producer meters carry them. */
+    private final Map<String, String> figureTags;
     /** The sweep's clock reading when it last saw the topic in use; written by the sweep only. */
     private long activeAsOf = Long.MIN_VALUE;
 
@@ -68,6 +71,7 @@ final class TopicGuard<K, V> {
                 : new RejectingSends<>(topic, breaker, ctx, counters);
         this.watch = sends.watch();
         this.transitions = breaker.subscribe(this::onTransition);
+        this.figureTags = Map.of("topic", topic, ClientIds.TAG, ctx.clientId);
         attachMeasurements();
     }
 
@@ -84,6 +88,11 @@ final class TopicGuard<K, V> {
      * that the breaker refers to no closed guard and exports the figures of the producer that uses it now. A
      * breaker used in turn (or at once) by producers of both modes therefore exports the union of both sets; a
      * figure no live guard of its mode is bound to reads 0.
+     *
+     * <p>Each figure is tagged {@code topic} and {@code client.id} (see {@link ClientIds}), as Kafka's own
+     * {@code kafka.producer.*} meters of the topic and producer are, so that they join. The tags are the first
+     * attaching producer's: producers of different client ids sharing a breaker export the live one's figures
+     * under the first one's {@code client.id}.
      */
     private void attachMeasurements() {
         boolean buffers = policy.mode() == TopicPolicy.Mode.BUFFER;
@@ -123,7 +132,7 @@ final class TopicGuard<K, V> {
             }
             Figure f = new Figure(read);
             f.bind(this);
-            if (breaker.attach(new BreakerMeasurement(name, type, description, f))) {
+            if (breaker.attach(new BreakerMeasurement(name, type, description, f, figureTags))) {
                 return;
             }
             // attached by another guard meanwhile: bind to that one

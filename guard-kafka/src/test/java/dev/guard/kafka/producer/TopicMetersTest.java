@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The per-topic meters: only those a topic's mode counts. */
 class TopicMetersTest {
@@ -114,5 +115,53 @@ class TopicMetersTest {
         assertThat(lines).anyMatch(l -> l.startsWith("guard_kafka_rejected") && l.contains("\"kafka:r\""));
         assertThat(lines).noneMatch(l -> l.startsWith("guard_kafka_rejected") && l.contains("\"kafka:b\""));
         assertThat(lines).anyMatch(l -> l.startsWith("guard_kafka_overdue") && l.contains("\"kafka:r\""));
+    }
+
+    @Test
+    void figuresAreTaggedWithTopicAndTheClientIdOfKafkasOwnMeters() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        BreakerMetrics.of(registry).bindTo(meters);
+        java.util.Properties props = new java.util.Properties();
+        props.put("bootstrap.servers", "localhost:1");
+        producer = GuardedProducer.builder(props, new StringSerializer(), new StringSerializer())
+                .registry(registry).manualSweep().warmUp(false).build();
+        producer.breaker("orders"); // creates the topic's guard, as a send would
+        try (io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics kafka =
+                     new io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics(producer)) {
+            kafka.bindTo(meters);
+            String kafkasId = meters.get("kafka.producer.record.send.total").meter().getId().getTag("client.id");
+            assertThat(kafkasId).startsWith("producer-");
+            assertThat(meters.get("guard.kafka.overdue").tag("name", "kafka:orders").tag("topic", "orders")
+                    .tag("client.id", kafkasId).functionCounter()).isNotNull();
+        }
+    }
+
+    @Test
+    void theBuildersClientIdTagsTheFiguresOfAProducerWhoseMetricsDoNotTell() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        BreakerMetrics.of(registry).bindTo(meters);
+        producer = GuardedProducer.builder(mock).registry(registry).manualSweep().clientId("billing-1").build();
+        producer.send(new ProducerRecord<>("b", "k", "v"));
+        assertThat(meters.get("guard.kafka.buffered.records").tag("topic", "b").tag("client.id", "billing-1")
+                .gauge()).isNotNull();
+        assertThatThrownBy(() -> GuardedProducer.builder(mock).clientId(null))
+                .isInstanceOf(NullPointerException.class).hasMessage("clientId must not be null");
+    }
+
+    @Test
+    void withoutAClientIdTheTagIsEmptyAndPrometheusFamiliesStayConsistent() throws IOException {
+        CollectorRegistry collectors = new CollectorRegistry();
+        new BreakerCollector(registry).register(collectors);
+        PrometheusRegistry prometheus = new PrometheusRegistry();
+        new BreakerMultiCollector(registry).register(prometheus);
+        build(); // a MockProducer: no metrics, no client id
+        StringWriter simple = new StringWriter();
+        TextFormat.write004(simple, collectors.metricFamilySamples());
+        assertThat(simple.toString()).contains("guard_kafka_overdue_total{name=\"kafka:r\",kind=\"kafka-topic\","
+                + "client_id=\"\",topic=\"r\",} 0.0");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(out, prometheus.scrape());
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("guard_kafka_overdue_total{client_id=\"\","
+                + "kind=\"kafka-topic\",name=\"kafka:r\",topic=\"r\"} 0.0");
     }
 }
