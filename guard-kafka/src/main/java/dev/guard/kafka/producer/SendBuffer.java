@@ -71,6 +71,8 @@ final class SendBuffer<K, V> {
     final ReentrantLock lock = new ReentrantLock();
     /** Signalled (under {@link #lock}) whenever a record leaves the buffer and on every breaker transition. */
     final Condition changed = lock.newCondition();
+    /** Threads waiting on {@link #changed} (flush, close, BLOCK); written under {@link #lock}, read without it. */
+    volatile int waiters;
     /**
      * In-flight records put back after a retriable failure: sent before the queue. Guarded by {@link #lock}; made
      * by the first put-back.
