@@ -34,7 +34,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -139,7 +138,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /** Guards an existing producer. Its configuration is left as it is. */
     public static <K, V> Builder<K, V> builder(Producer<K, V> delegate) {
-        return new Builder<>(Objects.requireNonNull(delegate, "delegate"), false, null, null);
+        return new Builder<>(Args.notNull(delegate, "delegate"), false, null, null);
     }
 
     /**
@@ -148,7 +147,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      */
     public static <K, V> Builder<K, V> builder(Properties properties, Serializer<K> keySerializer,
                                                Serializer<V> valueSerializer) {
-        Objects.requireNonNull(properties, "properties");
+        Args.notNull(properties, "properties");
         Properties merged = new Properties();
         merged.putAll(SAFER_DEFAULTS);
         if (ProducerProperties.setsAny(properties, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.ACKS_CONFIG,
@@ -533,43 +532,38 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
         /** The registry for topic breakers (default: a private one, closed with the producer). */
         public Builder<K, V> registry(BreakerRegistry registry) {
-            this.registry = Objects.requireNonNull(registry, "registry");
+            this.registry = Args.notNull(registry, "registry");
             return this;
         }
 
         /** The breaker configuration of topics whose policy has none (default: {@link #defaultTopicBreakerConfig()}). */
         public Builder<K, V> breakerConfig(BreakerConfig config) {
-            this.breakerConfig = Objects.requireNonNull(config, "breakerConfig");
+            this.breakerConfig = Args.notNull(config, "breakerConfig");
             return this;
         }
 
         /** The policy of topics without their own (default: BUFFER with default bounds). */
         public Builder<K, V> defaultPolicy(TopicPolicy policy) {
-            this.defaultPolicy = Objects.requireNonNull(policy, "defaultPolicy");
+            this.defaultPolicy = Args.notNull(policy, "defaultPolicy");
             return this;
         }
 
         /** The policy of one topic. */
         public Builder<K, V> topic(String topic, TopicPolicy policy) {
-            if (topic == null || topic.isBlank()) {
-                throw new IllegalArgumentException("topic must not be blank, was '" + topic + "'");
-            }
-            topicPolicies.put(topic, Objects.requireNonNull(policy, "policy"));
+            topicPolicies.put(Args.notBlank(topic, "topic"), Args.notNull(policy, "policy"));
             return this;
         }
 
         /** The policy of topics whose whole name matches {@code pattern}; patterns are tried in order. */
         public Builder<K, V> topicPattern(Pattern pattern, TopicPolicy policy) {
-            patternPolicies.add(Map.entry(Objects.requireNonNull(pattern, "pattern"),
-                    Objects.requireNonNull(policy, "policy")));
+            patternPolicies.add(Map.entry(Args.notNull(pattern, "pattern"),
+                    Args.notNull(policy, "policy")));
             return this;
         }
 
         /** A send pending longer than this counts as failed while still pending (default 1 s). */
         public Builder<K, V> ackTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("ackTimeout must be positive, was " + timeout);
-            }
+            Args.positive(timeout, "ackTimeout");
             this.ackTimeout = timeout;
             return this;
         }
@@ -580,9 +574,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          * next send starts it afresh (a new breaker, counters from zero).
          */
         public Builder<K, V> topicIdleTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("topicIdleTimeout must be positive, was " + timeout);
-            }
+            Args.positive(timeout, "topicIdleTimeout");
             this.idleTimeout = timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365) : timeout;
             return this;
         }
@@ -592,22 +584,20 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          * topic that stays OPEN could otherwise hold it for its whole {@code bufferTimeout}.
          */
         public Builder<K, V> flushTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("flushTimeout must be positive, was " + timeout);
-            }
+            Args.positive(timeout, "flushTimeout");
             this.flushTimeout = timeout.compareTo(Duration.ofDays(1)) > 0 ? Duration.ofDays(1) : timeout;
             return this;
         }
 
         /** What a send's exception means (default: {@link SendFailureClassifier#standard()}). */
         public Builder<K, V> classifier(SendFailureClassifier classifier) {
-            this.classifier = Objects.requireNonNull(classifier, "classifier");
+            this.classifier = Args.notNull(classifier, "classifier");
             return this;
         }
 
         /** Sizes buffered records (default: the serializers when given, else an estimate of byte[]/String/ByteBuffer). */
         public Builder<K, V> recordSizer(RecordSizer<K, V> sizer) {
-            this.sizer = Objects.requireNonNull(sizer, "recordSizer");
+            this.sizer = Args.notNull(sizer, "recordSizer");
             return this;
         }
 
@@ -638,7 +628,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          * again. Closed with the producer.
          */
         public Builder<K, V> interceptor(ProducerInterceptor<K, V> interceptor) {
-            interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            interceptors.add(Args.notNull(interceptor, "interceptor"));
             return this;
         }
 

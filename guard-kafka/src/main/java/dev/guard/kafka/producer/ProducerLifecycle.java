@@ -1,6 +1,7 @@
 package dev.guard.kafka.producer;
 
 import dev.guard.core.BreakerRegistry;
+import dev.guard.core.internal.Args;
 import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,9 +99,7 @@ final class ProducerLifecycle<K, V> {
 
     /** {@link GuardedProducer#close(Duration)}. */
     void close(Duration timeout) {
-        if (timeout == null || timeout.isNegative()) {
-            throw new IllegalArgumentException("close timeout must be zero or positive, was " + timeout);
-        }
+        Args.notNegative(timeout, "timeout");
         if (!closeStarted.compareAndSet(false, true)) {
             awaitFirstClose();
             return;

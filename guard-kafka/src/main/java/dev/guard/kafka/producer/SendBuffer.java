@@ -1,5 +1,7 @@
 package dev.guard.kafka.producer;
 
+import dev.guard.core.internal.Args;
+
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
@@ -87,11 +89,8 @@ final class SendBuffer<K, V> {
     private boolean sealed;
 
     SendBuffer(int maxRecords, long maxBytes) {
-        if (maxRecords < 1 || maxBytes < 1) {
-            throw new IllegalArgumentException("bounds must be positive: " + maxRecords + " records, " + maxBytes
-                    + " bytes");
-        }
-        this.maxRecords = maxRecords;
+        this.maxRecords = Args.positive(maxRecords, "maxRecords");
+        Args.positive(maxBytes, "maxBytes");
         int shift = 0;
         while ((maxBytes >>> shift) > UNITS) {
             shift++;
