@@ -30,6 +30,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The drain ({@link #drain}) runs on the context's executor, one at a time: in CLOSED it hands the buffer to
  * Kafka in order, in HALF_OPEN only its head, as the probe, whose completion schedules the next step.
+ *
+ * <p>(Longer than a house file: a hot-path class whose send, drain, expiry and waits share the buffer's state and
+ * the drain's VarHandles; the paths that share only the buffer are {@link Overflow} and {@link PutBack}.)
  */
 final class BufferingSends<K, V> extends TopicSendsBase<K, V> {
 

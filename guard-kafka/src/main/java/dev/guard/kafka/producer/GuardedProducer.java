@@ -65,6 +65,10 @@ import java.util.regex.Pattern;
  *
  * <p>The first producer built in a JVM has the JIT compile the open-state paths before any outage needs them, on a
  * private producer in the background ({@link Builder#warmUp(boolean)}).
+ *
+ * <p>(Longer than a house file: the {@link Producer} methods and the public nested {@link Builder} are API and stay
+ * here; the send path is here so that it stays one call deep. Flush and close are {@link ProducerLifecycle}'s, the
+ * periodic sweep {@link TopicSweep}'s, policy look-up {@link TopicPolicies}'.)
  */
 public final class GuardedProducer<K, V> implements Producer<K, V> {
 
@@ -92,7 +96,8 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final boolean ownsRegistry;
     private final ScheduledExecutorService sweeper;
     private final long ackTimeoutNanos;
-    private final long idleTimeoutNanos;
+    /** The periodic sweep of every topic, and the release of idle ones. */
+    private final TopicSweep<K, V> sweep;
     /** Which policy applies to which topic. */
     private final TopicPolicies policies;
     private final BreakerConfig defaultBreakerConfig;
@@ -106,7 +111,6 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.ownsRegistry = b.registry == null;
         this.registry = b.registry != null ? b.registry : BreakerRegistry.create();
         this.ackTimeoutNanos = b.ackTimeout.toNanos();
-        this.idleTimeoutNanos = b.idleTimeout.toNanos();
         this.policies = new TopicPolicies(b.defaultPolicy, b.topicPolicies, b.patternPolicies);
         this.defaultBreakerConfig = b.breakerConfig;
         this.transactional = b.transactional;
@@ -116,11 +120,12 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("guard-producer-" + id + "-sweep"));
         this.context = new SendContext<>(delegate, registry.clock(), b.classifier, interceptors, drainExecutor,
                 b.sizer, state, new FatalErrors(), ackTimeoutNanos, ClientIds.resolve(b.clientId, delegate));
+        this.sweep = new TopicSweep<>(guards, context.clock, state, registry, b.idleTimeout.toNanos());
         this.lifecycle = new ProducerLifecycle<>(guards, delegate, state, sweeper, drainExecutor, interceptors, registry,
                 ownsRegistry, b.flushTimeout.toNanos());
         if (b.sweep) {
             long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), ackTimeoutNanos / 8);
-            sweeper.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
+            sweeper.scheduleAtFixedRate(sweep, period, period, TimeUnit.NANOSECONDS);
         }
         if (wantsWarmUp(b.warmUp)) {
             OpenPathWarmUp.startOnce();
@@ -273,37 +278,6 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         return policies.policyFor(topic);
     }
 
-    private void sweep() {
-        try {
-            long now = context.clock.nanoTime();
-            for (TopicGuard<K, V> g : guards.values()) {
-                g.sweep(now);
-                if (!state.closing() && now - g.activeAsOf() >= idleTimeoutNanos) {
-                    release(g);
-                }
-            }
-        } catch (RuntimeException e) {
-            LOG.error("Producer guard sweep failed", e);
-        }
-    }
-
-    /**
-     * Releases an idle topic's guard and its breaker (see {@link Builder#topicIdleTimeout(Duration)}). A send racing
-     * this on the released guard is redirected to a fresh one if it would be buffered; one that goes straight to
-     * Kafka is delivered and only its outcome is lost to the released breaker.
-     */
-    private void release(TopicGuard<K, V> g) {
-        if (!g.retire()) {
-            return; // used again meanwhile
-        }
-        guards.remove(g.topic, g);
-        g.detach();
-        String name = BREAKER_PREFIX + g.topic;
-        if (registry.find(name).orElse(null) == g.breaker) {
-            registry.remove(name);
-        }
-    }
-
     /** Whether the topic counts its sends one by one now (tests). */
     boolean counting(String topic) {
         return guardFor(topic).counting();
@@ -311,7 +285,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /** Runs one sweep now (overdue acknowledgements, buffer expiry); tests on a manual clock call this. */
     void sweepNow() {
-        sweep();
+        sweep.run();
     }
 
     // ------------------------------------------------------------------------------------ observability
