@@ -2,8 +2,8 @@ package dev.guard.core.metrics;
 
 import dev.guard.core.BreakerMeasurement;
 import dev.guard.core.BreakerRegistry;
-import dev.guard.core.CircuitBreaker;
 import dev.guard.core.BreakerStatus;
+import dev.guard.core.CircuitBreaker;
 import dev.guard.core.State;
 import dev.guard.core.internal.Args;
 import dev.guard.core.internal.CallDurations;
@@ -14,9 +14,7 @@ import io.prometheus.client.SummaryMetricFamily;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A Prometheus simpleclient {@link Collector} exporting the breakers of a {@link BreakerRegistry}, for
@@ -34,6 +32,9 @@ import java.util.Map;
  *   <li>{@code guard_breaker_failure_rate} and {@code guard_breaker_slow_call_rate} (gauges): percent, 0 until
  *       the window holds minimum-calls calls.</li>
  * </ul>
+ * and one family per measurement that guards attached ({@link BreakerMeasurement}), labelled also with the
+ * measurement's own tags (dots and dashes in their keys turned into underscores: {@code client.id} is
+ * {@code client_id}).
  * Everything is computed at scrape time from one {@link BreakerRegistry#statusAll()}; nothing is added to the
  * call path. Breakers removed from the registry disappear from the next scrape.
  *
@@ -93,25 +94,31 @@ public final class BreakerCollector extends Collector implements Collector.Descr
         return all;
     }
 
-    /** One family per measurement name that guards attached to breakers, a sample per breaker. */
+    /** The measurements' families ({@link MeasurementFamilies}), labelled also with their own tags. */
     private List<MetricFamilySamples> measurements() {
-        Map<String, MetricFamilySamples> families = new LinkedHashMap<>();
-        for (CircuitBreaker b : breakers.all()) {
-            for (BreakerMeasurement m : b.measurements()) {
-                String name = prometheusName(m.name());
-                MetricFamilySamples family = families.computeIfAbsent(name + '|' + m.type(), k ->
-                        m.type() == BreakerMeasurement.Type.COUNTER
-                                ? new CounterMetricFamily(name, m.description(), LABELS)
-                                : new GaugeMetricFamily(name, m.description(), LABELS));
-                double v = MetricNames.finite(m.value().getAsDouble());
-                if (family instanceof CounterMetricFamily c) {
-                    c.addMetric(List.of(b.name(), b.kind()), v);
+        List<MetricFamilySamples> out = new ArrayList<>();
+        for (MeasurementFamilies.Family f : MeasurementFamilies.of(breakers)) {
+            List<String> labelNames = new ArrayList<>(LABELS);
+            labelNames.addAll(f.extraLabelNames());
+            String name = prometheusName(f.first().name());
+            String help = f.first().description();
+            boolean counter = f.first().type() == BreakerMeasurement.Type.COUNTER;
+            CounterMetricFamily counters = counter ? new CounterMetricFamily(name, help, labelNames) : null;
+            GaugeMetricFamily gauges = counter ? null : new GaugeMetricFamily(name, help, labelNames);
+            for (MeasurementFamilies.Sample s : f.samples()) {
+                List<String> values = new ArrayList<>(labelNames.size());
+                values.add(s.breaker().name());
+                values.add(s.breaker().kind());
+                values.addAll(f.extraLabelValues(s));
+                if (counter) {
+                    counters.addMetric(values, s.value());
                 } else {
-                    ((GaugeMetricFamily) family).addMetric(List.of(b.name(), b.kind()), v);
+                    gauges.addMetric(values, s.value());
                 }
             }
+            out.add(counter ? counters : gauges);
         }
-        return new ArrayList<>(families.values());
+        return out;
     }
 
     /** The seven families without samples (lets a {@code CollectorRegistry} check names without scraping). */

@@ -55,6 +55,10 @@ import java.util.concurrent.TimeUnit;
  *       <td>{@link BreakerStatus#slowCallRate()}, percent (0 below minimum calls)</td></tr>
  * </table>
  *
+ * <p>Measurements that guards attach to their breakers ({@link BreakerMeasurement}) are registered as gauges or
+ * function counters with these tags plus the measurement's own {@link BreakerMeasurement#tags() tags} (a Kafka
+ * topic's {@code topic} and {@code client.id}); on a clash with a common tag, the common tag wins.
+ *
  * <p>Meters are registered for the breakers present when {@link #bindTo(MeterRegistry)} is called and for every
  * breaker created later, and removed from the meter registry when their breaker is
  * {@linkplain BreakerRegistry#remove(String) removed}; a removed breaker is no longer referenced.
@@ -299,13 +303,22 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
             if (closed || !measurementNames.add(m.name())) {
                 return;
             }
+            Tags all = measurementTags(m).and(tags); // the breaker's tags win over a clashing common tag
             if (m.type() == BreakerMeasurement.Type.COUNTER) {
                 add(FunctionCounter.builder(m.name(), m, x -> MetricNames.finite(x.value().getAsDouble()))
-                        .tags(tags).description(m.description()).register(meterRegistry));
+                        .tags(all).description(m.description()).register(meterRegistry));
             } else {
                 add(Gauge.builder(m.name(), m, x -> MetricNames.finite(x.value().getAsDouble())).strongReference(true)
-                        .tags(tags).description(m.description()).register(meterRegistry));
+                        .tags(all).description(m.description()).register(meterRegistry));
             }
+        }
+
+        private Tags measurementTags(BreakerMeasurement m) {
+            Tags t = Tags.empty();
+            for (Map.Entry<String, String> e : m.tags().entrySet()) {
+                t = t.and(e.getKey(), e.getValue());
+            }
+            return t;
         }
 
         private void add(Meter meter) {

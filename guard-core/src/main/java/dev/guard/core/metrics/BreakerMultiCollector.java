@@ -20,9 +20,7 @@ import io.prometheus.metrics.model.snapshots.SummarySnapshot;
 import io.prometheus.metrics.model.snapshots.SummarySnapshot.SummaryDataPointSnapshot;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A Prometheus client_java 1.x {@link MultiCollector} (the {@code prometheus-metrics-*} libraries) exporting the
@@ -30,7 +28,8 @@ import java.util.Map;
  * simpleclient 0.16) and {@link BreakerMetrics} (Micrometer), labelled {@code name} and {@code kind}:
  * {@code guard_breaker_state}, {@code guard_breaker_calls_total{outcome}}, {@code guard_breaker_slow_calls_total},
  * {@code guard_breaker_transitions_total{from,to}}, {@code guard_breaker_failure_rate},
- * {@code guard_breaker_slow_call_rate}, and one family per measurement that guards attached. Use one of the three
+ * {@code guard_breaker_slow_call_rate}, and one family per measurement that guards attached, labelled also with the
+ * measurement's own tags ({@code client.id} as {@code client_id}). Use one of the three
  * exporters per scrape, not two.
  *
  * <p>Everything is computed at scrape time from one {@link BreakerRegistry#statusAll()}; nothing is added to the
@@ -107,26 +106,25 @@ public final class BreakerMultiCollector implements MultiCollector {
                 prometheusName(MetricNames.CALL_DURATION) + "_seconds");
     }
 
-    /** One family per measurement name and type that guards attached to breakers, a data point per breaker. */
+    /** The measurements' families ({@link MeasurementFamilies}), labelled also with their own tags. */
     private List<MetricSnapshot> measurements() {
-        Map<String, Object> families = new LinkedHashMap<>();
-        for (CircuitBreaker b : breakers.all()) {
-            for (BreakerMeasurement m : b.measurements()) {
-                double v = MetricNames.finite(m.value().getAsDouble());
-                Labels labels = labels(b.name(), b.kind());
-                if (m.type() == BreakerMeasurement.Type.COUNTER) {
-                    ((CounterSnapshot.Builder) families.computeIfAbsent(m.name() + "|c",
-                            k -> counter(m.name(), m.description()))).dataPoint(counterPoint(labels, v));
+        List<MetricSnapshot> out = new ArrayList<>();
+        for (MeasurementFamilies.Family f : MeasurementFamilies.of(breakers)) {
+            String dotted = f.first().name();
+            String help = f.first().description();
+            boolean counter = f.first().type() == BreakerMeasurement.Type.COUNTER;
+            CounterSnapshot.Builder counters = counter ? counter(dotted, help) : null;
+            GaugeSnapshot.Builder gauges = counter ? null : gauge(dotted, help);
+            List<String> names = f.extraLabelNames();
+            for (MeasurementFamilies.Sample s : f.samples()) {
+                Labels labels = labels(s.breaker().name(), s.breaker().kind()).merge(Labels.of(names, f.extraLabelValues(s)));
+                if (counter) {
+                    counters.dataPoint(counterPoint(labels, s.value()));
                 } else {
-                    ((GaugeSnapshot.Builder) families.computeIfAbsent(m.name() + "|g",
-                            k -> gauge(m.name(), m.description()))).dataPoint(gaugePoint(labels, v));
+                    gauges.dataPoint(gaugePoint(labels, s.value()));
                 }
             }
-        }
-        List<MetricSnapshot> out = new ArrayList<>(families.size());
-        for (Object f : families.values()) {
-            out.add(f instanceof CounterSnapshot.Builder ? ((CounterSnapshot.Builder) f).build()
-                    : ((GaugeSnapshot.Builder) f).build());
+            out.add(counter ? counters.build() : gauges.build());
         }
         return out;
     }

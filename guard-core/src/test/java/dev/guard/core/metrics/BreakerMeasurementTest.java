@@ -83,4 +83,77 @@ class BreakerMeasurementTest {
                 .contains("guard_kafka_buffered_records{name=\"kafka:clicks\",kind=\"kafka-topic\",} 0.0")
                 .contains("guard_kafka_replayed_total{name=\"kafka:orders\",kind=\"kafka-topic\",} 3.0");
     }
+
+    private static final java.util.Map<String, String> ORDERS_TAGS = java.util.Map.of("topic", "orders", "client.id", "p-1");
+
+    @Test
+    void tagsAreValidatedSortedAndBackwardsCompatible() {
+        BreakerMeasurement plain = BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", depth::get);
+        assertThat(plain.tags()).isEmpty();
+        BreakerMeasurement tagged = plain.withTags(ORDERS_TAGS);
+        assertThat(tagged.tags()).isEqualTo(ORDERS_TAGS);
+        assertThat(tagged.withTags(tagged.tags()).tags()).isSameAs(tagged.tags()); // one copy, shared
+        assertThat(new BreakerMeasurement("a.b", BreakerMeasurement.Type.COUNTER, "x", () -> 1).tags()).isEmpty();
+        assertThatThrownBy(() -> plain.withTags(java.util.Map.of("kind", "x")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'kind' is reserved");
+        assertThatThrownBy(() -> plain.withTags(java.util.Map.of("name", "x")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'name' is reserved");
+        assertThatThrownBy(() -> plain.withTags(java.util.Map.of("Client Id", "x")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'Client Id'");
+        assertThatThrownBy(() -> plain.withTags(java.util.Map.of("client.id", "x", "client-id", "y")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'client_id'");
+        java.util.Map<String, String> nullValue = new java.util.HashMap<>();
+        nullValue.put("topic", null);
+        assertThatThrownBy(() -> plain.withTags(nullValue))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("'topic' must not be null");
+        assertThatThrownBy(() -> BreakerMeasurement.gauge("a", "x", null))
+                .isInstanceOf(NullPointerException.class).hasMessage("value must not be null");
+    }
+
+    @Test
+    void micrometerAddsTheMeasurementsTags() {
+        CircuitBreaker b = registry.breaker("kafka:orders", null, "kafka-topic");
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        BreakerMetrics metrics = BreakerMetrics.of(registry);
+        metrics.bindTo(meters);
+        GuardSpi.attach(b, BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", depth::get)
+                .withTags(ORDERS_TAGS));
+        assertThat(meters.get("guard.kafka.buffered.records").tag("name", "kafka:orders").tag("kind", "kafka-topic")
+                .tag("topic", "orders").tag("client.id", "p-1").gauge().value()).isEqualTo(7.0);
+        metrics.close();
+    }
+
+    @Test
+    void simpleclientLabelsMeasurementsWithTheirTagsAndKeepsFamiliesConsistent() throws IOException {
+        GuardSpi.attach(registry.breaker("kafka:orders", null, "kafka-topic"),
+                BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", depth::get).withTags(ORDERS_TAGS));
+        GuardSpi.attach(registry.breaker("kafka:clicks", null, "kafka-topic"),
+                BreakerMeasurement.gauge("guard.kafka.buffered.records", "records", () -> 0));
+        CollectorRegistry collectors = new CollectorRegistry();
+        new BreakerCollector(registry).register(collectors);
+        StringWriter out = new StringWriter();
+        TextFormat.write004(out, collectors.metricFamilySamples());
+        assertThat(out.toString()).contains("guard_kafka_buffered_records{name=\"kafka:orders\",kind=\"kafka-topic\","
+                        + "client_id=\"p-1\",topic=\"orders\",} 7.0")
+                .contains("guard_kafka_buffered_records{name=\"kafka:clicks\",kind=\"kafka-topic\","
+                        + "client_id=\"\",topic=\"\",} 0.0");
+    }
+
+    @Test
+    void clientJavaLabelsMeasurementsWithTheirTagsAndKeepsFamiliesConsistent() throws IOException {
+        GuardSpi.attach(registry.breaker("kafka:orders", null, "kafka-topic"),
+                BreakerMeasurement.counter("guard.kafka.replayed", "replays", replayed::get).withTags(ORDERS_TAGS));
+        GuardSpi.attach(registry.breaker("kafka:clicks", null, "kafka-topic"),
+                BreakerMeasurement.counter("guard.kafka.replayed", "replays", () -> 0));
+        io.prometheus.metrics.model.registry.PrometheusRegistry prometheus =
+                new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        new BreakerMultiCollector(registry).register(prometheus);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create().write(out, prometheus.scrape());
+        String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(text).contains("guard_kafka_replayed_total{client_id=\"p-1\",kind=\"kafka-topic\","
+                + "name=\"kafka:orders\",topic=\"orders\"} 3.0");
+        assertThat(text.lines().filter(l -> l.startsWith("guard_kafka_replayed_total{name=\"kafka:clicks\"")
+                || l.contains("name=\"kafka:clicks\"") && l.startsWith("guard_kafka_replayed_total"))).hasSize(1);
+    }
 }

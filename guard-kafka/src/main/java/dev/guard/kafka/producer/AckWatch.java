@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.LongAdder;
  * its sends count as overdue {@code ackTimeout} later.
  *
  * <p>Successes acknowledged on the producer's I/O thread are reported to the breaker in batches
- * ({@link CircuitBreaker#onSuccesses}): every {@value #FLUSH_EVERY}, before any failure is recorded (so the window
+ * ({@link dev.guard.core.internal.GuardSpi#onSuccesses}): every {@value #FLUSH_EVERY}, before any failure is recorded (so the window
  * sees outcomes in order), at each sweep, and in {@code flush()} and {@code close()}.
  *
  * <p>A send's verdict comes from its own outcome or its own age, in the period of the permit that granted it: a
@@ -388,51 +388,6 @@ final class AckWatch<K, V> {
         @Override
         public void onCompletion(RecordMetadata metadata, Exception exception) {
             watch.onTrackedCompletion(exception, this);
-        }
-    }
-
-    /**
-     * The HALF_OPEN probes in flight, by permit, with the clock reading at which each was handed to Kafka; and the
-     * probes already failed as overdue, whose late answer then gives the permit back and records nothing. Touched
-     * only by probes and by the sweep in HALF_OPEN: a lock is fine.
-     */
-    static final class ProbeWatch {
-        /** Both made by the topic's first probe: a topic whose breaker never left CLOSED carries neither. */
-        private java.util.HashMap<Long, Long> inFlight;
-        private java.util.HashSet<Long> judged;
-
-        synchronized void started(long permit, long now) {
-            if (inFlight == null) {
-                inFlight = new java.util.HashMap<>(4);
-                judged = new java.util.HashSet<>(4);
-            }
-            inFlight.put(permit, now);
-            judged.remove(permit); // a slot's permit is reused by the next probe in it
-        }
-
-        /** The probe of {@code permit} answered: true if it was already failed as overdue. */
-        synchronized boolean finished(long permit) {
-            if (inFlight == null) {
-                return false;
-            }
-            inFlight.remove(permit);
-            return judged.remove(permit);
-        }
-
-        /** Takes one probe in flight for at least {@code ackTimeout}, marked judged, or NO_PERMIT. */
-        synchronized long overdue(long now, long ackTimeoutNanos) {
-            if (inFlight == null) {
-                return CircuitBreaker.NO_PERMIT;
-            }
-            for (java.util.Map.Entry<Long, Long> e : inFlight.entrySet()) {
-                if (now - e.getValue() >= ackTimeoutNanos) {
-                    long permit = e.getKey();
-                    inFlight.remove(permit);
-                    judged.add(permit);
-                    return permit;
-                }
-            }
-            return CircuitBreaker.NO_PERMIT;
         }
     }
 }

@@ -1,12 +1,10 @@
 package dev.guard.kafka.producer;
 
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.Clock;
 import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.kafka.producer.AckWatch.Route;
 import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -17,7 +15,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
-import static dev.guard.kafka.producer.TopicGuard.LOG;
 
 /**
  * The sends of a BUFFER topic, and its buffer: what is held while the topic is unavailable, its replay in order,
@@ -27,13 +24,17 @@ import static dev.guard.kafka.producer.TopicGuard.LOG;
  * <p>CLOSED with an empty buffer: the record goes to Kafka inside a {@link PendingSend} (32 bytes: the record and
  * callback, to send it again if the attempt fails retriably). While the buffer holds records (or a record is being
  * handed over by the drain), and without a permit, the record queues behind them ({@link #enqueue}): size it, read
- * the clock, append it to the {@link SendBuffer} without a lock. A full buffer (FAIL_NEW) answers with one shared
- * failed future and exception. Only FAIL_OLDEST eviction and BLOCK waiting take the buffer's lock.
+ * the clock, append it to the {@link SendBuffer} without a lock. A full buffer is the {@link Overflow}'s: FAIL_NEW
+ * answers with one shared failed future and exception; only FAIL_OLDEST eviction and BLOCK waiting take the
+ * buffer's lock. An in-flight record that failed retriably goes back to the buffer's head ({@link PutBack}).
  *
  * <p>The drain ({@link #drain}) runs on the context's executor, one at a time: in CLOSED it hands the buffer to
  * Kafka in order, in HALF_OPEN only its head, as the probe, whose completion schedules the next step.
+ *
+ * <p>(Longer than a house file: a hot-path class whose send, drain, expiry and waits share the buffer's state and
+ * the drain's VarHandles; the paths that share only the buffer are {@link Overflow} and {@link PutBack}.)
  */
-final class BufferingSends<K, V> implements TopicSends<K, V> {
+final class BufferingSends<K, V> extends TopicSendsBase<K, V> {
 
     private static final java.lang.invoke.VarHandle SETTLING;
     private static final java.lang.invoke.VarHandle DRAIN_SCHEDULED;
@@ -48,22 +49,10 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         }
     }
 
-    private static final int KEPT = 0;
-    private static final int SEALED = 1;
-    private static final int EXPIRED = 2;
-    private static final int EXHAUSTED = 3;
-
-    private final String topic;
-    private final CircuitBreaker breaker;
-    private final TopicPolicy policy;
-    private final SendContext<K, V> ctx;
-    private final Producer<K, V> delegate;
-    private final Clock clock;
-    private final Interceptors<K, V> interceptors;
-    private final TopicCounters counters;
+    final TopicPolicy policy;
     private final AckWatch<K, V> watch;
-    private final SendBuffer<K, V> buffer;
-    private final ReentrantLock lock;
+    final SendBuffer<K, V> buffer;
+    final ReentrantLock lock;
     /** Expired records taken out of the buffer whose futures and callbacks have not been failed yet. */
     private volatile int settling;
     /** Set once the producer released this topic's guard: a send that would buffer here goes to a fresh guard. */
@@ -71,23 +60,15 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
     private volatile boolean drainScheduled;
     /** Set by a {@link #scheduleDrain} that found a drain running: that drain runs again when it ends. */
     private volatile boolean drainRequested;
-    /** Threads waiting on the buffer's condition (flush, close, BLOCK); written under its lock. */
-    private volatile int waiters;
-    /** What a full buffer answers, made by the first refusal: shared by all of them (see {@link Refusals}). */
-    private volatile Refusals refusals;
+    /** What a full buffer answers, made by the first refusal: shared by all of them (see {@link Overflow}). */
+    volatile Overflow.Refusals refusals;
     private final boolean failNew;
     private final long maxBytes;
 
     BufferingSends(String topic, CircuitBreaker breaker, TopicPolicy policy, SendContext<K, V> ctx,
                    TopicCounters counters) {
-        this.topic = topic;
-        this.breaker = breaker;
+        super(topic, breaker, ctx, counters);
         this.policy = policy;
-        this.ctx = ctx;
-        this.delegate = ctx.delegate;
-        this.clock = ctx.clock;
-        this.interceptors = ctx.interceptors;
-        this.counters = counters;
         this.buffer = new SendBuffer<>(policy.maxRecords(), policy.maxBytes());
         this.lock = buffer.lock;
         this.failNew = policy.overflow() == TopicPolicy.Overflow.FAIL_NEW;
@@ -181,7 +162,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                 // In flight when the topic failed: back to the head of the buffer, in order (or failed, if it has
                 // used up its time or its attempts).
                 p.decidedByGuard(); // before this callback returns, so before the attempt's future fails
-                requeue(p, exception);
+                PutBack.requeue(this, p, exception);
                 if (!buffer.isEmpty() && !breaker.state().isOpen()) {
                     scheduleDrain(); // the put-back, or the records behind one that failed for good
                 }
@@ -213,7 +194,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
         // After guardFor() put this guard in the map: either close() sees the guard and shuts its buffer, or we
         // see closing here.
         if (ctx.state.closing()) {
-            return refuseClosing(record, callback);
+            return Overflow.refuseClosing(this, record, callback);
         }
         // Room first, then the future: a refused record allocates nothing.
         int outcome = buffer.reserve(size);
@@ -224,11 +205,11 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
             return null; // the producer sends it again through the topic's live guard
         }
         if (outcome == SendBuffer.FULL && !failNew) {
-            outcome = makeRoom(size);
+            outcome = Overflow.makeRoom(this, size);
         }
         if (outcome != SendBuffer.ACCEPTED) {
-            return outcome == SendBuffer.SHUT || ctx.state.closing() ? refuseClosing(record, callback)
-                    : refuseFull(record, callback);
+            return outcome == SendBuffer.SHUT || ctx.state.closing() ? Overflow.refuseClosing(this, record, callback)
+                    : Overflow.refuseFull(this, record, callback);
         }
         BufferedSend<K, V> p;
         try {
@@ -247,168 +228,6 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
             scheduleDrain();
         }
         return p;
-    }
-
-    /** The buffer is full: FAIL_OLDEST evicts, BLOCK waits. Returns the outcome of the last reservation. */
-    private int makeRoom(int size) {
-        if (policy.overflow() == TopicPolicy.Overflow.BLOCK) {
-            return awaitRoom(size);
-        }
-        int outcome = SendBuffer.FULL;
-        while (outcome == SendBuffer.FULL) { // FAIL_OLDEST
-            BufferedSend<K, V> evicted;
-            lock.lock();
-            try {
-                evicted = buffer.pollOldestQueued();
-            } finally {
-                lock.unlock();
-            }
-            if (evicted == null) {
-                return SendBuffer.FULL; // only put-backs fill it: they are not evicted
-            }
-            counters.increment(TopicCounters.OVERFLOWED);
-            evicted.finish(interceptors, refusals().evictedError);
-            outcome = buffer.reserve(size);
-        }
-        return outcome;
-    }
-
-    /** BLOCK: waits up to {@code maxBlock} for room; every removal signals the buffer's condition. */
-    private int awaitRoom(int size) {
-        long deadline = System.nanoTime() + policy.maxBlockNanos();
-        int outcome = SendBuffer.FULL;
-        lock.lock();
-        try {
-            waiters++;
-            while (outcome == SendBuffer.FULL) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || ctx.state.closing()) {
-                    break;
-                }
-                try {
-                    buffer.changed.awaitNanos(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-                outcome = buffer.reserve(size);
-            }
-        } finally {
-            waiters--;
-            lock.unlock();
-        }
-        return outcome;
-    }
-
-    /** The shared answers of a full buffer, made once, by the first refusal (or eviction) of the topic. */
-    private Refusals refusals() {
-        Refusals r = refusals;
-        if (r == null) {
-            synchronized (counters) { // once per topic: racing refusals answer with the same shared exception
-                r = refusals;
-                if (r == null) {
-                    refusals = r = new Refusals(topic, policy);
-                }
-            }
-        }
-        return r;
-    }
-
-    private Future<RecordMetadata> refuseFull(ProducerRecord<K, V> record, Callback callback) {
-        counters.increment(TopicCounters.OVERFLOWED);
-        Refusals refused = refusals();
-        BufferOverflowException overflowError = refused.overflowError;
-        interceptors.onFailure(record, overflowError);
-        if (callback != null) {
-            try {
-                callback.onCompletion(null, overflowError);
-            } catch (RuntimeException e) {
-                LOG.error("Send callback for topic '{}' threw", topic, e);
-            }
-        }
-        return refused.refusedSend;
-    }
-
-    /**
-     * What a full buffer answers (FAIL_NEW, and BLOCK or FAIL_OLDEST when nothing can make room) and what an evicted
-     * record (FAIL_OLDEST) fails with: built once, since a message built per refused record costs more than the
-     * rest of the refusal; and only once the topic's buffer is full, so that a topic that never fills carries none.
-     */
-    private static final class Refusals {
-        final BufferOverflowException overflowError;
-        final FailedSend refusedSend;
-        final BufferOverflowException evictedError;
-
-        Refusals(String topic, TopicPolicy policy) {
-            this.overflowError = new BufferOverflowException("buffer of topic '" + topic + "' is full (maxRecords="
-                    + policy.maxRecords() + ", maxBytes=" + policy.maxBytes() + ", overflow=" + policy.overflow()
-                    + "); record refused");
-            this.refusedSend = new FailedSend(overflowError);
-            this.evictedError = new BufferOverflowException("evicted from the full buffer of topic '" + topic
-                    + "' (maxRecords=" + policy.maxRecords() + ", maxBytes=" + policy.maxBytes()
-                    + ", overflow=FAIL_OLDEST) to make room for a newer record");
-        }
-    }
-
-    private Future<RecordMetadata> refuseClosing(ProducerRecord<K, V> record, Callback callback) {
-        PendingSend<K, V> p = new PendingSend<>(record, callback);
-        p.finish(interceptors, new GuardClosedException("producer is closing; record for topic '" + topic
-                + "' was not buffered"));
-        return p;
-    }
-
-
-    /**
-     * Puts a record whose attempt failed retriably back at the head of the buffer (I/O thread, usually), unless
-     * it has been with the guard for {@code bufferTimeout} since its first acceptance, or this was its
-     * {@code maxAttempts}-th failed attempt: then it fails now with {@link BufferExpiredException}, caused by
-     * {@code cause}, and the records behind it go on.
-     */
-    private void requeue(PendingSend<K, V> p, Exception cause) {
-        long now = clock.nanoTime();
-        long timeout = policy.bufferTimeoutNanos();
-        int verdict;
-        long accepted;
-        int failed;
-        lock.lock();
-        try {
-            PendingSend.Outcome a = p.attempts();
-            if (a.acceptedNanos == PendingSend.Outcome.UNKNOWN) {
-                // Sent at once and never buffered: accepted when sent if the attempt was timed, else taken back now.
-                long start = p.attemptStartNanos();
-                a.acceptedNanos = start != 0 ? start : now;
-            }
-            failed = ++a.failedAttempts;
-            accepted = a.acceptedNanos;
-            if (failed >= policy.maxAttempts()) {
-                verdict = EXHAUSTED;
-            } else if (now - accepted >= timeout) {
-                verdict = EXPIRED;
-            } else {
-                verdict = buffer.putBack(p, accepted) ? KEPT : SEALED;
-            }
-        } finally {
-            lock.unlock();
-        }
-        switch (verdict) {
-            case KEPT:
-                counters.increment(TopicCounters.POSSIBLE_DUPLICATES); // Kafka may have written the failed attempt
-                break;
-            case SEALED:
-                p.finish(interceptors, new GuardClosedException("producer closed before the record for topic '" + topic
-                        + "' could be sent again"));
-                break;
-            case EXHAUSTED:
-                counters.increment(TopicCounters.EXPIRED);
-                p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed " + failed
-                        + " attempt(s) (maxAttempts=" + policy.maxAttempts() + "); last error: " + cause, cause));
-                break;
-            default:
-                counters.increment(TopicCounters.EXPIRED);
-                p.finish(interceptors, new BufferExpiredException("record for topic '" + topic + "' failed again "
-                        + (now - accepted) / 1_000_000 + " ms after the guard accepted it (bufferTimeout="
-                        + timeout / 1_000_000 + " ms, " + failed + " attempt(s)); last error: " + cause, cause));
-        }
     }
 
     /**
@@ -496,7 +315,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
 
     /** Wakes flush(), close() and BLOCK waiters, if any, after a change made without the buffer's lock. */
     private void signalWaiters() {
-        if (waiters != 0) {
+        if (buffer.waiters != 0) {
             lock.lock();
             try {
                 buffer.changed.signalAll();
@@ -597,7 +416,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
     public boolean awaitSettled(long deadlineNanos) throws InterruptedException {
         lock.lock();
         try {
-            waiters++;
+            buffer.waiters++;
             while (!settled()) {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
@@ -607,7 +426,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
             }
             return true;
         } finally {
-            waiters--;
+            buffer.waiters--;
             lock.unlock();
         }
     }
@@ -617,7 +436,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
     public int drainOrFail(long deadlineNanos) {
         lock.lock();
         try {
-            waiters++;
+            buffer.waiters++;
             // FORCED_OPEN: an operator holds the topic, nothing will drain it; its records fail now
             while (!buffer.isEmpty() && breaker.state() != State.FORCED_OPEN) {
                 long left = deadlineNanos - System.nanoTime();
@@ -632,7 +451,7 @@ final class BufferingSends<K, V> implements TopicSends<K, V> {
                 }
             }
         } finally {
-            waiters--;
+            buffer.waiters--;
             lock.unlock();
         }
         List<PendingSend<K, V>> left;

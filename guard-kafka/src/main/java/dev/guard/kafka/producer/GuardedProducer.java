@@ -4,6 +4,7 @@ import dev.guard.core.Backoff;
 import dev.guard.core.BreakerConfig;
 import dev.guard.core.BreakerRegistry;
 import dev.guard.core.CircuitBreaker;
+import dev.guard.core.internal.Args;
 import dev.guard.core.internal.Daemons;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -21,13 +22,11 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.metrics.KafkaMetric;
 import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,7 +34,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -67,6 +65,10 @@ import java.util.regex.Pattern;
  *
  * <p>The first producer built in a JVM has the JIT compile the open-state paths before any outage needs them, on a
  * private producer in the background ({@link Builder#warmUp(boolean)}).
+ *
+ * <p>(Longer than a house file: the {@link Producer} methods and the public nested {@link Builder} are API and stay
+ * here; the send path is here so that it stays one call deep. Flush and close are {@link ProducerLifecycle}'s, the
+ * periodic sweep {@link TopicSweep}'s, policy look-up {@link TopicPolicies}'.)
  */
 public final class GuardedProducer<K, V> implements Producer<K, V> {
 
@@ -94,28 +96,22 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private final boolean ownsRegistry;
     private final ScheduledExecutorService sweeper;
     private final long ackTimeoutNanos;
-    private final long idleTimeoutNanos;
-    private final long flushTimeoutNanos;
-    private final TopicPolicy defaultPolicy;
-    private final Map<String, TopicPolicy> topicPolicies;
-    private final List<Map.Entry<Pattern, TopicPolicy>> patternPolicies;
+    /** The periodic sweep of every topic, and the release of idle ones. */
+    private final TopicSweep<K, V> sweep;
+    /** Which policy applies to which topic. */
+    private final TopicPolicies policies;
     private final BreakerConfig defaultBreakerConfig;
     private final boolean transactional;
     private final ConcurrentHashMap<String, TopicGuard<K, V>> guards = new ConcurrentHashMap<>();
-    /** Set by the first close(); later ones wait for {@link #closed}. */
-    private final java.util.concurrent.atomic.AtomicBoolean closeStarted = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    /** flush() and close(). */
+    private final ProducerLifecycle<K, V> lifecycle;
 
     private GuardedProducer(Builder<K, V> b) {
         this.delegate = b.delegate;
         this.ownsRegistry = b.registry == null;
         this.registry = b.registry != null ? b.registry : BreakerRegistry.create();
         this.ackTimeoutNanos = b.ackTimeout.toNanos();
-        this.idleTimeoutNanos = b.idleTimeout.toNanos();
-        this.flushTimeoutNanos = b.flushTimeout.toNanos();
-        this.defaultPolicy = b.defaultPolicy;
-        this.topicPolicies = Map.copyOf(b.topicPolicies);
-        this.patternPolicies = List.copyOf(b.patternPolicies);
+        this.policies = new TopicPolicies(b.defaultPolicy, b.topicPolicies, b.patternPolicies);
         this.defaultBreakerConfig = b.breakerConfig;
         this.transactional = b.transactional;
         this.interceptors = b.interceptors.isEmpty() ? Interceptors.none() : new Interceptors<>(b.interceptors);
@@ -123,10 +119,13 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         this.drainExecutor = Executors.newCachedThreadPool(daemon("guard-producer-" + id + "-drain"));
         this.sweeper = Executors.newSingleThreadScheduledExecutor(daemon("guard-producer-" + id + "-sweep"));
         this.context = new SendContext<>(delegate, registry.clock(), b.classifier, interceptors, drainExecutor,
-                b.sizer, state, new FatalErrors(), ackTimeoutNanos);
+                b.sizer, state, new FatalErrors(), ackTimeoutNanos, ClientIds.resolve(b.clientId, delegate));
+        this.sweep = new TopicSweep<>(guards, context.clock, state, registry, b.idleTimeout.toNanos());
+        this.lifecycle = new ProducerLifecycle<>(guards, delegate, state, sweeper, drainExecutor, interceptors, registry,
+                ownsRegistry, b.flushTimeout.toNanos());
         if (b.sweep) {
             long period = Math.max(TimeUnit.MILLISECONDS.toNanos(20), ackTimeoutNanos / 8);
-            sweeper.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
+            sweeper.scheduleAtFixedRate(sweep, period, period, TimeUnit.NANOSECONDS);
         }
         if (wantsWarmUp(b.warmUp)) {
             OpenPathWarmUp.startOnce();
@@ -139,12 +138,12 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     }
 
     private static ThreadFactory daemon(String name) {
-        return Daemons.numbered(name, GuardThread::new);
+        return Daemons.numbered(name, ProducerLifecycle.GuardThread::new);
     }
 
     /** Guards an existing producer. Its configuration is left as it is. */
     public static <K, V> Builder<K, V> builder(Producer<K, V> delegate) {
-        return new Builder<>(Objects.requireNonNull(delegate, "delegate"), false, null, null);
+        return new Builder<>(Args.notNull(delegate, "delegate"), false, null, null);
     }
 
     /**
@@ -153,10 +152,10 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      */
     public static <K, V> Builder<K, V> builder(Properties properties, Serializer<K> keySerializer,
                                                Serializer<V> valueSerializer) {
-        Objects.requireNonNull(properties, "properties");
+        Args.notNull(properties, "properties");
         Properties merged = new Properties();
         merged.putAll(SAFER_DEFAULTS);
-        if (setsAny(properties, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.ACKS_CONFIG,
+        if (ProducerProperties.setsAny(properties, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.ACKS_CONFIG,
                 ProducerConfig.RETRIES_CONFIG, ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION)) {
             // The user chose the delivery settings: an explicit enable.idempotence=true next to acks=1 (or
             // retries=0, max.in.flight > 5) makes KafkaProducer refuse to start, so leave the pair to Kafka.
@@ -167,7 +166,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         // The guard runs the interceptors itself, so that they see the records it refuses too (and each record
         // once, not once per attempt): KafkaProducer gets none.
         Object interceptorClasses = merged.remove(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG);
-        List<ProducerInterceptor<K, V>> interceptors = configuredInterceptors(interceptorClasses, merged);
+        List<ProducerInterceptor<K, V>> interceptors = ProducerProperties.configuredInterceptors(interceptorClasses, merged);
         KafkaProducer<K, V> producer;
         try {
             producer = new KafkaProducer<>(merged, keySerializer, valueSerializer);
@@ -180,60 +179,6 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         Builder<K, V> b = new Builder<>(producer, tx, keySerializer, valueSerializer);
         b.interceptors.addAll(interceptors);
         return b;
-    }
-
-    /**
-     * The interceptors named by {@code interceptor.classes} (a class, a class name, or a comma-separated list or
-     * {@code List} of them), created and configured with the producer's properties as KafkaProducer would.
-     */
-    @SuppressWarnings("unchecked")
-    private static <K, V> List<ProducerInterceptor<K, V>> configuredInterceptors(Object classes, Properties props) {
-        List<ProducerInterceptor<K, V>> out = new ArrayList<>();
-        if (classes == null) {
-            return out;
-        }
-        List<Object> names = new ArrayList<>();
-        if (classes instanceof String str) {
-            for (String n : str.split(",")) {
-                if (!n.isBlank()) {
-                    names.add(n.trim());
-                }
-            }
-        } else if (classes instanceof java.util.Collection<?> c) {
-            names.addAll(c);
-        } else {
-            names.add(classes);
-        }
-        Map<String, Object> configs = new HashMap<>();
-        props.forEach((k, v) -> configs.put(String.valueOf(k), v));
-        for (Object n : names) {
-            Class<?> c;
-            try {
-                c = n instanceof Class<?> cl ? cl : Class.forName(String.valueOf(n).trim(), true,
-                        Thread.currentThread().getContextClassLoader() != null
-                                ? Thread.currentThread().getContextClassLoader() : GuardedProducer.class.getClassLoader());
-            } catch (ClassNotFoundException e) {
-                throw new org.apache.kafka.common.config.ConfigException(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG,
-                        n, "class not found");
-            }
-            if (!ProducerInterceptor.class.isAssignableFrom(c)) {
-                throw new org.apache.kafka.common.config.ConfigException(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG,
-                        n, "not a ProducerInterceptor");
-            }
-            ProducerInterceptor<K, V> i = (ProducerInterceptor<K, V>) org.apache.kafka.common.utils.Utils.newInstance(c);
-            i.configure(configs);
-            out.add(i);
-        }
-        return out;
-    }
-
-    private static boolean setsAny(Properties properties, String... keys) {
-        for (String k : keys) {
-            if (properties.getProperty(k) != null || properties.get(k) != null) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**
@@ -330,47 +275,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /** The policy that applies to {@code topic}: by name, else the first matching pattern, else the default. */
     public TopicPolicy policyFor(String topic) {
-        TopicPolicy p = topicPolicies.get(topic);
-        if (p != null) {
-            return p;
-        }
-        for (Map.Entry<Pattern, TopicPolicy> e : patternPolicies) {
-            if (e.getKey().matcher(topic).matches()) {
-                return e.getValue();
-            }
-        }
-        return defaultPolicy;
-    }
-
-    private void sweep() {
-        try {
-            long now = context.clock.nanoTime();
-            for (TopicGuard<K, V> g : guards.values()) {
-                g.sweep(now);
-                if (!state.closing() && now - g.activeAsOf() >= idleTimeoutNanos) {
-                    release(g);
-                }
-            }
-        } catch (RuntimeException e) {
-            LOG.error("Producer guard sweep failed", e);
-        }
-    }
-
-    /**
-     * Releases an idle topic's guard and its breaker (see {@link Builder#topicIdleTimeout(Duration)}). A send racing
-     * this on the released guard is redirected to a fresh one if it would be buffered; one that goes straight to
-     * Kafka is delivered and only its outcome is lost to the released breaker.
-     */
-    private void release(TopicGuard<K, V> g) {
-        if (!g.retire()) {
-            return; // used again meanwhile
-        }
-        guards.remove(g.topic, g);
-        g.detach();
-        String name = BREAKER_PREFIX + g.topic;
-        if (registry.find(name).orElse(null) == g.breaker) {
-            registry.remove(name);
-        }
+        return policies.policyFor(topic);
     }
 
     /** Whether the topic counts its sends one by one now (tests). */
@@ -380,7 +285,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
 
     /** Runs one sweep now (overdue acknowledgements, buffer expiry); tests on a manual clock call this. */
     void sweepNow() {
-        sweep();
+        sweep.run();
     }
 
     // ------------------------------------------------------------------------------------ observability
@@ -454,47 +359,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      */
     @Override
     public void flush() {
-        long deadline = System.nanoTime() + flushTimeoutNanos;
-        while (true) {
-            for (TopicGuard<K, V> g : guards.values()) {
-                try {
-                    g.awaitSettled(deadline);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new org.apache.kafka.common.errors.InterruptException(e);
-                }
-            }
-            long handedBefore = handOvers();
-            delegate.flush();
-            for (TopicGuard<K, V> g : guards.values()) {
-                g.reportSuccesses(); // the breakers have seen every acknowledgement flush() waited for
-            }
-            // An attempt that failed retriably during delegate.flush() was put back, and maybe sent again after
-            // delegate.flush() began (so it did not wait for it): round again until no record was handed over.
-            List<String> unsettled = new ArrayList<>();
-            for (TopicGuard<K, V> g : guards.values()) {
-                if (!g.settled()) {
-                    unsettled.add(g.topic);
-                }
-            }
-            if (unsettled.isEmpty() && handOvers() == handedBefore) {
-                return;
-            }
-            if (System.nanoTime() - deadline >= 0) {
-                LOG.warn("flush() returned after its bound (flushTimeout={} ms) with records still buffered for "
-                        + "topic(s) {}; see stats(topic)", flushTimeoutNanos / 1_000_000, unsettled);
-                return;
-            }
-        }
-    }
-
-    /** Buffered records handed to Kafka and in-flight records put back, over all topics: changes when either happens. */
-    private long handOvers() {
-        long n = 0;
-        for (TopicGuard<K, V> g : guards.values()) {
-            n += g.handOvers();
-        }
-        return n;
+        lifecycle.flush();
     }
 
     @Override
@@ -513,72 +378,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      */
     @Override
     public void close(Duration timeout) {
-        if (timeout == null || timeout.isNegative()) {
-            throw new IllegalArgumentException("close timeout must be zero or positive, was " + timeout);
-        }
-        if (!closeStarted.compareAndSet(false, true)) {
-            awaitFirstClose();
-            return;
-        }
-        try {
-            closeOnce(timeout);
-        } finally {
-            closed.countDown();
-        }
-    }
-
-    private void awaitFirstClose() {
-        Thread t = Thread.currentThread();
-        if (t instanceof GuardThread || t.getName().startsWith("kafka-producer-network-thread")) {
-            return;
-        }
-        try {
-            closed.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new org.apache.kafka.common.errors.InterruptException(e);
-        }
-    }
-
-    /** Threads of the guard (drain, sweep): a close() from their callbacks must not wait for itself. */
-    private static final class GuardThread extends Thread {
-        GuardThread(Runnable r, String name) {
-            super(r, name);
-        }
-    }
-
-    private void closeOnce(Duration timeout) {
-        long budget = timeout.compareTo(Duration.ofDays(1)) > 0 ? TimeUnit.DAYS.toNanos(1) : timeout.toNanos();
-        long deadline = System.nanoTime() + budget;
-        state.startClosing();
-        int failed = 0;
-        for (TopicGuard<K, V> g : guards.values()) {
-            g.stopAccepting();
-        }
-        for (TopicGuard<K, V> g : guards.values()) {
-            failed += g.drainOrFail(deadline);
-        }
-        if (failed > 0) {
-            LOG.warn("Producer closed with {} buffered record(s) not sent; their futures failed with "
-                    + "GuardClosedException", failed);
-        }
-        sweeper.shutdownNow();
-        for (TopicGuard<K, V> g : guards.values()) {
-            g.detach();
-        }
-        long left = Math.max(0, deadline - System.nanoTime());
-        try {
-            delegate.close(Duration.ofNanos(left));
-            for (TopicGuard<K, V> g : guards.values()) {
-                g.reportSuccesses();
-            }
-        } finally {
-            drainExecutor.shutdownNow();
-            interceptors.close();
-            if (ownsRegistry) {
-                registry.close();
-            }
-        }
+        lifecycle.close(timeout);
     }
 
     // ------------------------------------------------------------------------------------- delegation
@@ -594,29 +394,11 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     }
 
     private void refuseBufferWithTransactions() {
-        String buffering = bufferingPolicyName(defaultPolicy, topicPolicies, patternPolicies);
+        String buffering = policies.bufferingPolicyName();
         if (buffering != null) {
             throw new IllegalStateException("a transactional producer cannot buffer records outside their "
                     + "transaction, but " + buffering + " uses BUFFER; use TopicPolicy.reject()");
         }
-    }
-
-    private static String bufferingPolicyName(TopicPolicy defaultPolicy, Map<String, TopicPolicy> topicPolicies,
-                                              List<Map.Entry<Pattern, TopicPolicy>> patternPolicies) {
-        if (defaultPolicy.mode() == TopicPolicy.Mode.BUFFER) {
-            return "the default policy";
-        }
-        for (Map.Entry<String, TopicPolicy> e : topicPolicies.entrySet()) {
-            if (e.getValue().mode() == TopicPolicy.Mode.BUFFER) {
-                return "topic '" + e.getKey() + "'";
-            }
-        }
-        for (Map.Entry<Pattern, TopicPolicy> e : patternPolicies) {
-            if (e.getValue().mode() == TopicPolicy.Mode.BUFFER) {
-                return "topic pattern '" + e.getKey() + "'";
-            }
-        }
-        return null;
     }
 
     /**
@@ -710,6 +492,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
         private boolean transactional;
         private boolean sweep = true;
         private boolean warmUp = true;
+        private String clientId;
         private final List<ProducerInterceptor<K, V>> interceptors = new ArrayList<>();
 
         private Builder(Producer<K, V> delegate, boolean transactional, Serializer<K> keySerializer,
@@ -718,48 +501,43 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
             this.transactionalFromProperties = transactional;
             this.transactional = transactional;
             this.sizer = keySerializer != null && valueSerializer != null
-                    ? serializedSize(keySerializer, valueSerializer) : GuardedProducer::estimateSize;
+                    ? RecordSizes.serializedSize(keySerializer, valueSerializer) : RecordSizes::estimateSize;
         }
 
         /** The registry for topic breakers (default: a private one, closed with the producer). */
         public Builder<K, V> registry(BreakerRegistry registry) {
-            this.registry = Objects.requireNonNull(registry, "registry");
+            this.registry = Args.notNull(registry, "registry");
             return this;
         }
 
         /** The breaker configuration of topics whose policy has none (default: {@link #defaultTopicBreakerConfig()}). */
         public Builder<K, V> breakerConfig(BreakerConfig config) {
-            this.breakerConfig = Objects.requireNonNull(config, "breakerConfig");
+            this.breakerConfig = Args.notNull(config, "breakerConfig");
             return this;
         }
 
         /** The policy of topics without their own (default: BUFFER with default bounds). */
         public Builder<K, V> defaultPolicy(TopicPolicy policy) {
-            this.defaultPolicy = Objects.requireNonNull(policy, "defaultPolicy");
+            this.defaultPolicy = Args.notNull(policy, "defaultPolicy");
             return this;
         }
 
         /** The policy of one topic. */
         public Builder<K, V> topic(String topic, TopicPolicy policy) {
-            if (topic == null || topic.isBlank()) {
-                throw new IllegalArgumentException("topic must not be blank, was '" + topic + "'");
-            }
-            topicPolicies.put(topic, Objects.requireNonNull(policy, "policy"));
+            topicPolicies.put(Args.notBlank(topic, "topic"), Args.notNull(policy, "policy"));
             return this;
         }
 
         /** The policy of topics whose whole name matches {@code pattern}; patterns are tried in order. */
         public Builder<K, V> topicPattern(Pattern pattern, TopicPolicy policy) {
-            patternPolicies.add(Map.entry(Objects.requireNonNull(pattern, "pattern"),
-                    Objects.requireNonNull(policy, "policy")));
+            patternPolicies.add(Map.entry(Args.notNull(pattern, "pattern"),
+                    Args.notNull(policy, "policy")));
             return this;
         }
 
         /** A send pending longer than this counts as failed while still pending (default 1 s). */
         public Builder<K, V> ackTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("ackTimeout must be positive, was " + timeout);
-            }
+            Args.positive(timeout, "ackTimeout");
             this.ackTimeout = timeout;
             return this;
         }
@@ -770,9 +548,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          * next send starts it afresh (a new breaker, counters from zero).
          */
         public Builder<K, V> topicIdleTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("topicIdleTimeout must be positive, was " + timeout);
-            }
+            Args.positive(timeout, "topicIdleTimeout");
             this.idleTimeout = timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365) : timeout;
             return this;
         }
@@ -782,22 +558,20 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          * topic that stays OPEN could otherwise hold it for its whole {@code bufferTimeout}.
          */
         public Builder<K, V> flushTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("flushTimeout must be positive, was " + timeout);
-            }
+            Args.positive(timeout, "flushTimeout");
             this.flushTimeout = timeout.compareTo(Duration.ofDays(1)) > 0 ? Duration.ofDays(1) : timeout;
             return this;
         }
 
         /** What a send's exception means (default: {@link SendFailureClassifier#standard()}). */
         public Builder<K, V> classifier(SendFailureClassifier classifier) {
-            this.classifier = Objects.requireNonNull(classifier, "classifier");
+            this.classifier = Args.notNull(classifier, "classifier");
             return this;
         }
 
         /** Sizes buffered records (default: the serializers when given, else an estimate of byte[]/String/ByteBuffer). */
         public Builder<K, V> recordSizer(RecordSizer<K, V> sizer) {
-            this.sizer = Objects.requireNonNull(sizer, "recordSizer");
+            this.sizer = Args.notNull(sizer, "recordSizer");
             return this;
         }
 
@@ -828,7 +602,18 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          * again. Closed with the producer.
          */
         public Builder<K, V> interceptor(ProducerInterceptor<K, V> interceptor) {
-            interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+            interceptors.add(Args.notNull(interceptor, "interceptor"));
+            return this;
+        }
+
+        /**
+         * The {@code client.id} tag of the topics' figures ({@code guard.kafka.*}), so that they join the wrapped
+         * producer's own Kafka meters. Default: the {@code client-id} metric tag of the wrapped producer's
+         * {@code metrics()} (a KafkaProducer's {@code client.id}, or the one Kafka generated), or empty if it has
+         * none; set it when wrapping a producer whose {@code metrics()} do not tell.
+         */
+        public Builder<K, V> clientId(String clientId) {
+            this.clientId = Args.notNull(clientId, "clientId");
             return this;
         }
 
@@ -845,7 +630,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
          */
         public GuardedProducer<K, V> build() {
             if (transactional) {
-                String buffering = bufferingPolicyName(defaultPolicy, topicPolicies, patternPolicies);
+                String buffering = new TopicPolicies(defaultPolicy, topicPolicies, patternPolicies).bufferingPolicyName();
                 if (buffering != null) {
                     throw new IllegalStateException("a transactional producer cannot buffer records outside "
                             + "their transaction, but " + buffering + " uses BUFFER; use TopicPolicy.reject()");
@@ -868,67 +653,5 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
                 .halfOpenMaxCalls(1).successThreshold(2)
                 .maxWaitInHalfOpen(Duration.ofSeconds(10))
                 .build();
-    }
-
-    /**
-     * Sizes a record with the producer's serializers, so that a record they cannot write is refused by
-     * {@code send()} with Kafka's {@link org.apache.kafka.common.errors.SerializationException} when it would be
-     * buffered, as it is when it goes straight to Kafka. The serializers see a copy of the record's headers: a
-     * serializer that writes headers (a schema id, say) writes them into the copy, and Kafka's own serialization of
-     * the record, later, into the record once.
-     */
-    static <K, V> RecordSizer<K, V> serializedSize(Serializer<K> keys, Serializer<V> values) {
-        return r -> {
-            Header[] original = r.headers().toArray();
-            org.apache.kafka.common.header.Headers copy =
-                    new org.apache.kafka.common.header.internals.RecordHeaders(original);
-            byte[] k;
-            try {
-                k = keys.serialize(r.topic(), copy, r.key());
-            } catch (ClassCastException e) { // KafkaProducer's answer to a key of the wrong type
-                throw new org.apache.kafka.common.errors.SerializationException("Can't convert key of class "
-                        + r.key().getClass().getName() + " to class " + keys.getClass().getName()
-                        + " specified in key.serializer", e);
-            }
-            byte[] v;
-            try {
-                v = values.serialize(r.topic(), copy, r.value());
-            } catch (ClassCastException e) {
-                throw new org.apache.kafka.common.errors.SerializationException("Can't convert value of class "
-                        + r.value().getClass().getName() + " to class " + values.getClass().getName()
-                        + " specified in value.serializer", e);
-            }
-            return (k == null ? 0 : k.length) + (v == null ? 0 : v.length) + headersSize(copy.toArray());
-        };
-    }
-
-    static <K, V> int estimateSize(ProducerRecord<K, V> r) {
-        return sizeOfObject(r.key()) + sizeOfObject(r.value()) + headersSize(r.headers().toArray());
-    }
-
-    private static int sizeOfObject(Object o) {
-        if (o == null) {
-            return 0;
-        }
-        if (o instanceof byte[] b) {
-            return b.length;
-        }
-        if (o instanceof ByteBuffer bb) {
-            return bb.remaining();
-        }
-        if (o instanceof String s) {
-            return s.length();
-        }
-        return 64;
-    }
-
-    private static int headersSize(Header[] headers) {
-        // toArray(), not the iterator: nothing allocated for the usual record without headers, and fewer calls on
-        // the open-state path, whose first sends in an outage run interpreted
-        int n = 0;
-        for (Header h : headers) {
-            n += h.key().length() + (h.value() == null ? 0 : h.value().length);
-        }
-        return n;
     }
 }

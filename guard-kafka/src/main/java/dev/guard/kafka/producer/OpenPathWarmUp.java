@@ -84,7 +84,7 @@ final class OpenPathWarmUp {
                 .automaticHalfOpen(false).maxWaitInHalfOpen(Duration.ZERO).build();
         GuardedProducer<byte[], byte[]> producer = GuardedProducer.builder(delegate)
                 .registry(registry)
-                .recordSizer(GuardedProducer.serializedSize(new ByteArraySerializer(), new ByteArraySerializer()))
+                .recordSizer(RecordSizes.serializedSize(new ByteArraySerializer(), new ByteArraySerializer()))
                 .topic(BUFFER_TOPIC, TopicPolicy.buffer().maxRecords(BUFFER_RECORDS).breakerConfig(open).build())
                 .topic(REJECT_TOPIC, TopicPolicy.reject().breakerConfig(open).build())
                 .manualSweep()

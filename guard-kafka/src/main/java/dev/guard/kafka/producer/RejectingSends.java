@@ -2,12 +2,10 @@ package dev.guard.kafka.producer;
 
 import dev.guard.core.CallNotPermittedException;
 import dev.guard.core.CircuitBreaker;
-import dev.guard.core.Clock;
 import dev.guard.core.State;
 import dev.guard.core.event.BreakerEvent;
 import dev.guard.kafka.producer.AckWatch.Route;
 import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 
@@ -21,27 +19,14 @@ import static dev.guard.kafka.producer.TopicGuard.LOG;
  * permit: the opening's shared failed future and {@link CircuitOpenException}, no allocation. Holds no records,
  * so flush and close have nothing of it to wait for.
  */
-final class RejectingSends<K, V> implements TopicSends<K, V> {
+final class RejectingSends<K, V> extends TopicSendsBase<K, V> {
 
-    private final String topic;
-    private final CircuitBreaker breaker;
-    private final SendContext<K, V> ctx;
-    private final Producer<K, V> delegate;
-    private final Clock clock;
-    private final Interceptors<K, V> interceptors;
-    private final TopicCounters counters;
     private final AckWatch<K, V> watch;
     /** A rejection shared by all sends of one opening. */
     private volatile RejectedSend cachedRejection;
 
     RejectingSends(String topic, CircuitBreaker breaker, SendContext<K, V> ctx, TopicCounters counters) {
-        this.topic = topic;
-        this.breaker = breaker;
-        this.ctx = ctx;
-        this.delegate = ctx.delegate;
-        this.clock = ctx.clock;
-        this.interceptors = ctx.interceptors;
-        this.counters = counters;
+        super(topic, breaker, ctx, counters);
         this.watch = new AckWatch<>(topic, breaker, ctx, counters, null);
     }
 

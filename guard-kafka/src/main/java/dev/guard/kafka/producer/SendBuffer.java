@@ -1,5 +1,7 @@
 package dev.guard.kafka.producer;
 
+import dev.guard.core.internal.Args;
+
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
@@ -71,6 +73,8 @@ final class SendBuffer<K, V> {
     final ReentrantLock lock = new ReentrantLock();
     /** Signalled (under {@link #lock}) whenever a record leaves the buffer and on every breaker transition. */
     final Condition changed = lock.newCondition();
+    /** Threads waiting on {@link #changed} (flush, close, BLOCK); written under {@link #lock}, read without it. */
+    volatile int waiters;
     /**
      * In-flight records put back after a retriable failure: sent before the queue. Guarded by {@link #lock}; made
      * by the first put-back.
@@ -85,11 +89,8 @@ final class SendBuffer<K, V> {
     private boolean sealed;
 
     SendBuffer(int maxRecords, long maxBytes) {
-        if (maxRecords < 1 || maxBytes < 1) {
-            throw new IllegalArgumentException("bounds must be positive: " + maxRecords + " records, " + maxBytes
-                    + " bytes");
-        }
-        this.maxRecords = maxRecords;
+        this.maxRecords = Args.positive(maxRecords, "maxRecords");
+        Args.positive(maxBytes, "maxBytes");
         int shift = 0;
         while ((maxBytes >>> shift) > UNITS) {
             shift++;

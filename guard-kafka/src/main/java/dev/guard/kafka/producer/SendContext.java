@@ -9,7 +9,7 @@ import java.util.concurrent.Executor;
 /**
  * What every topic guard of one producer works with, built once by {@link GuardedProducer} and never changed: the
  * wrapped producer, the clock, the classifier, the interceptors, the executor that drains buffers and runs the
- * guard's own callbacks, the record sizer, and the producer's {@link ProducerState}. A topic guard reads it and never
+ * guard's own callbacks, the record sizer, the client id, and the producer's {@link ProducerState}. A topic guard reads it and never
  * refers to the producer: data flows from the producer down to the guards and back only through callbacks and
  * futures.
  */
@@ -29,10 +29,12 @@ final class SendContext<K, V> {
     final FatalErrors fatal;
     /** A send pending longer than this counts as failed while still pending. */
     final long ackTimeoutNanos;
+    /** The wrapped producer's client id ({@link ClientIds}), a tag of the topics' figures. */
+    final String clientId;
 
     SendContext(Producer<K, V> delegate, Clock clock, SendFailureClassifier classifier, Interceptors<K, V> interceptors,
                 Executor executor, RecordSizer<K, V> sizer, ProducerState state, FatalErrors fatal,
-                long ackTimeoutNanos) {
+                long ackTimeoutNanos, String clientId) {
         this.delegate = delegate;
         this.clock = clock;
         this.classifier = classifier;
@@ -42,6 +44,7 @@ final class SendContext<K, V> {
         this.state = state;
         this.fatal = fatal;
         this.ackTimeoutNanos = ackTimeoutNanos;
+        this.clientId = clientId;
     }
 
     /** The record's estimated size for a buffer's byte bound; at least 0. Only for records being buffered. */

@@ -10,6 +10,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
 import java.util.concurrent.Future;
 
 /**
@@ -56,6 +57,8 @@ final class TopicGuard<K, V> {
     /** Judges the topic's sends by their outcomes and ages (success batching, overdue sweep). */
     private final AckWatch<K, V> watch;
     private final Subscription transitions;
+    /** The figures' own tags: {@code topic} and {@code client.id}, as Kafka's own producer meters carry them. */
+    private final Map<String, String> figureTags;
     /** The sweep's clock reading when it last saw the topic in use; written by the sweep only. */
     private long activeAsOf = Long.MIN_VALUE;
 
@@ -68,33 +71,50 @@ final class TopicGuard<K, V> {
                 : new RejectingSends<>(topic, breaker, ctx, counters);
         this.watch = sends.watch();
         this.transitions = breaker.subscribe(this::onTransition);
+        this.figureTags = Map.of("topic", topic, ClientIds.TAG, ctx.clientId);
         attachMeasurements();
     }
 
     /**
-     * Per-topic figures, exported by the core metrics binders next to the breaker's own meters. The breaker may
-     * outlive this guard in a shared registry (a producer closed and built again, a topic released as idle and
-     * used again), and a breaker keeps the first measurement of a name: so each figure is a {@link Figure} that
-     * the live guard binds itself to, and {@link #detach()} unbinds, so that the breaker refers to no closed
-     * guard and exports the figures of the producer that uses it now.
+     * Per-topic figures, exported by the core metrics binders next to the breaker's own meters: only those the
+     * topic's mode counts. Every topic exports {@code guard.kafka.overdue}; a BUFFER topic adds its buffer's
+     * figures ({@code buffered.records}, {@code buffered.bytes}, {@code expired}, {@code overflowed},
+     * {@code replayed}, {@code possible.duplicates}: only a buffer holds, expires, evicts, replays or re-sends
+     * records), a REJECT topic {@code guard.kafka.rejected}.
+     *
+     * <p>The breaker may outlive this guard in a shared registry (a producer closed and built again, a topic
+     * released as idle and used again), and a breaker keeps the first measurement of a name and cannot drop one:
+     * so each figure is a {@link Figure} that the live guard binds itself to, and {@link #detach()} unbinds, so
+     * that the breaker refers to no closed guard and exports the figures of the producer that uses it now. A
+     * breaker used in turn (or at once) by producers of both modes therefore exports the union of both sets; a
+     * figure no live guard of its mode is bound to reads 0.
+     *
+     * <p>Each figure is tagged {@code topic} and {@code client.id} (see {@link ClientIds}), as Kafka's own
+     * {@code kafka.producer.*} meters of the topic and producer are, so that they join. The tags are the first
+     * attaching producer's: producers of different client ids sharing a breaker export the live one's figures
+     * under the first one's {@code client.id}.
      */
     private void attachMeasurements() {
-        bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.records",
-                "Records waiting in the topic's buffer while its breaker is open or recovering",
-                g -> g.sends.records());
-        bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.bytes",
-                "Estimated bytes of the records in the topic's buffer", g -> g.sends.bytes());
-        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.rejected",
-                "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.counters.sum(TopicCounters.REJECTED));
-        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.expired",
-                "Buffered records failed with BufferExpiredException (bufferTimeout or maxAttempts)",
-                g -> g.counters.sum(TopicCounters.EXPIRED));
-        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overflowed",
-                "Records refused or evicted with BufferOverflowException", g -> g.counters.sum(TopicCounters.OVERFLOWED));
-        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.replayed",
-                "Buffered records handed to Kafka after recovery", g -> g.counters.sum(TopicCounters.REPLAYED));
-        bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.possible.duplicates",
-                "In-flight records that failed retriably and were sent again", g -> g.counters.sum(TopicCounters.POSSIBLE_DUPLICATES));
+        boolean buffers = policy.mode() == TopicPolicy.Mode.BUFFER;
+        if (buffers) {
+            bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.records",
+                    "Records waiting in the topic's buffer while its breaker is open or recovering",
+                    g -> g.sends.records());
+            bind(BreakerMeasurement.Type.GAUGE, "guard.kafka.buffered.bytes",
+                    "Estimated bytes of the records in the topic's buffer", g -> g.sends.bytes());
+            bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.expired",
+                    "Buffered records failed with BufferExpiredException (bufferTimeout or maxAttempts)",
+                    g -> g.counters.sum(TopicCounters.EXPIRED));
+            bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overflowed",
+                    "Records refused or evicted with BufferOverflowException", g -> g.counters.sum(TopicCounters.OVERFLOWED));
+            bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.replayed",
+                    "Buffered records handed to Kafka after recovery", g -> g.counters.sum(TopicCounters.REPLAYED));
+            bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.possible.duplicates",
+                    "In-flight records that failed retriably and were sent again", g -> g.counters.sum(TopicCounters.POSSIBLE_DUPLICATES));
+        } else {
+            bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.rejected",
+                    "Records failed fast with CircuitOpenException (REJECT topics)", g -> g.counters.sum(TopicCounters.REJECTED));
+        }
         bind(BreakerMeasurement.Type.COUNTER, "guard.kafka.overdue",
                 "Sends counted as failed because their acknowledgement was overdue", g -> g.counters.sum(TopicCounters.OVERDUE));
     }
@@ -112,7 +132,8 @@ final class TopicGuard<K, V> {
             }
             Figure f = new Figure(read);
             f.bind(this);
-            if (dev.guard.core.internal.GuardSpi.attach(breaker, new BreakerMeasurement(name, type, description, f))) {
+            if (dev.guard.core.internal.GuardSpi.attach(breaker, new BreakerMeasurement(name, type, description, f,
+                    figureTags))) {
                 return;
             }
             // attached by another guard meanwhile: bind to that one

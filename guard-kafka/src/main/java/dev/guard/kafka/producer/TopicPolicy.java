@@ -1,9 +1,9 @@
 package dev.guard.kafka.producer;
 
 import dev.guard.core.BreakerConfig;
+import dev.guard.core.internal.Args;
 
 import java.time.Duration;
-import java.util.Objects;
 
 /**
  * What a {@link GuardedProducer} does with a topic's records while its breaker is open, and the topic's
@@ -162,34 +162,25 @@ public final class TopicPolicy {
 
         /** Most records the buffer holds; at least 1. */
         public Builder maxRecords(int records) {
-            if (records < 1) {
-                throw new IllegalArgumentException("maxRecords must be >= 1, was " + records);
-            }
-            this.maxRecords = records;
+            this.maxRecords = Args.atLeast(records, 1, "maxRecords");
             return this;
         }
 
         /** Most bytes the buffer holds; at least 1. */
         public Builder maxBytes(long bytes) {
-            if (bytes < 1) {
-                throw new IllegalArgumentException("maxBytes must be >= 1, was " + bytes);
-            }
-            this.maxBytes = bytes;
+            this.maxBytes = Args.atLeast(bytes, 1, "maxBytes");
             return this;
         }
 
         /** What happens on overflow; with {@link Overflow#BLOCK}, see {@link #maxBlock(Duration)}. */
         public Builder overflow(Overflow overflow) {
-            this.overflow = Objects.requireNonNull(overflow, "overflow");
+            this.overflow = Args.notNull(overflow, "overflow");
             return this;
         }
 
         /** How long {@link Overflow#BLOCK} waits for room; positive. */
         public Builder maxBlock(Duration wait) {
-            if (wait == null || wait.isNegative() || wait.isZero()) {
-                throw new IllegalArgumentException("maxBlock must be positive, was " + wait);
-            }
-            this.maxBlockNanos = wait.toNanos();
+            this.maxBlockNanos = Args.positive(wait, "maxBlock").toNanos();
             return this;
         }
 
@@ -200,10 +191,7 @@ public final class TopicPolicy {
          * when it was sent). Putting a record back after a later failed attempt does not restart the clock.
          */
         public Builder bufferTimeout(Duration timeout) {
-            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("bufferTimeout must be positive, was " + timeout);
-            }
-            this.bufferTimeoutNanos = timeout.toNanos();
+            this.bufferTimeoutNanos = Args.positive(timeout, "bufferTimeout").toNanos();
             return this;
         }
 
@@ -216,16 +204,13 @@ public final class TopicPolicy {
          * {@code bufferTimeout}, allow enough attempts for the probes of the outage you want to ride out.
          */
         public Builder maxAttempts(int attempts) {
-            if (attempts < 1) {
-                throw new IllegalArgumentException("maxAttempts must be >= 1, was " + attempts);
-            }
-            this.maxAttempts = attempts;
+            this.maxAttempts = Args.atLeast(attempts, 1, "maxAttempts");
             return this;
         }
 
         /** The topic's breaker configuration (default: the producer's). */
         public Builder breakerConfig(BreakerConfig config) {
-            this.breakerConfig = Objects.requireNonNull(config, "breakerConfig");
+            this.breakerConfig = Args.notNull(config, "breakerConfig");
             return this;
         }
 

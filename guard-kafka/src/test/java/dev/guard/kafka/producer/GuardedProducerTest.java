@@ -963,4 +963,23 @@ class GuardedProducerTest {
         producer.send(rec("r", "b"), bad);
         assertThat(producer.stats("r").rejected()).isEqualTo(1);
     }
+
+    @Test
+    void argumentChecksFollowTheOneNullPolicy() {
+        assertThatThrownBy(() -> GuardedProducer.builder(mock).ackTimeout(null))
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("ackTimeout must not be null");
+        assertThatThrownBy(() -> GuardedProducer.builder(mock).flushTimeout(Duration.ZERO))
+                .isExactlyInstanceOf(IllegalArgumentException.class).hasMessage("flushTimeout must be positive, was PT0S");
+        assertThatThrownBy(() -> GuardedProducer.builder(mock).topic(null, TopicPolicy.reject().build()))
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("topic must not be null");
+        assertThatThrownBy(() -> GuardedProducer.builder(mock).registry(null))
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("registry must not be null");
+        assertThatThrownBy(() -> TopicPolicy.buffer().maxBlock(null))
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("maxBlock must not be null");
+        assertThatThrownBy(() -> TopicPolicy.buffer().maxRecords(0))
+                .isExactlyInstanceOf(IllegalArgumentException.class).hasMessage("maxRecords must be >= 1, was 0");
+        build();
+        assertThatThrownBy(() -> producer.close(Duration.ofSeconds(-1)))
+                .isExactlyInstanceOf(IllegalArgumentException.class).hasMessage("timeout must not be negative, was PT-1S");
+    }
 }

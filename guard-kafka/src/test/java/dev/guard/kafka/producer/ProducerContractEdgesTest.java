@@ -298,7 +298,7 @@ class ProducerContractEdgesTest {
     /** The producer as builder(Properties, serializers) makes it: the serializers size buffered records. */
     private GuardedProducer<String, String> buildWithSerializers(TopicPolicy policy, Serializer<String> valueSerializer) {
         return build(GuardedProducer.builder(mock).defaultPolicy(policy)
-                .recordSizer(GuardedProducer.serializedSize(new StringSerializer(), valueSerializer)));
+                .recordSizer(RecordSizes.serializedSize(new StringSerializer(), valueSerializer)));
     }
 
     /**
@@ -439,7 +439,7 @@ class ProducerContractEdgesTest {
         RecordingInterceptor seen = new RecordingInterceptor();
         CapturingProducer capturing = new CapturingProducer();
         producer = GuardedProducer.builder((org.apache.kafka.clients.producer.Producer<String, String>) capturing)
-                .interceptor(seen).recordSizer(GuardedProducer.serializedSize(new StringSerializer(), values))
+                .interceptor(seen).recordSizer(RecordSizes.serializedSize(new StringSerializer(), values))
                 .registry(registry).breakerConfig(quick().consecutiveFailures(3).build()).manualSweep().warmUp(false)
                 .build();
         producer.send(rec("m"));
