@@ -559,9 +559,6 @@ final class AtomicCircuitBreaker extends BreakerTransitions {
     }
 
     private static long positiveLimit(Duration timeLimit) {
-        if (timeLimit == null) { // an IllegalArgumentException, as it always was
-            throw new IllegalArgumentException("timeLimit must be positive, was null");
-        }
         return BreakerConfig.saturatedNanos(Args.positive(timeLimit, "timeLimit"));
     }
 

@@ -45,11 +45,8 @@ public interface Backoff {
         return new ExponentialBackoff(init, multiplier, cap, jitter);
     }
 
-    /** {@code d} in nanoseconds if positive; a missing one is an IllegalArgumentException here, as it always was. */
+    /** {@code d} in nanoseconds if positive (a missing one is an NPE, the project's one null policy). */
     private static long positive(String field, Duration d) {
-        if (d == null) {
-            throw new IllegalArgumentException(field + " must be positive, was null");
-        }
         return BreakerConfig.saturatedNanos(Args.positive(d, field));
     }
 }

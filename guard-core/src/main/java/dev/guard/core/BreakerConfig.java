@@ -380,9 +380,6 @@ public final class BreakerConfig {
 
         /** Bound on HALF_OPEN without a verdict (a probe that never completes); then it re-opens. Zero: unbounded. */
         public Builder maxWaitInHalfOpen(Duration wait) {
-            if (wait == null) { // an IAE, as it always was: a caller may catch it with the other bad values
-                throw new IllegalArgumentException("maxWaitInHalfOpen must not be negative, was null");
-            }
             this.maxWaitInHalfOpenNanos = saturatedNanos(Args.notNegative(wait, "maxWaitInHalfOpen"));
             return this;
         }

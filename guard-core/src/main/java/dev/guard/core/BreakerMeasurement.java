@@ -49,7 +49,7 @@ public record BreakerMeasurement(String name, Type type, String description, Dou
      * reserved ({@code name}, {@code kind}) nor one Prometheus label with another key; tag values must not be null.
      */
     public BreakerMeasurement {
-        if (name == null || !NAME.matcher(name).matches()) {
+        if (!NAME.matcher(Args.notNull(name, "name")).matches()) {
             throw new IllegalArgumentException("measurement name must be lower case and dotted "
                     + "(e.g. guard.kafka.buffered.records), was '" + name + "'");
         }

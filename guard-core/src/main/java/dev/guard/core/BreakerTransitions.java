@@ -75,9 +75,6 @@ abstract class BreakerTransitions implements CircuitBreaker, GuardSpi, CallDurat
 
     BreakerTransitions(String name, String kind, BreakerConfig config, Clock clock, Scheduler scheduler,
                        boolean logTransitions) {
-        if (name == null) { // an IllegalArgumentException, as it always was
-            throw new IllegalArgumentException("breaker name must not be blank, was 'null'");
-        }
         this.name = Args.notBlank(name, "breaker name");
         this.kind = Args.notNull(kind, "kind");
         this.config = Args.notNull(config, "config");

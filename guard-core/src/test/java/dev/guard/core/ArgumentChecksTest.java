@@ -54,15 +54,20 @@ class ArgumentChecksTest {
     }
 
     @Test
-    void aMissingArgumentThatWasAnIllegalArgumentExceptionStaysOne() {
+    void oneNullPolicyEverywhereEvenWhereANullWasOnceAnIllegalArgumentException() {
         assertThatThrownBy(() -> BreakerConfig.builder().maxWaitInHalfOpen(null))
-                .isExactlyInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Backoff.fixed(null)).isExactlyInstanceOf(IllegalArgumentException.class)
-                .hasMessage("openWait must be positive, was null");
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("maxWaitInHalfOpen must not be null");
+        assertThatThrownBy(() -> Backoff.fixed(null)).isExactlyInstanceOf(NullPointerException.class)
+                .hasMessage("openWait must not be null");
         assertThatThrownBy(() -> CircuitBreaker.of(null, BreakerConfig.defaults()))
-                .isExactlyInstanceOf(IllegalArgumentException.class);
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("breaker name must not be null");
+        assertThatThrownBy(() -> CircuitBreaker.of(" ", BreakerConfig.defaults()))
+                .isExactlyInstanceOf(IllegalArgumentException.class)
+                .hasMessage("breaker name must not be blank, was ' '");
+        assertThatThrownBy(() -> BreakerMeasurement.gauge(null, "d", () -> 0))
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("name must not be null");
         CircuitBreaker b = CircuitBreaker.of("b", BreakerConfig.defaults());
         assertThatThrownBy(() -> b.decorateCompletionStage(() -> null, (Duration) null))
-                .isExactlyInstanceOf(IllegalArgumentException.class);
+                .isExactlyInstanceOf(NullPointerException.class).hasMessage("timeLimit must not be null");
     }
 }
