@@ -24,10 +24,7 @@ class BreakerCollectorTest {
 
     private final ManualClock clock = new ManualClock();
     private final BreakerRegistry breakers = BreakerRegistry.builder().clock(clock)
-            .defaultConfig(BreakerConfig.builder().consecutiveFailures(2).failureRateThreshold(0)
-                    .slowCallDuration(Duration.ofMillis(100)).openWait(Duration.ofSeconds(10))
-                    .halfOpenMaxCalls(1).successThreshold(1).build())
-            .build();
+            .defaultConfig(BreakerMetricsTest.TWO_FAILURES_OPEN).build();
     private final CollectorRegistry collectors = new CollectorRegistry(true);
 
     @AfterEach

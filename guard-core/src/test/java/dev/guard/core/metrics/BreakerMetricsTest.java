@@ -33,13 +33,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class BreakerMetricsTest {
 
     private static final RuntimeException BOOM = new RuntimeException("boom");
+    /** The metrics tests' breakers: open on 2 failures in a row, slow above 100 ms, one probe closes after 10 s. */
+    static final BreakerConfig TWO_FAILURES_OPEN = BreakerConfig.builder().consecutiveFailures(2)
+            .failureRateThreshold(0).slowCallDuration(Duration.ofMillis(100)).openWait(Duration.ofSeconds(10))
+            .halfOpenMaxCalls(1).successThreshold(1).build();
 
     private final ManualClock clock = new ManualClock();
     private final BreakerRegistry breakers = BreakerRegistry.builder().clock(clock)
-            .defaultConfig(BreakerConfig.builder().consecutiveFailures(2).failureRateThreshold(0)
-                    .slowCallDuration(Duration.ofMillis(100)).openWait(Duration.ofSeconds(10))
-                    .halfOpenMaxCalls(1).successThreshold(1).build())
-            .build();
+            .defaultConfig(BreakerMetricsTest.TWO_FAILURES_OPEN).build();
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final BreakerMetrics metrics = BreakerMetrics.builder(breakers).statusCacheTtl(Duration.ZERO).build();
 
