@@ -38,7 +38,7 @@ class HostileArgsTest {
 
     /** DEFECT: a null configName is a bare NPE from ConcurrentHashMap ("Cannot invoke Object.hashCode() because key is null"), not "configName must not be null". */
     @Test
-    void defect_registryBreakerWithNullConfigNameIsAnIae() {
+    void defect_registryBreakerWithNullConfigNameIsABareNpe() {
         npe(() -> registry.breaker("x", (String) null), "configName");
     }
 
