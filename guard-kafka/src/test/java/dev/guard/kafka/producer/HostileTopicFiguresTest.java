@@ -188,6 +188,25 @@ class HostileTopicFiguresTest {
         npe(() -> TopicPolicy.reject().breakerConfig(null), "breakerConfig");
     }
 
+    /**
+     * DEFECT (README: "a breaker shared by producers of both policies ... keeps every figure once attached and exports
+     * the union; a figure no live producer of its policy feeds reads 0"; TopicGuard: the breaker "exports the figures
+     * of the producer that uses it now"): two live BUFFER producers share topic "shared"; the one bound last closes;
+     * the other still buffers a record, yet guard.kafka.buffered.records reads 0 (expected 1).
+     */
+    @Test
+    void defect_aSharedFigureReadsZeroWhileALiveProducerOfItsPolicyStillFeedsIt() {
+        GuardedProducer<String, String> a = producer(GuardedProducer.builder(mock()).clientId("a"));
+        GuardedProducer<String, String> b = producer(GuardedProducer.builder(mock()).clientId("b"));
+        a.breaker("shared").forceOpen();
+        a.send(new ProducerRecord<>("shared", "k", "v"));
+        b.send(new ProducerRecord<>("shared", "k", "v"));
+        b.close(Duration.ZERO);
+        producers.remove(b);
+        assertThat(a.stats("shared").bufferedRecords()).isEqualTo(1);
+        assertThat(value("guard.kafka.buffered.records", "shared")).isEqualTo(1.0);
+    }
+
     /** DEFECT (README's null rule): breaker(null) is a bare NPE from a ConcurrentHashMap, no "topic must not be null". */
     @Test
     void defect_breakerOfNullTopicIsABareNpe() {
