@@ -105,7 +105,7 @@ public final class BreakerRegistry implements AutoCloseable {
 
     /** The breaker of that name, created with the named configuration if absent. */
     public CircuitBreaker breaker(String name, String configName) {
-        BreakerConfig c = configs.get(configName);
+        BreakerConfig c = configs.get(Args.notNull(configName, "configName"));
         if (c == null) {
             throw new IllegalArgumentException("no configuration named '" + configName + "'; known: "
                     + new TreeMap<>(configs).keySet());
@@ -341,7 +341,7 @@ public final class BreakerRegistry implements AutoCloseable {
 
         /** A named configuration. */
         public Builder addConfig(String name, BreakerConfig config) {
-            configs.put(Args.notNull(name, "config name"), Args.notNull(config, "config"));
+            configs.put(Args.notNull(name, "name"), Args.notNull(config, "config"));
             return this;
         }
 

@@ -56,6 +56,7 @@ public interface GuardSpi {
      * @return whether it was attached
      */
     static boolean attach(CircuitBreaker breaker, BreakerMeasurement measurement) {
+        Args.notNull(breaker, "breaker");
         Args.notNull(measurement, "measurement");
         return breaker instanceof GuardSpi && ((GuardSpi) breaker).attach(measurement);
     }

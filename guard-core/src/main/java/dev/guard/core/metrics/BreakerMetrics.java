@@ -384,12 +384,16 @@ public final class BreakerMetrics implements MeterBinder, AutoCloseable {
 
         /** Tags added to every meter, as key/value pairs (e.g. {@code "app", "billing"}). */
         public Builder tags(String... keyValues) {
+            if (Args.notNull(keyValues, "tags").length % 2 != 0) {
+                throw new IllegalArgumentException("tags must be key/value pairs, an even number of strings, was "
+                        + java.util.Arrays.toString(keyValues));
+            }
             return tags(Tags.of(keyValues));
         }
 
         /** Tags added to every meter. They must not use the keys {@code name}, {@code kind}, {@code outcome}, {@code from}, {@code to}. */
         public Builder tags(Iterable<Tag> tags) {
-            for (Tag t : tags) {
+            for (Tag t : Args.notNull(tags, "tags")) {
                 switch (t.getKey()) {
                     case MetricNames.TAG_NAME:
                     case MetricNames.TAG_KIND:

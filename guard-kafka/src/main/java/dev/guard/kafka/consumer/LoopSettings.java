@@ -57,7 +57,8 @@ final class LoopSettings<K, V> {
             throw new IllegalArgumentException("topics must name at least one topic, was " + topics);
         }
         for (String t : topics) {
-            if (t == null || t.isBlank()) {
+            Args.notNull(t, "a topic in topics");
+            if (t.isBlank()) {
                 throw new IllegalArgumentException("topics must not contain a blank name, was " + topics);
             }
         }
@@ -73,9 +74,7 @@ final class LoopSettings<K, V> {
             throw new IllegalArgumentException("breakers must name at least one breaker, was " + breakers);
         }
         for (CircuitBreaker b : breakers) {
-            if (b == null) {
-                throw new IllegalArgumentException("breakers must not contain null, was " + breakers);
-            }
+            Args.notNull(b, "a breaker in breakers");
             if (!this.breakers.contains(b)) {
                 this.breakers.add(b);
             }

@@ -217,9 +217,11 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      * {@code onSend} runs first, and the breaker sees the record it returns.
      *
      * @throws IllegalStateException if the producer is closed
+     * @throws NullPointerException  if {@code record} is null
      */
     @Override
     public Future<RecordMetadata> send(ProducerRecord<K, V> record, Callback callback) {
+        Args.notNull(record, "record"); // a null test the send path makes anyway, now with a message
         if (interceptors.active) {
             return sendIntercepted(record, callback);
         }
@@ -300,7 +302,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      * new, as a send would create it. For a look-up that creates nothing, use {@link #findBreaker(String)}.
      */
     public CircuitBreaker breaker(String topic) {
-        return guardFor(topic).breaker;
+        return guardFor(Args.notNull(topic, "topic")).breaker;
     }
 
     /**
@@ -308,6 +310,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      * nothing.
      *
      * @throws IllegalArgumentException if {@code topic} is not a legal Kafka topic name
+     * @throws NullPointerException     if {@code topic} is null
      */
     public java.util.Optional<CircuitBreaker> findBreaker(String topic) {
         TopicGuard<K, V> g = guards.get(checkedTopic(topic));
@@ -319,6 +322,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
      * snapshot of its policy in state CLOSED. Creates nothing.
      *
      * @throws IllegalArgumentException if {@code topic} is not a legal Kafka topic name
+     * @throws NullPointerException     if {@code topic} is null
      */
     public TopicStats stats(String topic) {
         TopicGuard<K, V> g = guards.get(checkedTopic(topic));
@@ -329,7 +333,7 @@ public final class GuardedProducer<K, V> implements Producer<K, V> {
     private static final Pattern LEGAL_TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
     private static String checkedTopic(String topic) {
-        if (topic == null || !LEGAL_TOPIC.matcher(topic).matches()) {
+        if (!LEGAL_TOPIC.matcher(Args.notNull(topic, "topic")).matches()) {
             throw new IllegalArgumentException("topic must be a legal Kafka topic name (1 to 249 of [a-zA-Z0-9._-]), "
                     + "was '" + topic + "'");
         }

@@ -84,8 +84,8 @@ final class TopicGuard<K, V> {
      *
      * <p>The breaker may outlive this guard in a shared registry (a producer closed and built again, a topic
      * released as idle and used again), and a breaker keeps the first measurement of a name and cannot drop one:
-     * so each figure is a {@link Figure} that the live guard binds itself to, and {@link #detach()} unbinds, so
-     * that the breaker refers to no closed guard and exports the figures of the producer that uses it now. A
+     * so each figure is a {@link Figure} that every live guard binds itself to, and {@link #detach()} unbinds, so
+     * that the breaker refers to no closed guard and exports the sum of the producers that use it now. A
      * breaker used in turn (or at once) by producers of both modes therefore exports the union of both sets; a
      * figure no live guard of its mode is bound to reads 0.
      *
@@ -141,35 +141,68 @@ final class TopicGuard<K, V> {
     }
 
     /**
-     * One figure of a topic as the breaker exports it: read from the guard bound to it, 0 while none is (its
-     * producer closed): it refers to no guard then, so a closed producer and its delegate are not kept reachable.
+     * One figure of a topic as the breaker exports it: the sum over the live guards bound to it (several producers
+     * sharing the breaker in one registry each feed it), 0 while none is (their producers closed): it refers to no
+     * unbound guard, so a closed producer and its delegate are not kept reachable. Bound and unbound under its lock
+     * (rare: a guard's creation and detachment), read without one (a scrape) from a copy-on-write array.
      */
     static final class Figure implements java.util.function.DoubleSupplier {
         private final java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read;
-        private volatile TopicGuard<?, ?> source;
+        /** None (null), the one guard bound (a TopicGuard: the common case, no array per figure), or several. */
+        private volatile Object sources;
 
         Figure(java.util.function.ToDoubleFunction<TopicGuard<?, ?>> read) {
             this.read = read;
         }
 
         synchronized void bind(TopicGuard<?, ?> guard) {
-            source = guard;
+            TopicGuard<?, ?>[] s = bound();
+            for (TopicGuard<?, ?> g : s) {
+                if (g == guard) {
+                    return;
+                }
+            }
+            TopicGuard<?, ?>[] more = java.util.Arrays.copyOf(s, s.length + 1);
+            more[s.length] = guard;
+            sources = more.length == 1 ? guard : more;
         }
 
-        /** Unbinds {@code guard}, unless a newer guard has bound itself since. */
+        /** Unbinds {@code guard}; the other guards bound to this figure still feed it. */
         synchronized void unbind(TopicGuard<?, ?> guard) {
-            if (source == guard) {
-                source = null;
+            TopicGuard<?, ?>[] s = bound();
+            for (int i = 0; i < s.length; i++) {
+                if (s[i] == guard) {
+                    TopicGuard<?, ?>[] fewer = new TopicGuard<?, ?>[s.length - 1];
+                    System.arraycopy(s, 0, fewer, 0, i);
+                    System.arraycopy(s, i + 1, fewer, i, s.length - i - 1);
+                    sources = fewer.length == 0 ? null : fewer.length == 1 ? fewer[0] : fewer;
+                    return;
+                }
             }
+        }
+
+        private TopicGuard<?, ?>[] bound() {
+            Object s = sources;
+            return s == null ? new TopicGuard<?, ?>[0]
+                    : s instanceof TopicGuard<?, ?> g ? new TopicGuard<?, ?>[] {g} : (TopicGuard<?, ?>[]) s;
         }
 
         @Override
         public double getAsDouble() {
-            TopicGuard<?, ?> g = source;
-            return g == null ? 0 : read.applyAsDouble(g);
+            Object s = sources;
+            if (s == null) {
+                return 0;
+            }
+            if (s instanceof TopicGuard<?, ?> g) {
+                return read.applyAsDouble(g);
+            }
+            double sum = 0;
+            for (TopicGuard<?, ?> g : (TopicGuard<?, ?>[]) s) {
+                sum += read.applyAsDouble(g);
+            }
+            return sum;
         }
     }
-
 
     /**
      * The topic's one entry (see {@link TopicSends#send}).

@@ -102,7 +102,7 @@ public final class RecordLog implements AutoCloseable {
             throws IOException {
         Args.atLeast(maxBytes, 1L, "maxBytes");
         Args.atLeast(segmentBytes, 64, "segmentBytes");
-        if (durability == Durability.GROUP_COMMIT) {
+        if (Args.notNull(durability, "durability") == Durability.GROUP_COMMIT) {
             Args.positive(interval, "groupCommitInterval");
         }
         this.dir = dir;
@@ -289,18 +289,30 @@ public final class RecordLog implements AutoCloseable {
 
     /**
      * A future completed when record {@code id} is fsynced: at once for {@link Durability#NONE} (nothing more
-     * will happen) and {@link Durability#PER_RECORD} (already done by {@code append}); failed if the fsync failed.
+     * will happen) and {@link Durability#PER_RECORD} (already done by {@code append}); failed if the fsync failed,
+     * and with an {@link IllegalStateException} if the log was closed before record {@code id} was appended (nothing
+     * will ever make it durable).
      */
     public CompletableFuture<Void> whenDurable(long id) {
         if (syncer == null || id <= durableId) {
             return DONE;
+        }
+        if (!running && id > writtenId) {
+            return CompletableFuture.failedFuture(neverWritten(id));
         }
         CompletableFuture<Void> f = waiters.add(id, durableNow);
         if (f == null) {
             return DONE;
         }
         LockSupport.unpark(syncer);
+        if (!running && id > writtenId) { // closed meanwhile: the sync thread may be gone without seeing this waiter
+            f.completeExceptionally(neverWritten(id));
+        }
         return f;
+    }
+
+    private IllegalStateException neverWritten(long id) {
+        return new IllegalStateException("record log " + dir + " was closed before record " + id + " was appended");
     }
 
     private void syncLoop() {
